@@ -1,0 +1,5 @@
+"""Allow ``python -m einsum_cascade``."""
+
+from einsum_cascade.cli import main
+
+main()

@@ -1,0 +1,67 @@
+"""The shared Typer app, consoles and the error boundary every command runs inside."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+
+from einsum_cascade.errors import CascadeError
+
+app = typer.Typer(
+    name="einsum-cascade",
+    help="Extended-Einsum cascades: check, count passes, model accelerators, generate kernels.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+EXIT_OK = 0
+EXIT_USER_ERROR = 1
+EXIT_USAGE = 2
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def stdout_console() -> Console:
+    """Return a console on standard output (plain when not a terminal)."""
+    return Console(soft_wrap=True, highlight=False)
+
+
+def stderr_console() -> Console:
+    """Return a console on standard error."""
+    return Console(stderr=True, soft_wrap=True, highlight=False)
+
+
+def fail(message: str, code: int = EXIT_USER_ERROR) -> typer.Exit:
+    """Print ``message`` as an error on stderr and return the Exit to raise."""
+    stderr_console().print(f"error: {message}", markup=False)
+    return typer.Exit(code)
+
+
+def user_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Render CascadeErrors as diagnostics on stderr and exit 1, without a traceback.
+
+    Any other exception is a bug in the toolkit and keeps its traceback.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except CascadeError as exc:
+            sys.stderr.write(str(exc).rstrip("\n") + "\n")
+            raise typer.Exit(EXIT_USER_ERROR) from None
+
+    return wrapper
+
+
+def print_json(data: Any) -> None:
+    """Write ``data`` as indented JSON to standard output."""
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")

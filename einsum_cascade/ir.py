@@ -1,0 +1,480 @@
+"""Frozen IR of a cascade: ranks, tensors, expressions, einsums and the dependency graph.
+
+Everything here is immutable and hashable; spans take no part in equality, so a cascade
+printed and parsed again compares equal to the original.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, NewType, Union
+
+import networkx as nx
+import sympy
+
+from einsum_cascade.diagnostics import SourceSpan
+from einsum_cascade.symbols import (
+    extent_symbol,
+    index_symbol,
+    index_variables,
+    rank_of_variable,
+)
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+RankName = NewType("RankName", str)
+TensorName = NewType("TensorName", str)
+
+
+def _span() -> SourceSpan | None:
+    return field(default=None, compare=False, hash=False, repr=False)  # type: ignore[return-value]
+
+
+class TensorKind(enum.Enum):
+    """The role of a tensor in a cascade."""
+
+    INPUT = "input"
+    INTERMEDIATE = "intermediate"
+    OUTPUT = "output"
+
+
+class ReduceOp(enum.Enum):
+    """How values landing on one output point are combined."""
+
+    SUM = "+"
+    PRODUCT = "*"
+    MAX = "max"
+    MIN = "min"
+
+    @property
+    def identity(self) -> float:
+        """Return the identity element of the reduction."""
+        return {"+": 0.0, "*": 1.0, "max": -math.inf, "min": math.inf}[self.value]
+
+
+class Generation(enum.Enum):
+    """Which generation of an iterative tensor a reference reads."""
+
+    PREVIOUS = "previous"  # T[x]: the generation this step started from
+    CURRENT = "current"  # T[x + 1]: the generation this step produces
+    FINAL = "final"  # T[X]: the last generation
+    CONSTANT = "constant"  # T[0] or another fixed coordinate
+
+
+@dataclass(frozen=True, slots=True)
+class Rank:
+    """A named dimension with a symbolic extent."""
+
+    name: RankName
+    expression: sympy.Expr | None = None  # set for derived ranks: ceil(M / M0)
+    default: int | None = None  # constant default, overridable: rank M0 = 256
+    span: SourceSpan | None = _span()
+
+    @property
+    def symbol(self) -> sympy.Symbol:
+        """Return the extent symbol of this rank."""
+        return extent_symbol(self.name)
+
+    @property
+    def is_derived(self) -> bool:
+        """Tell whether the extent is computed from other extents."""
+        return self.expression is not None
+
+
+# ---------------------------------------------------------------- expressions
+
+
+@dataclass(frozen=True, slots=True)
+class TensorRef:
+    """An operand ``T[i, j + 1, m1 * M0 + m0]``: a tensor read at index expressions."""
+
+    tensor: TensorName
+    indices: tuple[sympy.Expr, ...]
+    span: SourceSpan | None = _span()
+
+    def variables(self) -> tuple[str, ...]:
+        """Return the index variables used, in index order, each once."""
+        seen: dict[str, None] = {}
+        for index in self.indices:
+            for name in index_variables(index):
+                seen.setdefault(name, None)
+        return tuple(seen)
+
+
+@dataclass(frozen=True, slots=True)
+class Literal:
+    """A numeric constant (``inf`` and ``-inf`` included)."""
+
+    value: float
+    span: SourceSpan | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class ExtentRef:
+    """An extent used as a number, as in ``1 / sqrt(E)``."""
+
+    rank: RankName
+    span: SourceSpan | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Unary:
+    """Unary minus."""
+
+    op: str
+    operand: Expr
+    span: SourceSpan | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Binary:
+    """An infix operation: ``+ - * /``."""
+
+    op: str
+    left: Expr
+    right: Expr
+    span: SourceSpan | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """A call of a registered function such as ``exp`` or ``max``."""
+
+    function: str
+    args: tuple[Expr, ...]
+    span: SourceSpan | None = _span()
+
+
+Expr = Union[TensorRef, Literal, ExtentRef, Unary, Binary, Call]  # noqa: UP007
+
+
+def walk(expr: Expr) -> Iterator[Expr]:
+    """Yield every node of an expression, parents before children, left to right."""
+    yield expr
+    if isinstance(expr, Unary):
+        yield from walk(expr.operand)
+    elif isinstance(expr, Binary):
+        yield from walk(expr.left)
+        yield from walk(expr.right)
+    elif isinstance(expr, Call):
+        for arg in expr.args:
+            yield from walk(arg)
+
+
+def operands(expr: Expr) -> tuple[TensorRef, ...]:
+    """Return the tensor references of an expression in source order."""
+    return tuple(node for node in walk(expr) if isinstance(node, TensorRef))
+
+
+# -------------------------------------------------------------------- filters
+
+
+@dataclass(frozen=True, slots=True)
+class Compare:
+    """A comparison of two index expressions: ``m <= p``."""
+
+    op: str
+    left: sympy.Expr
+    right: sympy.Expr
+    span: SourceSpan | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class BoolOp:
+    """``and`` / ``or`` of several conditions."""
+
+    op: str
+    operands: tuple[Filter, ...]
+    span: SourceSpan | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    """Negation of a condition."""
+
+    operand: Filter
+    span: SourceSpan | None = _span()
+
+
+Filter = Union[Compare, BoolOp, Not]  # noqa: UP007
+
+
+def filter_variables(condition: Filter) -> tuple[str, ...]:
+    """Return the index variables a filter mentions, sorted."""
+    if isinstance(condition, Compare):
+        return tuple(sorted(set(index_variables(condition.left + condition.right))))
+    if isinstance(condition, Not):
+        return filter_variables(condition.operand)
+    names: set[str] = set()
+    for part in condition.operands:
+        names.update(filter_variables(part))
+    return tuple(sorted(names))
+
+
+# ------------------------------------------------------------ einsums, tensors
+
+
+@dataclass(frozen=True, slots=True)
+class Einsum:
+    """One extended Einsum ``OUT[...] = expression [where filter] [:: op]``."""
+
+    output: TensorRef
+    expression: Expr
+    condition: Filter | None = None
+    reduce_op: ReduceOp = ReduceOp.SUM
+    explicit_reduce: bool = False
+    span: SourceSpan | None = _span()
+
+    @property
+    def name(self) -> TensorName:
+        """Return the name of the einsum: the tensor it produces."""
+        return self.output.tensor
+
+    @property
+    def output_variables(self) -> tuple[str, ...]:
+        """Return the index variables of the left-hand side, in order."""
+        return self.output.variables()
+
+    @property
+    def iterative_variable(self) -> str | None:
+        """Return ``x`` when the left-hand side writes ``x + 1``, else None."""
+        for index in self.output.indices:
+            names = index_variables(index)
+            if len(names) == 1 and index == index_symbol(names[0]) + 1:
+                return names[0]
+        return None
+
+    @property
+    def operands(self) -> tuple[TensorRef, ...]:
+        """Return the tensor references on the right-hand side."""
+        return operands(self.expression)
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        """Return every index variable of the iteration space, left-hand side first."""
+        seen: dict[str, None] = dict.fromkeys(self.output_variables)
+        for ref in self.operands:
+            for name in ref.variables():
+                seen.setdefault(name, None)
+        if self.condition is not None:
+            for name in filter_variables(self.condition):
+                seen.setdefault(name, None)
+        return tuple(seen)
+
+    @property
+    def reduced_variables(self) -> tuple[str, ...]:
+        """Return the index variables that are reduced (not on the left-hand side)."""
+        kept = set(self.output_variables)
+        return tuple(v for v in self.variables if v not in kept)
+
+    @property
+    def ranks(self) -> tuple[RankName, ...]:
+        """Return the ranks of the iteration space."""
+        return tuple(RankName(rank_of_variable(v)) for v in self.variables)
+
+
+@dataclass(frozen=True, slots=True)
+class Init:
+    """``init T[x = 0, ...] = value``: generation 0 of an iterative tensor."""
+
+    tensor: TensorName
+    variables: tuple[str, ...]  # index variable per position of the tensor
+    iterative_position: int
+    value: Expr
+    span: SourceSpan | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Tensor:
+    """A tensor with its rank order, role and empty value."""
+
+    name: TensorName
+    ranks: tuple[RankName, ...]
+    kind: TensorKind
+    empty: float = 0.0
+    explicit_empty: bool = False
+    iterative_rank: RankName | None = None
+    span: SourceSpan | None = _span()
+
+    @property
+    def iterative_position(self) -> int | None:
+        """Return the position of the iterative rank, if any."""
+        if self.iterative_rank is None:
+            return None
+        return self.ranks.index(self.iterative_rank)
+
+
+def generation_of(ref: TensorRef, tensor: Tensor) -> Generation | None:
+    """Classify which generation a reference to an iterative tensor reads."""
+    position = tensor.iterative_position
+    if position is None:
+        return None
+    index = ref.indices[position]
+    assert tensor.iterative_rank is not None
+    variable = index_symbol(tensor.iterative_rank.lower())
+    if index == variable:
+        return Generation.PREVIOUS
+    if index == variable + 1:
+        return Generation.CURRENT
+    if index == extent_symbol(tensor.iterative_rank):
+        return Generation.FINAL
+    return Generation.CONSTANT
+
+
+# ------------------------------------------------------------------- cascade
+
+
+@dataclass(frozen=True)
+class Cascade:
+    """A checked cascade: the immutable IR every analysis, model and renderer reads.
+
+    Build one with :meth:`from_text`, :meth:`from_file`, :meth:`from_yaml` or
+    ``einsum_cascade.library.load``.
+    """
+
+    name: str
+    description: str
+    ranks: tuple[Rank, ...]
+    tensors: tuple[Tensor, ...]
+    inits: tuple[Init, ...]
+    einsums: tuple[Einsum, ...]
+    source_file: str = field(default="<string>", compare=False, hash=False)
+
+    # ---- construction (implemented in the front end, kept here as the public API)
+
+    @classmethod
+    def from_text(cls, text: str, file: str = "<string>") -> Cascade:
+        """Parse and check cascade text; raise a CascadeError listing every problem."""
+        from einsum_cascade.check import check_program
+        from einsum_cascade.parser import parse_program
+
+        return check_program(parse_program(text, file))
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Cascade:
+        """Read a ``.cascade`` file (or a TeAAL-style ``.yaml`` file) and check it."""
+        from einsum_cascade.sources import load_path
+
+        return load_path(path)
+
+    @classmethod
+    def from_yaml(cls, text: str, file: str = "<string>") -> Cascade:
+        """Parse TeAAL-style YAML whose expressions go through the cascade grammar."""
+        from einsum_cascade.teaal import cascade_from_yaml
+
+        return cascade_from_yaml(text, file)
+
+    # ---- lookups
+
+    @functools.cached_property
+    def _tensor_index(self) -> dict[str, Tensor]:
+        return {t.name: t for t in self.tensors}
+
+    @functools.cached_property
+    def _rank_index(self) -> dict[str, Rank]:
+        return {r.name: r for r in self.ranks}
+
+    def tensor(self, name: str) -> Tensor:
+        """Return the tensor called ``name``."""
+        return self._tensor_index[name]
+
+    def rank(self, name: str) -> Rank:
+        """Return the rank called ``name``."""
+        return self._rank_index[name]
+
+    def has_rank(self, name: str) -> bool:
+        """Tell whether the cascade declares ``name`` as a rank."""
+        return name in self._rank_index
+
+    def einsum(self, name: str) -> Einsum:
+        """Return the einsum producing tensor ``name``."""
+        for einsum in self.einsums:
+            if einsum.name == name:
+                return einsum
+        raise KeyError(name)
+
+    def init(self, name: str) -> Init | None:
+        """Return the ``init`` of tensor ``name``, if any."""
+        for init in self.inits:
+            if init.tensor == name:
+                return init
+        return None
+
+    @property
+    def inputs(self) -> tuple[Tensor, ...]:
+        """Return the input tensors in declaration order."""
+        return tuple(t for t in self.tensors if t.kind is TensorKind.INPUT)
+
+    @property
+    def outputs(self) -> tuple[Tensor, ...]:
+        """Return the output tensors in declaration order."""
+        return tuple(t for t in self.tensors if t.kind is TensorKind.OUTPUT)
+
+    @property
+    def free_ranks(self) -> tuple[Rank, ...]:
+        """Return the ranks whose extents are not derived from others."""
+        return tuple(r for r in self.ranks if not r.is_derived)
+
+    def extent(self, rank: str) -> sympy.Expr:
+        """Return the extent of ``rank`` as an expression of free extents only."""
+        found = self.rank(rank)
+        if found.expression is None:
+            return found.symbol
+        substitutions = {
+            symbol: self.extent(symbol.name)
+            for symbol in found.expression.free_symbols
+            if isinstance(symbol, sympy.Symbol) and self.has_rank(symbol.name)
+        }
+        return found.expression.xreplace(substitutions)
+
+    # ---- graph and order
+
+    @functools.cached_property
+    def graph(self) -> nx.DiGraph:
+        """Return the bipartite graph of tensors and einsums (see ``einsum_cascade.graph``)."""
+        from einsum_cascade.graph import build_graph
+
+        return build_graph(self)
+
+    def order(self) -> tuple[Einsum, ...]:
+        """Return the einsums in an order that respects every dependency."""
+        from einsum_cascade.graph import einsum_order
+
+        return einsum_order(self)
+
+    # ---- printers, analyses, semantics
+
+    def to_text(self) -> str:
+        """Print canonical ``.cascade`` text; parsing it gives an equal cascade."""
+        from einsum_cascade.printer import to_text
+
+        return to_text(self)
+
+    def to_yaml(self) -> str:
+        """Print TeAAL-style YAML that :meth:`from_yaml` reads back."""
+        from einsum_cascade.teaal import to_yaml
+
+        return to_yaml(self)
+
+    def to_dot(self) -> str:
+        """Print the dependency graph in Graphviz DOT."""
+        from einsum_cascade.printer import to_dot
+
+        return to_dot(self)
+
+    def op_counts(self) -> dict[str, dict[str, sympy.Expr]]:
+        """Count primitive operations per einsum as sympy expressions of the extents."""
+        from einsum_cascade.shapes import count_ops
+
+        return count_ops(self)
+
+    def evaluate(self, **arrays_and_extents: object) -> dict[str, object]:
+        """Evaluate with the NumPy reference interpreter; return the output arrays."""
+        from einsum_cascade.interpret import evaluate
+
+        return evaluate(self, **arrays_and_extents)  # type: ignore[arg-type]
