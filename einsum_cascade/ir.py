@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, NewType, Union
 import networkx as nx
 import sympy
 
-from einsum_cascade.diagnostics import SourceSpan
+from einsum_cascade.diagnostics import Diagnostic, SourceSpan
 from einsum_cascade.symbols import (
     extent_symbol,
     index_symbol,
@@ -123,6 +123,14 @@ class ExtentRef:
 
 
 @dataclass(frozen=True, slots=True)
+class Coordinate:
+    """The current coordinate of an index variable used as a number, as in ``pow(L, b - c)``."""
+
+    variable: str
+    span: SourceSpan | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
 class Unary:
     """Unary minus."""
 
@@ -150,7 +158,7 @@ class Call:
     span: SourceSpan | None = _span()
 
 
-Expr = Union[TensorRef, Literal, ExtentRef, Unary, Binary, Call]  # noqa: UP007
+Expr = Union[TensorRef, Literal, ExtentRef, Coordinate, Unary, Binary, Call]  # noqa: UP007
 
 
 def walk(expr: Expr) -> Iterator[Expr]:
@@ -258,9 +266,12 @@ class Einsum:
     def variables(self) -> tuple[str, ...]:
         """Return every index variable of the iteration space, left-hand side first."""
         seen: dict[str, None] = dict.fromkeys(self.output_variables)
-        for ref in self.operands:
-            for name in ref.variables():
-                seen.setdefault(name, None)
+        for node in walk(self.expression):
+            if isinstance(node, TensorRef):
+                for name in node.variables():
+                    seen.setdefault(name, None)
+            elif isinstance(node, Coordinate):
+                seen.setdefault(node.variable, None)
         if self.condition is not None:
             for name in filter_variables(self.condition):
                 seen.setdefault(name, None)
@@ -344,6 +355,7 @@ class Cascade:
     inits: tuple[Init, ...]
     einsums: tuple[Einsum, ...]
     source_file: str = field(default="<string>", compare=False, hash=False)
+    warnings: tuple[Diagnostic, ...] = field(default=(), compare=False, hash=False, repr=False)
 
     # ---- construction (implemented in the front end, kept here as the public API)
 

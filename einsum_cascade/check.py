@@ -1,0 +1,686 @@
+"""Check a parsed program and build the IR: name resolution, rank agreement, iteration.
+
+Every semantic problem is collected, sorted by position and raised once as a DslError.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import sympy
+
+from einsum_cascade import ast
+from einsum_cascade.diagnostics import Diagnostic, Note, Severity, SourceSpan, suggest
+from einsum_cascade.errors import DslError
+from einsum_cascade.functions import lookup, registered
+from einsum_cascade.ir import (
+    Binary,
+    BoolOp,
+    Call,
+    Cascade,
+    Compare,
+    Coordinate,
+    Einsum,
+    Expr,
+    ExtentRef,
+    Filter,
+    Init,
+    Literal,
+    Not,
+    RankName,
+    Rank,
+    ReduceOp,
+    Tensor,
+    TensorKind,
+    TensorName,
+    TensorRef,
+    Unary,
+)
+from einsum_cascade.symbols import extent_symbol, index_symbol, rank_of_variable
+
+_RANK_FUNCTIONS = {
+    "ceil": sympy.ceiling,
+    "floor": sympy.floor,
+    "min": sympy.Min,
+    "max": sympy.Max,
+    "sqrt": sympy.sqrt,
+}
+_REDUCE = {"+": ReduceOp.SUM, "*": ReduceOp.PRODUCT, "max": ReduceOp.MAX, "min": ReduceOp.MIN}
+
+
+class _Invalid(Exception):
+    """Raised inside conversion after a diagnostic was recorded."""
+
+
+@dataclass
+class _TensorInfo:
+    name: str
+    ranks: tuple[str, ...]
+    span: SourceSpan
+    kind: TensorKind = TensorKind.INTERMEDIATE
+    empty: float | None = None
+    iterative_rank: str | None = None
+    produced_by: ast.Equation | None = None
+    declared: bool = False
+
+
+@dataclass
+class _Checker:
+    program: ast.Program
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    ranks: dict[str, Rank] = field(default_factory=dict)
+    tensors: dict[str, _TensorInfo] = field(default_factory=dict)
+
+    # ---- reporting
+
+    def error(
+        self,
+        code: str,
+        message: str,
+        span: SourceSpan | None,
+        hint: str | None = None,
+        notes: tuple[Note, ...] = (),
+    ) -> None:
+        self.diagnostics.append(Diagnostic(Severity.ERROR, code, message, span, hint, notes))
+
+    def warn(
+        self, code: str, message: str, span: SourceSpan | None, hint: str | None = None
+    ) -> None:
+        self.diagnostics.append(Diagnostic(Severity.WARNING, code, message, span, hint))
+
+    # ---- driver
+
+    def run(self) -> Cascade:
+        stmts = list(self.program.statements)
+        name, description = self.header(stmts)
+        for stmt in stmts:
+            if isinstance(stmt, ast.RanksDecl):
+                for decl in stmt.ranks:
+                    self.declare_rank(decl)
+        self.declare_tensors(stmts)
+        equations = [s for s in stmts if isinstance(s, ast.Equation)]
+        for equation in equations:
+            self.declare_lhs(equation)
+        inits = self.collect_inits([s for s in stmts if isinstance(s, ast.InitDecl)])
+        self.declare_outputs(stmts)
+        einsums = []
+        for equation in equations:
+            einsum = self.build_einsum(equation)
+            if einsum is not None:
+                einsums.append(einsum)
+        self.require_inits(inits)
+        errors = [d for d in self.diagnostics if d.severity is Severity.ERROR]
+        if errors:
+            raise DslError(self.diagnostics)
+        cascade = Cascade(
+            name=name,
+            description=description,
+            ranks=tuple(self.ranks.values()),
+            tensors=tuple(self.build_tensor(info, einsums) for info in self.tensors.values()),
+            inits=tuple(inits.values()),
+            einsums=tuple(einsums),
+            source_file=self.program.file,
+        )
+        self.check_graph(cascade)
+        errors = [d for d in self.diagnostics if d.severity is Severity.ERROR]
+        if errors:
+            raise DslError(self.diagnostics)
+        warnings = tuple(d for d in self.diagnostics if d.severity is Severity.WARNING)
+        object.__setattr__(cascade, "warnings", warnings)
+        return cascade
+
+    def header(self, stmts: list[ast.Statement]) -> tuple[str, str]:
+        headers = [s for s in stmts if isinstance(s, ast.Header)]
+        for extra in headers[1:]:
+            self.error(
+                "E214",
+                "a second 'cascade' header",
+                extra.span,
+                notes=(Note("the first header is here", headers[0].span),),
+            )
+        if headers:
+            return headers[0].name, headers[0].description
+        stem = self.program.file.rsplit("/", 1)[-1].split(".", 1)[0]
+        return (stem if stem.isidentifier() else "cascade"), ""
+
+    # ---- ranks
+
+    def declare_rank(self, decl: ast.RankDecl) -> None:
+        if decl.name in self.ranks:
+            self.error(
+                "E214",
+                f"rank '{decl.name}' is declared twice",
+                decl.span,
+                notes=(Note("first declared here", self.ranks[decl.name].span),),
+            )
+            return
+        if decl.name == decl.name.lower():
+            self.error(
+                "E216",
+                f"rank name '{decl.name}' has no upper-case letter",
+                decl.span,
+                hint=f"rank names are upper case; '{decl.name}' is then its index "
+                f"variable, e.g. 'rank {decl.name.upper()}'",
+            )
+            return
+        expression: sympy.Expr | None = None
+        default: int | None = None
+        if decl.value is not None:
+            try:
+                value = self.rank_expression(decl.value)
+            except _Invalid:
+                return
+            if value.is_number:
+                if not (value.is_integer and value > 0):
+                    self.error(
+                        "E217", f"rank '{decl.name}' needs a positive whole extent", decl.value.span
+                    )
+                    return
+                default = int(value)
+            else:
+                expression = value
+        self.ranks[decl.name] = Rank(RankName(decl.name), expression, default, decl.span)
+
+    def rank_expression(self, node: ast.Node) -> sympy.Expr:
+        if isinstance(node, ast.Number):
+            return sympy.nsimplify(node.value)
+        if isinstance(node, ast.Name):
+            if node.name not in self.ranks:
+                self.unknown_rank(node.name, node.span)
+                raise _Invalid
+            return extent_symbol(node.name)
+        if isinstance(node, ast.BinaryNode):
+            left, right = self.rank_expression(node.left), self.rank_expression(node.right)
+            return _arith(node.op, left, right)
+        if isinstance(node, ast.UnaryNode):
+            return -self.rank_expression(node.operand)
+        if isinstance(node, ast.CallNode) and node.name in _RANK_FUNCTIONS:
+            args = [self.rank_expression(a) for a in node.args]
+            return _RANK_FUNCTIONS[node.name](*args)  # type: ignore[no-any-return]
+        self.error(
+            "E217",
+            "a rank extent may use only numbers, other extents, + - * / and ceil, floor, min, max",
+            node.span,
+        )
+        raise _Invalid
+
+    def unknown_rank(self, name: str, span: SourceSpan) -> None:
+        self.error("E209", f"unknown rank '{name}'", span, suggest(name, self.ranks))
+
+    # ---- tensors
+
+    def declare_tensors(self, stmts: list[ast.Statement]) -> None:
+        for stmt in stmts:
+            if isinstance(stmt, ast.InputDecl):
+                for shape in stmt.tensors:
+                    info = self.declare_shape(shape)
+                    if info is not None:
+                        info.kind = TensorKind.INPUT
+            elif isinstance(stmt, ast.TensorDecl):
+                info = self.declare_shape(stmt.shape)
+                if info is not None:
+                    info.empty = stmt.empty
+
+    def declare_shape(self, shape: ast.TensorShape) -> _TensorInfo | None:
+        if shape.name in self.tensors:
+            self.error(
+                "E214",
+                f"tensor '{shape.name}' is declared twice",
+                shape.span,
+                notes=(Note("first declared here", self.tensors[shape.name].span),),
+            )
+            return None
+        for rank, span in shape.ranks:
+            if rank not in self.ranks:
+                self.unknown_rank(rank, span)
+        info = _TensorInfo(shape.name, tuple(r for r, _ in shape.ranks), shape.span, declared=True)
+        self.tensors[shape.name] = info
+        return info
+
+    def declare_lhs(self, equation: ast.Equation) -> None:
+        lhs = equation.lhs
+        ranks: list[str] = []
+        iterative: str | None = None
+        for index in lhs.indices:
+            variable, plus_one = _lhs_index(index)
+            if variable is None:
+                self.error(
+                    "E213",
+                    "a left-hand index must be an index variable or 'x + 1' for an iterative rank",
+                    index.span,
+                )
+                return
+            rank = rank_of_variable(variable)
+            if rank not in self.ranks or variable != variable.lower():
+                self.no_rank(variable, index.span)
+                return
+            if plus_one:
+                iterative = rank
+            ranks.append(rank)
+        info = self.tensors.get(lhs.name)
+        if info is not None and info.kind is TensorKind.INPUT:
+            self.error(
+                "E211",
+                f"input '{lhs.name}' is written by an equation",
+                lhs.name_span,
+                notes=(Note("declared as an input here", info.span),),
+            )
+            return
+        if info is not None and info.produced_by is not None:
+            self.error(
+                "E210",
+                f"tensor '{lhs.name}' is produced twice",
+                lhs.name_span,
+                notes=(Note("first produced here", info.produced_by.lhs.span),),
+            )
+            return
+        if info is None:
+            info = _TensorInfo(lhs.name, tuple(ranks), lhs.span)
+            self.tensors[lhs.name] = info
+        elif info.ranks != tuple(ranks):
+            self.error(
+                "E204",
+                f"'{lhs.name}' is written with ranks [{', '.join(ranks)}] but "
+                f"declared as [{', '.join(info.ranks)}]",
+                lhs.span,
+                notes=(Note(f"{lhs.name} declared here", info.span),),
+            )
+            return
+        info.produced_by = equation
+        info.iterative_rank = iterative
+
+    def no_rank(self, variable: str, span: SourceSpan) -> None:
+        candidates = [r.lower() for r in self.ranks]
+        hint = suggest(variable, candidates) or (
+            f"declare 'rank {variable.upper()}' or use one of: {', '.join(candidates)}"
+            if candidates
+            else f"declare 'rank {variable.upper()}'"
+        )
+        self.error("E203", f"index variable '{variable}' has no rank", span, hint)
+
+    def declare_outputs(self, stmts: list[ast.Statement]) -> None:
+        named = [
+            (n, s) for stmt in stmts if isinstance(stmt, ast.OutputDecl) for n, s in stmt.names
+        ]
+        if not named:
+            consumed = {
+                ref.name
+                for stmt in stmts
+                if isinstance(stmt, ast.Equation)
+                for ref in _refs(stmt.rhs)
+            }
+            for info in self.tensors.values():
+                if info.produced_by is not None and info.name not in consumed:
+                    info.kind = TensorKind.OUTPUT
+            return
+        for name, span in named:
+            info = self.tensors.get(name)
+            if info is None or info.produced_by is None:
+                produced = [t.name for t in self.tensors.values() if t.produced_by]
+                self.error(
+                    "E208", f"output '{name}' is never produced", span, suggest(name, produced)
+                )
+                continue
+            info.kind = TensorKind.OUTPUT
+
+    # ---- inits
+
+    def collect_inits(self, decls: list[ast.InitDecl]) -> dict[str, Init]:
+        inits: dict[str, Init] = {}
+        for decl in decls:
+            init = self.build_init(decl)
+            if init is None:
+                continue
+            if init.tensor in inits:
+                self.error("E214", f"'{decl.name}' has two inits", decl.span)
+                continue
+            inits[init.tensor] = init
+        return inits
+
+    def build_init(self, decl: ast.InitDecl) -> Init | None:
+        info = self.tensors.get(decl.name)
+        if info is None or info.iterative_rank is None:
+            if info is None:
+                self.error(
+                    "E201",
+                    f"unknown tensor '{decl.name}'",
+                    decl.name_span,
+                    suggest(decl.name, self.tensors),
+                )
+            else:
+                self.error(
+                    "E215",
+                    f"'{decl.name}' has an init but no equation writes it with 'x + 1'",
+                    decl.name_span,
+                    hint="only iterative tensors take an init",
+                )
+            return None
+        if len(decl.indices) != len(info.ranks):
+            self.error(
+                "E205",
+                f"'{decl.name}' has {len(info.ranks)} ranks but the init gives "
+                f"{len(decl.indices)} indices",
+                decl.span,
+            )
+            return None
+        variables = []
+        position = info.ranks.index(info.iterative_rank)
+        for i, (variable, value, span) in enumerate(decl.indices):
+            if rank_of_variable(variable) != info.ranks[i] or variable != variable.lower():
+                self.error(
+                    "E204",
+                    f"index '{variable}' does not match rank '{info.ranks[i]}' of '{decl.name}'",
+                    span,
+                )
+                return None
+            if (i == position) != (value == 0):
+                self.error(
+                    "E215",
+                    f"the init must set '{info.ranks[position].lower()} = 0' "
+                    "on the iterative rank and nothing else",
+                    span,
+                )
+                return None
+            variables.append(variable)
+        try:
+            value_expr = self.expression(decl.value, set(variables) - {variables[position]})
+        except _Invalid:
+            return None
+        return Init(TensorName(decl.name), tuple(variables), position, value_expr, decl.span)
+
+    def require_inits(self, inits: dict[str, Init]) -> None:
+        for info in self.tensors.values():
+            if info.iterative_rank and info.name not in inits and info.produced_by:
+                variable = info.iterative_rank.lower()
+                zero = ", ".join(
+                    f"{r.lower()} = 0" if r == info.iterative_rank else r.lower()
+                    for r in info.ranks
+                )
+                self.error(
+                    "E207",
+                    f"iterative tensor '{info.name}' has no init",
+                    info.produced_by.lhs.span,
+                    hint=f"add 'init {info.name}[{zero}] = ...' for generation {variable} = 0",
+                )
+
+    # ---- einsums
+
+    def build_einsum(self, equation: ast.Equation) -> Einsum | None:
+        info = self.tensors.get(equation.lhs.name)
+        if info is None or info.produced_by is not equation:
+            return None
+        try:
+            output = TensorRef(
+                TensorName(equation.lhs.name),
+                tuple(self.index(i) for i in equation.lhs.indices),
+                equation.lhs.span,
+            )
+            expression = self.expression(equation.rhs, None)
+            condition = (
+                self.condition(equation.condition) if equation.condition is not None else None
+            )
+        except _Invalid:
+            return None
+        reduce_op = _REDUCE[equation.reduce_op or "+"]
+        einsum = Einsum(
+            output, expression, condition, reduce_op, equation.reduce_op is not None, equation.span
+        )
+        if equation.reduce_op is not None and not einsum.reduced_variables:
+            self.warn(
+                "W301",
+                f"'{equation.lhs.name}' reduces nothing, so ':: "
+                f"{equation.reduce_op}' has no effect",
+                equation.reduce_span,
+            )
+        return einsum
+
+    def expression(self, node: ast.Node, allowed: set[str] | None) -> Expr:
+        """Convert an AST expression; ``allowed`` limits index variables (for inits)."""
+        if isinstance(node, ast.Number):
+            return Literal(node.value, node.span)
+        if isinstance(node, ast.Name):
+            return self.name_value(node, allowed)
+        if isinstance(node, ast.Ref):
+            return self.reference(node)
+        if isinstance(node, ast.UnaryNode):
+            return Unary(node.op, self.expression(node.operand, allowed), node.span)
+        if isinstance(node, ast.BinaryNode):
+            left = self.expression(node.left, allowed)
+            right = self.expression(node.right, allowed)
+            return Binary(node.op, left, right, node.span)
+        return self.call(node, allowed)
+
+    def name_value(self, node: ast.Name, allowed: set[str] | None) -> Expr:
+        info = self.tensors.get(node.name)
+        if info is not None and not info.ranks:
+            return TensorRef(TensorName(node.name), (), node.span)
+        if node.name in self.ranks:
+            return ExtentRef(RankName(node.name), node.span)
+        if node.name == node.name.lower() and rank_of_variable(node.name) in self.ranks:
+            if allowed is not None and node.name not in allowed:
+                self.error("E203", f"index variable '{node.name}' is not bound here", node.span)
+                raise _Invalid
+            return Coordinate(node.name, node.span)
+        scalars = [t for t, i in self.tensors.items() if not i.ranks]
+        self.error(
+            "E201",
+            f"unknown tensor or extent '{node.name}'",
+            node.span,
+            suggest(node.name, [*self.tensors, *self.ranks, *scalars]),
+        )
+        raise _Invalid
+
+    def call(self, node: ast.Node, allowed: set[str] | None) -> Expr:
+        assert isinstance(node, ast.CallNode)
+        function = lookup(node.name)
+        if function is None:
+            self.error(
+                "E202",
+                f"unknown function '{node.name}'",
+                node.name_span,
+                suggest(node.name, registered()),
+            )
+            raise _Invalid
+        if len(node.args) != function.arity:
+            self.error(
+                "E212",
+                f"'{node.name}' takes {function.arity} argument"
+                f"{'s' if function.arity != 1 else ''} but {len(node.args)} "
+                f"{'were' if len(node.args) != 1 else 'was'} given",
+                node.span,
+            )
+            raise _Invalid
+        args = tuple(self.expression(a, allowed) for a in node.args)
+        return Call(node.name, args, node.span)
+
+    def reference(self, node: ast.Ref) -> TensorRef:
+        info = self.tensors.get(node.name)
+        if info is None:
+            self.error(
+                "E201",
+                f"unknown tensor '{node.name}'",
+                node.name_span,
+                suggest(node.name, self.tensors),
+            )
+            raise _Invalid
+        if len(node.indices) != len(info.ranks):
+            self.error(
+                "E205",
+                f"'{node.name}' has {len(info.ranks)} rank"
+                f"{'s' if len(info.ranks) != 1 else ''} [{', '.join(info.ranks)}] but "
+                f"{len(node.indices)} ind{'ices' if len(node.indices) != 1 else 'ex'} "
+                "are given",
+                node.span,
+                notes=(Note(f"{node.name} declared here", info.span),),
+            )
+            raise _Invalid
+        indices = []
+        for position, index in enumerate(node.indices):
+            value = self.index(index)
+            if isinstance(index, ast.Name) and index.name == index.name.lower():
+                rank = rank_of_variable(index.name)
+                expected = info.ranks[position]
+                if rank != expected:
+                    self.error(
+                        "E204",
+                        f"rank '{index.name}' has extent {rank} here but "
+                        f"{node.name} has extent {expected} at this position",
+                        index.span,
+                        notes=(
+                            Note(
+                                f"{node.name} declared as [{', '.join(info.ranks)}] here", info.span
+                            ),
+                        ),
+                    )
+            indices.append(value)
+        return TensorRef(TensorName(node.name), tuple(indices), node.span)
+
+    def index(self, node: ast.Node) -> sympy.Expr:
+        value = self.index_value(node)
+        variables = [s for s in value.free_symbols if s.name == s.name.lower()]
+        if variables:
+            try:
+                poly = sympy.Poly(value, *variables)
+                affine = poly.total_degree() <= 1
+            except sympy.PolynomialError:
+                affine = False
+            if not affine:
+                self.error(
+                    "E217",
+                    "an index must be affine in the index variables (like m1 * M0 + m0)",
+                    node.span,
+                )
+                raise _Invalid
+        return value
+
+    def index_value(self, node: ast.Node) -> sympy.Expr:
+        if isinstance(node, ast.Number):
+            if node.value != int(node.value) if math.isfinite(node.value) else True:
+                self.error("E217", "an index must be a whole number", node.span)
+                raise _Invalid
+            return sympy.Integer(int(node.value))
+        if isinstance(node, ast.Name):
+            if node.name in self.ranks:
+                return extent_symbol(node.name)
+            if node.name == node.name.lower() and rank_of_variable(node.name) in self.ranks:
+                return index_symbol(node.name)
+            if node.name == node.name.lower():
+                self.no_rank(node.name, node.span)
+            else:
+                self.unknown_rank(node.name, node.span)
+            raise _Invalid
+        if isinstance(node, ast.BinaryNode):
+            return _arith(node.op, self.index_value(node.left), self.index_value(node.right))
+        if isinstance(node, ast.UnaryNode):
+            return -self.index_value(node.operand)
+        self.error(
+            "E217", "an index may use only index variables, extents, numbers and + - * /", node.span
+        )
+        raise _Invalid
+
+    def condition(self, node: ast.Condition) -> Filter:
+        if isinstance(node, ast.CompareNode):
+            return Compare(node.op, self.index(node.left), self.index(node.right), node.span)
+        if isinstance(node, ast.NotNode):
+            return Not(self.condition(node.operand), node.span)
+        return BoolOp(node.op, tuple(self.condition(c) for c in node.operands), node.span)
+
+    # ---- tensors in the IR
+
+    def build_tensor(self, info: _TensorInfo, einsums: list[Einsum]) -> Tensor:
+        explicit = info.empty is not None
+        empty = info.empty if info.empty is not None else self.default_empty(info, einsums)
+        return Tensor(
+            TensorName(info.name),
+            tuple(RankName(r) for r in info.ranks),
+            info.kind,
+            empty,
+            explicit,
+            RankName(info.iterative_rank) if info.iterative_rank else None,
+            info.span,
+        )
+
+    @staticmethod
+    def default_empty(info: _TensorInfo, einsums: list[Einsum]) -> float:
+        for einsum in einsums:
+            if einsum.name != info.name:
+                continue
+            if einsum.reduced_variables:
+                return einsum.reduce_op.identity
+            if isinstance(einsum.expression, Call):
+                function = lookup(einsum.expression.function)
+                if function is not None and function.union_identity is not None:
+                    return function.union_identity
+        return 0.0
+
+    # ---- graph-level checks
+
+    def check_graph(self, cascade: Cascade) -> None:
+        from einsum_cascade.graph import find_cycle, unreachable_tensors
+
+        cycle = find_cycle(cascade)
+        if cycle:
+            first = cascade.einsum(cycle[0])
+            path = " -> ".join([*cycle, cycle[0]])
+            self.error(
+                "E206",
+                f"cycle between einsums: {path}",
+                first.output.span,
+                hint="a tensor may read its own previous generation only through an "
+                "iterative rank: write 'T[x + 1] = ... T[x] ...' and add an init",
+            )
+        for name in unreachable_tensors(cascade):
+            self.warn(
+                "W302",
+                f"intermediate '{name}' does not contribute to any output",
+                cascade.tensor(name).span,
+            )
+
+
+def check_program(program: ast.Program) -> Cascade:
+    """Check a parsed program and return its IR.
+
+    Raises:
+        DslError: listing every semantic error, sorted by position.
+    """
+    return _Checker(program).run()
+
+
+def _arith(op: str, left: sympy.Expr, right: sympy.Expr) -> sympy.Expr:
+    if op == "+":
+        return left + right
+    if op == "-":
+        return left - right
+    if op == "*":
+        return left * right
+    return left / right
+
+
+def _lhs_index(node: ast.Node) -> tuple[str | None, bool]:
+    if isinstance(node, ast.Name) and node.name == node.name.lower():
+        return node.name, False
+    if (
+        isinstance(node, ast.BinaryNode)
+        and node.op == "+"
+        and isinstance(node.left, ast.Name)
+        and node.left.name == node.left.name.lower()
+        and isinstance(node.right, ast.Number)
+        and node.right.value == 1
+    ):
+        return node.left.name, True
+    return None, False
+
+
+def _refs(node: ast.Node) -> list[ast.Ref]:
+    if isinstance(node, ast.Ref):
+        return [node]
+    if isinstance(node, ast.Name):
+        return [ast.Ref(node.name, (), node.span, node.span)]
+    if isinstance(node, ast.UnaryNode):
+        return _refs(node.operand)
+    if isinstance(node, ast.BinaryNode):
+        return _refs(node.left) + _refs(node.right)
+    if isinstance(node, ast.CallNode):
+        return [r for a in node.args for r in _refs(a)]
+    return []
