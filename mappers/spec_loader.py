@@ -1,0 +1,216 @@
+"""Architecture spec YAML -> located nodes -> validated :class:`ArchSpec`; located SpecErrors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from einsum_cascade.diagnostics import SourceSpan
+from mappers.errors import SpecError
+from mappers.spec import ArchSpec, ComputeArray, Level, OpCost
+from mappers.yaml_source import Node, Validator, compose
+
+SUPPORTED_VERSIONS = (1,)
+SPEC_DIR = Path(__file__).resolve().parent.parent / "arch_specs"
+
+_TOP = ("version", "name", "description", "clock_hz", "word_bytes", "levels", "arrays")
+_LEVEL = (
+    "name",
+    "size_bytes",
+    "bandwidth_bytes_per_s",
+    "access_bits",
+    "read_energy_pj",
+    "write_energy_pj",
+    "area_um2",
+)
+_ARRAY = ("name", "shape", "dims", "register_words_per_pe", "area_um2_per_pe", "ops")
+_OP = ("cycles", "energy_pj", "lower_to")
+_DEFAULT_DIMS = {1: ("cols",), 2: ("rows", "cols"), 3: ("planes", "rows", "cols")}
+
+
+def spec_path(name_or_path: str | Path) -> Path:
+    """Resolve a spec name (``fusemax``) or a path to a spec file."""
+    path = Path(name_or_path)
+    if path.suffix in {".yaml", ".yml"} or path.exists():
+        return path
+    return SPEC_DIR / f"{name_or_path}.yaml"
+
+
+def available_specs() -> tuple[str, ...]:
+    """Return the names of the built-in specs under ``arch_specs/``."""
+    return tuple(sorted(p.stem for p in SPEC_DIR.glob("*.yaml")))
+
+
+def load_spec(name_or_path: str | Path) -> ArchSpec:
+    """Load and validate a spec by built-in name or path.
+
+    Raises:
+        SpecError: the file is missing, is not valid YAML, or breaks the schema.
+    """
+    path = spec_path(name_or_path)
+    if not path.exists():
+        from einsum_cascade.diagnostics import suggest
+
+        raise SpecError.single(
+            "S100",
+            f"no architecture spec '{name_or_path}'",
+            None,
+            suggest(str(name_or_path), available_specs())
+            or f"built-in specs: {', '.join(available_specs())}",
+        )
+    return spec_from_text(path.read_text(encoding="utf-8"), str(path))
+
+
+def spec_from_text(text: str, file: str = "<string>") -> ArchSpec:
+    """Validate spec YAML text and build the spec; every problem is reported at once."""
+    root = compose(text, file, SpecError)
+    check = Validator("S")
+    top = check.keys(root, _TOP, ("version", "name", "clock_hz", "levels", "arrays"), "the spec")
+    check.version(root, SUPPORTED_VERSIONS)
+    spans: list[tuple[str, SourceSpan]] = []
+    levels = _levels(check, top.get("levels"), spans)
+    arrays = _arrays(check, top.get("arrays"), spans)
+    word = top.get("word_bytes")
+    spec = ArchSpec(
+        name=check.string(top.get("name"), "name"),
+        clock_hz=check.number(top.get("clock_hz"), "clock_hz"),
+        word_bytes=int(check.number(word, "word_bytes")) if word is not None else 2,
+        levels=levels,
+        arrays=arrays,
+        description=str(top["description"].value) if "description" in top else "",
+        source_file=file,
+        spans=tuple(spans),
+    )
+    check.raise_if_any(SpecError)
+    return spec
+
+
+def _levels(
+    check: Validator, node: Node | None, spans: list[tuple[str, SourceSpan]]
+) -> tuple[Level, ...]:
+    items = check.sequence(node, "levels")
+    if node is not None and isinstance(node.value, list) and len(items) < 2:
+        check.error(
+            107, "a spec needs at least two levels: a backing store and a buffer", node.span
+        )
+    levels = []
+    for position, item in enumerate(items):
+        fields = check.keys(item, _LEVEL, ("name",), "a level")
+        name = check.string(fields.get("name"), "level name")
+        where = f"level '{name}'"
+        backing = position == 0
+        needed = "bandwidth_bytes_per_s" if backing else "size_bytes"
+        if needed not in fields and isinstance(item.value, dict):
+            role = "the outermost level" if backing else "an on-chip level"
+            check.error(102, f"missing key '{needed}' in {where} ({role})", item.span)
+        size = fields.get("size_bytes")
+        bandwidth = fields.get("bandwidth_bytes_per_s")
+        levels.append(
+            Level(
+                name=name,
+                size_bytes=check.size(size, f"size_bytes of {where}") if size else None,
+                bandwidth_bytes_per_s=(
+                    check.size(bandwidth, f"bandwidth_bytes_per_s of {where}")
+                    if bandwidth
+                    else None
+                ),
+                access_bits=int(check.number(fields.get("access_bits"), "access_bits") or 16),
+                read_energy_pj=_energy(check, fields, "read_energy_pj", where),
+                write_energy_pj=_energy(check, fields, "write_energy_pj", where),
+                area_um2=_energy(check, fields, "area_um2", where),
+            )
+        )
+        if size is not None:
+            spans.append((f"levels.{name}.size_bytes", size.span))
+        spans.append((f"levels.{name}", item.span))
+    return tuple(levels)
+
+
+def _energy(check: Validator, fields: dict[str, Node], key: str, where: str) -> float:
+    node = fields.get(key)
+    return check.number(node, f"{key} of {where}", strict=False) if node is not None else 0.0
+
+
+def _arrays(
+    check: Validator, node: Node | None, spans: list[tuple[str, SourceSpan]]
+) -> tuple[ComputeArray, ...]:
+    arrays = []
+    for item in check.sequence(node, "arrays"):
+        fields = check.keys(item, _ARRAY, ("name", "shape", "ops"), "an array")
+        name = check.string(fields.get("name"), "array name")
+        where = f"array '{name}'"
+        shape = tuple(
+            int(check.number(d, f"a dimension of {where}"))
+            for d in check.sequence(fields.get("shape"), f"shape of {where}")
+        )
+        dims = tuple(
+            check.string(d, "dimension name") for d in check.sequence(fields.get("dims"), "dims")
+        ) or _DEFAULT_DIMS.get(len(shape), ())
+        if len(dims) != len(shape) and "shape" in fields:
+            check.error(
+                108,
+                f"{where} has {len(shape)} dimensions but {len(dims)} dims names",
+                fields["shape"].span,
+            )
+        ops = _ops(check, fields.get("ops"), where)
+        registers = fields.get("register_words_per_pe")
+        area = fields.get("area_um2_per_pe")
+        arrays.append(
+            ComputeArray(
+                name=name,
+                shape=shape,
+                dims=dims,
+                ops=ops,
+                register_words_per_pe=int(
+                    check.number(registers, "register_words_per_pe", strict=False)
+                )
+                if registers
+                else 0,
+                area_um2_per_pe=check.number(area, "area_um2_per_pe", strict=False) if area else 0,
+            )
+        )
+        spans.append((f"arrays.{name}", item.span))
+    return tuple(arrays)
+
+
+def _ops(check: Validator, node: Node | None, where: str) -> tuple[tuple[str, OpCost], ...]:
+    entries = check.mapping(node, f"ops of {where}")
+    ops: list[tuple[str, OpCost]] = []
+    for op, entry in entries.items():
+        fields = check.keys(entry, _OP, (), f"op '{op}' of {where}")
+        lower: list[tuple[str, float]] = []
+        lower_node = fields.get("lower_to")
+        for target, count in check.mapping(lower_node, f"lower_to of op '{op}'").items():
+            if target not in entries:
+                assert lower_node is not None
+                from einsum_cascade.diagnostics import suggest
+
+                check.error(
+                    106,
+                    f"op '{op}' of {where} lowers to unknown op '{target}'",
+                    lower_node.key_spans[target],
+                    suggest(target, entries),
+                )
+            lower.append((target, check.number(count, f"count of '{target}'")))
+        if lower and ("cycles" in fields or "energy_pj" in fields):
+            check.error(
+                109, f"op '{op}' of {where} has both lower_to and its own costs", entry.span
+            )
+        if not lower and "cycles" not in fields and isinstance(entry.value, dict):
+            check.error(102, f"missing key 'cycles' in op '{op}' of {where}", entry.span)
+        cycles = fields.get("cycles")
+        energy = fields.get("energy_pj")
+        ops.append(
+            (
+                op,
+                OpCost(
+                    cycles=check.number(cycles, f"cycles of op '{op}'", strict=False)
+                    if cycles
+                    else 0.0,
+                    energy_pj=check.number(energy, f"energy_pj of op '{op}'", strict=False)
+                    if energy
+                    else 0.0,
+                    lower_to=tuple(lower),
+                ),
+            )
+        )
+    return tuple(ops)
