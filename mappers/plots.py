@@ -6,6 +6,7 @@ Matplotlib is imported inside the functions and drives the Agg canvas through
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 KINDS = ("line", "bar", "scatter")
-_STYLE = {"font.size": 11, "axes.grid": True, "grid.alpha": 0.3, "figure.dpi": 110}
+FUSEMAX_TABLES = ("attention", "linear", "pe_sweep")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,7 @@ def plot_results(frame: pd.DataFrame, request: PlotRequest) -> Figure:
     _check_request(frame, request)
     figure = _new_figure((7.5, 4.8))
     axes = figure.add_subplot()
+    axes.grid(True, alpha=0.3)
     groups = _groups(frame, request.hue)
     if request.kind == "bar":
         _draw_bars(axes, groups, request.x, request.y)
@@ -136,11 +138,9 @@ def _draw_front(axes: Axes, frame: pd.DataFrame, request: PlotRequest) -> None:
 
 
 def _new_figure(size: tuple[float, float]) -> Figure:
-    import matplotlib
     from matplotlib.figure import Figure
 
-    with matplotlib.rc_context(_STYLE):
-        return Figure(figsize=size, layout=None)
+    return Figure(figsize=size)
 
 
 def save_figure(figure: Figure, path: str | Path) -> Path:
@@ -149,3 +149,227 @@ def save_figure(figure: Figure, path: str | Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(out, dpi=130)
     return out
+
+
+def write_fusemax_figures(
+    results: str | Path | Mapping[str, pd.DataFrame],
+    out_dir: str | Path,
+    *,
+    baseline: str = "unfused",
+) -> tuple[Path, ...]:
+    """Write the FuseMax paper's figures from our reproduction numbers.
+
+    ``results`` is a folder holding ``attention``, ``linear`` and ``pe_sweep`` tables (each
+    ``.csv`` or ``.parquet``), or a mapping from those names to frames:
+
+    * ``attention``: ``config, workload, seq, latency_s, energy_pj, util_2d, util_1d``;
+    * ``linear`` (the linear layers each configuration is paired with, end to end):
+      ``config, workload, seq, latency_s, energy_pj``;
+    * ``pe_sweep``: ``workload, pe_dim, latency_s, area_um2``.
+
+    Figures whose table is absent are skipped. Written: ``fusemax-utilisation.png``,
+    ``fusemax-{attention,end-to-end}-{speedup,energy}.png`` (relative to ``baseline``) and
+    ``fusemax-pe-sweep.png`` (area against latency, log-log, with the Pareto front).
+
+    Returns:
+        The paths written, in that order.
+
+    Raises:
+        SweepError: SW407 when a table lacks a column or the baseline configuration.
+    """
+    tables = _fusemax_tables(results)
+    out = Path(out_dir)
+    written: list[Path] = []
+    attention = tables.get("attention")
+    if attention is not None:
+        _require(attention, "attention", ("config", "workload", "seq", "latency_s", "energy_pj"))
+        _require(attention, "attention", ("util_2d", "util_1d"))
+        written.append(save_figure(_utilisation_figure(attention), out / "fusemax-utilisation.png"))
+        parts = [("attention", attention)]
+        linear = tables.get("linear")
+        if linear is not None:
+            parts.append(("end-to-end", _end_to_end(attention, linear)))
+        for name, frame in parts:
+            relative = _relative_to(frame, baseline)
+            for metric, label in (("speedup", "speedup"), ("energy_ratio", "energy")):
+                colours = _colours(list(dict.fromkeys(attention["config"])))
+                figure = _relative_figure(relative, metric, name, baseline, colours)
+                written.append(save_figure(figure, out / f"fusemax-{name}-{label}.png"))
+    sweep = tables.get("pe_sweep")
+    if sweep is not None:
+        _require(sweep, "pe_sweep", ("workload", "pe_dim", "latency_s", "area_um2"))
+        written.append(save_figure(_pe_sweep_figure(sweep), out / "fusemax-pe-sweep.png"))
+    return tuple(written)
+
+
+def _fusemax_tables(results: str | Path | Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    if isinstance(results, Mapping):
+        return {k: v for k, v in results.items() if k in FUSEMAX_TABLES}
+    folder = Path(results)
+    tables = {}
+    for name in FUSEMAX_TABLES:
+        for suffix, reader in ((".parquet", pd.read_parquet), (".csv", pd.read_csv)):
+            if (folder / f"{name}{suffix}").exists():
+                tables[name] = reader(folder / f"{name}{suffix}")
+                break
+    if not tables:
+        raise SweepError.single(
+            "SW407", f"'{folder}' holds none of the tables " + ", ".join(FUSEMAX_TABLES)
+        )
+    return tables
+
+
+def _require(frame: pd.DataFrame, table: str, columns: Sequence[str]) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise SweepError.single("SW407", f"the {table} table lacks column(s) " + ", ".join(missing))
+
+
+def _end_to_end(attention: pd.DataFrame, linear: pd.DataFrame) -> pd.DataFrame:
+    _require(linear, "linear", ("config", "workload", "seq", "latency_s", "energy_pj"))
+    keys = ["config", "workload", "seq"]
+    both = attention[[*keys, "latency_s", "energy_pj"]].merge(
+        linear[[*keys, "latency_s", "energy_pj"]], on=keys, suffixes=("", "_linear")
+    )
+    both["latency_s"] += both.pop("latency_s_linear")
+    both["energy_pj"] += both.pop("energy_pj_linear")
+    return both
+
+
+def _relative_to(frame: pd.DataFrame, baseline: str) -> pd.DataFrame:
+    if baseline not in set(frame["config"]):
+        configs = sorted(set(map(str, frame["config"])))
+        raise SweepError.single(
+            "SW407",
+            f"no rows for the baseline configuration '{baseline}'",
+            None,
+            suggest(baseline, configs) or "configurations: " + ", ".join(configs),
+        )
+    base = frame[frame["config"] == baseline][["workload", "seq", "latency_s", "energy_pj"]]
+    merged = frame.merge(base, on=["workload", "seq"], suffixes=("", "_base"))
+    merged["speedup"] = merged["latency_s_base"] / merged["latency_s"]
+    merged["energy_ratio"] = merged["energy_pj"] / merged["energy_pj_base"]
+    return merged[merged["config"] != baseline]
+
+
+def _seq_label(seq: Any) -> str:
+    if not isinstance(seq, int | float | np.number):
+        return str(seq)
+    for size, suffix in ((2**20, "M"), (2**10, "K")):
+        if seq >= size and seq % size == 0:
+            return f"{int(seq // size)}{suffix}"
+    return f"{seq:g}"
+
+
+def _grouped_panels(
+    frame: pd.DataFrame, metric: str, rows: int, size: tuple[float, float]
+) -> tuple[Figure, list[Axes]]:
+    workloads = list(dict.fromkeys(frame["workload"]))
+    figure = _new_figure(size)
+    panels = figure.subplots(rows, len(workloads), squeeze=False, sharey="row")
+    for column, workload in enumerate(workloads):
+        for row in range(rows):
+            panels[row][column].set_title(str(workload) if row == 0 else "", fontsize=11)
+    return figure, [panels[r][c] for r in range(rows) for c in range(len(workloads))]
+
+
+def _colours(configs: Sequence[str]) -> dict[str, Any]:
+    from matplotlib import colormaps
+
+    palette = colormaps["tab10"]
+    return {config: palette(index % 10) for index, config in enumerate(configs)}
+
+
+def _bars_by_seq(axes: Axes, frame: pd.DataFrame, metric: str, colours: dict[str, Any]) -> None:
+    data = frame.pivot_table(index="seq", columns="config", values=metric, sort=False)
+    data = data.sort_index()[list(dict.fromkeys(frame["config"]))]
+    width = 0.8 / data.shape[1]
+    for slot, config in enumerate(data.columns):
+        offsets = np.arange(len(data)) - 0.4 + width * (slot + 0.5)
+        axes.bar(offsets, data[config], width=width, label=str(config), color=colours[config])
+    axes.set_xticks(range(len(data)), [_seq_label(s) for s in data.index], fontsize=9)
+    axes.grid(True, axis="y", alpha=0.3)
+
+
+def _utilisation_figure(attention: pd.DataFrame) -> Figure:
+    count = attention["workload"].nunique()
+    figure, panels = _grouped_panels(attention, "util_2d", 2, (3.2 * count + 1.5, 6.2))
+    for index, axes in enumerate(panels):
+        workload = list(dict.fromkeys(attention["workload"]))[index % count]
+        metric = "util_2d" if index < count else "util_1d"
+        rows = attention[attention["workload"] == workload]
+        _bars_by_seq(axes, rows, metric, _colours(list(dict.fromkeys(attention["config"]))))
+        axes.set_ylim(0, 1.05)
+        if index % count == 0:
+            axes.set_ylabel(f"{'2D' if metric == 'util_2d' else '1D'} array utilisation")
+        if index >= count:
+            axes.set_xlabel("sequence length")
+    _figure_legend(figure, panels[0], "Utilisation per configuration and sequence length")
+    return figure
+
+
+def _relative_figure(
+    relative: pd.DataFrame, metric: str, scope: str, baseline: str, colours: dict[str, Any]
+) -> Figure:
+    count = relative["workload"].nunique()
+    figure, panels = _grouped_panels(relative, metric, 1, (3.2 * count + 1.5, 3.9))
+    workloads = list(dict.fromkeys(relative["workload"]))
+    for axes, workload in zip(panels, workloads, strict=True):
+        _bars_by_seq(axes, relative[relative["workload"] == workload], metric, colours)
+        axes.axhline(1.0, color="black", lw=0.8)
+        axes.set_xlabel("sequence length")
+    if metric == "speedup":
+        panels[0].set_ylabel(f"speedup over {baseline} (×)")
+        title = f"{scope.capitalize()}: speedup relative to {baseline}"
+    else:
+        panels[0].set_ylabel(f"energy / {baseline} energy")
+        title = f"{scope.capitalize()}: energy relative to {baseline}"
+    _figure_legend(figure, panels[0], title)
+    return figure
+
+
+def _figure_legend(figure: Figure, axes: Axes, title: str) -> None:
+    handles, labels = axes.get_legend_handles_labels()
+    figure.legend(
+        handles,
+        labels,
+        loc="upper center",
+        ncol=len(labels),
+        fontsize=9,
+        bbox_to_anchor=(0.5, 0.955),
+        frameon=False,
+    )
+    figure.suptitle(title, fontsize=12, y=0.995)
+    figure.tight_layout(rect=(0, 0, 1, 0.9))
+
+
+def _pe_sweep_figure(sweep: pd.DataFrame) -> Figure:
+    figure = _new_figure((7.5, 5.2))
+    axes = figure.add_subplot()
+    frame = sweep.assign(area_cm2=sweep["area_um2"] * 1e-8)
+    for workload, rows in frame.groupby("workload", sort=False):
+        rows = rows.sort_values("pe_dim")
+        axes.plot(rows["area_cm2"], rows["latency_s"], "-o", label=str(workload), ms=5)
+        for _, row in rows.iterrows():
+            axes.annotate(
+                f"{row['pe_dim']:g}",
+                (row["area_cm2"], row["latency_s"]),
+                textcoords="offset points",
+                xytext=(4, 4),
+                fontsize=8,
+            )
+    for index, (_, rows) in enumerate(frame.groupby("workload", sort=False)):
+        front = pareto(rows, ["area_cm2", "latency_s"])
+        label = "Pareto-optimal (per workload)" if index == 0 else None
+        axes.plot(
+            front["area_cm2"], front["latency_s"], "o", mfc="none", mec="black", ms=10, label=label
+        )
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_xlabel("area (cm², 45 nm)")
+    axes.set_ylabel("attention latency (s)")
+    axes.set_title("PE-array size sweep (labels: PE array side)")
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend(fontsize=9)
+    figure.tight_layout()
+    return figure
