@@ -142,7 +142,10 @@ class _Checker:
         if headers:
             return headers[0].name, headers[0].description
         stem = self.program.file.rsplit("/", 1)[-1].split(".", 1)[0]
-        return (stem if stem.isidentifier() else "cascade"), ""
+        from einsum_cascade.lexer import KEYWORDS
+
+        usable = stem.isidentifier() and stem.isascii() and stem not in KEYWORDS
+        return (stem if usable else "unnamed"), ""
 
     # ---- ranks
 

@@ -72,7 +72,7 @@ def dependency_graph(cascade: Cascade, *, carried: bool = False) -> nx.DiGraph:
             generation = generation_of(ref, cascade.tensor(ref.tensor))
             is_carried = generation in (Generation.PREVIOUS, Generation.CONSTANT)
             if carried or not is_carried:
-                graph.add_edge(ref.tensor, einsum.name)
+                graph.add_edge(ref.tensor, einsum.name, final=generation is Generation.FINAL)
     return graph
 
 
@@ -144,7 +144,8 @@ def loop_members(cascade: Cascade, variable: str) -> set[str]:
     for name in _source_order(graph):
         einsum = cascade.einsum(name)
         if variable in einsum.output_variables and any(
-            pred in members for pred in graph.predecessors(name)
+            pred in members and not graph.edges[pred, name]["final"]
+            for pred in graph.predecessors(name)
         ):
             members.add(name)
     return members
