@@ -272,3 +272,57 @@ def axis_from_option(name: str, value_text: str) -> Axis:
             "SW106", f"axis '{name}' has no values", SourceSpan.point(file, 1, 1)
         )
     return read_axis(reader, name, node)
+
+
+def with_options(
+    spec: SweepSpec,
+    *,
+    axes: tuple[str, ...] = (),
+    base: tuple[str, ...] = (),
+    metrics: tuple[str, ...] = (),
+    constraints: tuple[str, ...] = (),
+    evaluator: str | None = None,
+    chunk_points: int | None = None,
+) -> SweepSpec:
+    """Return ``spec`` with command-line options applied (``NAME=VALUE`` for axes and base).
+
+    An axis or base key given again replaces the spec's; metrics and constraints given on
+    the command line replace and extend the spec's respectively.
+
+    Raises:
+        SweepError: SW109 for an option without ``=``, and any error of the values.
+    """
+    new_axes = {a.name: a for a in spec.axes}
+    for option in axes:
+        name, value = _split_option(option, "--axis")
+        new_axes[name] = axis_from_option(name, value)
+    new_base = dict(spec.base)
+    new_base.update(_split_option(option, "--base") for option in base)
+    extra = tuple(
+        parse_constraint(text, SourceSpan(f"<--constraint {text}>", 1, 1, 1, len(text), text))
+        for text in constraints
+    )
+    updated = replace(
+        spec,
+        axes=tuple(new_axes.values()),
+        base=tuple(new_base.items()),
+        metrics=metrics or spec.metrics,
+        constraints=spec.constraints + extra,
+        evaluator=evaluator or spec.evaluator,
+        chunk_points=chunk_points or spec.chunk_points,
+        spans=spec.spans if not metrics else tuple(s for s in spec.spans if "[" not in s[0]),
+    )
+    check_sweep(updated)
+    return updated
+
+
+def _split_option(option: str, flag: str) -> tuple[str, str]:
+    name, sep, value = option.partition("=")
+    if not sep or not name.strip():
+        raise SweepError.single(
+            "SW109",
+            f"{flag} '{option}' is not NAME=VALUE",
+            None,
+            f"for example {flag} seq=1K..1M x4",
+        )
+    return name.strip(), value.strip()
