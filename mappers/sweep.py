@@ -154,14 +154,8 @@ def _evaluate_block(spec: SweepSpec, block: PointBlock) -> pd.DataFrame:
 
 
 def _metric_arrays(
-    spec: SweepSpec, raw: Mapping[str, np.ndarray] | None, num_points: int, block: PointBlock
+    spec: SweepSpec, raw: Mapping[str, np.ndarray], num_points: int
 ) -> dict[str, np.ndarray]:
-    if raw is None:
-        raw = get_evaluator(spec.evaluator)(
-            block.group, {k: v[:1] for k, v in block.columns.items()}
-        )
-        num_points = 0
-        raw = {name: np.asarray(values, dtype=float)[:0] for name, values in raw.items()}
     metrics = {}
     for name, values in raw.items():
         array = np.asarray(values, dtype=float)
