@@ -30,8 +30,9 @@ R = TypeVar("R")
 
 
 def stdout_console() -> Console:
-    """Return a console on standard output (plain when not a terminal)."""
-    return Console(soft_wrap=True, highlight=False)
+    """Return a console on standard output; wide and plain when not a terminal."""
+    width = None if sys.stdout.isatty() else 160
+    return Console(soft_wrap=True, highlight=False, width=width)
 
 
 def stderr_console() -> Console:

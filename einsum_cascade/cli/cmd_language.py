@@ -1,0 +1,194 @@
+"""Language commands: ``check``, ``show``, ``counts`` and ``list``."""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from einsum_cascade.cli.app import app, print_json, stdout_console, user_errors
+
+_SIZE = re.compile(r"^(\d+)([KkMG]?)$")
+_MULTIPLIER = {"": 1, "K": 1024, "k": 1024, "M": 1024**2, "G": 1024**3}
+
+CascadeArg = Annotated[str, typer.Argument(help="A library name (attention/1pass) or a file.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def parse_size(text: str) -> int:
+    """Parse ``1024``, ``64K`` or ``1M`` (binary multiples) into an integer."""
+    match = _SIZE.match(text.strip())
+    if not match:
+        raise typer.BadParameter(f"'{text}' is not a size like 1024, 64K or 1M")
+    return int(match.group(1)) * _MULTIPLIER[match.group(2)]
+
+
+def parse_shape(text: str | None) -> dict[str, int]:
+    """Parse ``E=64,M=1K`` into a mapping of extents."""
+    if not text:
+        return {}
+    shape: dict[str, int] = {}
+    for item in text.split(","):
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise typer.BadParameter(f"'{item}' is not NAME=VALUE", param_hint="--shape")
+        shape[name.strip()] = parse_size(value)
+    return shape
+
+
+def _load(name: str) -> Any:
+    from einsum_cascade.sources import load_cascade
+
+    return load_cascade(name)
+
+
+def _print_warnings(cascade: Any) -> None:
+    for warning in cascade.warnings:
+        sys.stderr.write(warning.render() + "\n")
+
+
+def _summary(cascade: Any) -> dict[str, Any]:
+    from einsum_cascade.graph import iterative_variables
+
+    return {
+        "name": cascade.name,
+        "description": cascade.description,
+        "file": cascade.source_file,
+        "ranks": {
+            r.name: (str(r.expression) if r.is_derived else r.default) for r in cascade.ranks
+        },
+        "inputs": {t.name: list(t.ranks) for t in cascade.inputs},
+        "outputs": {t.name: list(t.ranks) for t in cascade.outputs},
+        "num_tensors": len(cascade.tensors),
+        "num_einsums": len(cascade.einsums),
+        "iterative_ranks": [v.upper() for v in iterative_variables(cascade)],
+        "warnings": [w.render() for w in cascade.warnings],
+    }
+
+
+@app.command()
+@user_errors
+def check(cascade: CascadeArg, json: JsonOpt = False) -> None:
+    """Parse and check a cascade; print a one-line summary (warnings on stderr)."""
+    loaded = _load(cascade)
+    summary = _summary(loaded)
+    if json:
+        print_json(summary)
+        return
+    _print_warnings(loaded)
+    iterative = summary["iterative_ranks"]
+    extra = f", iterative over {', '.join(iterative)}" if iterative else ""
+    stdout_console().print(
+        f"ok: {loaded.name}: {summary['num_einsums']} einsums, {summary['num_tensors']} "
+        f"tensors, ranks {' '.join(summary['ranks'])}{extra}",
+        markup=False,
+    )
+
+
+@app.command()
+@user_errors
+def show(
+    cascade: CascadeArg,
+    dot: Annotated[bool, typer.Option("--dot", help="Print Graphviz DOT.")] = False,
+    text: Annotated[bool, typer.Option("--text", help="Print canonical cascade text.")] = False,
+    yaml: Annotated[bool, typer.Option("--yaml", help="Print TeAAL-style YAML.")] = False,
+    json: JsonOpt = False,
+) -> None:
+    """Show a cascade: its einsums and tensors, or DOT / text / YAML."""
+    from einsum_cascade.printer import format_einsum, format_filter
+
+    loaded = _load(cascade)
+    if dot or text or yaml:
+        out = loaded.to_dot() if dot else loaded.to_text() if text else loaded.to_yaml()
+        sys.stdout.write(out)
+        return
+    if json:
+        data = _summary(loaded)
+        data["einsums"] = [format_einsum(e) for e in loaded.einsums]
+        print_json(data)
+        return
+    console = stdout_console()
+    console.print(f"[bold]{loaded.name}[/bold]  {loaded.description}")
+    table = Table("einsum", "iteration ranks", "reduces", "filter", "equation")
+    for einsum in loaded.einsums:
+        reduced = ", ".join(v.upper() for v in einsum.reduced_variables)
+        table.add_row(
+            einsum.name,
+            " ".join(einsum.ranks),
+            f"{reduced} ({einsum.reduce_op.value})" if reduced else "",
+            format_filter(einsum.condition) if einsum.condition is not None else "",
+            format_einsum(einsum),
+        )
+    console.print(table)
+    tensors = Table("tensor", "kind", "ranks", "empty", "iterative")
+    for tensor in loaded.tensors:
+        tensors.add_row(
+            tensor.name,
+            tensor.kind.value,
+            ", ".join(tensor.ranks),
+            str(tensor.empty),
+            tensor.iterative_rank or "",
+        )
+    console.print(tensors)
+    _print_warnings(loaded)
+
+
+@app.command()
+@user_errors
+def counts(
+    cascade: CascadeArg,
+    shape: Annotated[
+        str | None, typer.Option(help="Extents to substitute, e.g. E=64,F=64,M=1K,P=1K.")
+    ] = None,
+    json: JsonOpt = False,
+) -> None:
+    """Count primitive operations per einsum, symbolically or for a given shape."""
+    from einsum_cascade.shapes import count_ops, evaluate_counts
+
+    loaded = _load(cascade)
+    extents = parse_shape(shape)
+    per_einsum: dict[str, dict[str, Any]]
+    if extents:
+        per_einsum = dict(evaluate_counts(loaded, extents))
+    else:
+        per_einsum = {k: {op: str(n) for op, n in v.items()} for k, v in count_ops(loaded).items()}
+    ops = sorted({op for v in per_einsum.values() for op in v})
+    totals: dict[str, Any] = {}
+    if extents:
+        totals = {op: sum(int(v.get(op, 0)) for v in per_einsum.values()) for op in ops}
+    if json:
+        print_json(
+            {"cascade": loaded.name, "shape": extents, "per_einsum": per_einsum, "totals": totals}
+        )
+        return
+    title = f"{loaded.name}" + (f" at {shape}" if shape else " (symbolic)")
+    table = Table("einsum", *ops, title=title)
+    for name, row in per_einsum.items():
+        table.add_row(name, *(_fmt(row.get(op, "")) for op in ops))
+    if totals:
+        table.add_section()
+        table.add_row("total", *(_fmt(totals[op]) for op in ops))
+    stdout_console().print(table)
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+@app.command("list")
+@user_errors
+def list_cascades(json: JsonOpt = False) -> None:
+    """List the built-in cascade library."""
+    from einsum_cascade import library
+
+    rows = [(name, library.load(name).description) for name in library.names()]
+    if json:
+        print_json([{"name": n, "description": d} for n, d in rows])
+        return
+    table = Table("name", "description")
+    for name, description in rows:
+        table.add_row(name, description)
+    stdout_console().print(table)

@@ -1,0 +1,213 @@
+"""Symbolic iteration-space sizes and primitive operation counts; pure functions.
+
+Counting rules (one op of each kind an iteration point performs):
+
+* every point of an einsum with a reduction contributes one reduction op (``add`` for
+  ``+``, ``mul`` for ``*``, ``max``, ``min``); a multiply at the top of an expression
+  reduced with ``+`` fuses with the add into one ``mac``;
+* ``+ - * /`` inside the expression count ``add``, ``sub``, ``mul``, ``div``; unary minus
+  counts ``neg``; a function call counts its registered lowering (``exp`` -> ``exp``,
+  ``sigmoid`` -> ``exp + add + div``);
+* sub-expressions without tensors or coordinates (``1 / sqrt(E)``) are constants hoisted
+  out of the loop and cost nothing; an einsum that only copies or re-indexes a tensor
+  (``BK[e, m1, m0] = K[e, m1 * M0 + m0]``) costs nothing;
+* a filter keeps only the points it admits, counted exactly as an indicator sum; ragged
+  tiles count as full tiles (the hardware computes them).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import sympy
+
+from einsum_cascade.functions import lookup
+from einsum_cascade.ir import (
+    Binary,
+    BoolOp,
+    Call,
+    Cascade,
+    Compare,
+    Coordinate,
+    Einsum,
+    Expr,
+    Filter,
+    Not,
+    ReduceOp,
+    TensorRef,
+    Unary,
+    walk,
+)
+from einsum_cascade.symbols import extent_symbol, index_symbol, rank_of_variable
+
+_REDUCE_OP = {
+    ReduceOp.SUM: "add",
+    ReduceOp.PRODUCT: "mul",
+    ReduceOp.MAX: "max",
+    ReduceOp.MIN: "min",
+}
+_BINARY_OP = {"+": "add", "-": "sub", "*": "mul", "/": "div"}
+_RELATION = {
+    "<": sympy.Lt,
+    "<=": sympy.Le,
+    ">": sympy.Gt,
+    ">=": sympy.Ge,
+    "==": sympy.Eq,
+    "!=": sympy.Ne,
+}
+
+
+def filter_relation(condition: Filter) -> sympy.Basic:
+    """Convert a filter to a sympy boolean expression of index symbols."""
+    if isinstance(condition, Compare):
+        return _RELATION[condition.op](condition.left, condition.right)
+    if isinstance(condition, Not):
+        return sympy.Not(filter_relation(condition.operand))
+    parts = [filter_relation(c) for c in condition.operands]
+    return sympy.And(*parts) if condition.op == "and" else sympy.Or(*parts)
+
+
+def iteration_points(einsum: Einsum) -> sympy.Expr:
+    """Return the number of iteration points, exact under filters, as a sympy expression.
+
+    Extents appear as rank symbols (``M1`` stays ``M1``; see ``Cascade.extent``).
+    """
+    variables = einsum.variables
+    if einsum.condition is None:
+        return sympy.Mul(*(extent_symbol(rank_of_variable(v)) for v in variables))
+    relation = filter_relation(einsum.condition)
+    filtered = sorted({s.name for s in relation.free_symbols if s.name == s.name.lower()})
+    outside = [v for v in variables if v not in filtered]
+    limits = [(index_symbol(v), 0, extent_symbol(rank_of_variable(v)) - 1) for v in filtered]
+    indicator = sympy.Piecewise((1, relation), (0, True))
+    inside = sympy.Sum(indicator, *limits) if limits else indicator
+    return sympy.Mul(*(extent_symbol(rank_of_variable(v)) for v in outside)) * inside
+
+
+def _is_constant(expr: Expr) -> bool:
+    return not any(isinstance(node, TensorRef | Coordinate) for node in walk(expr))
+
+
+def point_ops(expr: Expr) -> Counter[str]:
+    """Count the primitive ops one evaluation of ``expr`` performs."""
+    ops: Counter[str] = Counter()
+    if _is_constant(expr):
+        return ops
+    if isinstance(expr, Unary):
+        ops["neg"] += 1
+        ops.update(point_ops(expr.operand))
+    elif isinstance(expr, Binary):
+        ops[_BINARY_OP[expr.op]] += 1
+        ops.update(point_ops(expr.left))
+        ops.update(point_ops(expr.right))
+    elif isinstance(expr, Call):
+        function = lookup(expr.function)
+        lowering = dict(function.lowering) if function else {expr.function: 1}
+        ops.update(lowering)
+        for arg in expr.args:
+            ops.update(point_ops(arg))
+    return ops
+
+
+def einsum_ops(einsum: Einsum) -> Counter[str]:
+    """Count the primitive ops per iteration point of ``einsum``, reduction included."""
+    ops = point_ops(einsum.expression)
+    if einsum.reduced_variables:
+        reduction = _REDUCE_OP[einsum.reduce_op]
+        top = einsum.expression
+        if einsum.reduce_op is ReduceOp.SUM and isinstance(top, Binary) and top.op == "*":
+            ops["mul"] -= 1
+            ops["mac"] += 1
+            if ops["mul"] == 0:
+                del ops["mul"]
+        else:
+            ops[reduction] += 1
+    return ops
+
+
+def count_ops(cascade: Cascade) -> dict[str, dict[str, sympy.Expr]]:
+    """Count primitive ops per einsum as sympy expressions of the rank extents.
+
+    Example:
+        >>> from einsum_cascade import library
+        >>> count_ops(library.load("attention/3pass"))["QK"]
+        {'mac': E*M*P}
+    """
+    return _count_ops_cached(cascade)
+
+
+@functools.cache
+def _count_ops_cached(cascade: Cascade) -> dict[str, dict[str, sympy.Expr]]:
+    counts: dict[str, dict[str, sympy.Expr]] = {}
+    for einsum in cascade.einsums:
+        points = iteration_points(einsum)
+        counts[einsum.name] = {op: n * points for op, n in sorted(einsum_ops(einsum).items())}
+    return counts
+
+
+def total_ops(counts: Mapping[str, Mapping[str, sympy.Expr]]) -> dict[str, sympy.Expr]:
+    """Sum per-einsum counts into one count per op."""
+    totals: dict[str, sympy.Expr] = {}
+    for per_op in counts.values():
+        for op, n in per_op.items():
+            totals[op] = totals.get(op, sympy.Integer(0)) + n
+    return dict(sorted(totals.items()))
+
+
+def numeric_extents(cascade: Cascade, extents: Mapping[str, int]) -> dict[sympy.Symbol, int]:
+    """Map every rank symbol to its number, derived ranks computed from ``extents``."""
+    from einsum_cascade.extents import resolve_extents
+
+    resolved = resolve_extents(cascade, dict(extents))
+    return {extent_symbol(name): value for name, value in resolved.items()}
+
+
+def evaluate_count(expr: sympy.Expr, values: Mapping[sympy.Symbol, int]) -> int:
+    """Evaluate a count exactly; filter sums are counted with NumPy, not term by term."""
+    replaced = expr.xreplace(dict(values))
+    sums = {s: sympy.Integer(_count_sum(s)) for s in replaced.atoms(sympy.Sum)}
+    result = replaced.xreplace(sums)
+    if result.has(sympy.Piecewise):
+        result = result.doit()
+    return int(result)
+
+
+def _count_sum(total: sympy.Sum) -> int:
+    """Count the points of ``Sum(Piecewise((1, cond), (0, True)), limits...)``."""
+    indicator = total.function
+    condition = indicator.args[0].cond if isinstance(indicator, sympy.Piecewise) else None
+    variables = [limit[0] for limit in total.limits]
+    sizes = [int(limit[2]) + 1 for limit in total.limits]
+    if condition is None:
+        return int(np.prod(sizes))
+    test = sympy.lambdify(variables, condition, "numpy")
+    *outer, last = range(len(variables))
+    count = 0
+    last_axis = np.arange(sizes[last])
+    outer_sizes = [sizes[i] for i in outer]
+    flat = int(np.prod(outer_sizes)) if outer else 1
+    chunk = max(1, 4_000_000 // max(1, sizes[last]))
+    for start in range(0, flat, chunk):
+        index = np.arange(start, min(flat, start + chunk))
+        coords: list[Any] = list(np.unravel_index(index, outer_sizes)) if outer else []
+        args = [c[:, None] for c in coords] + [last_axis[None, :]]
+        count += int(np.count_nonzero(np.broadcast_to(test(*args), (len(index), sizes[last]))))
+    return count
+
+
+def evaluate_counts(cascade: Cascade, extents: Mapping[str, int]) -> dict[str, dict[str, int]]:
+    """Return ``count_ops`` with numbers substituted for every extent."""
+    values = numeric_extents(cascade, extents)
+    return {
+        name: {op: evaluate_count(n, values) for op, n in per_op.items()}
+        for name, per_op in count_ops(cascade).items()
+    }
+
+
+def uses_filter(condition: Filter | None) -> bool:
+    """Tell whether an einsum is filtered (for reports)."""
+    return isinstance(condition, Compare | BoolOp | Not)
