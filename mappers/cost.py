@@ -1,0 +1,348 @@
+"""The cost model: (cascade, spec, mapping, cost table) -> latency, utilisation, traffic, energy.
+
+Symbolic forms are built once per (cascade, spec, mapping, table) with sympy and turned into
+one NumPy function with ``lambdify``; :func:`evaluate_design_points` then costs many
+workload points at once.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import sympy
+
+from einsum_cascade import Cascade
+from einsum_cascade.symbols import extent_symbol
+from mappers.cost_symbolic import (
+    SymbolicCost,
+    apply_table,
+    build_symbolic,
+    check_binding,
+    regions,
+    resolve_quantity,
+)
+from mappers.errors import MappingError
+from mappers.footprint import tile_footprint, tile_symbol
+from mappers.mapping import Mapping
+from mappers.schedule import latency_cycles
+from mappers.spec import ArchSpec
+from mappers.workloads import Workload
+
+DEFAULT_TABLE = "default"
+
+
+@dataclass(frozen=True)
+class CostModel:
+    """A compiled cost model: symbolic forms plus their lambdified evaluator."""
+
+    cascade: Cascade
+    spec: ArchSpec
+    mapping: Mapping
+    table: str
+    symbolic: SymbolicCost
+    arguments: tuple[str, ...]
+    function: Any
+    fit_functions: tuple[tuple[str, Any, Any], ...]  # (rank, constant words, words per tile)
+
+    @property
+    def einsum_names(self) -> tuple[str, ...]:
+        """Return the costed (bound) einsums in cascade order."""
+        return tuple(e.name for e in self.symbolic.einsums)
+
+
+@functools.lru_cache(maxsize=64)
+def build_cost_model(
+    cascade: Cascade, spec: ArchSpec, mapping: Mapping, table: str = DEFAULT_TABLE
+) -> CostModel:
+    """Validate the mapping against cascade and spec, build and lambdify the symbolic costs.
+
+    Raises:
+        MappingError: the mapping binds unknown einsums or arrays, or an array lacks an op.
+    """
+    check_binding(cascade, spec, mapping)
+    spec_for_table = apply_table(spec, mapping, table)
+    symbolic = build_symbolic(cascade, spec_for_table, mapping)
+    expressions = [
+        *(e.busy_pe_cycles for e in symbolic.einsums),
+        *(e.used_pes for e in symbolic.einsums),
+        *(e.compute_energy_pj for e in symbolic.einsums),
+        *symbolic.dram_words_by_region,
+        *symbolic.level_reads_words.values(),
+        *symbolic.level_writes_words.values(),
+    ]
+    symbols = sorted(
+        set().union(*(sympy.sympify(x).free_symbols for x in expressions)), key=lambda s: s.name
+    )
+    function = sympy.lambdify(symbols, expressions, modules="numpy")
+    fits = []
+    for rule in mapping.tiles:
+        if rule.fit_level is None:
+            continue
+        tensors = dict(mapping.place).get(rule.fit_level, ())
+        words = sympy.expand(tile_footprint(cascade, symbolic.extents, tensors))
+        tile = tile_symbol(rule.rank)
+        constant, per_tile = words.subs(tile, 0), sympy.diff(words, tile)
+        args = sorted((constant + per_tile).free_symbols, key=lambda s: s.name)
+        fits.append(
+            (
+                rule.rank,
+                tuple(s.name for s in args),
+                sympy.lambdify(args, [constant, per_tile], modules="numpy"),
+            )
+        )
+    return CostModel(
+        cascade,
+        spec,
+        mapping,
+        table,
+        symbolic,
+        tuple(s.name for s in symbols),
+        function,
+        tuple(fits),
+    )
+
+
+def _largest_divisor_at_most(n: int, cap: int) -> int:
+    best = 1
+    for d in range(1, math.isqrt(n) + 1):
+        if n % d == 0:
+            for c in (d, n // d):
+                if best < c <= cap:
+                    best = c
+    return best
+
+
+def _tiles(model: CostModel, columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    spec, mapping = model.spec, model.mapping
+    tiles: dict[str, np.ndarray] = {}
+    fits = {rank: (names, fn) for rank, names, fn in model.fit_functions}
+    for rule in mapping.tiles:
+        full = np.asarray(columns[rule.rank], dtype=np.int64)
+        if rule.whole:
+            continue
+        if rule.fixed is not None:
+            tiles[f"tile_{rule.rank}"] = np.minimum(rule.fixed, full).astype(float)
+            continue
+        names, function = fits[rule.rank]
+        constant, per_tile = (
+            np.broadcast_to(np.asarray(v, dtype=float), full.shape)
+            for v in function(*(columns[n] for n in names))
+        )
+        assert rule.fit_level is not None
+        level = spec.level(rule.fit_level)
+        budget = rule.budget_bytes or level.size_bytes or 0.0
+        step = int(resolve_quantity(spec, rule.step))
+        capacity = budget / spec.word_bytes
+        caps = np.floor((capacity - constant) / (per_tile * step))
+        chosen = []
+        for n_full, cap in zip(full.ravel(), caps.ravel(), strict=True):
+            if cap < 1:
+                tensors = ", ".join(dict(mapping.place)[rule.fit_level])
+                raise MappingError.single(
+                    "M401",
+                    f"no tile of {rule.rank} fits level '{level.name}' "
+                    f"({budget:.0f} bytes): it must hold {tensors}",
+                    spec.span_of(f"levels.{level.name}.size_bytes"),
+                    "use a larger buffer, or place fewer tensors in it",
+                )
+            n = int(n_full) // step
+            chosen.append(step * _largest_divisor_at_most(n, int(min(cap, n))))
+        tiles[f"tile_{rule.rank}"] = np.asarray(chosen, dtype=float).reshape(full.shape)
+    return tiles
+
+
+def _pipeline_info(model: CostModel) -> dict[str, Any]:
+    cascade, names = model.cascade, set(model.einsum_names)
+    order = [e.name for e in cascade.order() if e.name in names]
+    preds: dict[str, list[str]] = {}
+    recurrences = []
+    for einsum in cascade.einsums:
+        if einsum.name not in names:
+            continue
+        preds[einsum.name] = [
+            r.tensor for r in einsum.operands if r.tensor in names and r.tensor != einsum.name
+        ]
+    for einsum in cascade.einsums:
+        if einsum.iterative_variable is None or einsum.name not in names:
+            continue
+        chain = {einsum.name}
+        frontier = [einsum.name]
+        while frontier:
+            current = frontier.pop()
+            for pred in preds.get(current, []):
+                readers = {r.tensor for r in cascade.einsum(pred).operands}
+                if pred not in chain and (einsum.name in readers or pred in chain):
+                    chain.add(pred)
+                    frontier.append(pred)
+        recurrences.append(tuple(chain))
+    inner = model.mapping.loop_order[-1] if model.mapping.loop_order else None
+    looped = {e.name for e in cascade.einsums if inner is not None and inner.lower() in e.variables}
+    return {"order": order, "preds": preds, "recurrences": recurrences, "looped": looped}
+
+
+def evaluate_design_points(
+    model: CostModel, columns: dict[str, np.ndarray | float | int]
+) -> dict[str, np.ndarray]:
+    """Evaluate a compiled model at many points at once.
+
+    Args:
+        model: from :func:`build_cost_model`.
+        columns: one array (or scalar) per extent: ``B``, ``H`` and the cascade's free
+            extents (``E``, ``F``, ``M``, ``P``); all broadcast together.
+
+    Returns:
+        Arrays: ``latency_cycles``, ``latency_s``, ``traffic_bytes``, ``energy_pj``,
+        ``util_<array>``, ``cycles_<einsum>``, ``share_<einsum>`` (busy PE-cycles of the
+        einsum over its array's PE-cycles), ``energy_<component>_pj``, ``tile_<rank>``.
+    """
+    shape = np.broadcast(*[np.asarray(v) for v in columns.values()]).shape
+    cols = {k: np.broadcast_to(np.asarray(v, dtype=float), shape) for k, v in columns.items()}
+    cols.update(_tiles(model, cols))
+    values = model.function(*(cols[name] for name in model.arguments))
+    values = [np.broadcast_to(np.asarray(v, dtype=float), shape) for v in values]
+    sym, spec, mapping = model.symbolic, model.spec, model.mapping
+    count = len(sym.einsums)
+    batch = np.prod([cols[r] for r in mapping.batch_ranks if r in cols], axis=0)
+    busy = dict(zip(model.einsum_names, values[:count], strict=True))
+    used = dict(zip(model.einsum_names, values[count : 2 * count], strict=True))
+    energy = dict(zip(model.einsum_names, values[2 * count : 3 * count], strict=True))
+    rest = values[3 * count :]
+    num_regions = len(sym.dram_words_by_region)
+    region_words = [w * batch for w in rest[:num_regions]]
+    levels = list(sym.level_reads_words)
+    reads = dict(zip(levels, rest[num_regions : num_regions + len(levels)], strict=True))
+    writes = dict(zip(levels, rest[num_regions + len(levels) :], strict=True))
+    arrays = {e.name: e.array for e in sym.einsums}
+    cycles = {n: busy[n] * batch / used[n] for n in busy}
+    clock = spec.clock_hz
+    bandwidth_words_per_cycle = spec.backing.bandwidth_bytes_per_s / clock / spec.word_bytes
+    memory = [w / bandwidth_words_per_cycle for w in region_words]
+    times = functools.partial(resolve_quantity, spec)
+    extra: dict[str, Any] = {}
+    if mapping.schedule.kind == "pipelined":
+        info = _pipeline_info(model)
+        inner = mapping.loop_order[-1]
+        tiles = batch * np.prod([_dram_extent(model, r, cols) for r in mapping.loop_order], axis=0)
+        extra = {"tiles": tiles, "looped": info["looped"] or set(cycles), "graph": info}
+        del inner
+    latency = latency_cycles(mapping, cycles, arrays, memory, times, **extra)
+    out: dict[str, np.ndarray] = {"latency_cycles": latency, "latency_s": latency / clock}
+    out["traffic_bytes"] = sum(region_words) * spec.word_bytes
+    total_energy = np.zeros(shape)
+    for array in spec.arrays:
+        names = [n for n in busy if arrays[n] == array.name]
+        pe_cycles = sum((busy[n] * batch for n in names), np.zeros(shape))
+        out[f"util_{array.name}"] = pe_cycles / (array.num_pes * latency)
+        part = sum((energy[n] * batch for n in names), np.zeros(shape))
+        out[f"energy_{array.name}_pj"] = part
+        total_energy = total_energy + part
+        for n in names:
+            out[f"share_{n}"] = busy[n] * batch / (array.num_pes * latency)
+    for level in spec.levels:
+        words_per_access = level.access_bits / (8 * spec.word_bytes)
+        if level.name == spec.backing.name:
+            part = sum(region_words) / words_per_access * level.read_energy_pj
+        else:
+            part = (
+                batch
+                * (
+                    reads[level.name] * level.read_energy_pj
+                    + writes[level.name] * level.write_energy_pj
+                )
+                / words_per_access
+            )
+        out[f"energy_{level.name}_pj"] = part
+        out[f"accesses_{level.name}_words"] = (
+            sum(region_words)
+            if level.name == spec.backing.name
+            else batch * (reads[level.name] + writes[level.name])
+        )
+        total_energy = total_energy + part
+    out["energy_pj"] = total_energy
+    for name in cycles:
+        out[f"cycles_{name}"] = cycles[name]
+    out.update({k: v for k, v in cols.items() if k.startswith("tile_")})
+    return out
+
+
+def _dram_extent(model: CostModel, rank: str, cols: dict[str, np.ndarray]) -> np.ndarray:
+    expr = model.symbolic.extents.dram_loop[rank]
+    symbols = sorted(expr.free_symbols, key=lambda s: s.name)
+    value = sympy.lambdify(symbols, expr, modules="numpy")(*(cols[s.name] for s in symbols))
+    return np.asarray(value, dtype=float)
+
+
+@dataclass(frozen=True, slots=True)
+class CostReport:
+    """The cost of one design point: totals plus per-einsum and per-component breakdowns."""
+
+    cascade: str
+    spec: str
+    mapping: str
+    table: str
+    workload: str
+    seq_len: int
+    metrics: tuple[tuple[str, float], ...]
+    einsum_arrays: tuple[tuple[str, str], ...]
+    area_um2: float
+
+    def metric(self, name: str) -> float:
+        """Return one metric by name (``latency_s``, ``util_pe2d``...)."""
+        return dict(self.metrics)[name]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dictionary."""
+        return {
+            "cascade": self.cascade,
+            "spec": self.spec,
+            "mapping": self.mapping,
+            "table": self.table,
+            "workload": self.workload,
+            "seq_len": self.seq_len,
+            "area_um2": self.area_um2,
+            "einsum_arrays": dict(self.einsum_arrays),
+            "metrics": dict(self.metrics),
+        }
+
+
+def workload_columns(workload: Workload) -> dict[str, int]:
+    """Return the extent columns of one workload point."""
+    return workload.extents()
+
+
+def estimate_cost(
+    cascade: Cascade,
+    spec: ArchSpec,
+    mapping: Mapping,
+    workload: Workload,
+    table: str = DEFAULT_TABLE,
+) -> CostReport:
+    """Cost one workload point; see :func:`evaluate_design_points` for many at once."""
+    model = build_cost_model(cascade, spec, mapping, table)
+    values = evaluate_design_points(model, workload_columns(workload))
+    return CostReport(
+        cascade=cascade.name,
+        spec=spec.name,
+        mapping=mapping.name,
+        table=table,
+        workload=workload.name,
+        seq_len=workload.seq_len,
+        metrics=tuple((k, float(np.asarray(v).reshape(-1)[0])) for k, v in values.items()),
+        einsum_arrays=tuple((e.name, e.array) for e in model.symbolic.einsums),
+        area_um2=spec.area_um2,
+    )
+
+
+__all__ = [
+    "CostModel",
+    "CostReport",
+    "build_cost_model",
+    "estimate_cost",
+    "evaluate_design_points",
+    "extent_symbol",
+    "regions",
+]

@@ -1,0 +1,127 @@
+"""Mapping data: extents, binding, spatial dims, DRAM loop order and tiles, placement, schedule.
+
+A mapping says how a cascade runs on a spec. It is plain frozen data; the cost model reads it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from einsum_cascade.diagnostics import SourceSpan
+
+REGISTERS = "registers"
+SCHEDULE_KINDS = ("sequential", "overlapped", "stages", "pipelined")
+
+
+@dataclass(frozen=True, slots=True)
+class DimRef:
+    """The size of one dimension of an array of the spec (``pe2d`` ``rows``)."""
+
+    array: str
+    dim: str
+
+
+Quantity = int | float | DimRef
+
+
+@dataclass(frozen=True, slots=True)
+class TileRule:
+    """How the DRAM-level loop over ``rank`` is tiled.
+
+    ``fixed`` gives the tile extent; ``whole`` keeps the whole rank in one tile; ``fit_level``
+    derives the largest tile (a multiple of ``step`` dividing the extent) whose tensors fit
+    that level's capacity (or ``budget_bytes`` when given).
+    """
+
+    rank: str
+    fixed: int | None = None
+    whole: bool = False
+    fit_level: str | None = None
+    step: Quantity = 1
+    budget_bytes: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Stall:
+    """A schedule item: wait ``times`` x the cycles of ``einsum`` (a drain, for instance)."""
+
+    einsum: str
+    times: Quantity
+
+
+StageItem = str | Stall
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """How einsums overlap in time; ``groups`` are stages (or sequential groups)."""
+
+    kind: str
+    groups: tuple[tuple[StageItem, ...], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class OpOverride:
+    """A cost-table entry replacing one op of one array."""
+
+    array: str
+    op: str
+    cycles: float | None = None
+    energy_pj: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Mapping:
+    """A complete mapping of a cascade onto a spec."""
+
+    name: str
+    cascade: str
+    spec: str | None
+    extents: tuple[tuple[str, Quantity], ...]
+    bind: tuple[tuple[str, str], ...]  # (einsum, array)
+    spatial: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]  # array -> (dim, variable)
+    loop_order: tuple[str, ...]
+    tiles: tuple[TileRule, ...]
+    place: tuple[tuple[str, tuple[str, ...]], ...]  # level -> tensors
+    reads: tuple[tuple[str, str, str], ...]  # (einsum, tensor, level or registers)
+    spill_fraction: float
+    schedule: Schedule
+    cost_tables: tuple[tuple[str, tuple[OpOverride, ...]], ...]
+    batch_ranks: tuple[str, ...] = ("B", "H")
+    description: str = ""
+    source_file: str = field(default="<string>", compare=False)
+    spans: tuple[tuple[str, SourceSpan], ...] = field(default=(), compare=False, repr=False)
+
+    def array_of(self, einsum: str) -> str | None:
+        """Return the array an einsum is bound to, or None for a free view/copy einsum."""
+        return dict(self.bind).get(einsum)
+
+    def spatial_of(self, array: str) -> tuple[tuple[str, str], ...]:
+        """Return (dimension, index variable) pairs of an array."""
+        return dict(self.spatial).get(array, ())
+
+    def levels_of(self, tensor: str) -> tuple[str, ...]:
+        """Return the levels a tensor is placed in, outermost first."""
+        return tuple(level for level, tensors in self.place if tensor in tensors)
+
+    def read_source(self, einsum: str, tensor: str) -> str | None:
+        """Return an explicit source level for an operand, or None for the default."""
+        for name, operand, source in self.reads:
+            if name == einsum and operand == tensor:
+                return source
+        return None
+
+    def tile_rule(self, rank: str) -> TileRule | None:
+        """Return the tile rule of a rank, if any."""
+        for rule in self.tiles:
+            if rule.rank == rank:
+                return rule
+        return None
+
+    def overrides(self, table: str) -> tuple[OpOverride, ...]:
+        """Return the op overrides of a named cost table (empty for the default table)."""
+        return dict(self.cost_tables).get(table, ())
+
+    def span_of(self, path: str) -> SourceSpan | None:
+        """Return the span recorded for a dotted path such as ``bind.pe2d``."""
+        return dict(self.spans).get(path)
