@@ -121,7 +121,7 @@ def _einsum_cost(
         energy += count * cost[1]
         lowered[op] = count
     used = sympy.Integer(1)
-    for dim, variable in mapping.spatial_of(array.name):
+    for dim, variable in mapping.spatial_of(array.name, einsum.variables):
         if variable in einsum.variables:
             used *= sympy.Min(extents.of_variable(variable, tiled=True), array.dim_size(dim))
     return EinsumCost(einsum.name, array.name, lowered, busy, used, energy)
@@ -141,7 +141,7 @@ class _Traffic:
         """Return array-side accesses of ``ref``: points / spatial multicast / temporal reuse."""
         array = self.spec.array(self.mapping.array_of(einsum.name))
         variables = set(ref.variables())
-        spatial = dict((v, d) for d, v in self.mapping.spatial_of(array.name))
+        spatial = {v: d for d, v in self.mapping.spatial_of(array.name, einsum.variables)}
         points = sympy.Mul(*(self.extents.of_variable(v, tiled=False) for v in einsum.variables))
         for variable in einsum.variables:
             if variable in variables:

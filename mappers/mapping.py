@@ -96,9 +96,19 @@ class Mapping:
         """Return the array an einsum is bound to, or None for a free view/copy einsum."""
         return dict(self.bind).get(einsum)
 
-    def spatial_of(self, array: str) -> tuple[tuple[str, str], ...]:
-        """Return (dimension, index variable) pairs of an array."""
-        return dict(self.spatial).get(array, ())
+    def spatial_of(
+        self, array: str, variables: tuple[str, ...] = ()
+    ) -> tuple[tuple[str, str], ...]:
+        """Return (dimension, index variable) pairs of an array for an einsum's variables.
+
+        A dimension may list several candidate variables; the first one the einsum iterates
+        over is spread on that dimension.
+        """
+        chosen: dict[str, str] = {}
+        for dim, variable in dict(self.spatial).get(array, ()):
+            if dim not in chosen and (not variables or variable in variables):
+                chosen[dim] = variable
+        return tuple(chosen.items())
 
     def levels_of(self, tensor: str) -> tuple[str, ...]:
         """Return the levels a tensor is placed in, outermost first."""

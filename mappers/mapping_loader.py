@@ -89,14 +89,7 @@ def mapping_from_text(
         ),
         bind=_bind(check, top.get("bind"), spans),
         spatial=tuple(
-            (
-                array,
-                tuple(
-                    (dim, check.string(var, "variable"))
-                    for dim, var in check.mapping(node, f"spatial.{array}").items()
-                ),
-            )
-            for array, node in _items(check, top, "spatial")
+            (array, _spatial(check, node, array)) for array, node in _items(check, top, "spatial")
         ),
         loop_order=tuple(
             check.string(n, "rank") for n in check.sequence(top.get("loop_order"), "loop_order")
@@ -179,6 +172,15 @@ def _merge_plain(base: Node, update: Node) -> None:
             else:
                 base.value[key] = value
                 base.key_spans[key] = update.key_spans[key]
+
+
+def _spatial(check: Validator, node: Node, array: str) -> tuple[tuple[str, str], ...]:
+    """Return (dim, variable) pairs; a list gives candidates, the first an einsum has wins."""
+    pairs = []
+    for dim, value in check.mapping(node, f"spatial.{array}").items():
+        items = value.value if isinstance(value.value, list) else [value]
+        pairs.extend((dim, check.string(v, "index variable")) for v in items)
+    return tuple(pairs)
 
 
 def _quantity(check: Validator, node: Node) -> Quantity:
