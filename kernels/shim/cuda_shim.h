@@ -6,6 +6,7 @@
 // stand-in for `__shared__` memory.
 #pragma once
 
+#include <algorithm>
 #include <barrier>
 #include <cmath>
 #include <cstdint>
@@ -74,6 +75,9 @@ inline float __int_as_float(int bits) {
     __builtin_memcpy(&out, &bits, sizeof out);
     return out;
 }
+
+using std::max;
+using std::min;
 
 using __half = _Float16;
 inline float __half2float(__half h) { return static_cast<float>(h); }
