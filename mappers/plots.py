@@ -67,6 +67,8 @@ def plot_results(frame: pd.DataFrame, request: PlotRequest) -> Figure:
         _draw_front(axes, frame, request)
     axes.set_xscale("log" if request.logx else "linear")
     axes.set_yscale("log" if request.logy else "linear")
+    if request.kind != "bar":
+        _tick_at_values(axes, frame[request.x])
     axes.set_xlabel(request.x)
     axes.set_ylabel(request.y)
     if request.title:
@@ -135,6 +137,16 @@ def _draw_front(axes: Axes, frame: pd.DataFrame, request: PlotRequest) -> None:
         front = front.sort_values(x)
         axes.plot(front[x], front[y], "-", color="black", lw=1.5, label="Pareto front", zorder=5)
     axes.plot(front[x], front[y], "o", mfc="none", mec="black", ms=9, mew=1.5, zorder=6)
+
+
+def _tick_at_values(axes: Axes, values: pd.Series) -> None:
+    """Label a few distinct numeric x values directly instead of crowded log-axis ticks."""
+    from matplotlib.ticker import NullFormatter
+
+    distinct = np.unique(values.to_numpy()) if values.dtype.kind in "iuf" else np.array([])
+    if 1 < len(distinct) <= 12:
+        axes.set_xticks(distinct, [_label(v) for v in distinct])
+        axes.xaxis.set_minor_formatter(NullFormatter())
 
 
 def _new_figure(size: tuple[float, float]) -> Figure:
