@@ -37,7 +37,8 @@ def test_pe_array_shape_axis_changes_area_by_the_pe_count():
 
 def test_latency_depends_on_work_per_pe_squared():
     # latency depends only on B*H*M*P/PE^2 and M/PE (artifact note section 6), and both
-    # agree for (PE 64, M = P = 256K) and (PE 256, M = P = 1M): M*P/PE^2 = 2^36/2^12 = 2^24 = 2^40/2^16, and M/PE = 2^12 = 2^20/2^8
+    # agree for (PE 64, M = P = 256K) and (PE 256, M = P = 1M):
+    # M*P/PE^2 = 2^36/2^12 = 2^24 = 2^40/2^16 and M/PE = 2^18/2^6 = 2^12 = 2^20/2^8
     text = """\
   seq: [256K, 1M]
   pe2d.shape: [[64, 64], [256, 256]]
