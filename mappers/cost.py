@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import sympy
 
-from einsum_cascade import Cascade
+from einsum_cascade.ir import Cascade
 from einsum_cascade.symbols import extent_symbol
 from mappers.cost_symbolic import (
     SymbolicCost,

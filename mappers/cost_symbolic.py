@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import sympy
 
-from einsum_cascade import Cascade
 from einsum_cascade.diagnostics import suggest
+from einsum_cascade.ir import Cascade
 from einsum_cascade.symbols import extent_symbol
 from mappers.errors import MappingError
 from mappers.footprint import Extents, build_extents, refetch_factor, tensor_size
@@ -115,7 +115,7 @@ def _einsum_cost(
                 "M301",
                 f"array '{array.name}' cannot run op '{op}' needed by einsum '{einsum.name}'",
                 mapping.span_of(f"bind.{array.name}.{einsum.name}"),
-                f"add '{op}' to the ops of '{array.name}' in the spec, or bind the einsum elsewhere",
+                f"add '{op}' to the ops of '{array.name}' in the spec, or bind it elsewhere",
             )
         busy += count * cost[0]
         energy += count * cost[1]

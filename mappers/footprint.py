@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import sympy
 
-from einsum_cascade import Cascade
+from einsum_cascade.ir import Cascade
 from einsum_cascade.symbols import extent_symbol, rank_of_variable
 from mappers.mapping import Mapping
 

@@ -63,7 +63,7 @@ class ComputeArray:
 
     def with_op(self, name: str, cost: OpCost) -> ComputeArray:
         """Return a copy with one op entry replaced or added."""
-        ops = tuple((k, v) for k, v in self.ops if k != name) + ((name, cost),)
+        ops = (*tuple((k, v) for k, v in self.ops if k != name), (name, cost))
         return replace(self, ops=ops)
 
 

@@ -1,0 +1,118 @@
+"""The cost engine against first-principles numbers when the spec or the shape changes."""
+
+import dataclasses
+
+import pytest
+
+import einsum_cascade.library as library
+from mappers.cost import build_cost_model, evaluate_design_points
+from mappers.errors import MappingError
+from mappers.mapping_loader import load_mapping, mapping_from_text, mapping_path
+from mappers.spec_loader import load_spec
+
+ONE_PASS = library.load("attention/1pass")
+B, H = 64, 12
+
+
+def binding(spec, **extents):
+    mapping = load_mapping("fusemax-binding")
+    model = build_cost_model(ONE_PASS, spec, mapping, "artifact")
+    return evaluate_design_points(model, {"B": B, "H": H, **extents})
+
+
+def test_binding_closed_form_256():
+    # c0 = B*H*M*P/PE^2 = 64*12*1024*1024/65536 = 12288; M1 = 4
+    # latency = [max(E+1, F+1+F/M1) + F + 9]*c0 = [81 + 64 + 9]*12288 = 1892352 cycles
+    out = binding(load_spec("fusemax"), E=64, F=64, M=1024, P=1024)
+    assert float(out["latency_cycles"]) == pytest.approx(1892352)
+
+
+def test_binding_on_a_128_array():
+    spec = load_spec("fusemax")
+    pe2d = dataclasses.replace(spec.array("pe2d"), shape=(128, 128))
+    pe1d = dataclasses.replace(spec.array("pe1d"), shape=(128,))
+    spec = spec.replace_array(pe2d).replace_array(pe1d)
+    # M0 = 128 -> M1 = 8; c0 = 64*12*1024*1024/128^2 = 49152
+    # latency = [max(65, 65 + 64/8) + 64 + 9]*c0 = 146*49152 = 7176192 cycles
+    out = binding(spec, E=64, F=64, M=1024, P=1024)
+    assert float(out["latency_cycles"]) == pytest.approx(7176192)
+    # util_2d = (E+F+9)/146 = 137/146
+    assert float(out["util_pe2d"]) == pytest.approx(137 / 146)
+
+
+def test_clock_scales_seconds_not_cycles():
+    spec = load_spec("fusemax")
+    fast = dataclasses.replace(spec, clock_hz=2 * spec.clock_hz)
+    slow_out = binding(spec, E=64, F=64, M=1024, P=1024)
+    fast_out = binding(fast, E=64, F=64, M=1024, P=1024)
+    assert float(fast_out["latency_cycles"]) == pytest.approx(float(slow_out["latency_cycles"]))
+    assert float(fast_out["latency_s"]) == pytest.approx(float(slow_out["latency_s"]) / 2)
+
+
+def test_bandwidth_bounds_a_memory_bound_mapping():
+    # FLAT at 256K is DRAM-bound: latency = traffic / bandwidth
+    spec = load_spec("flat")
+    half = spec.replace_level(
+        dataclasses.replace(
+            spec.backing, bandwidth_bytes_per_s=spec.backing.bandwidth_bytes_per_s / 2
+        )
+    )
+    mapping = load_mapping("flat", "BERT", "256K")
+    three = library.load("attention/3pass")
+    cols = {"B": B, "H": H, "E": 64, "F": 64, "M": 262144, "P": 262144}
+    full_out = evaluate_design_points(build_cost_model(three, spec, mapping, "artifact"), cols)
+    half_out = evaluate_design_points(build_cost_model(three, half, mapping, "artifact"), cols)
+    # traffic = 2*[4*BHMP + BH(E+F)P + BH(E+F)M*P2] bytes, P2 = 256
+    bhmp = B * H * 262144 * 262144
+    traffic = 2 * (4 * bhmp + B * H * 128 * 262144 + B * H * 128 * 262144 * 256)
+    assert float(full_out["traffic_bytes"]) == pytest.approx(traffic)
+    assert float(full_out["latency_s"]) == pytest.approx(traffic / (400 * 2**30))
+    assert float(half_out["latency_s"]) == pytest.approx(2 * float(full_out["latency_s"]))
+
+
+def test_head_dims_change_binding_latency():
+    # E = F = 128, M = P = 1024: [max(129, 129 + 128/4) + 128 + 9]*12288 = 298*12288
+    out = binding(load_spec("fusemax"), E=128, F=128, M=1024, P=1024)
+    assert float(out["latency_cycles"]) == pytest.approx(298 * 12288)
+
+
+def test_vectorised_points_match_single_points():
+    import numpy as np
+
+    spec = load_spec("fusemax")
+    many = binding(spec, E=64, F=64, M=np.array([1024, 4096]), P=np.array([1024, 4096]))
+    one = binding(spec, E=64, F=64, M=4096, P=4096)
+    assert float(many["latency_s"][1]) == pytest.approx(float(one["latency_s"]))
+
+
+def test_p1_rule_derives_tile_from_buffer():
+    # avail = 16MiB - 256*(64+64)*2 B; per query row 2*(64+1+1+64) B -> cap 251 -> P1 = 128
+    out = binding(load_spec("fusemax"), E=64, F=64, M=65536, P=65536)
+    assert float(out["tile_P"]) == 128 * 256
+
+
+def test_tile_that_cannot_fit_names_buffer_and_tensors():
+    spec = load_spec("fusemax-edge")
+    mapping = load_mapping("fusemax-binding")
+    model = build_cost_model(ONE_PASS, spec, mapping, "artifact")
+    with pytest.raises(MappingError) as info:
+        evaluate_design_points(model, {"B": B, "H": H, "E": 4096, "F": 4096, "M": 1024, "P": 1024})
+    assert info.value.codes == ("M401",)
+    assert "L3" in str(info.value) and "BK" in str(info.value)
+
+
+def test_binding_to_missing_array_is_located():
+    text = mapping_path("fusemax-binding").read_text().replace("  pe1d: [RM", "  pe3d: [RM")
+    mapping = mapping_from_text(text, "m.yaml")
+    with pytest.raises(MappingError) as info:
+        build_cost_model(ONE_PASS, load_spec("fusemax"), mapping)
+    assert "M201" in info.value.codes
+    diag = info.value.diagnostics[0]
+    assert diag.span.file == "m.yaml" and diag.hint == "did you mean 'pe2d' or 'pe1d'?"
+
+
+def test_edge_spec_is_costed():
+    out = binding(load_spec("fusemax-edge"), E=64, F=64, M=1024, P=1024)
+    # 32x32 array: c0 = 64*12*1024*1024/1024 = 786432, M1 = 32
+    # [max(65, 65 + 2) + 64 + 9]*c0 = 140*786432
+    assert float(out["latency_cycles"]) == pytest.approx(140 * 786432)

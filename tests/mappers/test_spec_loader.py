@@ -1,0 +1,77 @@
+from pathlib import Path
+
+import pytest
+
+from mappers.errors import SpecError
+from mappers.spec_loader import SPEC_DIR, load_spec, spec_from_text
+
+SPECS = sorted(
+    p.stem for p in SPEC_DIR.glob("*.yaml") if p.stem in {"fusemax", "flat", "fusemax-edge"}
+)
+GOOD = (SPEC_DIR / "fusemax.yaml").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", SPECS, ids=SPECS)
+def test_builtin_spec_loads(name):
+    spec = load_spec(name)
+    assert spec.backing.bandwidth_bytes_per_s > 0
+    assert spec.levels[1].size_bytes > 0
+
+
+def test_sizes_and_numbers_are_parsed():
+    spec = load_spec("fusemax")
+    assert spec.level("L3").size_bytes == 16 * 2**20  # 16MiB
+    assert spec.backing.bandwidth_bytes_per_s == 400 * 2**30  # 400GiB
+    assert spec.clock_hz == 940e6  # "940e6" is a string in YAML 1.1
+
+
+def test_edge_spec_shape():
+    spec = load_spec("fusemax-edge")
+    assert spec.array("pe2d").shape == (32, 32)
+    assert spec.level("L3").size_bytes == 512 * 1024
+
+
+def test_misspelt_key_is_located_with_suggestion():
+    text = GOOD.replace("    access_bits: 64", "    acces_bits: 64")
+    with pytest.raises(SpecError) as info:
+        spec_from_text(text, "bad.yaml")
+    (diag,) = info.value.diagnostics
+    assert diag.code == "S101"
+    line = text.splitlines().index("    acces_bits: 64") + 1
+    assert (diag.span.file, diag.span.line, diag.span.col) == ("bad.yaml", line, 5)
+    assert diag.hint == "did you mean 'access_bits'?"
+
+
+def test_negative_size_is_an_error():
+    with pytest.raises(SpecError) as info:
+        spec_from_text(GOOD.replace("size_bytes: 16MiB", "size_bytes: -16MiB"), "bad.yaml")
+    assert info.value.codes == ("S104",)
+    assert "size_bytes of level 'L3' must be greater than 0" in str(info.value)
+
+
+def test_missing_level_is_an_error():
+    start = GOOD.index("  - name: L3")
+    end = GOOD.index("arrays:")
+    with pytest.raises(SpecError) as info:
+        spec_from_text(GOOD[:start] + GOOD[end:], "bad.yaml")
+    assert info.value.codes == ("S107",)
+
+
+def test_unknown_version_names_supported_ones():
+    with pytest.raises(SpecError) as info:
+        spec_from_text(GOOD.replace("version: 1", "version: 2"), "bad.yaml")
+    assert info.value.codes == ("S105",)
+    assert info.value.diagnostics[0].hint == "supported: 1"
+
+
+def test_lowering_to_unknown_op_is_located():
+    text = GOOD.replace(
+        "exp: {lower_to: {mac: 6}}     # degree", "exp: {lower_to: {fma: 6}}     # degree"
+    )
+    with pytest.raises(SpecError) as info:
+        spec_from_text(text, "bad.yaml")
+    assert set(info.value.codes) == {"S106"}
+
+
+def test_spec_dir_is_in_repository():
+    assert Path(SPEC_DIR).name == "arch_specs"
