@@ -72,9 +72,8 @@ def reproduce_fusemax(
     table: str = typer.Option("artifact", "--costs", help="cost table: artifact or default"),
 ) -> None:
     """Reproduce the FuseMax attention evaluation: CSV per configuration + comparison."""
-    from mappers.reproduce import reproduce_fusemax as run
-
     from mappers.reproduce import DEFAULT_ARTIFACT_DIR
+    from mappers.reproduce import reproduce_fusemax as run
 
     reference = Path(artifact) if artifact is not None else DEFAULT_ARTIFACT_DIR
     run(Path(out), reference if reference.exists() else None, table)
