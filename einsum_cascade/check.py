@@ -28,8 +28,8 @@ from einsum_cascade.ir import (
     Init,
     Literal,
     Not,
-    RankName,
     Rank,
+    RankName,
     ReduceOp,
     Tensor,
     TensorKind,
@@ -71,6 +71,7 @@ class _Checker:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     ranks: dict[str, Rank] = field(default_factory=dict)
     tensors: dict[str, _TensorInfo] = field(default_factory=dict)
+    broken: set[str] = field(default_factory=set)  # tensors whose left-hand side was invalid
 
     # ---- reporting
 
@@ -253,10 +254,12 @@ class _Checker:
                     "a left-hand index must be an index variable or 'x + 1' for an iterative rank",
                     index.span,
                 )
+                self.broken.add(lhs.name)
                 return
             rank = rank_of_variable(variable)
             if rank not in self.ranks or variable != variable.lower():
                 self.no_rank(variable, index.span)
+                self.broken.add(lhs.name)
                 return
             if plus_one:
                 iterative = rank
@@ -318,6 +321,8 @@ class _Checker:
                     info.kind = TensorKind.OUTPUT
             return
         for name, span in named:
+            if name in self.broken:
+                continue
             info = self.tensors.get(name)
             if info is None or info.produced_by is None:
                 produced = [t.name for t in self.tensors.values() if t.produced_by]

@@ -22,7 +22,6 @@ from einsum_cascade.functions import lookup
 from einsum_cascade.graph import Loop, schedule
 from einsum_cascade.ir import (
     Binary,
-    BoolOp,
     Call,
     Cascade,
     Compare,

@@ -10,8 +10,6 @@ from sympy.printing.str import StrPrinter
 
 from einsum_cascade.ir import (
     Binary,
-    BoolOp,
-    Call,
     Cascade,
     Compare,
     Coordinate,

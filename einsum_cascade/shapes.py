@@ -11,8 +11,9 @@ Counting rules (one op of each kind an iteration point performs):
 * sub-expressions without tensors or coordinates (``1 / sqrt(E)``) are constants hoisted
   out of the loop and cost nothing; an einsum that only copies or re-indexes a tensor
   (``BK[e, m1, m0] = K[e, m1 * M0 + m0]``) costs nothing;
-* a filter keeps only the points it admits, counted exactly as an indicator sum; ragged
-  tiles count as full tiles (the hardware computes them).
+* a filter keeps only the points it admits, and so do the einsums that inherit its
+  absent points (see :func:`presence_conditions`), counted exactly as an indicator sum;
+  ragged tiles count as full tiles (the hardware computes them).
 """
 
 from __future__ import annotations
@@ -71,21 +72,91 @@ def filter_relation(condition: Filter) -> sympy.Basic:
     return sympy.And(*parts) if condition.op == "and" else sympy.Or(*parts)
 
 
-def iteration_points(einsum: Einsum) -> sympy.Expr:
+def iteration_points(einsum: Einsum, relation: sympy.Basic | None = None) -> sympy.Expr:
     """Return the number of iteration points, exact under filters, as a sympy expression.
+
+    Args:
+        einsum: The einsum.
+        relation: The condition under which a point is present (default: the einsum's own
+            filter); see :func:`presence_conditions` for the one inherited from operands.
 
     Extents appear as rank symbols (``M1`` stays ``M1``; see ``Cascade.extent``).
     """
     variables = einsum.variables
-    if einsum.condition is None:
+    if relation is None:
+        relation = filter_relation(einsum.condition) if einsum.condition else sympy.true
+    if relation is sympy.true:
         return sympy.Mul(*(extent_symbol(rank_of_variable(v)) for v in variables))
-    relation = filter_relation(einsum.condition)
     filtered = sorted({s.name for s in relation.free_symbols if s.name == s.name.lower()})
     outside = [v for v in variables if v not in filtered]
     limits = [(index_symbol(v), 0, extent_symbol(rank_of_variable(v)) - 1) for v in filtered]
     indicator = sympy.Piecewise((1, relation), (0, True))
     inside = sympy.Sum(indicator, *limits) if limits else indicator
     return sympy.Mul(*(extent_symbol(rank_of_variable(v)) for v in outside)) * inside
+
+
+def _tensor_condition(
+    ref: TensorRef, known: Mapping[str, tuple[tuple[str, ...], sympy.Basic]]
+) -> sympy.Basic:
+    if ref.tensor not in known:
+        return sympy.true
+    variables, condition = known[ref.tensor]
+    if condition is sympy.true or len(variables) != len(ref.indices):
+        return condition
+    return condition.xreplace(
+        {index_symbol(v): index for v, index in zip(variables, ref.indices, strict=True)}
+    )
+
+
+def _expression_condition(
+    expr: Expr, known: Mapping[str, tuple[tuple[str, ...], sympy.Basic]]
+) -> sympy.Basic:
+    """Where an expression is present: intersections for * / and calls, unions for + -."""
+    if isinstance(expr, TensorRef):
+        return _tensor_condition(expr, known)
+    if isinstance(expr, Unary):
+        return _expression_condition(expr.operand, known)
+    if isinstance(expr, Binary):
+        left = _expression_condition(expr.left, known)
+        right = _expression_condition(expr.right, known)
+        return sympy.And(left, right) if expr.op in "*/" else sympy.Or(left, right)
+    if isinstance(expr, Call):
+        function = lookup(expr.function)
+        parts = [_expression_condition(a, known) for a in expr.args]
+        union = function is not None and function.union_identity is not None
+        return sympy.Or(*parts) if union else sympy.And(*parts)
+    return sympy.true
+
+
+def presence_conditions(cascade: Cascade) -> dict[str, sympy.Basic]:
+    """Return, per einsum, the condition under which an iteration point is present.
+
+    It combines the einsum's own filter with what it inherits from its operands (EDGE
+    merge rules: a point is present only where a full-rank operand is, and ``*`` needs
+    every operand). A tensor passes its condition on only when the condition involves no
+    reduced variable and the tensor is not iterative; otherwise it counts as everywhere
+    present, so counts never under-estimate work.
+    """
+    known: dict[str, tuple[tuple[str, ...], sympy.Basic]] = {}
+    conditions: dict[str, sympy.Basic] = {}
+    for einsum in cascade.order():
+        condition = _expression_condition(einsum.expression, known)
+        everything = set(einsum.variables)
+        carriers = [r for r in einsum.operands if set(r.variables()) >= everything]
+        if carriers:
+            condition = sympy.And(
+                condition, sympy.Or(*(_tensor_condition(r, known) for r in carriers))
+            )
+        if einsum.condition is not None:
+            condition = sympy.And(condition, filter_relation(einsum.condition))
+        conditions[einsum.name] = condition
+        names = {s.name for s in condition.free_symbols}
+        passes_on = einsum.iterative_variable is None and not names & set(einsum.reduced_variables)
+        known[einsum.name] = (
+            einsum.output_variables,
+            condition if passes_on else sympy.true,
+        )
+    return conditions
 
 
 def _is_constant(expr: Expr) -> bool:
@@ -143,8 +214,9 @@ def count_ops(cascade: Cascade) -> dict[str, dict[str, sympy.Expr]]:
 @functools.cache
 def _count_ops_cached(cascade: Cascade) -> dict[str, dict[str, sympy.Expr]]:
     counts: dict[str, dict[str, sympy.Expr]] = {}
+    conditions = presence_conditions(cascade)
     for einsum in cascade.einsums:
-        points = iteration_points(einsum)
+        points = iteration_points(einsum, conditions[einsum.name])
         counts[einsum.name] = {op: n * points for op, n in sorted(einsum_ops(einsum).items())}
     return counts
 

@@ -82,7 +82,12 @@ class _Yaml:
 
     def scalar(self, node: yaml.Node, what: str) -> str:
         if not isinstance(node, yaml.ScalarNode):
-            raise self.fail(f"{what} must be a single value", node)
+            hint = (
+                "put it in quotes: YAML reads ': ' (as in ':: max') as a key"
+                if isinstance(node, yaml.MappingNode)
+                else None
+            )
+            raise self.fail(f"{what} must be a single value", node, hint)
         return str(node.value)
 
     def parse_piece(self, text: str, node: yaml.Node) -> tuple[ast.Statement, ...]:

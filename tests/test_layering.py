@@ -1,0 +1,52 @@
+"""The layering contract: einsum_cascade <- mappers <- kernels, the CLI on top."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[1]
+
+
+def test_import_linter_contracts_hold() -> None:
+    lint_imports = shutil.which("lint-imports")
+    if lint_imports is None:
+        pytest.fail("lint-imports is not installed; pip install -e '.[dev]'")
+    result = subprocess.run([lint_imports], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_import_linter_catches_a_violation(tmp_path: Path) -> None:
+    """Prove the gate fails: a copy of the tree where einsum_cascade imports mappers."""
+    copy = tmp_path / "tree"
+    shutil.copytree(
+        ROOT, copy, ignore=shutil.ignore_patterns(".git", "*.egg-info", "__pycache__", "tests")
+    )
+    (copy / "einsum_cascade" / "violation.py").write_text("import mappers\n")
+    lint_imports = shutil.which("lint-imports")
+    assert lint_imports is not None
+    result = subprocess.run(
+        [lint_imports],
+        cwd=copy,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PYTHONPATH": str(copy), "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode != 0
+    assert "einsum_cascade.violation -> mappers" in result.stdout
+
+
+def test_importing_packages_needs_no_gpu_stack() -> None:
+    code = (
+        "import sys, einsum_cascade, mappers, kernels, einsum_cascade.cli;"
+        "bad = [m for m in ('cupy', 'dask', 'matplotlib') if m in sys.modules];"
+        "print(','.join(bad))"
+    )
+    result = subprocess.run(
+        ["python", "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert result.stdout.strip() == ""
