@@ -338,6 +338,8 @@ class _KernelRenderer:
             value, present = self.point(step)
             if present == TRUE:
                 self.out.line(f"{target} = {value};")
+                if buffer.maybe_absent:
+                    self.out.line(f"{target_ok} = true;")
             else:
                 self.out.line(f"{{ const bool ok = {present};")
                 self.out.line(f"  {target} = ok ? {value} : {float_literal(buffer.empty)};")
