@@ -362,14 +362,16 @@ def _pe_sweep_figure(sweep: pd.DataFrame) -> Figure:
     for workload, rows in frame.groupby("workload", sort=False):
         rows = rows.sort_values("pe_dim")
         axes.plot(rows["area_cm2"], rows["latency_s"], "-o", label=str(workload), ms=5)
-        for _, row in rows.iterrows():
-            axes.annotate(
-                f"{row['pe_dim']:g}",
-                (row["area_cm2"], row["latency_s"]),
-                textcoords="offset points",
-                xytext=(4, 4),
-                fontsize=8,
-            )
+    tops = frame.loc[frame.groupby("pe_dim")["latency_s"].idxmax()]
+    for _, row in tops.iterrows():
+        axes.annotate(
+            f"PE {row['pe_dim']:g}",
+            (row["area_cm2"], row["latency_s"]),
+            textcoords="offset points",
+            xytext=(0, 9),
+            ha="center",
+            fontsize=8,
+        )
     for index, (_, rows) in enumerate(frame.groupby("workload", sort=False)):
         front = pareto(rows, ["area_cm2", "latency_s"])
         label = "Pareto-optimal (per workload)" if index == 0 else None
@@ -378,9 +380,10 @@ def _pe_sweep_figure(sweep: pd.DataFrame) -> Figure:
         )
     axes.set_xscale("log")
     axes.set_yscale("log")
+    axes.margins(x=0.06, y=0.12)
     axes.set_xlabel("area (cm², 45 nm)")
     axes.set_ylabel("attention latency (s)")
-    axes.set_title("PE-array size sweep (labels: PE array side)")
+    axes.set_title("PE-array size sweep (PE N: N x N 2D array, N-wide 1D array)")
     axes.grid(True, which="both", alpha=0.3)
     axes.legend(fontsize=9)
     figure.tight_layout()
