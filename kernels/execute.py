@@ -183,7 +183,7 @@ def run_cupy(
     from kernels.runtime import require_cupy
 
     cupy = require_cupy()
-    compiled, functions = load_on_device(plan, arch, backend)
+    _, functions = load_on_device(plan, arch, backend)
     bound = bind_extents(plan, inputs, extents)
     source = render_cuda(plan)
     tensors: dict[str, Any] = {

@@ -281,32 +281,47 @@ def plan_kernels(cascade: Cascade, tiling: Tiling) -> KernelPlan:
     return KernelPlan(cascade, tiling, kernels, sequence, tile_variable, in_tile, tile_extent)
 
 
+def _own_parallel(einsum: Einsum, parallel: str) -> str:
+    if parallel in einsum.variables:
+        return parallel
+    if einsum.output_variables:
+        return einsum.output_variables[0]
+    raise _error(einsum, f"einsum '{einsum.name}' produces a scalar; no rank to parallelize")
+
+
 def _kernel_groups(
     cascade: Cascade, parallel: str, views: set[str]
 ) -> list[tuple[str, tuple[str, ...]]]:
-    """Split einsums into kernels by their parallel variable, in dependency order.
+    """Split einsums into kernels by their parallel variable.
 
     An einsum over the tiling's parallel rank runs one thread per coordinate of it; an
     einsum without it (a state such as KV[e, f] in linear attention) runs in a kernel
-    parallel over its first output variable.
+    parallel over its first output variable. A kernel starts after every kernel it reads
+    from; an einsum whose consumers all share its parallel variable joins their kernel.
     """
-    groups: list[tuple[str, list[str]]] = []
-    for einsum in cascade.order():
-        if einsum.name in views:
-            continue
-        if parallel in einsum.variables:
-            own = parallel
-        elif einsum.output_variables:
-            own = einsum.output_variables[0]
-        else:
-            raise _error(
-                einsum, f"einsum '{einsum.name}' produces a scalar; no rank to parallelize"
-            )
-        if groups and groups[-1][0] == own:
-            groups[-1][1].append(einsum.name)
-        else:
-            groups.append((own, [einsum.name]))
-    return [(own, tuple(names)) for own, names in groups]
+    order = [e for e in cascade.order() if e.name not in views]
+    own = {e.name: _own_parallel(e, parallel) for e in order}
+    consumers: dict[str, list[str]] = {e.name: [] for e in order}
+    level: dict[str, int] = {}
+    for einsum in order:
+        found = 0
+        for ref in einsum.operands:
+            if ref.tensor in level:
+                consumers[ref.tensor].append(einsum.name)
+                found = max(found, level[ref.tensor] + (own[ref.tensor] != own[einsum.name]))
+        level[einsum.name] = found
+    for einsum in reversed(order):  # as late as possible when every consumer agrees
+        users = consumers[einsum.name]
+        if users and all(own[u] == own[einsum.name] for u in users):
+            level[einsum.name] = max(level[einsum.name], min(level[u] for u in users))
+    keys: dict[tuple[int, str], list[str]] = {}
+    for einsum in order:
+        keys.setdefault((level[einsum.name], own[einsum.name]), []).append(einsum.name)
+    ranked = sorted(
+        keys.items(),
+        key=lambda item: (item[0][0], order.index(next(e for e in order if e.name == item[1][0]))),
+    )
+    return [(variable, tuple(names)) for (_, variable), names in ranked]
 
 
 class _KernelBuilder:
@@ -329,6 +344,7 @@ class _KernelBuilder:
         self.views = views
         self.static = {r for r, _ in tiling.static_extents}
         self.maybe_absent = _maybe_absent(cascade, views)
+        self.parallel = ""
 
     def role(self, variable: str, parallel: str) -> Role:
         if variable == parallel:
@@ -361,6 +377,7 @@ class _KernelBuilder:
         roles = tuple(sorted((v, self.role(v, parallel)) for v in variables))
         for einsum in einsums:
             self._check_supported(einsum, parallel)
+        self.parallel = parallel
         segments = self._segments(einsums)
         produced_elsewhere = {n for _, other in groups if other != names for n in other}
         buffers, params = self._buffers(einsums, parallel, segments, produced_elsewhere)
@@ -490,7 +507,7 @@ class _KernelBuilder:
         return Step(einsum, local_order, tuple(order(reduced)), across)
 
     def _loopable(self) -> set[str]:
-        return {self.in_tile} | {r.lower() for r in self.static}
+        return ({self.in_tile} | {r.lower() for r in self.static}) - {self.parallel}
 
     # ---- buffers
 

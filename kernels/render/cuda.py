@@ -143,7 +143,10 @@ class _KernelRenderer:
         return f"l_{buffer.tensor}{suffix}{index}"
 
     def _local(self, variable: str) -> str:
-        return "j" if self.kernel.role(variable) is Role.IN_TILE else variable
+        role = self.kernel.role(variable)
+        if role is Role.PARALLEL:
+            return "row"
+        return "j" if role is Role.IN_TILE else variable
 
     # ---- expressions: (value, presence)
 
@@ -238,6 +241,8 @@ class _KernelRenderer:
                 if flat == "0"
                 else f"({flat}) * {size} + {self._local(variable)}"
             )
+        if any(self.kernel.role(v) is Role.PARALLEL for v in variables):
+            return f"(row_ok ? t_{tensor}[{flat}] : 0.0f)"
         return f"t_{tensor}[{flat}]"
 
     def read_global(self, ref: TensorRef, ranks: tuple[str, ...]) -> str:
@@ -541,8 +546,7 @@ class _KernelRenderer:
         self.out.line(f"constexpr int BLOCK = {block};")
         self.out.line(f"constexpr int TILE = {self.plan.tiling.tile};")
         for rank, value in sorted(self.plan.tiling.static_extents):
-            if rank != rank_of_variable(self.kernel.parallel):
-                self.out.line(f"constexpr int {rank} = {value};")
+            self.out.line(f"constexpr int {rank} = {value};")
         self.out.line("const int row = blockIdx.x * BLOCK + threadIdx.x;")
         parallel_extent = rank_of_variable(self.kernel.parallel)
         self.out.line(f"const bool row_ok = row < {parallel_extent};")
