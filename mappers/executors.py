@@ -8,6 +8,7 @@ imported only when a Dask executor is made.
 from __future__ import annotations
 
 import concurrent.futures as futures
+import importlib
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -65,7 +66,7 @@ class DaskExecutor:
     def run(self, function: Callable[[Task], Result], tasks: Iterable[Task]) -> Iterator[Result]:
         """Yield results in completion order, keeping two tasks per worker thread queued."""
         try:
-            import distributed
+            distributed: Any = importlib.import_module("distributed")
         except ImportError:
             raise SweepError.single(
                 "SW205",

@@ -267,9 +267,10 @@ def _relative_to(frame: pd.DataFrame, baseline: str) -> pd.DataFrame:
 def _seq_label(seq: Any) -> str:
     if not isinstance(seq, int | float | np.number):
         return str(seq)
+    value = float(seq)
     for size, suffix in ((2**20, "M"), (2**10, "K")):
-        if seq >= size and seq % size == 0:
-            return f"{int(seq // size)}{suffix}"
+        if value >= size and value % size == 0:
+            return f"{int(value // size)}{suffix}"
     return f"{seq:g}"
 
 

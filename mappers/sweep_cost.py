@@ -17,6 +17,7 @@ import dataclasses
 import functools
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -56,9 +57,9 @@ def evaluate_cost(group: PointGroup, columns: Mapping[str, np.ndarray]) -> dict[
         )
     count = len(next(iter(columns.values()))) if columns else 1
     workload = group.get("workload")
-    extents = dict(get_workload(workload, 1024).extents()) if workload else {}
-    extents = {k: np.full(count, v) for k, v in extents.items()}
-    parameters = {}
+    fixed = dict(get_workload(workload, 1024).extents()) if workload else {}
+    extents: dict[str, np.ndarray] = {k: np.full(count, v) for k, v in fixed.items()}
+    parameters: dict[str, np.ndarray] = {}
     for name, values in columns.items():
         if name == SEQ:
             extents["M"] = extents["P"] = values
@@ -145,6 +146,7 @@ def _with_parameters(
 
 
 def _set_parameter(spec: ArchSpec, name: str, value: np.ndarray) -> ArchSpec:
+    target: Any
     if name in _SPEC_FIELDS:
         return dataclasses.replace(spec, **{name: _like(getattr(spec, name), value)})
     owner, _, field = name.partition(".")
@@ -169,9 +171,9 @@ def _set_parameter(spec: ArchSpec, name: str, value: np.ndarray) -> ArchSpec:
     )
 
 
-def _numeric_fields(part: object) -> tuple[str, ...]:
+def _numeric_fields(part: Any) -> tuple[str, ...]:
     names = []
-    for item in dataclasses.fields(part):  # type: ignore[arg-type]
+    for item in dataclasses.fields(part):
         current = getattr(part, item.name)
         scalar = isinstance(current, int | float) and not isinstance(current, bool)
         vector = isinstance(current, tuple) and all(isinstance(v, int | float) for v in current)
@@ -180,7 +182,7 @@ def _numeric_fields(part: object) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _like(current: object, value: np.ndarray) -> object:
+def _like(current: Any, value: np.ndarray) -> Any:
     if isinstance(current, tuple):
         return tuple(type(c)(v) for c, v in zip(current, value, strict=False))
     return type(current)(value[0]) if current is not None else float(value[0])

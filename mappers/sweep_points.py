@@ -114,10 +114,8 @@ def _block(
             table = np.asarray(axis.values)
             columns[axis.name] = table[part]
             if axis.kind == "vector":
-                labels[axis.name] = np.asarray(
-                    ["x".join(f"{v:g}" for v in axis.values[i]) for i in range(len(table))],
-                    dtype=object,
-                )[part]
+                names = ["x".join(f"{v:g}" for v in vector) for vector in table.tolist()]
+                labels[axis.name] = np.array(names, dtype=object)[part]
                 for j in range(table.shape[1]):
                     labels[f"{axis.name}[{j}]"] = table[part, j]
             else:

@@ -192,7 +192,7 @@ def read_axis(reader: NodeReader, name: str, node: yaml.Node) -> Axis:
         text = str(node.value)
         if is_range(text):
             return Axis(name, parse_range(text, span), "number", span)
-        items = [node]
+        items: list[yaml.Node] = [node]
     else:
         items = reader.sequence(node, f"axis '{name}'")
     if not items:

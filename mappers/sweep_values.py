@@ -12,6 +12,7 @@ import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -43,7 +44,7 @@ _CONSTRAINT = re.compile(
 )
 _MAX_RANGE_POINTS = 1_000_000
 
-COMPARISONS: dict[str, Callable[[object, object], object]] = {
+COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
     "<=": operator.le,
     "<": operator.lt,
     ">=": operator.ge,
