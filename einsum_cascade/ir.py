@@ -25,7 +25,10 @@ from einsum_cascade.symbols import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from pathlib import Path
+
+    from einsum_cascade.passes import PassReport
 
 RankName = NewType("RankName", str)
 TensorName = NewType("TensorName", str)
@@ -484,6 +487,12 @@ class Cascade:
         from einsum_cascade.shapes import count_ops
 
         return count_ops(self)
+
+    def passes(self, rank: str, *, same_sequence: Sequence[str] = ()) -> PassReport:
+        """Count the passes over ``rank`` (see ``einsum_cascade.passes.count_passes``)."""
+        from einsum_cascade.passes import count_passes
+
+        return count_passes(self, rank, same_sequence=same_sequence)
 
     def evaluate(self, **arrays_and_extents: object) -> dict[str, object]:
         """Evaluate with the NumPy reference interpreter; return the output arrays."""
