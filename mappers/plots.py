@@ -55,6 +55,8 @@ def plot_results(frame: pd.DataFrame, request: PlotRequest) -> Figure:
     axes = figure.add_subplot()
     axes.grid(True, alpha=0.3)
     groups = _groups(frame, request.hue)
+    axes.set_xscale("log" if request.logx and request.kind != "bar" else "linear")
+    axes.set_yscale("log" if request.logy else "linear")
     if request.kind == "bar":
         _draw_bars(axes, groups, request.x, request.y)
     else:
@@ -65,8 +67,6 @@ def plot_results(frame: pd.DataFrame, request: PlotRequest) -> Figure:
             axes.plot(rows[request.x], rows[request.y], style, label=label, alpha=alpha, ms=4)
     if request.pareto is not None:
         _draw_front(axes, frame, request)
-    axes.set_xscale("log" if request.logx else "linear")
-    axes.set_yscale("log" if request.logy else "linear")
     if request.kind != "bar":
         _tick_at_values(axes, frame[request.x])
     axes.set_xlabel(request.x)
@@ -74,7 +74,7 @@ def plot_results(frame: pd.DataFrame, request: PlotRequest) -> Figure:
     if request.title:
         axes.set_title(request.title)
     if request.hue is not None or request.pareto is not None:
-        axes.legend(title=request.hue, fontsize=9)
+        axes.legend(title=request.hue, fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1))
     figure.tight_layout()
     return figure
 
@@ -116,7 +116,13 @@ def _groups(frame: pd.DataFrame, hue: str | None) -> list[tuple[str | None, pd.D
 
 
 def _label(value: Any) -> str:
-    return f"{value:g}" if isinstance(value, int | float | np.number) else str(value)
+    """Format a category or tick: 1K/64K/1M for multiples of 1024 (sizes, sequence lengths)."""
+    if not isinstance(value, int | float | np.number):
+        return str(value)
+    number = float(value)
+    if number.is_integer() and number >= 1024 and number % 1024 == 0:
+        return _seq_label(number)
+    return f"{int(number)}" if number.is_integer() and abs(number) < 1e6 else f"{number:g}"
 
 
 def _draw_bars(axes: Axes, groups: list[tuple[str | None, pd.DataFrame]], x: str, y: str) -> None:
