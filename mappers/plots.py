@@ -150,7 +150,7 @@ def _tick_at_values(axes: Axes, values: pd.Series) -> None:
     from matplotlib.ticker import NullFormatter
 
     distinct = np.unique(values.to_numpy()) if values.dtype.kind in "iuf" else np.array([])
-    if 1 < len(distinct) <= 12:
+    if 1 < len(distinct) <= 12 and np.all(np.mod(distinct, 1) == 0):
         axes.set_xticks(distinct, [_label(v) for v in distinct])
         axes.xaxis.set_minor_formatter(NullFormatter())
 
