@@ -199,7 +199,7 @@ def _length(
             return None
         return sympy.Add(*parts)
     conjuncts = condition.operands if isinstance(condition, BoolOp) else (condition,)
-    lowers: list[sympy.Expr] = []
+    lowers: list[sympy.Expr] = [sympy.Integer(0)]  # coordinates start at 0
     uppers: list[sympy.Expr] = []
     candidates: list[sympy.Expr] = []
     for part in conjuncts:
