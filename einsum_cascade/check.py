@@ -5,7 +5,6 @@ Every semantic problem is collected, sorted by position and raised once as a Dsl
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import sympy
@@ -13,21 +12,12 @@ import sympy
 from einsum_cascade import ast
 from einsum_cascade.diagnostics import Diagnostic, Note, Severity, SourceSpan, suggest
 from einsum_cascade.errors import DslError
-from einsum_cascade.functions import lookup, registered
+from einsum_cascade.functions import lookup
 from einsum_cascade.ir import (
-    Binary,
-    BoolOp,
     Call,
     Cascade,
-    Compare,
-    Coordinate,
     Einsum,
-    Expr,
-    ExtentRef,
-    Filter,
     Init,
-    Literal,
-    Not,
     Rank,
     RankName,
     ReduceOp,
@@ -35,9 +25,9 @@ from einsum_cascade.ir import (
     TensorKind,
     TensorName,
     TensorRef,
-    Unary,
 )
-from einsum_cascade.symbols import extent_symbol, index_symbol, rank_of_variable
+from einsum_cascade.resolve import InvalidError, Resolver, arith
+from einsum_cascade.symbols import extent_symbol, rank_of_variable
 
 _RANK_FUNCTIONS = {
     "ceil": sympy.ceiling,
@@ -47,10 +37,6 @@ _RANK_FUNCTIONS = {
     "sqrt": sympy.sqrt,
 }
 _REDUCE = {"+": ReduceOp.SUM, "*": ReduceOp.PRODUCT, "max": ReduceOp.MAX, "min": ReduceOp.MIN}
-
-
-class _Invalid(Exception):
-    """Raised inside conversion after a diagnostic was recorded."""
 
 
 @dataclass
@@ -66,7 +52,7 @@ class _TensorInfo:
 
 
 @dataclass
-class _Checker:
+class _Checker(Resolver):
     program: ast.Program
     diagnostics: list[Diagnostic] = field(default_factory=list)
     ranks: dict[str, Rank] = field(default_factory=dict)
@@ -173,7 +159,7 @@ class _Checker:
         if decl.value is not None:
             try:
                 value = self.rank_expression(decl.value)
-            except _Invalid:
+            except InvalidError:
                 return
             if value.is_number:
                 if not (value.is_integer and value > 0):
@@ -192,11 +178,11 @@ class _Checker:
         if isinstance(node, ast.Name):
             if node.name not in self.ranks:
                 self.unknown_rank(node.name, node.span)
-                raise _Invalid
+                raise InvalidError
             return extent_symbol(node.name)
         if isinstance(node, ast.BinaryNode):
             left, right = self.rank_expression(node.left), self.rank_expression(node.right)
-            return _arith(node.op, left, right)
+            return arith(node.op, left, right)
         if isinstance(node, ast.UnaryNode):
             return -self.rank_expression(node.operand)
         if isinstance(node, ast.CallNode) and node.name in _RANK_FUNCTIONS:
@@ -207,10 +193,7 @@ class _Checker:
             "a rank extent may use only numbers, other extents, + - * / and ceil, floor, min, max",
             node.span,
         )
-        raise _Invalid
-
-    def unknown_rank(self, name: str, span: SourceSpan) -> None:
-        self.error("E209", f"unknown rank '{name}'", span, suggest(name, self.ranks))
+        raise InvalidError
 
     # ---- tensors
 
@@ -295,15 +278,6 @@ class _Checker:
             return
         info.produced_by = equation
         info.iterative_rank = iterative
-
-    def no_rank(self, variable: str, span: SourceSpan) -> None:
-        candidates = [r.lower() for r in self.ranks]
-        hint = suggest(variable, candidates) or (
-            f"declare 'rank {variable.upper()}' or use one of: {', '.join(candidates)}"
-            if candidates
-            else f"declare 'rank {variable.upper()}'"
-        )
-        self.error("E203", f"index variable '{variable}' has no rank", span, hint)
 
     def declare_outputs(self, stmts: list[ast.Statement]) -> None:
         named = [
@@ -393,7 +367,7 @@ class _Checker:
             variables.append(variable)
         try:
             value_expr = self.expression(decl.value, set(variables) - {variables[position]})
-        except _Invalid:
+        except InvalidError:
             return None
         return Init(TensorName(decl.name), tuple(variables), position, value_expr, decl.span)
 
@@ -428,7 +402,7 @@ class _Checker:
             condition = (
                 self.condition(equation.condition) if equation.condition is not None else None
             )
-        except _Invalid:
+        except InvalidError:
             return None
         reduce_op = _REDUCE[equation.reduce_op or "+"]
         einsum = Einsum(
@@ -442,157 +416,6 @@ class _Checker:
                 equation.reduce_span,
             )
         return einsum
-
-    def expression(self, node: ast.Node, allowed: set[str] | None) -> Expr:
-        """Convert an AST expression; ``allowed`` limits index variables (for inits)."""
-        if isinstance(node, ast.Number):
-            return Literal(node.value, node.span)
-        if isinstance(node, ast.Name):
-            return self.name_value(node, allowed)
-        if isinstance(node, ast.Ref):
-            return self.reference(node)
-        if isinstance(node, ast.UnaryNode):
-            return Unary(node.op, self.expression(node.operand, allowed), node.span)
-        if isinstance(node, ast.BinaryNode):
-            left = self.expression(node.left, allowed)
-            right = self.expression(node.right, allowed)
-            return Binary(node.op, left, right, node.span)
-        return self.call(node, allowed)
-
-    def name_value(self, node: ast.Name, allowed: set[str] | None) -> Expr:
-        info = self.tensors.get(node.name)
-        if info is not None and not info.ranks:
-            return TensorRef(TensorName(node.name), (), node.span)
-        if node.name in self.ranks:
-            return ExtentRef(RankName(node.name), node.span)
-        if node.name == node.name.lower() and rank_of_variable(node.name) in self.ranks:
-            if allowed is not None and node.name not in allowed:
-                self.error("E203", f"index variable '{node.name}' is not bound here", node.span)
-                raise _Invalid
-            return Coordinate(node.name, node.span)
-        scalars = [t for t, i in self.tensors.items() if not i.ranks]
-        self.error(
-            "E201",
-            f"unknown tensor or extent '{node.name}'",
-            node.span,
-            suggest(node.name, [*self.tensors, *self.ranks, *scalars]),
-        )
-        raise _Invalid
-
-    def call(self, node: ast.Node, allowed: set[str] | None) -> Expr:
-        assert isinstance(node, ast.CallNode)
-        function = lookup(node.name)
-        if function is None:
-            self.error(
-                "E202",
-                f"unknown function '{node.name}'",
-                node.name_span,
-                suggest(node.name, registered()),
-            )
-            raise _Invalid
-        if len(node.args) != function.arity:
-            self.error(
-                "E212",
-                f"'{node.name}' takes {function.arity} argument"
-                f"{'s' if function.arity != 1 else ''} but {len(node.args)} "
-                f"{'were' if len(node.args) != 1 else 'was'} given",
-                node.span,
-            )
-            raise _Invalid
-        args = tuple(self.expression(a, allowed) for a in node.args)
-        return Call(node.name, args, node.span)
-
-    def reference(self, node: ast.Ref) -> TensorRef:
-        info = self.tensors.get(node.name)
-        if info is None:
-            self.error(
-                "E201",
-                f"unknown tensor '{node.name}'",
-                node.name_span,
-                suggest(node.name, self.tensors),
-            )
-            raise _Invalid
-        if len(node.indices) != len(info.ranks):
-            self.error(
-                "E205",
-                f"'{node.name}' has {len(info.ranks)} rank"
-                f"{'s' if len(info.ranks) != 1 else ''} [{', '.join(info.ranks)}] but "
-                f"{len(node.indices)} ind{'ices' if len(node.indices) != 1 else 'ex'} "
-                "are given",
-                node.span,
-                notes=(Note(f"{node.name} declared here", info.span),),
-            )
-            raise _Invalid
-        indices = []
-        for position, index in enumerate(node.indices):
-            value = self.index(index)
-            if isinstance(index, ast.Name) and index.name == index.name.lower():
-                rank = rank_of_variable(index.name)
-                expected = info.ranks[position]
-                if rank != expected:
-                    self.error(
-                        "E204",
-                        f"rank '{index.name}' has extent {rank} here but "
-                        f"{node.name} has extent {expected} at this position",
-                        index.span,
-                        notes=(
-                            Note(
-                                f"{node.name} declared as [{', '.join(info.ranks)}] here", info.span
-                            ),
-                        ),
-                    )
-            indices.append(value)
-        return TensorRef(TensorName(node.name), tuple(indices), node.span)
-
-    def index(self, node: ast.Node) -> sympy.Expr:
-        value = self.index_value(node)
-        variables = [s for s in value.free_symbols if s.name == s.name.lower()]
-        if variables:
-            try:
-                poly = sympy.Poly(value, *variables)
-                affine = poly.total_degree() <= 1
-            except sympy.PolynomialError:
-                affine = False
-            if not affine:
-                self.error(
-                    "E217",
-                    "an index must be affine in the index variables (like m1 * M0 + m0)",
-                    node.span,
-                )
-                raise _Invalid
-        return value
-
-    def index_value(self, node: ast.Node) -> sympy.Expr:
-        if isinstance(node, ast.Number):
-            if node.value != int(node.value) if math.isfinite(node.value) else True:
-                self.error("E217", "an index must be a whole number", node.span)
-                raise _Invalid
-            return sympy.Integer(int(node.value))
-        if isinstance(node, ast.Name):
-            if node.name in self.ranks:
-                return extent_symbol(node.name)
-            if node.name == node.name.lower() and rank_of_variable(node.name) in self.ranks:
-                return index_symbol(node.name)
-            if node.name == node.name.lower():
-                self.no_rank(node.name, node.span)
-            else:
-                self.unknown_rank(node.name, node.span)
-            raise _Invalid
-        if isinstance(node, ast.BinaryNode):
-            return _arith(node.op, self.index_value(node.left), self.index_value(node.right))
-        if isinstance(node, ast.UnaryNode):
-            return -self.index_value(node.operand)
-        self.error(
-            "E217", "an index may use only index variables, extents, numbers and + - * /", node.span
-        )
-        raise _Invalid
-
-    def condition(self, node: ast.Condition) -> Filter:
-        if isinstance(node, ast.CompareNode):
-            return Compare(node.op, self.index(node.left), self.index(node.right), node.span)
-        if isinstance(node, ast.NotNode):
-            return Not(self.condition(node.operand), node.span)
-        return BoolOp(node.op, tuple(self.condition(c) for c in node.operands), node.span)
 
     # ---- tensors in the IR
 
@@ -653,16 +476,6 @@ def check_program(program: ast.Program) -> Cascade:
         DslError: listing every semantic error, sorted by position.
     """
     return _Checker(program).run()
-
-
-def _arith(op: str, left: sympy.Expr, right: sympy.Expr) -> sympy.Expr:
-    if op == "+":
-        return left + right
-    if op == "-":
-        return left - right
-    if op == "*":
-        return left * right
-    return left / right
 
 
 def _lhs_index(node: ast.Node) -> tuple[str | None, bool]:

@@ -34,10 +34,6 @@ RankName = NewType("RankName", str)
 TensorName = NewType("TensorName", str)
 
 
-def _span() -> SourceSpan | None:
-    return field(default=None, compare=False, hash=False, repr=False)  # type: ignore[return-value]
-
-
 class TensorKind(enum.Enum):
     """The role of a tensor in a cascade."""
 
@@ -76,7 +72,7 @@ class Rank:
     name: RankName
     expression: sympy.Expr | None = None  # set for derived ranks: ceil(M / M0)
     default: int | None = None  # constant default, overridable: rank M0 = 256
-    span: SourceSpan | None = _span()
+    span: SourceSpan | None = field(default=None, compare=False, hash=False, repr=False)
 
     @property
     def symbol(self) -> sympy.Symbol:
@@ -98,7 +94,7 @@ class TensorRef:
 
     tensor: TensorName
     indices: tuple[sympy.Expr, ...]
-    span: SourceSpan | None = _span()
+    span: SourceSpan | None = field(default=None, compare=False, hash=False, repr=False)
 
     def variables(self) -> tuple[str, ...]:
         """Return the index variables used, in index order, each once."""
@@ -114,7 +110,7 @@ class Literal:
     """A numeric constant (``inf`` and ``-inf`` included)."""
 
     value: float
-    span: SourceSpan | None = _span()
+    span: SourceSpan | None = field(default=None, compare=False, hash=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +118,7 @@ class ExtentRef:
     """An extent used as a number, as in ``1 / sqrt(E)``."""
 
     rank: RankName
-    span: SourceSpan | None = _span()
+    span: SourceSpan | None = field(default=None, compare=False, hash=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +126,7 @@ class Coordinate:
     """The current coordinate of an index variable used as a number, as in ``pow(L, b - c)``."""
 
     variable: str
-    span: SourceSpan | None = _span()
+    span: SourceSpan | None = field(default=None, compare=False, hash=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +135,7 @@ class Unary:
 
     op: str
     operand: Expr
-    span: SourceSpan | None = _span()
+    span: SourceSpan | None = field(default=None, compare=False, hash=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +145,7 @@ class Binary:
     op: str
     left: Expr
     right: Expr
-    span: SourceSpan | None = _span()
+    span: SourceSpan | None = field(default=None, compare=False, hash=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +154,7 @@ class Call:
 
     function: str
     args: tuple[Expr, ...]
-    span: SourceSpan | None = _span()
+    span: SourceSpan | None = field(default=None, compare=False, hash=False, repr=False)
 
 
 Expr = Union[TensorRef, Literal, ExtentRef, Coordinate, Unary, Binary, Call]  # noqa: UP007
@@ -192,7 +188,7 @@ class Compare:
     op: str
     left: sympy.Expr
     right: sympy.Expr
-    span: SourceSpan | None = _span()
+    span: SourceSpan | None = field(default=None, compare=False, hash=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +197,7 @@ class BoolOp:
 
     op: str
     operands: tuple[Filter, ...]
-    span: SourceSpan | None = _span()
+    span: SourceSpan | None = field(default=None, compare=False, hash=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,7 +205,7 @@ class Not:
     """Negation of a condition."""
 
     operand: Filter
-    span: SourceSpan | None = _span()
+    span: SourceSpan | None = field(default=None, compare=False, hash=False, repr=False)
 
 
 Filter = Union[Compare, BoolOp, Not]  # noqa: UP007
@@ -239,7 +235,7 @@ class Einsum:
     condition: Filter | None = None
     reduce_op: ReduceOp = ReduceOp.SUM
     explicit_reduce: bool = False
-    span: SourceSpan | None = _span()
+    span: SourceSpan | None = field(default=None, compare=False, hash=False, repr=False)
 
     @property
     def name(self) -> TensorName:
@@ -300,7 +296,7 @@ class Init:
     variables: tuple[str, ...]  # index variable per position of the tensor
     iterative_position: int
     value: Expr
-    span: SourceSpan | None = _span()
+    span: SourceSpan | None = field(default=None, compare=False, hash=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,7 +309,7 @@ class Tensor:
     empty: float = 0.0
     explicit_empty: bool = False
     iterative_rank: RankName | None = None
-    span: SourceSpan | None = _span()
+    span: SourceSpan | None = field(default=None, compare=False, hash=False, repr=False)
 
     @property
     def iterative_position(self) -> int | None:

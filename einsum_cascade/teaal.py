@@ -171,7 +171,7 @@ def _statements(doc: _Yaml, einsum: dict[str, tuple[yaml.Node, yaml.Node]]) -> l
         )
         out.append(ast.Header(doc.scalar(value, "'name'"), description, doc.span(value)))
     declared = doc.mapping(einsum["declaration"][1], "'declaration'")
-    expressions = [n for n in doc.sequence(einsum["expressions"][1], "'expressions'")]
+    expressions = list(doc.sequence(einsum["expressions"][1], "'expressions'"))
     equations = [s for n in expressions for s in doc.parse_piece(doc.scalar(n, "an expression"), n)]
     produced = {s.lhs.name for s in equations if isinstance(s, ast.Equation)}
     out.extend(_rank_decls(doc, einsum, declared))
@@ -192,7 +192,7 @@ def _statements(doc: _Yaml, einsum: dict[str, tuple[yaml.Node, yaml.Node]]) -> l
     for shape in others:
         empty = empties.get(shape.name, (None, None))[0]
         out.append(ast.TensorDecl(shape, empty, shape.span))
-    for name, (value, key) in empties.items():
+    for name, (_value, key) in empties.items():
         if name not in declared:
             raise doc.fail(
                 f"'empty' names '{name}', which is not declared", key, suggest(name, declared)

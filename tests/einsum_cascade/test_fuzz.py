@@ -9,15 +9,9 @@ import pytest
 from einsum_cascade import Cascade, CascadeError, library
 
 SEEDS = library.names()
-ALPHABET = list("[](),=+-*/<>:#\"' \n\tmpeEMPQKV01.") + [
-    "::",
-    " where ",
-    " and ",
-    "init ",
-    "rank ",
-    "inf",
-    "max(",
-    "exp(",
+ALPHABET = [
+    *"[](),=+-*/<>:#\"' \n\tmpeEMPQKV01.",
+    *("::", " where ", " and ", "init ", "rank ", "inf", "max(", "exp("),
 ]
 
 
