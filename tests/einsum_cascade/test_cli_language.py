@@ -32,7 +32,7 @@ def test_check_reports_typo_with_location_and_suggestion(tmp_path: Path) -> None
     source = Path(__file__).parents[2] / "einsum_cascade/library/attention/3pass.cascade"
     bad = tmp_path / "typo.cascade"
     bad.write_text(source.read_text().replace("* K[e, m]", "* Kk[e, m]"))
-    code, out, err = run("check", str(bad))
+    code, _out, err = run("check", str(bad))
     assert code == 1
     assert f"{bad}:7:22: error[E201]: unknown tensor 'Kk'" in err
     assert "hint: did you mean 'K'?" in err
