@@ -348,18 +348,15 @@ def _relative_figure(
 
 
 def _figure_legend(figure: Figure, axes: Axes, title: str) -> None:
+    # Title and legend take fixed heights in inches, so short and tall figures look alike.
+    height = figure.get_figheight()
     handles, labels = axes.get_legend_handles_labels()
-    figure.legend(
-        handles,
-        labels,
-        loc="upper center",
-        ncol=len(labels),
-        fontsize=9,
-        bbox_to_anchor=(0.5, 0.955),
-        frameon=False,
-    )
-    figure.suptitle(title, fontsize=12, y=0.995)
-    figure.tight_layout(rect=(0, 0, 1, 0.9))
+    figure.suptitle(title, fontsize=12, y=1 - 0.08 / height, va="top")
+    legend_top = 1 - 0.36 / height
+    figure.legend(handles, labels, loc="upper center", ncol=len(labels), fontsize=9,
+                  bbox_to_anchor=(0.5, legend_top), frameon=False)  # fmt: skip
+    figure.tight_layout()
+    figure.subplots_adjust(top=1 - 0.95 / height)
 
 
 def _pe_sweep_figure(sweep: pd.DataFrame) -> Figure:

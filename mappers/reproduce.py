@@ -12,7 +12,9 @@ import yaml
 import einsum_cascade.library as library
 from mappers.cost import build_cost_model, evaluate_design_points
 from mappers.mapping_loader import load_mapping
+from mappers.plots import write_fusemax_figures
 from mappers.spec_loader import load_spec
+from mappers.sweep_fusemax import attention_table, pe_sweep_table
 from mappers.workloads import FUSEMAX_MODELS, FUSEMAX_SEQS, format_seq, get_workload
 
 PLAN = Path(__file__).resolve().parent / "data" / "reproduce-fusemax.yaml"
@@ -89,9 +91,11 @@ def reproduce_fusemax(out_dir: Path, artifact_dir: Path | None, table: str = "ar
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     sections = ["# FuseMax reproduction: relative error against the artifact", ""]
+    rows_by_config = {}
     for config in configurations():
         ours = reproduce_configuration(config, table)
         ours.to_csv(out_dir / config.csv, index=False)
+        rows_by_config[config.name] = ours
         reference = artifact_dir / config.csv if artifact_dir is not None else None
         if reference is None or not reference.exists():
             continue
@@ -99,6 +103,8 @@ def reproduce_fusemax(out_dir: Path, artifact_dir: Path | None, table: str = "ar
         artifact = artifact.loc[:, ~artifact.columns.str.startswith("Unnamed")]
         errors = compare(ours, artifact)
         sections += [f"## {config.name} ({config.csv})", "", _markdown(errors), ""]
+    tables = {"attention": attention_table(rows_by_config), "pe_sweep": pe_sweep_table()}
+    write_fusemax_figures(tables, out_dir)
     text = "\n".join(sections)
     if artifact_dir is not None:
         (out_dir / "comparison.md").write_text(text, encoding="utf-8")
