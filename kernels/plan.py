@@ -137,15 +137,21 @@ class KernelPlan:
     def shared_bytes(self, kernel: KernelSpec) -> int:
         """Return the static shared memory one block of ``kernel`` declares."""
         static = self.static_extents
+
+        def count(dims: tuple[str, ...]) -> int:
+            return math.prod(
+                self.tiling.tile if d == self.in_tile_variable else static[rank_of_variable(d)]
+                for d in dims
+            )
+
         total = 0
         for item in kernel.buffers:
+            copies = 2 if item.iterative else 1
             if item.storage is Storage.STAGED:
-                total += 4 * math.prod(static[rank_of_variable(d)] for d in item.dims)
+                total += 4 * count(item.dims)
             elif item.storage is Storage.SHARED:
-                count = math.prod(
-                    static.get(rank_of_variable(d), self.tiling.tile) for d in item.dims
-                )
-                total += (5 if item.maybe_absent else 4) * count * self.tiling.threads_per_block
+                per_value = 5 if item.maybe_absent else 4  # a float and a presence byte
+                total += copies * per_value * count(item.dims) * self.tiling.threads_per_block
         return total
 
 
