@@ -1,0 +1,295 @@
+"""Kernel commands: ``kernel gen``, ``kernel check``, ``kernel run`` and ``kernel bench``."""
+
+from __future__ import annotations
+
+import platform
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from einsum_cascade.cli.app import app, fail, print_json, stdout_console, user_errors
+from einsum_cascade.cli.cmd_language import parse_shape
+
+kernel_app = typer.Typer(
+    help="Generate CUDA kernels and NumPy twins from a cascade; compile, run and time them.",
+    no_args_is_help=True,
+)
+app.add_typer(kernel_app, name="kernel")
+
+CascadeArg = Annotated[str, typer.Argument(help="A library name (attention/1pass) or a file.")]
+TileOpt = Annotated[
+    str, typer.Option("--tile", help="Tile sizes: M0=32 (the sequence tile) and P0=64 (threads).")
+]
+ExtentOpt = Annotated[str, typer.Option("--extent", help="Static extents, e.g. E=64,F=64.")]
+DtypeOpt = Annotated[str, typer.Option("--dtype", help="Input dtype: float32 or float16.")]
+UnrollOpt = Annotated[int, typer.Option("--unroll", help="Unroll factor of in-tile loops.")]
+ParallelOpt = Annotated[str, typer.Option("--parallel", help="One thread per index of this rank.")]
+SequenceOpt = Annotated[str, typer.Option("--sequence", help="The rank walked tile by tile.")]
+PlacementOpt = Annotated[
+    str, typer.Option("--placement", help="In-tile tensors in 'shared' or 'register' memory.")
+]
+ShapeOpt = Annotated[str, typer.Option("--shape", help="Runtime extents, e.g. M=1000,P=777,W=64.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def _plan(
+    name: str,
+    tile: str,
+    extent: str,
+    dtype: str,
+    unroll: int,
+    parallel: str,
+    sequence: str,
+    placement: str,
+) -> Any:
+    from einsum_cascade.sources import load_cascade
+    from kernels.plan import plan_kernels
+    from kernels.tiling import Tiling
+
+    tiles = parse_shape(tile)
+    unknown = set(tiles) - {f"{sequence}0", f"{parallel}0"}
+    if unknown:
+        raise typer.BadParameter(
+            f"unknown tile {', '.join(sorted(unknown))}; use {sequence}0 and {parallel}0",
+            param_hint="--tile",
+        )
+    tiling = Tiling(
+        parallel_rank=parallel,
+        sequence_rank=sequence,
+        tile=tiles.get(f"{sequence}0", 32),
+        threads_per_block=tiles.get(f"{parallel}0", 64),
+        static_extents=tuple(sorted(parse_shape(extent).items())),
+        tile_placement=placement,
+        unroll=unroll,
+        input_dtype=dtype,
+    )
+    return plan_kernels(load_cascade(name), tiling)
+
+
+@kernel_app.command("gen")
+@user_errors
+def gen(
+    name: CascadeArg,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write here instead of stdout.")
+    ] = None,
+    twin: Annotated[bool, typer.Option("--twin", help="Render the NumPy twin instead.")] = False,
+    tile: TileOpt = "M0=32,P0=64",
+    extent: ExtentOpt = "E=64,F=64",
+    dtype: DtypeOpt = "float32",
+    unroll: UnrollOpt = 1,
+    parallel: ParallelOpt = "P",
+    sequence: SequenceOpt = "M",
+    placement: PlacementOpt = "shared",
+) -> None:
+    """Render the CUDA source (or the NumPy twin) of a cascade's kernel plan."""
+    from kernels.render.cuda import render_cuda
+    from kernels.render.twin import render_twin
+
+    plan = _plan(name, tile, extent, dtype, unroll, parallel, sequence, placement)
+    text = render_twin(plan) if twin else render_cuda(plan).text
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
+@kernel_app.command("check")
+@user_errors
+def check(
+    name: CascadeArg,
+    arch: Annotated[str, typer.Option("--arch", help="Comma-separated archs.")] = "sm_80,sm_90",
+    backend: Annotated[str, typer.Option("--backend", help="nvcc or nvrtc.")] = "nvrtc",
+    tile: TileOpt = "M0=32,P0=64",
+    extent: ExtentOpt = "E=64,F=64",
+    dtype: DtypeOpt = "float32",
+    unroll: UnrollOpt = 1,
+    parallel: ParallelOpt = "P",
+    sequence: SequenceOpt = "M",
+    placement: PlacementOpt = "shared",
+    as_json: JsonOpt = False,
+) -> None:
+    """Compile for each arch, report registers, shared memory and spills, and gate them."""
+    from kernels.compile import check_resources, compile_source
+    from kernels.render.cuda import render_cuda
+
+    plan = _plan(name, tile, extent, dtype, unroll, parallel, sequence, placement)
+    source = render_cuda(plan)
+    rows = []
+    for target in [a.strip() for a in arch.split(",") if a.strip()]:
+        compiled = compile_source(source, target, backend)
+        check_resources(compiled)
+        for item in compiled.resources:
+            rows.append(
+                {
+                    "arch": target,
+                    "backend": backend,
+                    "kernel": item.name,
+                    "registers": item.registers,
+                    "shared_bytes": item.shared_bytes,
+                    "stack_bytes": item.stack_bytes,
+                    "spill_bytes": item.spill_store_bytes + item.spill_load_bytes,
+                }
+            )
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("arch", "kernel", "registers", "shared bytes", "stack bytes", "spill bytes")
+    for row in rows:
+        table.add_row(
+            row["arch"],
+            row["kernel"],
+            str(row["registers"]),
+            str(row["shared_bytes"]),
+            str(row["stack_bytes"]),
+            str(row["spill_bytes"]),
+        )
+    stdout_console().print(table)
+
+
+def _inputs(plan: Any, shape: dict[str, int], seed: int) -> tuple[dict[str, Any], dict[str, int]]:
+    import numpy as np
+
+    extents = {**dict(plan.tiling.static_extents), **shape}
+    rng = np.random.default_rng(seed)
+    arrays = {}
+    for tensor in plan.cascade.inputs:
+        missing = [r for r in tensor.ranks if r not in extents]
+        if missing:
+            raise fail(f"give the extent of {', '.join(missing)} with --shape")
+        size = tuple(extents[r] for r in tensor.ranks)
+        arrays[tensor.name] = rng.standard_normal(size).astype(np.float32)
+    return arrays, shape
+
+
+def _runner(backend: str) -> Any:
+    from kernels.execute import BACKENDS, run_cupy, run_shim, run_twin
+
+    if backend not in BACKENDS:
+        raise fail(f"unknown backend '{backend}'; valid backends: {', '.join(BACKENDS)}", 2)
+    return {"numpy": run_twin, "shim": run_shim, "cupy": run_cupy}[backend]
+
+
+@kernel_app.command("run")
+@user_errors
+def run(
+    name: CascadeArg,
+    backend: Annotated[str, typer.Option("--backend", help="numpy, shim or cupy.")] = "numpy",
+    shape: ShapeOpt = "M=100,P=77",
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the random inputs.")] = 0,
+    tolerance: Annotated[float, typer.Option("--tolerance", help="Max abs error.")] = 1e-5,
+    tile: TileOpt = "M0=32,P0=64",
+    extent: ExtentOpt = "E=64,F=64",
+    dtype: DtypeOpt = "float32",
+    unroll: UnrollOpt = 1,
+    parallel: ParallelOpt = "P",
+    sequence: SequenceOpt = "M",
+    placement: PlacementOpt = "shared",
+    as_json: JsonOpt = False,
+) -> None:
+    """Run the kernel on a backend and compare with the interpreter (float64); exit 1 if off."""
+    from kernels.validate import compare, reference
+
+    plan = _plan(name, tile, extent, dtype, unroll, parallel, sequence, placement)
+    arrays, extents = _inputs(plan, parse_shape(shape), seed)
+    outputs = _runner(backend)(
+        plan, arrays, {k: v for k, v in extents.items() if k not in _input_ranks(plan)}
+    )
+    result = compare(outputs, reference(plan, arrays, extents))
+    ok = result.nan_count == 0 and result.max_abs_error <= tolerance
+    record = {
+        "cascade": plan.cascade.name,
+        "backend": backend,
+        "shape": extents,
+        "max_abs_error": result.max_abs_error,
+        "max_rel_error": result.max_rel_error,
+        "nan_count": result.nan_count,
+        "tolerance": tolerance,
+        "ok": ok,
+    }
+    if as_json:
+        print_json(record)
+    else:
+        stdout_console().print(
+            f"{plan.cascade.name} on {backend} {extents}: max abs error "
+            f"{result.max_abs_error:.3g} (tolerance {tolerance:g}), NaN {result.nan_count}: "
+            f"{'ok' if ok else 'MISMATCH'}",
+            markup=False,
+        )
+    if not ok:
+        raise typer.Exit(1)
+
+
+def _input_ranks(plan: Any) -> set[str]:
+    return {r for t in plan.cascade.inputs for r in t.ranks}
+
+
+@kernel_app.command("bench")
+@user_errors
+def bench(
+    name: CascadeArg,
+    backend: Annotated[str, typer.Option("--backend", help="numpy, shim or cupy.")] = "numpy",
+    shape: ShapeOpt = "M=4096,P=4096",
+    repeats: Annotated[int, typer.Option("--repeats", help="Timed runs (>= 20 on cupy).")] = 5,
+    tile: TileOpt = "M0=32,P0=64",
+    extent: ExtentOpt = "E=64,F=64",
+    dtype: DtypeOpt = "float32",
+    unroll: UnrollOpt = 1,
+    parallel: ParallelOpt = "P",
+    sequence: SequenceOpt = "M",
+    placement: PlacementOpt = "shared",
+    as_json: JsonOpt = False,
+) -> None:
+    """Time the kernel on a backend; print the shape and the device with the median."""
+    plan = _plan(name, tile, extent, dtype, unroll, parallel, sequence, placement)
+    arrays, extents = _inputs(plan, parse_shape(shape), 0)
+    runtime = {k: v for k, v in extents.items() if k not in _input_ranks(plan)}
+    timing, device = _time(plan, backend, arrays, runtime, repeats)
+    record = {
+        "cascade": plan.cascade.name,
+        "backend": backend,
+        "device": device,
+        "shape": {**dict(plan.tiling.static_extents), **extents},
+        "median_ms": timing.median_ms,
+        "min_ms": timing.min_ms,
+        "max_ms": timing.max_ms,
+        "repeats": timing.repeats,
+        "warmup": timing.warmup,
+    }
+    if as_json:
+        print_json(record)
+        return
+    stdout_console().print(
+        f"{plan.cascade.name} on {backend} ({device}), shape {record['shape']}: median "
+        f"{timing.median_ms:.3f} ms over {timing.repeats} runs (min {timing.min_ms:.3f})",
+        markup=False,
+    )
+
+
+def _time(plan: Any, backend: str, arrays: Any, extents: Any, repeats: int) -> tuple[Any, str]:
+    from kernels.timing import time_host
+
+    runner = _runner(backend)
+    if backend != "cupy":
+        device = f"CPU {platform.processor() or platform.machine()} ({backend})"
+        return time_host(lambda: runner(plan, arrays, extents), repeats=repeats), device
+    import cupy
+
+    from kernels.execute import bind_extents, launch_all, load_on_device
+    from kernels.render.cuda import render_cuda
+    from kernels.timing import time_cuda
+
+    bound = bind_extents(plan, arrays, extents)
+    _, functions = load_on_device(plan, None, "nvrtc")
+    tensors = {k: cupy.asarray(v) for k, v in arrays.items()}
+    for kernel in plan.kernels:
+        for param in kernel.params:
+            if param not in tensors:
+                ranks = plan.cascade.tensor(param).ranks
+                tensors[param] = cupy.empty(tuple(bound[r] for r in ranks), cupy.float32)
+    source = render_cuda(plan)
+    timing = time_cuda(lambda: launch_all(plan, source, functions, tensors, bound), 5, repeats)
+    return timing, cupy.cuda.runtime.getDeviceProperties(0)["name"].decode()
