@@ -240,13 +240,94 @@ class _State:
     def run(self, einsum: Einsum, fixed: dict[str, int]) -> None:
         variables = einsum.variables
         free = tuple(v for v in variables if v not in fixed)
+        kept = [v for v in free if v not in einsum.reduced_variables]
+        fast = self.contraction(einsum, fixed, free, kept)
+        if fast is not None:
+            self.store(einsum, *fast, kept, fixed)
+            return
         coords = self.axes(variables, fixed)
         value, present = self.point_values(einsum, coords, free)
         reduced = tuple(i for i, v in enumerate(free) if v in einsum.reduced_variables)
         if reduced:
             value, present = _reduce(einsum.reduce_op, value, present, reduced)
-        kept = [v for v in free if v not in einsum.reduced_variables]
         self.store(einsum, value, present, kept, fixed)
+
+    def contraction(
+        self, einsum: Einsum, fixed: dict[str, int], free: tuple[str, ...], kept: list[str]
+    ) -> tuple[Any, Any] | None:
+        """Evaluate a sum of products of plainly indexed tensors with numpy.einsum.
+
+        Returns None when the einsum is not such a contraction. Absent operand elements
+        are zero in the values and false in the masks, so a point with an absent operand
+        adds nothing, as the general path defines; a filter is one more mask operand.
+        """
+        if einsum.reduce_op is not ReduceOp.SUM or not einsum.reduced_variables:
+            return None
+        factors = _product_factors(einsum.expression)
+        if factors is None or not any(isinstance(f, TensorRef) for f in factors):
+            return None
+        letters = dict(zip(free, einsum_letters(len(free)), strict=True))
+        values: list[Any] = []
+        masks: list[Any] = []
+        subscripts: list[str] = []
+        scale = 1.0
+        for factor in factors:
+            if isinstance(factor, Literal):
+                scale *= factor.value
+                continue
+            assert isinstance(factor, TensorRef)
+            picked = self.plain_slice(factor, fixed, letters)
+            if picked is None:
+                return None
+            value, present, subscript = picked
+            values.append(np.where(present, value, 0))
+            masks.append(present.astype(self.dtype))
+            subscripts.append(subscript)
+        if einsum.condition is not None:
+            names = tuple(v for v in free if v in _condition_variables(einsum))
+            coords = self.axes(names, fixed)
+            window = np.broadcast_to(
+                self.condition(einsum.condition, coords),
+                tuple(self.extents[rank_of_variable(v)] for v in names),
+            )
+            values.append(window.astype(self.dtype))
+            masks.append(window.astype(self.dtype))
+            subscripts.append("".join(letters[v] for v in names))
+        output = "".join(letters[v] for v in kept)
+        if not set(output) <= set("".join(subscripts)):
+            return None  # a left-hand variable no operand carries: broadcast, general path
+        spec = ",".join(subscripts) + "->" + output
+        value = scale * np.einsum(spec, *values, optimize=True)
+        counts = np.einsum(spec, *masks, optimize=True)
+        return value, counts > 0
+
+    def plain_slice(
+        self, ref: TensorRef, fixed: dict[str, int], letters: dict[str, str]
+    ) -> tuple[Any, Any, str] | None:
+        """Select a tensor at plain indices (``x``, a fixed ``x + c``, a constant)."""
+        values, stored = self.values[ref.tensor], self.present[ref.tensor]
+        key: list[Any] = []
+        subscript = ""
+        for position, expr in enumerate(ref.indices):
+            names = [s.name for s in expr.free_symbols if s.name == s.name.lower()]
+            size = values.shape[position]
+            if not names:
+                coordinate = int(self.index_value(expr, {}))
+            elif len(names) == 1 and (expr - index_symbol(names[0])).is_Integer:
+                offset = int(expr - index_symbol(names[0]))
+                if names[0] not in fixed:
+                    if offset != 0 or size != self.extents[rank_of_variable(names[0])]:
+                        return None
+                    key.append(slice(None))
+                    subscript += letters[names[0]]
+                    continue
+                coordinate = fixed[names[0]] + offset
+            else:
+                return None
+            if not 0 <= coordinate < size:
+                return None
+            key.append(coordinate)
+        return values[tuple(key)], stored[tuple(key)], subscript
 
     def point_values(
         self, einsum: Einsum, coords: dict[str, Any], free: tuple[str, ...]
@@ -294,6 +375,25 @@ def _reduce(op: ReduceOp, value: Any, present: Any, axes: tuple[int, ...]) -> tu
         ReduceOp.MIN: np.min,
     }[op]
     return reducer(masked, axis=axes), np.any(present, axis=axes)
+
+
+def _product_factors(expr: Expr) -> list[Expr] | None:
+    """Return the factors of a pure product of tensor references and literals."""
+    if isinstance(expr, TensorRef | Literal):
+        return [expr]
+    if isinstance(expr, Binary) and expr.op == "*":
+        left, right = _product_factors(expr.left), _product_factors(expr.right)
+        if left is None or right is None:
+            return None
+        return left + right
+    return None
+
+
+def _condition_variables(einsum: Einsum) -> set[str]:
+    from einsum_cascade.ir import filter_variables
+
+    assert einsum.condition is not None
+    return set(filter_variables(einsum.condition))
 
 
 def einsum_letters(count: int) -> str:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from builders import GEMM
+from builders import GEMM, attention_inputs
+from cascade_strategies import cascade_texts
+from hypothesis import HealthCheck, given, settings
 
-from einsum_cascade import Cascade, ShapeError
-from einsum_cascade.interpret import interpret
+from einsum_cascade import Cascade, ShapeError, library
+from einsum_cascade.interpret import _State, interpret
 
 
 def test_gemm_matches_numpy() -> None:
@@ -85,3 +87,29 @@ def test_bad_arguments_raise_shape_error(arguments: dict, code: str) -> None:
     with pytest.raises(ShapeError) as info:
         Cascade.from_text(GEMM).evaluate(**arguments)
     assert info.value.codes == (code,)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cascade_texts())
+def test_einsum_fast_path_equals_the_general_path(text: str) -> None:
+    cascade = Cascade.from_text(text)
+    rng = np.random.default_rng(7)
+    arrays = {t.name: rng.normal(size=tuple(3 for _ in t.ranks)) for t in cascade.inputs}
+    extents = {r.name: 3 for r in cascade.free_ranks}
+    fast = interpret(cascade, **arrays, **extents)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_State, "contraction", lambda *args: None)
+        slow = interpret(cascade, **arrays, **extents)
+    for name in fast.values:
+        np.testing.assert_array_equal(fast.present[name], slow.present[name])
+        np.testing.assert_allclose(fast.values[name], slow.values[name], rtol=1e-9, atol=1e-12)
+
+
+def test_fast_path_handles_the_partitioned_products_of_one_pass() -> None:
+    cascade = library.load("attention/1pass-causal")
+    inputs = attention_inputs(4, 3, 11, 7, seed=5)
+    fast = interpret(cascade, **inputs, M0=4)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_State, "contraction", lambda *args: None)
+        slow = interpret(cascade, **inputs, M0=4)
+    np.testing.assert_allclose(fast.values["AV"], slow.values["AV"], rtol=1e-12)
