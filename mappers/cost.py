@@ -27,7 +27,7 @@ from mappers.cost_symbolic import (
 )
 from mappers.errors import MappingError
 from mappers.footprint import tile_footprint, tile_symbol
-from mappers.mapping import Mapping
+from mappers.mapping import Mapping, TileRule
 from mappers.schedule import latency_cycles
 from mappers.spec import ArchSpec
 from mappers.workloads import Workload
@@ -82,7 +82,7 @@ def build_cost_model(
     for rule in mapping.tiles:
         if rule.fit_level is None:
             continue
-        tensors = dict(mapping.place).get(rule.fit_level, ())
+        tensors = rule.tensors or dict(mapping.place).get(rule.fit_level, ())
         words = sympy.expand(tile_footprint(cascade, symbolic.extents, tensors))
         tile = tile_symbol(rule.rank)
         constant, per_tile = words.subs(tile, 0), sympy.diff(words, tile)
@@ -116,10 +116,40 @@ def _largest_divisor_at_most(n: int, cap: int) -> int:
     return best
 
 
+def _fit_caps(
+    model: CostModel, rule: TileRule, columns: dict[str, np.ndarray], shape: tuple[int, ...]
+) -> np.ndarray:
+    """Return, per point, how many ``step``-sized tiles of a fit rule's rank fit its budget."""
+    names, function = {rank: (n, f) for rank, n, f in model.fit_functions}[rule.rank]
+    constant, per_tile = (
+        np.broadcast_to(np.asarray(v, dtype=float), shape)
+        for v in function(*(columns[n] for n in names))
+    )
+    assert rule.fit_level is not None
+    level = model.spec.level(rule.fit_level)
+    budget = (rule.budget_bytes or level.size_bytes or 0.0) * rule.fraction
+    step = resolve_quantity(model.spec, rule.step)
+    capacity = budget / model.spec.word_bytes
+    return np.floor((capacity - constant) / (per_tile * step))
+
+
+def tiles_fit(model: CostModel, columns: dict[str, np.ndarray | float | int]) -> np.ndarray:
+    """Return a boolean per point: True where every ``fit`` tile rule finds a tile.
+
+    Where it is False, :func:`evaluate_design_points` raises M401 (no tile fits the level).
+    """
+    shape = np.broadcast(*[np.asarray(v) for v in columns.values()]).shape
+    cols = {k: np.broadcast_to(np.asarray(v, dtype=float), shape) for k, v in columns.items()}
+    ok = np.ones(shape, dtype=bool)
+    for rule in model.mapping.tiles:
+        if rule.fit_level is not None:
+            ok &= _fit_caps(model, rule, cols, shape) >= 1
+    return ok
+
+
 def _tiles(model: CostModel, columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     spec, mapping = model.spec, model.mapping
     tiles: dict[str, np.ndarray] = {}
-    fits = {rank: (names, fn) for rank, names, fn in model.fit_functions}
     for rule in mapping.tiles:
         full = np.asarray(columns[rule.rank], dtype=np.int64)
         if rule.whole:
@@ -127,21 +157,15 @@ def _tiles(model: CostModel, columns: dict[str, np.ndarray]) -> dict[str, np.nda
         if rule.fixed is not None:
             tiles[f"tile_{rule.rank}"] = np.minimum(rule.fixed, full).astype(float)
             continue
-        names, function = fits[rule.rank]
-        constant, per_tile = (
-            np.broadcast_to(np.asarray(v, dtype=float), full.shape)
-            for v in function(*(columns[n] for n in names))
-        )
         assert rule.fit_level is not None
-        level = spec.level(rule.fit_level)
-        budget = rule.budget_bytes or level.size_bytes or 0.0
+        caps = _fit_caps(model, rule, columns, full.shape)
         step = int(resolve_quantity(spec, rule.step))
-        capacity = budget / spec.word_bytes
-        caps = np.floor((capacity - constant) / (per_tile * step))
         chosen = []
         for n_full, cap in zip(full.ravel(), caps.ravel(), strict=True):
             if cap < 1:
-                tensors = ", ".join(dict(mapping.place)[rule.fit_level])
+                level = spec.level(rule.fit_level)
+                budget = (rule.budget_bytes or level.size_bytes or 0.0) * rule.fraction
+                tensors = ", ".join(rule.tensors or dict(mapping.place)[rule.fit_level])
                 raise MappingError.single(
                     "M401",
                     f"no tile of {rule.rank} fits level '{level.name}' "
@@ -345,4 +369,5 @@ __all__ = [
     "evaluate_design_points",
     "extent_symbol",
     "regions",
+    "tiles_fit",
 ]

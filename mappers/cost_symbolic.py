@@ -154,6 +154,16 @@ class _Traffic:
                 points /= self.extents.of_variable(variable, tiled=True)
         return points
 
+    def results(self, einsum) -> sympy.Expr:
+        """Return the output words an einsum writes once its reductions are complete.
+
+        ``accesses`` of the output exceeds this when a reduced rank is split over time
+        (spread over fewer PEs than its extent): each extra write is a partial sum that is
+        read back before it is updated.
+        """
+        kept = [v for v in einsum.variables if v not in set(einsum.reduced_variables)]
+        return sympy.Mul(*(self.extents.of_variable(v, tiled=False) for v in kept))
+
     def source(self, einsum: str, tensor: str) -> str:
         explicit = self.mapping.read_source(einsum, tensor)
         if explicit is not None:
@@ -188,13 +198,17 @@ class _Traffic:
                         read_here = True
                 if einsum.name == name:
                     count = self.accesses(einsum, einsum.output)
-                    if on_chip:
-                        self.writes[on_chip[-1]] += count
+                    into = self.mapping.write_target(name) or (
+                        on_chip[-1] if on_chip else self.backing if backed else None
+                    )
+                    if into == self.backing:
+                        words += count
+                    elif into is not None:
+                        self.writes[into] += count
+                        self.reads[into] += count - self.results(einsum)
                         chip_words += count
                         if backed:
                             backing_words += tensor_size(self.cascade, self.extents, name)
-                    elif backed:
-                        words += count
             produced = name in region
             if backed and on_chip and read_here and not produced:
                 fill = tensor_size(self.cascade, self.extents, name) * refetch_factor(

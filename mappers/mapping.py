@@ -30,7 +30,8 @@ class TileRule:
 
     ``fixed`` gives the tile extent; ``whole`` keeps the whole rank in one tile; ``fit_level``
     derives the largest tile (a multiple of ``step`` dividing the extent) whose tensors fit
-    that level's capacity (or ``budget_bytes`` when given).
+    ``fraction`` of that level's capacity (or of ``budget_bytes`` when given). ``tensors``
+    names the tensors that must fit (default: every tensor placed in the level).
     """
 
     rank: str
@@ -39,6 +40,8 @@ class TileRule:
     fit_level: str | None = None
     step: Quantity = 1
     budget_bytes: float | None = None
+    fraction: float = 1.0
+    tensors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +87,7 @@ class Mapping:
     tiles: tuple[TileRule, ...]
     place: tuple[tuple[str, tuple[str, ...]], ...]  # level -> tensors
     reads: tuple[tuple[str, str, str], ...]  # (einsum, tensor, level or registers)
+    writes: tuple[tuple[str, str], ...]  # (einsum, level its output bypasses to)
     spill_fraction: float
     schedule: Schedule
     cost_tables: tuple[tuple[str, tuple[OpOverride, ...]], ...]
@@ -120,6 +124,14 @@ class Mapping:
             if name == einsum and operand == tensor:
                 return source
         return None
+
+    def write_target(self, einsum: str) -> str | None:
+        """Return the level an einsum writes its output straight to, or None for the default.
+
+        By default an output goes to the innermost level it is placed in (then on to the
+        outer ones); a write target bypasses the levels inside it.
+        """
+        return dict(self.writes).get(einsum)
 
     def tile_rule(self, rank: str) -> TileRule | None:
         """Return the tile rule of a rank, if any."""

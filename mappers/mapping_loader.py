@@ -25,7 +25,7 @@ from mappers.yaml_source import Node, Validator, compose
 MAPPING_DIR = Path(__file__).resolve().parent / "data" / "mappings"
 _TOP = (
     "version", "name", "description", "cascade", "spec", "batch_ranks", "extents", "bind",
-    "spatial", "loop_order", "tiles", "place", "reads", "spill_fraction", "schedule",
+    "spatial", "loop_order", "tiles", "place", "reads", "writes", "spill_fraction", "schedule",
     "cost_tables", "variants",
 )  # fmt: skip
 _BODY = _TOP[5:-1]
@@ -104,6 +104,10 @@ def mapping_from_text(
             for einsum, node in _items(check, top, "reads")
             for tensor, source in check.mapping(node, f"reads of {einsum}").items()
         ),
+        writes=tuple(
+            (einsum, check.string(level, "target level"))
+            for einsum, level in _items(check, top, "writes")
+        ),
         spill_fraction=check.number(top.get("spill_fraction"), "spill_fraction", strict=False),
         schedule=_schedule(check, top.get("schedule")),
         cost_tables=tuple(
@@ -156,7 +160,7 @@ def _merge(check: Validator, base: Node, update: Node) -> None:
             )
             continue
         old = base.value.get(key)
-        if key in {"place", "reads"} or old is None or not isinstance(old.value, dict):
+        if key in {"place", "reads", "writes"} or old is None or not isinstance(old.value, dict):
             base.value[key] = value
             base.key_spans[key] = update.key_spans[key]
         else:
@@ -211,13 +215,23 @@ def _tile(check: Validator, rank: str, node: Node) -> TileRule:
         return TileRule(rank, whole=True)
     if not isinstance(node.value, dict):
         return TileRule(rank, fixed=int(check.number(node, f"tile of {rank}")))
-    fields = check.keys(node, ("fit", "step", "budget_bytes"), ("fit",), f"tile of {rank}")
+    fields = check.keys(
+        node, ("fit", "step", "budget_bytes", "fraction", "tensors"), ("fit",), f"tile of {rank}"
+    )
     budget = fields.get("budget_bytes")
+    fraction = fields.get("fraction")
+    share = check.number(fraction, "fraction", strict=False) if fraction is not None else 1.0
+    if fraction is not None and not 0 < share <= 1:
+        check.error(104, f"fraction of the tile of {rank} must be in (0, 1]", fraction.span)
     return TileRule(
         rank,
         fit_level=check.string(fields.get("fit"), "fit level"),
         step=_quantity(check, fields["step"]) if "step" in fields else 1,
         budget_bytes=parse_size_bytes(budget.value) if budget is not None else None,
+        fraction=share,
+        tensors=tuple(
+            check.string(t, "tensor") for t in check.sequence(fields.get("tensors"), "tensors")
+        ),
     )
 
 
