@@ -73,7 +73,7 @@ class Target:
     partitions: tuple[Partition, ...]
 
 
-def _as_partition(index: sympy.Expr, parent: str) -> Partition | None:
+def _as_partition(cascade: Cascade, index: sympy.Expr, parent: str) -> Partition | None:
     """Recognise ``m1 * M0 + m0`` (any number of levels) read at a rank ``parent``."""
     names = index_variables(index)
     if len(names) < 2:
@@ -90,11 +90,21 @@ def _as_partition(index: sympy.Expr, parent: str) -> Partition | None:
     ordered = sorted(names, key=lambda n: sympy.count_ops(coefficients[n]))
     scale: sympy.Expr = sympy.Integer(1)
     for name in ordered:
-        if sympy.simplify(coefficients[name] - scale) != 0:
+        # Compare in free extents, so that a level declared 'rank C = B' matches B.
+        if sympy.simplify(_in_free_extents(cascade, coefficients[name] - scale)) != 0:
             return None
         scale = scale * extent_symbol(rank_of_variable(name))
     levels = tuple(rank_of_variable(n) for n in reversed(ordered))
     return Partition(parent, levels, index)
+
+
+def _in_free_extents(cascade: Cascade, expr: sympy.Expr) -> sympy.Expr:
+    substitutions = {
+        s: cascade.extent(s.name)
+        for s in expr.free_symbols
+        if isinstance(s, sympy.Symbol) and cascade.has_rank(s.name)
+    }
+    return expr.xreplace(substitutions)
 
 
 def partitions(cascade: Cascade) -> tuple[Partition, ...]:
@@ -104,7 +114,7 @@ def partitions(cascade: Cascade) -> tuple[Partition, ...]:
         for ref in einsum.operands:
             tensor = cascade.tensor(ref.tensor)
             for rank, index in zip(tensor.ranks, ref.indices, strict=True):
-                partition = _as_partition(index, rank)
+                partition = _as_partition(cascade, index, rank)
                 if partition is not None:
                     found.setdefault((partition.parent, partition.levels), partition)
     return tuple(found.values())
