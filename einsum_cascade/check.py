@@ -187,7 +187,7 @@ class _Checker(Resolver):
             return -self.rank_expression(node.operand)
         if isinstance(node, ast.CallNode) and node.name in _RANK_FUNCTIONS:
             args = [self.rank_expression(a) for a in node.args]
-            return _RANK_FUNCTIONS[node.name](*args)  # type: ignore[no-any-return]
+            return sympy.sympify(_RANK_FUNCTIONS[node.name](*args))
         self.error(
             "E217",
             "a rank extent may use only numbers, other extents, + - * / and ceil, floor, min, max",
@@ -297,14 +297,14 @@ class _Checker(Resolver):
         for name, span in named:
             if name in self.broken:
                 continue
-            info = self.tensors.get(name)
-            if info is None or info.produced_by is None:
+            found = self.tensors.get(name)
+            if found is None or found.produced_by is None:
                 produced = [t.name for t in self.tensors.values() if t.produced_by]
                 self.error(
                     "E208", f"output '{name}' is never produced", span, suggest(name, produced)
                 )
                 continue
-            info.kind = TensorKind.OUTPUT
+            found.kind = TensorKind.OUTPUT
 
     # ---- inits
 

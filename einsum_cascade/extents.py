@@ -10,7 +10,7 @@ import sympy
 
 from einsum_cascade.diagnostics import suggest
 from einsum_cascade.errors import ShapeError
-from einsum_cascade.ir import Cascade
+from einsum_cascade.ir import Cascade, Tensor
 
 
 def resolve_extents(cascade: Cascade, given: Mapping[str, int]) -> dict[str, int]:
@@ -67,7 +67,7 @@ def bind_extents(
     Raises:
         ShapeError: for a missing or unknown input, or shapes that disagree.
     """
-    inputs = {t.name: t for t in cascade.inputs}
+    inputs: dict[str, Tensor] = {t.name: t for t in cascade.inputs}
     arrays: dict[str, np.ndarray[Any, Any]] = {}
     given: dict[str, int] = {}
     for name, value in arguments.items():
@@ -96,7 +96,8 @@ def bind_extents(
                 f"input {name} has {array.ndim} dimensions but ranks [{', '.join(tensor.ranks)}]",
                 None,
             )
-        for rank, size in zip(tensor.ranks, array.shape, strict=True):
+        for rank_name, size in zip(tensor.ranks, array.shape, strict=True):
+            rank = str(rank_name)
             if rank in given and given[rank] != size:
                 raise ShapeError.single(
                     "E406",

@@ -368,7 +368,7 @@ class _State:
 
 def _reduce(op: ReduceOp, value: Any, present: Any, axes: tuple[int, ...]) -> tuple[Any, Any]:
     masked = np.where(present, value, op.identity)
-    reducer = {
+    reducer: Any = {
         ReduceOp.SUM: np.sum,
         ReduceOp.PRODUCT: np.prod,
         ReduceOp.MAX: np.max,

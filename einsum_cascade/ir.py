@@ -11,7 +11,7 @@ import functools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, NewType, Union
+from typing import TYPE_CHECKING, Any, NewType, Union
 
 import networkx as nx
 import sympy
@@ -490,8 +490,8 @@ class Cascade:
 
         return count_passes(self, rank, same_sequence=same_sequence)
 
-    def evaluate(self, **arrays_and_extents: object) -> dict[str, object]:
+    def evaluate(self, **arrays_and_extents: Any) -> dict[str, Any]:
         """Evaluate with the NumPy reference interpreter; return the output arrays."""
         from einsum_cascade.interpret import evaluate
 
-        return evaluate(self, **arrays_and_extents)  # type: ignore[arg-type]
+        return dict(evaluate(self, **arrays_and_extents))

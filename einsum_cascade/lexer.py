@@ -61,7 +61,7 @@ class Token:
     def describe(self) -> str:
         """Return how the token is named in an error message."""
         if self.kind in (Kind.NEWLINE, Kind.EOF):
-            return self.kind.value
+            return str(self.kind.value)
         return f"'{self.text}'"
 
 

@@ -110,14 +110,15 @@ class _Parser:
     def statement(self) -> ast.Statement:
         token = self.tok
         if token.kind is Kind.IDENT:
-            handler = {
+            handlers: dict[str, Callable[[], ast.Statement]] = {
                 "cascade": self.header,
                 "rank": self.rank_decl,
                 "input": self.input_decl,
                 "output": self.output_decl,
                 "tensor": self.tensor_decl,
                 "init": self.init_decl,
-            }.get(token.text)
+            }
+            handler = handlers.get(token.text)
             if handler is not None:
                 return handler()
             if token.text not in KEYWORDS:

@@ -29,7 +29,7 @@ from einsum_cascade.ir import (
 _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
 
 
-class _IndexPrinter(StrPrinter):
+class _IndexPrinter(StrPrinter):  # type: ignore[misc]  # sympy is untyped
     """sympy printer that writes the cascade language's own syntax."""
 
     def _print_Mul(self, expr: Any) -> str:  # noqa: N802

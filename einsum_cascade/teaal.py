@@ -28,7 +28,7 @@ import yaml
 
 from einsum_cascade import ast
 from einsum_cascade.check import check_program
-from einsum_cascade.diagnostics import SourceSpan, suggest
+from einsum_cascade.diagnostics import Diagnostic, Severity, SourceSpan, suggest
 from einsum_cascade.errors import DslSyntaxError
 from einsum_cascade.ir import Cascade
 from einsum_cascade.parser import parse_program
@@ -65,7 +65,7 @@ class _Yaml:
         )
 
     def fail(self, message: str, node: yaml.Node, hint: str | None = None) -> DslSyntaxError:
-        return DslSyntaxError.single("E120", message, self.span(node), hint)
+        return DslSyntaxError([Diagnostic(Severity.ERROR, "E120", message, self.span(node), hint)])
 
     def mapping(self, node: yaml.Node, what: str) -> dict[str, tuple[yaml.Node, yaml.Node]]:
         if not isinstance(node, yaml.MappingNode):
@@ -179,7 +179,8 @@ def _statements(doc: _Yaml, einsum: dict[str, tuple[yaml.Node, yaml.Node]]) -> l
     if "empty" in einsum:
         for name, (key, value) in doc.mapping(einsum["empty"][1], "'empty'").items():
             empties[name] = (_number(doc, value), key)
-    inputs, others = [], []
+    inputs: list[ast.TensorShape] = []
+    others: list[ast.TensorShape] = []
     for name, (key, value) in declared.items():
         ranks = tuple(
             (doc.scalar(r, "a rank"), doc.span(r))
@@ -268,7 +269,7 @@ def to_yaml(cascade: Cascade) -> str:
     if cascade.description:
         einsum["description"] = cascade.description
     einsum["ranks"] = [r.name for r in cascade.ranks if not r.is_derived and r.default is None]
-    extents = {}
+    extents: dict[str, int | str] = {}
     for rank in cascade.ranks:
         if rank.default is not None:
             extents[rank.name] = rank.default
