@@ -14,6 +14,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from einsum_cascade import Diagnostic, Severity
 from kernels import nvrtc
 from kernels.cache import content_key, entry_dir
 from kernels.errors import KernelError
@@ -109,12 +110,20 @@ def check_resources(
 
 
 def _shared_error(name: str, used: int, limit: int, arch: str) -> KernelError:
-    return KernelError.single(
-        "K101",
-        f"kernel '{name}' needs {used} bytes of static shared memory on {arch}, "
-        f"more than the {limit} bytes allowed",
-        hint="use smaller tiles or fewer threads per block",
+    return KernelError(  # built directly so the type stays KernelError
+        [
+            _diagnostic(
+                "K101",
+                f"kernel '{name}' needs {used} bytes of static shared memory on {arch}, "
+                f"more than the {limit} bytes allowed",
+                hint="use smaller tiles or fewer threads per block",
+            )
+        ]
     )
+
+
+def _diagnostic(code: str, message: str, hint: str | None = None) -> Diagnostic:
+    return Diagnostic(Severity.ERROR, code, message, None, hint)
 
 
 @functools.cache

@@ -41,14 +41,15 @@ def bind_extents(
                 raise KernelError.single(
                     "K502", f"rank {rank} is {bound[rank]} elsewhere but {size} in '{tensor.name}'"
                 )
-    for rank, value in plan.tiling.static_extents:
-        if bound.get(rank, value) != value:
+    for static, value in plan.tiling.static_extents:
+        if bound.get(static, value) != value:
             raise KernelError.single(
                 "K503",
-                f"the kernel is compiled for {rank} = {value} but the inputs have {bound[rank]}",
-                hint=f"plan the kernel with {rank}={bound[rank]}",
+                f"the kernel is compiled for {static} = {value} but the inputs have "
+                f"{bound[static]}",
+                hint=f"plan the kernel with {static}={bound[static]}",
             )
-        bound[rank] = value
+        bound[static] = value
     missing = [r for r in plan.runtime_extents() if r not in bound]
     if missing:
         raise KernelError.single("K504", f"extent {', '.join(missing)} must be given")
@@ -161,7 +162,7 @@ def run_shim(
         library.launch(
             kernel.name, grid, block, kernel_arguments(plan, source, index, tensors, bound)
         )
-    outputs = {}
+    outputs: dict[str, np.ndarray] = {}
     for tensor in plan.cascade.outputs:
         shape = _shape(plan, tensor.name, bound)
         data = tensors[tensor.name]
@@ -228,3 +229,38 @@ def launch_all(
         grid, block = launch_shape(plan, kernel, extents)
         values = kernel_arguments(plan, source, index, tensors, extents)
         launch(functions[index], source.kernels[index], grid, block, values)
+
+
+def time_plan(
+    plan: KernelPlan,
+    backend: str,
+    inputs: Mapping[str, np.ndarray],
+    extents: Mapping[str, int] | None = None,
+    repeats: int = 20,
+) -> tuple[Any, str]:
+    """Time the plan on ``backend``; return (Timing, a description of the device).
+
+    The numpy and shim backends are timed on the host with ``perf_counter``; cupy with
+    CUDA events around the kernel launches only (inputs already on the device).
+    """
+    import platform
+
+    from kernels.timing import time_cuda, time_host
+
+    if backend == "numpy":
+        device = f"CPU {platform.processor() or platform.machine()} (numpy twin)"
+        return time_host(lambda: run_twin(plan, inputs, extents), repeats=repeats), device
+    if backend == "shim":
+        device = f"CPU {platform.processor() or platform.machine()} (CUDA source on the shim)"
+        return time_host(lambda: run_shim(plan, inputs, extents), repeats=repeats), device
+    from kernels.runtime import require_cupy
+
+    cupy = require_cupy()
+    bound = bind_extents(plan, inputs, extents)
+    _, functions = load_on_device(plan, None, "nvrtc")
+    tensors: dict[str, Any] = {k: cupy.asarray(_rounded(plan, v)) for k, v in inputs.items()}
+    for name in _produced(plan):
+        tensors[name] = cupy.empty(_shape(plan, name, bound), dtype=cupy.float32)
+    source = render_cuda(plan)
+    timing = time_cuda(lambda: launch_all(plan, source, functions, tensors, bound), 5, repeats)
+    return timing, str(cupy.cuda.runtime.getDeviceProperties(0)["name"].decode())

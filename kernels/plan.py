@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import sympy
 
-from einsum_cascade import Cascade, Einsum, Generation, TensorKind
+from einsum_cascade import Cascade, Diagnostic, Einsum, Generation, Severity, TensorKind
 from einsum_cascade.ir import (
     Binary,
     Call,
@@ -203,7 +203,7 @@ def _maybe_absent(cascade: Cascade, views: set[str]) -> dict[str, bool]:
 
 def _error(einsum: Einsum | None, message: str, hint: str | None = None) -> KernelError:
     span = einsum.span if einsum is not None else None
-    return KernelError.single("K001", message, span, hint)
+    return KernelError([Diagnostic(Severity.ERROR, "K001", message, span, hint)])
 
 
 def _is_partitioned(cascade: Cascade, rank: str) -> bool:
@@ -276,7 +276,9 @@ def plan_kernels(cascade: Cascade, tiling: Tiling) -> KernelPlan:
     in_tile = f"{sequence}0" if partitioned else sequence
     loop_variable = tile_variable or sequence
     passes = _pass_numbers(cascade, loop_variable)
-    views = {e.name for e in cascade.einsums if _is_view(cascade, e, tile_variable, in_tile)}
+    views: set[str] = {
+        e.name for e in cascade.einsums if _is_view(cascade, e, tile_variable, in_tile)
+    }
     groups = _kernel_groups(cascade, tiling.parallel_rank.lower(), views)
     builder = _KernelBuilder(cascade, tiling, tile_variable, in_tile, passes, views)
     kernels = tuple(
@@ -306,7 +308,7 @@ def _kernel_groups(
     from; an einsum whose consumers all share its parallel variable joins their kernel.
     """
     order = [e for e in cascade.order() if e.name not in views]
-    own = {e.name: _own_parallel(e, parallel) for e in order}
+    own: dict[str, str] = {e.name: _own_parallel(e, parallel) for e in order}
     consumers: dict[str, list[str]] = {e.name: [] for e in order}
     level: dict[str, int] = {}
     for einsum in order:
@@ -444,7 +446,7 @@ class _KernelBuilder:
         loop_variable = self.tile_variable or self.in_tile
         segments: list[Segment] = []
         straight: list[Step] = []
-        numbers = sorted({self.passes[e.name] for e in einsums if self.passes[e.name]})
+        numbers = sorted({n for e in einsums if (n := self.passes[e.name]) is not None})
         done_loops: set[int] = set()
         for einsum in einsums:
             number = self.passes[einsum.name]
@@ -490,7 +492,7 @@ class _KernelBuilder:
         found: dict[str, None] = {}
         for step in steps:
             for ref in step.einsum.operands:
-                target = ref.tensor
+                target: str = ref.tensor
                 if target in self.views:
                     target = self.cascade.einsum(target).operands[0].tensor
                 tensor = self.cascade.tensor(target)
@@ -527,7 +529,7 @@ class _KernelBuilder:
         buffers: dict[str, Buffer] = {}
         params: dict[str, None] = {}
         staged = {name for s in segments for name in s.staged}
-        produced = {e.name for e in einsums}
+        produced: set[str] = {e.name for e in einsums}
         read = {ref.tensor for e in einsums for ref in e.operands}
         for name in sorted(read - produced):
             tensor = self.cascade.tensor(name)
@@ -550,13 +552,15 @@ class _KernelBuilder:
                     maybe_absent=name not in {t.name for t in self.cascade.inputs},
                     empty=tensor.empty,
                 )
-        for name in sorted(staged):
-            tensor = self.cascade.tensor(name)
+        for staged_name in sorted(staged):
+            tensor = self.cascade.tensor(staged_name)
             dims = tuple(
                 self.in_tile if r == self.tiling.sequence_rank else r.lower() for r in tensor.ranks
             )
-            buffers[f"{name}@tile"] = Buffer(name, Storage.STAGED, dims, maybe_absent=False)
-            params.setdefault(name, None)
+            buffers[f"{staged_name}@tile"] = Buffer(
+                staged_name, Storage.STAGED, dims, maybe_absent=False
+            )
+            params.setdefault(staged_name, None)
         for einsum in einsums:
             tensor = self.cascade.tensor(einsum.name)
             dims = tuple(

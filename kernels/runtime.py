@@ -11,7 +11,7 @@ import numpy as np
 from kernels.errors import DeviceUnavailableError, KernelError
 from kernels.source import KernelSignature
 
-_SCALAR_TYPES = {"int": np.int32, "float": np.float32, "unsigned": np.uint32}
+_SCALAR_TYPES: dict[str, Any] = {"int": np.int32, "float": np.float32, "unsigned": np.uint32}
 
 
 def cupy_unavailable_reason() -> str | None:

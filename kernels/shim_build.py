@@ -8,6 +8,7 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -27,7 +28,11 @@ _CTYPES = {
     "float": ctypes.c_float,
     "unsigned": ctypes.c_uint32,
 }
-_NUMPY_DTYPES = {"float": np.float32, "__half": np.float16, "int": np.int32}
+_NUMPY_DTYPES: dict[str, type[np.generic]] = {
+    "float": np.float32,
+    "__half": np.float16,
+    "int": np.int32,
+}
 Dim3 = tuple[int, int, int]
 
 
@@ -107,7 +112,7 @@ class ShimLibrary:
         function(*values)
 
 
-def _ctypes_argument(param: KernelParam, value: np.ndarray | int | float) -> object:
+def _ctypes_argument(param: KernelParam, value: Any) -> object:
     if param.is_pointer:
         array = value
         if not isinstance(array, np.ndarray) or not array.flags.c_contiguous:

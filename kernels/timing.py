@@ -51,7 +51,7 @@ def time_cuda(run: Callable[[], None], warmup: int = 5, repeats: int = MIN_REPEA
     return summarize(samples, warmup)
 
 
-def time_host(run: Callable[[], None], warmup: int = 1, repeats: int = 5) -> Timing:
+def time_host(run: Callable[[], object], warmup: int = 1, repeats: int = 5) -> Timing:
     """Time ``run`` on the host with ``time.perf_counter`` (for the numpy and shim backends)."""
     import time
 

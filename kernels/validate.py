@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -62,7 +61,7 @@ def sanitizer_case(
 ) -> tuple[KernelSource, tuple[BufferSpec, ...], tuple[LaunchSpec, ...]]:
     """Return the source, exactly sized buffers and launches of a standalone driver."""
     source = source or render_cuda(plan)
-    shapes = {
+    shapes: dict[str, tuple[int, ...]] = {
         t.name: tuple(extents[r] for r in t.ranks)
         for t in plan.cascade.tensors
         if all(r in extents for r in t.ranks)
@@ -82,7 +81,7 @@ def sanitizer_case(
                     BufferSpec(
                         param.name,
                         element if is_input else "float",
-                        math.prod(shapes[param.name]),
+                        int(np.prod(shapes[param.name])),
                         "random" if is_input else "zero",
                     ),
                 )

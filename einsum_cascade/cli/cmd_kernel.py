@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import platform
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -270,26 +269,7 @@ def bench(
 
 
 def _time(plan: Any, backend: str, arrays: Any, extents: Any, repeats: int) -> tuple[Any, str]:
-    from kernels.timing import time_host
+    from kernels.execute import time_plan
 
-    runner = _runner(backend)
-    if backend != "cupy":
-        device = f"CPU {platform.processor() or platform.machine()} ({backend})"
-        return time_host(lambda: runner(plan, arrays, extents), repeats=repeats), device
-    import cupy
-
-    from kernels.execute import bind_extents, launch_all, load_on_device
-    from kernels.render.cuda import render_cuda
-    from kernels.timing import time_cuda
-
-    bound = bind_extents(plan, arrays, extents)
-    _, functions = load_on_device(plan, None, "nvrtc")
-    tensors = {k: cupy.asarray(v) for k, v in arrays.items()}
-    for kernel in plan.kernels:
-        for param in kernel.params:
-            if param not in tensors:
-                ranks = plan.cascade.tensor(param).ranks
-                tensors[param] = cupy.empty(tuple(bound[r] for r in ranks), cupy.float32)
-    source = render_cuda(plan)
-    timing = time_cuda(lambda: launch_all(plan, source, functions, tensors, bound), 5, repeats)
-    return timing, cupy.cuda.runtime.getDeviceProperties(0)["name"].decode()
+    _runner(backend)  # a usage error for an unknown backend
+    return time_plan(plan, backend, arrays, extents, repeats)

@@ -480,7 +480,7 @@ class _KernelRenderer:
         total = " * ".join(sizes)
         self.out.open(f"for (int i = threadIdx.x; i < {total}; i += BLOCK)")
         rest = "i"
-        coordinates = []
+        coordinates: list[str] = []
         for position in range(len(sizes) - 1, -1, -1):
             name = f"c{position}"
             self.out.line(f"const int {name} = {rest} % {sizes[position]};")
