@@ -1,5 +1,41 @@
-"""Kernels from cascades: plans, CUDA and NumPy-twin renderers, CPU shim, compile checks."""
+"""Kernels from cascades: plans, CUDA and NumPy-twin renderers, CPU shim, compile checks.
 
+Typical use::
+
+    from einsum_cascade import library
+    from kernels import Tiling, plan_kernels, render_cuda, run_twin
+
+    plan = plan_kernels(library.load("attention/1pass"), Tiling(tile=32))
+    source = render_cuda(plan)            # CUDA C++ with extern "C" kernels
+    outputs = run_twin(plan, {"Q": q, "K": k, "V": v})
+
+CuPy is imported only inside ``kernels.runtime`` and ``kernels.timing`` functions.
+"""
+
+from kernels.compile import CompiledKernel, FunctionResources, check_resources, compile_source
 from kernels.errors import DeviceUnavailableError, KernelError
+from kernels.execute import run_cupy, run_shim, run_twin, time_plan
+from kernels.plan import KernelPlan, plan_kernels
+from kernels.render.cuda import render_cuda
+from kernels.render.twin import render_twin
+from kernels.source import KernelSource
+from kernels.tiling import Tiling
 
-__all__ = ["DeviceUnavailableError", "KernelError"]
+__all__ = [
+    "CompiledKernel",
+    "DeviceUnavailableError",
+    "FunctionResources",
+    "KernelError",
+    "KernelPlan",
+    "KernelSource",
+    "Tiling",
+    "check_resources",
+    "compile_source",
+    "plan_kernels",
+    "render_cuda",
+    "render_twin",
+    "run_cupy",
+    "run_shim",
+    "run_twin",
+    "time_plan",
+]

@@ -3,8 +3,8 @@
 The plan is frozen and hashable and holds no arrays. Every renderer (CUDA, NumPy twin)
 reads the same plan. One thread owns one coordinate of a kernel's parallel rank; the
 sequence rank is walked tile by tile; every other rank is a static (compile-time) loop.
-Einsums in one pass over the sequence rank fuse into one tile loop; a new pass starts a
-new loop, and tile-local tensors a later pass needs are recomputed in it.
+Einsums in one pass over the sequence rank (``Cascade.passes``) fuse into one tile loop; a
+new pass starts a new loop, and tile-local tensors a later pass needs are recomputed in it.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import sympy
 
-from einsum_cascade import Cascade, Diagnostic, Einsum, Generation, Severity, TensorKind
+from einsum_cascade import Cascade, Diagnostic, Einsum, Severity, TensorKind
 from einsum_cascade.ir import (
     Binary,
     Call,
@@ -25,7 +25,6 @@ from einsum_cascade.ir import (
     Literal,
     TensorRef,
     Unary,
-    generation_of,
     walk,
 )
 from einsum_cascade.symbols import extent_symbol, index_symbol, rank_of_variable
@@ -223,28 +222,9 @@ def _reduces(einsum: Einsum, variable: str) -> bool:
 
 
 def _pass_numbers(cascade: Cascade, variable: str) -> dict[str, int | None]:
-    """Group einsums into passes over ``variable``.
-
-    Written here because ``einsum_cascade.passes`` was not in the repository when the plan
-    was built: an einsum iterating the rank runs in the first pass where all its operands
-    are complete; a reduction over the rank completes one pass later (a full-fiber barrier).
-    """
-    ready: dict[str, int] = {t.name: 1 for t in cascade.inputs}
-    passes: dict[str, int | None] = {}
-    for einsum in cascade.order():
-        needed = 1
-        for ref in einsum.operands:
-            tensor = cascade.tensor(ref.tensor)
-            if generation_of(ref, tensor) in (Generation.PREVIOUS, Generation.CONSTANT):
-                continue
-            needed = max(needed, ready.get(ref.tensor, 1))
-        if _iterates(einsum, variable):
-            passes[einsum.name] = needed
-            ready[einsum.name] = needed + (1 if _reduces(einsum, variable) else 0)
-        else:
-            passes[einsum.name] = None
-            ready[einsum.name] = needed
-    return passes
+    """Return the pass of every einsum over the loop rank, from the cascade's pass analysis."""
+    report = cascade.passes(rank_of_variable(variable))
+    return dict(report.einsum_passes)
 
 
 def _is_view(cascade: Cascade, einsum: Einsum, tile: str | None, in_tile: str) -> bool:

@@ -143,3 +143,20 @@ def test_tiling_rejects_bad_values(field, value, message):
     with pytest.raises(KernelError) as info:
         dataclasses.replace(TILING, **{field: value})
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "rank"),
+    [("attention/1pass", "M1"), ("attention/3pass", "M"), ("attention/3pass-window", "M")],
+)
+def test_tile_loops_follow_the_pass_report(name, rank):
+    cascade = library.load(name)
+    report = cascade.passes(rank)
+    (kernel,) = plan_kernels(cascade, TILING).kernels
+    loops = [s for s in kernel.segments if s.is_loop]
+    assert len(loops) == report.num_passes
+    for loop in loops:
+        owned = {
+            s.einsum.name for s in loop.steps if report.pass_of(s.einsum.name) == loop.pass_number
+        }
+        assert owned == set(report.einsums_in(loop.pass_number)) - {"BK", "BV"}
