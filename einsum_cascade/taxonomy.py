@@ -20,6 +20,8 @@ from einsum_cascade.symbols import extent_symbol, is_index_symbol
 
 # The rank whose passes classify a cascade: the key sequence, or the sequence itself.
 SEQUENCE_RANKS = ("M", "N", "K")
+# Free ranks a cascade may have and still be compared with the 3-pass baseline.
+BASELINE_RANKS = frozenset({"E", "F", "M", "P", "M0", "W"})
 # The shape at which extra operations are given as a fraction of the baseline's.
 REFERENCE_SHAPE = {"E": 64, "F": 64, "M": 4096, "P": 4096, "M0": 256, "W": 512}
 
@@ -147,8 +149,9 @@ def _total_ops(cascade: Cascade) -> sympy.Expr:
 def baseline_for(name: str) -> str | None:
     """Return the 3-pass cascade with the same masking and scaling as ``name``, if any."""
     cascade = library.load(name)
-    if not all(cascade.has_rank(r) for r in ("E", "F", "M", "P")):
-        return None
+    free = {rank.name for rank in cascade.free_ranks}
+    if not {"E", "F", "M", "P"} <= free or free - BASELINE_RANKS:
+        return None  # a different problem (heads, agents...): no like-for-like baseline
     for suffix in ("-causal", "-scaled", "-window"):
         if name.endswith(suffix):
             return f"attention/3pass{suffix}"
@@ -206,6 +209,7 @@ def classify_library() -> tuple[TaxonomyRow, ...]:
 
 
 __all__ = [
+    "BASELINE_RANKS",
     "REFERENCE_SHAPE",
     "SEQUENCE_RANKS",
     "TABLE_I",

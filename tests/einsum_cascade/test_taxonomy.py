@@ -70,3 +70,11 @@ def test_taxonomy_command_prints_a_table() -> None:
     assert result.exit_code == 0
     assert "attention/2pass-c" in result.stdout
     assert "Rabe & Staats" in result.stdout
+
+
+def test_variants_with_other_free_ranks_have_no_baseline() -> None:
+    # GQA adds head ranks G and R: its ops are not comparable with single-head 3-pass.
+    assert classify("variants/gqa").baseline is None
+    assert classify("variants/gqa").extra_ops is None
+    # Soft-capping: + C*tanh(x/C) (mul, tanh, div) - max, - sub, - M*P div + F*P div.
+    assert classify("variants/softcap").extra_ops == F * P
