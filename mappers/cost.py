@@ -155,7 +155,8 @@ def _tiles(model: CostModel, columns: dict[str, np.ndarray]) -> dict[str, np.nda
         if rule.whole:
             continue
         if rule.fixed is not None:
-            tiles[f"tile_{rule.rank}"] = np.minimum(rule.fixed, full).astype(float)
+            fixed = resolve_quantity(spec, rule.fixed)
+            tiles[f"tile_{rule.rank}"] = np.minimum(fixed, full).astype(float)
             continue
         assert rule.fit_level is not None
         caps = _fit_caps(model, rule, columns, full.shape)

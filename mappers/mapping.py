@@ -28,14 +28,15 @@ Quantity = int | float | DimRef
 class TileRule:
     """How the DRAM-level loop over ``rank`` is tiled.
 
-    ``fixed`` gives the tile extent; ``whole`` keeps the whole rank in one tile; ``fit_level``
-    derives the largest tile (a multiple of ``step`` dividing the extent) whose tensors fit
-    ``fraction`` of that level's capacity (or of ``budget_bytes`` when given). ``tensors``
-    names the tensors that must fit (default: every tensor placed in the level).
+    ``fixed`` gives the tile extent (a number or an array dimension); ``whole`` keeps the
+    whole rank in one tile; ``fit_level`` derives the largest tile (a multiple of ``step``
+    dividing the extent) whose tensors fit ``fraction`` of that level's capacity (or of
+    ``budget_bytes`` when given). ``tensors`` names the tensors that must fit (default:
+    every tensor placed in the level).
     """
 
     rank: str
-    fixed: int | None = None
+    fixed: Quantity | None = None
     whole: bool = False
     fit_level: str | None = None
     step: Quantity = 1

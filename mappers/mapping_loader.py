@@ -116,7 +116,8 @@ def mapping_from_text(
         batch_ranks=tuple(
             check.string(n, "rank") for n in check.sequence(top.get("batch_ranks"), "batch_ranks")
         )
-        or ("B", "H"),
+        if "batch_ranks" in top
+        else ("B", "H"),
         description=str(top["description"].value) if "description" in top else "",
         source_file=file,
         spans=tuple(spans),
@@ -215,6 +216,8 @@ def _tile(check: Validator, rank: str, node: Node) -> TileRule:
         return TileRule(rank, whole=True)
     if not isinstance(node.value, dict):
         return TileRule(rank, fixed=int(check.number(node, f"tile of {rank}")))
+    if "fit" not in node.value and {"array", "dim"} & set(node.value):
+        return TileRule(rank, fixed=_quantity(check, node))
     fields = check.keys(
         node, ("fit", "step", "budget_bytes", "fraction", "tensors"), ("fit",), f"tile of {rank}"
     )

@@ -23,7 +23,7 @@ def model(
     as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
 ) -> None:
     """Cost a cascade on an architecture under a mapping for one workload."""
-    import einsum_cascade.library as library
+    from mappers.cascades import load_cascade
     from mappers.cost import estimate_cost
     from mappers.mapping_loader import load_mapping
     from mappers.spec_loader import load_spec
@@ -32,7 +32,7 @@ def model(
     shape = get_workload(workload, seq)
     spec = load_spec(arch)
     mapped = load_mapping(mapping, shape.name, shape.seq_len)
-    report = estimate_cost(library.load(mapped.cascade), spec, mapped, shape, table)
+    report = estimate_cost(load_cascade(mapped.cascade), spec, mapped, shape, table)
     if as_json:
         print_json(report.to_dict())
         return
@@ -66,12 +66,12 @@ def reproduce_fusemax(
     artifact: str | None = typer.Option(
         None,
         "--artifact",
-        help="directory of the artifact's attn-*.csv files (default: the "
-        "copies under tests/data/fusemax)",
+        help="directory of the artifact's attn-*.csv and end2end-*.csv files (default: "
+        "the copies under tests/data/fusemax)",
     ),
     table: str = typer.Option("artifact", "--costs", help="cost table: artifact or default"),
 ) -> None:
-    """Reproduce the FuseMax attention evaluation: CSV per configuration + comparison."""
+    """Reproduce the FuseMax evaluation: attention and end-to-end CSVs, headline, comparison."""
     from mappers.reproduce import DEFAULT_ARTIFACT_DIR
     from mappers.reproduce import reproduce_fusemax as run
 

@@ -46,4 +46,15 @@ def test_reproduce_writes_csvs(tmp_path):
         app, ["reproduce", "fusemax", "--out", str(tmp_path), "--artifact", str(tmp_path / "none")]
     )
     assert result.exit_code == 0
-    assert (tmp_path / "attn-binding.csv").exists()
+    for name in ("attn-binding.csv", "end2end-flat.csv", "end2end-proposal.csv", "headline.csv"):
+        assert (tmp_path / name).exists(), name
+    assert not (tmp_path / "comparison.md").exists()  # no artifact CSVs to compare with
+
+
+def test_reproduce_compares_attention_and_end_to_end(tmp_path):
+    result = RUNNER.invoke(app, ["reproduce", "fusemax", "--out", str(tmp_path)])
+    assert result.exit_code == 0
+    text = (tmp_path / "comparison.md").read_text()
+    assert "## binding (attn-binding.csv)" in text
+    assert "## linear layers, proposal (end2end-proposal.csv)" in text
+    assert "| end_to_end_speedup | 5.30" in text

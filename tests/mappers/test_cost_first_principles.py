@@ -116,3 +116,22 @@ def test_edge_spec_is_costed():
     # 32x32 array: c0 = 64*12*1024*1024/1024 = 786432, M1 = 32
     # [max(65, 65 + 2) + 64 + 9]*c0 = 140*786432
     assert float(out["latency_cycles"]) == pytest.approx(140 * 786432)
+
+
+def test_unfused_l3_words_and_energy():
+    # One head (B = H = 1), M = P = 1024, E = F = 64, 3-pass cascade, phases through DRAM.
+    # L3 reads: Q, K (QK phase) and V (AV phase) multicast over 256 PEs: 3 * 64*M*P/256;
+    # AV partial sums (m split 256 spatial x M/256 temporal) read back: 64*M*P/256 - 64*P;
+    # QK read by GM and SN, SN read by A: 3*M*P; GM and SD read once each: 2*P.
+    m = 1024
+    reads = 4 * 64 * m * m // 256 - 64 * m + 3 * m * m + 2 * m
+    # L3 writes: Q, K, V fills (64*P, 64*M, 64*M); AV partial sums 64*M*P/256; QK filled
+    # for the softmax; SN; GM and SD. QK and A go from the PEs straight to DRAM.
+    writes = 3 * 64 * m + 64 * m * m // 256 + 2 * m * m + 2 * m
+    mapping = load_mapping("unfused")
+    model = build_cost_model(library.load("attention/3pass"), load_spec("flat"), mapping)
+    out = evaluate_design_points(model, {"B": 1, "H": 1, "E": 64, "F": 64, "M": m, "P": m})
+    assert float(out["accesses_L3_words"]) == reads + writes
+    # one 4096-bit row = 256 words: 23861 pJ per row read, 27098 pJ per row written
+    energy = (reads * 23861 + writes * 27098) / 256
+    assert float(out["energy_L3_pj"]) == pytest.approx(energy)
