@@ -1,7 +1,9 @@
 """Accelerator models: architecture specs, mappings, workloads and the cost model.
 
 Public entry points: :func:`load_spec`, :func:`load_mapping`, :func:`get_workload`,
-:func:`estimate_cost`, :func:`evaluate_design_points` and :func:`reproduce_fusemax`.
+:func:`estimate_cost`, :func:`evaluate_design_points`, :func:`linear_layers_cost` and
+:func:`reproduce_fusemax`. How the model reproduces the FuseMax artifact, and how its
+headline moves under consistent costs: ``docs/model.md``.
 Imports are lazy so that ``import mappers`` stays cheap.
 """
 
@@ -29,6 +31,9 @@ _EXPORTS = {
     "estimate_cost": "mappers.cost",
     "evaluate_design_points": "mappers.cost",
     "linear_layers_cost": "mappers.linear",
+    "load_linear_plan": "mappers.linear",
+    "load_cascade": "mappers.cascades",
+    "tiles_fit": "mappers.cost",
     "reproduce_fusemax": "mappers.reproduce",
     "SpecError": "mappers.errors",
     "MappingError": "mappers.errors",
