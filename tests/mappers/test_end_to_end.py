@@ -129,3 +129,27 @@ def test_headline_means(evaluation):
     # energies carry the one-row-read jumps at 64K and above (note section 7, item 10)
     assert table.loc["attention_energy_ratio", "mean"] == pytest.approx(0.794, abs=0.001)
     assert table.loc["end_to_end_energy_ratio", "mean"] == pytest.approx(0.840, abs=0.001)
+
+
+def test_consistent_costs_slow_flat_softmax_by_a_quarter():
+    # default table: FLAT's SN = exp (1 cycle) + sub (1 cycle), so the 1D array spends
+    # GM 1 + SN 2 + SD 1 + A 1 = 5 cycles per score element instead of 4; FLAT is
+    # compute-bound at 64K, so its latency grows by exactly 5/4
+    flat = next(c for c in configurations() if c.name == "flat")
+    artifact = reproduce_configuration(flat, "artifact", ("BERT",), ("64K",))
+    default = reproduce_configuration(flat, "default", ("BERT",), ("64K",))
+    assert default["latency"][0] == pytest.approx(1.25 * artifact["latency"][0])
+    assert default["energy"][0] == pytest.approx(artifact["energy"][0])
+
+
+def test_consistent_costs_headline():
+    attention = {
+        c.name: reproduce_configuration(c, "default")
+        for c in configurations()
+        if c.name in {"flat", "binding"}
+    }
+    linear = {name: reproduce_linear(config, "default") for name, config in LINEAR.items()}
+    table = headline(attention, end_to_end(attention, linear)).set_index("quantity")
+    # the figures docs/model.md quotes: 7.97x attention, 6.12x end to end
+    assert table.loc["attention_speedup", "mean"] == pytest.approx(7.966, abs=0.001)
+    assert table.loc["end_to_end_speedup", "mean"] == pytest.approx(6.123, abs=0.001)
