@@ -37,7 +37,7 @@ from einsum_cascade.ir import (
     TensorKind,
     TensorRef,
     Unary,
-    operands,
+    walk,
 )
 from einsum_cascade.symbols import index_symbol, rank_of_variable
 
@@ -115,6 +115,7 @@ class _State:
         self.dtype = dtype
         self.values: dict[str, Array] = {}
         self.present: dict[str, Array] = {}
+        self.everything: frozenset[str] = frozenset()
 
     # ---- storage
 
@@ -131,6 +132,7 @@ class _State:
         if init is None:
             return
         variables = tuple(v for i, v in enumerate(init.variables) if i != init.iterative_position)
+        self.everything = frozenset(variables)
         value, present = self.expression(init.value, self.axes(variables, {}))
         value = np.broadcast_to(value, tuple(self.extents[rank_of_variable(v)] for v in variables))
         present = np.broadcast_to(present, value.shape) & (value != tensor.empty)
@@ -183,7 +185,17 @@ class _State:
         left = np.where(left_present, left, 0)
         right = np.where(right_present, right, 0)
         value = left + right if expr.op == "+" else left - right
-        return value, left_present | right_present
+        return value, self.union(((expr.left, left_present), (expr.right, right_present)))
+
+    def union(self, parts: tuple[tuple[Expr, Any], ...]) -> Any:
+        """Presence of a union (``+ - max min``): a broadcast operand cannot make a point.
+
+        An operand that covers every index variable of the iteration space decides where
+        the point is present; when none does, any present operand does.
+        """
+        full = [present for expr, present in parts if _variables(expr) >= self.everything]
+        chosen = full or [present for _, present in parts]
+        return functools.reduce(np.logical_or, chosen)
 
     def call(self, expr: Call, coords: dict[str, Any]) -> tuple[Any, Any]:
         function = lookup(expr.function)
@@ -191,7 +203,7 @@ class _State:
         results = [self.expression(arg, coords) for arg in expr.args]
         if function.union_identity is not None:
             args = [np.where(p, v, function.union_identity) for v, p in results]
-            present = functools.reduce(np.logical_or, [p for _, p in results])
+            present = self.union(tuple(zip(expr.args, (p for _, p in results), strict=True)))
         else:
             args = [v for v, _ in results]
             present = functools.reduce(np.logical_and, [p for _, p in results])
@@ -333,12 +345,8 @@ class _State:
         self, einsum: Einsum, coords: dict[str, Any], free: tuple[str, ...]
     ) -> tuple[Any, Any]:
         shape = tuple(self.extents[rank_of_variable(v)] for v in free)
+        self.everything = frozenset(einsum.variables)
         value, present = self.expression(einsum.expression, coords)
-        everything = set(einsum.variables)
-        carriers = [r for r in operands(einsum.expression) if set(r.variables()) >= everything]
-        if carriers:
-            carried = functools.reduce(np.logical_or, [self.gather(r, coords)[1] for r in carriers])
-            present = present & carried
         if einsum.condition is not None:
             present = present & self.condition(einsum.condition, coords)
         return np.broadcast_to(value, shape), np.broadcast_to(present, shape)
@@ -375,6 +383,18 @@ def _reduce(op: ReduceOp, value: Any, present: Any, axes: tuple[int, ...]) -> tu
         ReduceOp.MIN: np.min,
     }[op]
     return reducer(masked, axis=axes), np.any(present, axis=axes)
+
+
+@functools.cache
+def _variables(expr: Expr) -> frozenset[str]:
+    """Return the index variables an expression carries (tensor indices and coordinates)."""
+    names: set[str] = set()
+    for node in walk(expr):
+        if isinstance(node, TensorRef):
+            names.update(node.variables())
+        elif isinstance(node, Coordinate):
+            names.add(node.variable)
+    return frozenset(names)
 
 
 def _product_factors(expr: Expr) -> list[Expr] | None:

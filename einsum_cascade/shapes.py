@@ -108,45 +108,58 @@ def _tensor_condition(
     )
 
 
+def _carried(expr: Expr) -> set[str]:
+    names: set[str] = set()
+    for node in walk(expr):
+        if isinstance(node, TensorRef):
+            names.update(node.variables())
+        elif isinstance(node, Coordinate):
+            names.add(node.variable)
+    return names
+
+
 def _expression_condition(
-    expr: Expr, known: Mapping[str, tuple[tuple[str, ...], sympy.Basic]]
+    expr: Expr,
+    known: Mapping[str, tuple[tuple[str, ...], sympy.Basic]],
+    everything: set[str],
 ) -> sympy.Basic:
-    """Where an expression is present: intersections for * / and calls, unions for + -."""
+    """Where an expression is present, by the interpreter's rules.
+
+    ``* /`` and calls intersect; ``+ - max min`` unite, except that an operand lacking
+    some index variable (a broadcast operand) cannot make a point present on its own.
+    """
     if isinstance(expr, TensorRef):
         return _tensor_condition(expr, known)
     if isinstance(expr, Unary):
-        return _expression_condition(expr.operand, known)
-    if isinstance(expr, Binary):
-        left = _expression_condition(expr.left, known)
-        right = _expression_condition(expr.right, known)
-        return sympy.And(left, right) if expr.op in "*/" else sympy.Or(left, right)
-    if isinstance(expr, Call):
-        function = lookup(expr.function)
-        parts = [_expression_condition(a, known) for a in expr.args]
-        union = function is not None and function.union_identity is not None
-        return sympy.Or(*parts) if union else sympy.And(*parts)
+        return _expression_condition(expr.operand, known, everything)
+    if isinstance(expr, Binary | Call):
+        args = (expr.left, expr.right) if isinstance(expr, Binary) else expr.args
+        parts = [_expression_condition(a, known, everything) for a in args]
+        if isinstance(expr, Binary):
+            union = expr.op in "+-"
+        else:
+            function = lookup(expr.function)
+            union = function is not None and function.union_identity is not None
+        if not union:
+            return sympy.And(*parts)
+        full = [c for a, c in zip(args, parts, strict=True) if _carried(a) >= everything]
+        return sympy.Or(*(full or parts))
     return sympy.true
 
 
 def presence_conditions(cascade: Cascade) -> dict[str, sympy.Basic]:
     """Return, per einsum, the condition under which an iteration point is present.
 
-    It combines the einsum's own filter with what it inherits from its operands (EDGE
-    merge rules: a point is present only where a full-rank operand is, and ``*`` needs
-    every operand). A tensor passes its condition on only when the condition involves no
-    reduced variable and the tensor is not iterative; otherwise it counts as everywhere
-    present, so counts never under-estimate work.
+    It combines the einsum's own filter with what it inherits from its operands, by the
+    interpreter's merge rules (see :func:`_expression_condition`). A tensor passes its
+    condition on only when the condition involves no reduced variable and the tensor is
+    not iterative; otherwise it counts as everywhere present, so counts never
+    under-estimate work.
     """
     known: dict[str, tuple[tuple[str, ...], sympy.Basic]] = {}
     conditions: dict[str, sympy.Basic] = {}
     for einsum in cascade.order():
-        condition = _expression_condition(einsum.expression, known)
-        everything = set(einsum.variables)
-        carriers = [r for r in einsum.operands if set(r.variables()) >= everything]
-        if carriers:
-            condition = sympy.And(
-                condition, sympy.Or(*(_tensor_condition(r, known) for r in carriers))
-            )
+        condition = _expression_condition(einsum.expression, known, set(einsum.variables))
         if einsum.condition is not None:
             condition = sympy.And(condition, filter_relation(einsum.condition))
         conditions[einsum.name] = condition

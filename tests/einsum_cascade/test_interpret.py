@@ -113,3 +113,16 @@ def test_fast_path_handles_the_partitioned_products_of_one_pass() -> None:
         patch.setattr(_State, "contraction", lambda *args: None)
         slow = interpret(cascade, **inputs, M0=4)
     np.testing.assert_allclose(fast.values["AV"], slow.values["AV"], rtol=1e-12)
+
+
+def test_running_state_starting_empty_accumulates() -> None:
+    # generation 0 equals the empty value (absent); the update S + A*B must still produce S
+    text = (
+        "rank E, F, M\ninput A[E, M], B[F, M]\noutput S\ninit S[m = 0, e, f] = 0\n"
+        "S[m + 1, e, f] = S[m, e, f] + A[e, m] * B[f, m]\n"
+    )
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=(3, 5)), rng.normal(size=(2, 5))
+    evaluation = interpret(Cascade.from_text(text), A=a, B=b)
+    np.testing.assert_allclose(evaluation.values["S"][-1], a @ b.T, rtol=1e-12)
+    assert evaluation.present["S"][1:].all()
