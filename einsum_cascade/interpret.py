@@ -37,7 +37,7 @@ from einsum_cascade.ir import (
     TensorKind,
     TensorRef,
     Unary,
-    walk,
+    expression_variables,
 )
 from einsum_cascade.symbols import index_symbol, rank_of_variable
 
@@ -385,16 +385,7 @@ def _reduce(op: ReduceOp, value: Any, present: Any, axes: tuple[int, ...]) -> tu
     return reducer(masked, axis=axes), np.any(present, axis=axes)
 
 
-@functools.cache
-def _variables(expr: Expr) -> frozenset[str]:
-    """Return the index variables an expression carries (tensor indices and coordinates)."""
-    names: set[str] = set()
-    for node in walk(expr):
-        if isinstance(node, TensorRef):
-            names.update(node.variables())
-        elif isinstance(node, Coordinate):
-            names.add(node.variable)
-    return frozenset(names)
+_variables = functools.cache(expression_variables)
 
 
 def _product_factors(expr: Expr) -> list[Expr] | None:

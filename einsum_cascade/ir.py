@@ -173,6 +173,17 @@ def walk(expr: Expr) -> Iterator[Expr]:
             yield from walk(arg)
 
 
+def expression_variables(expr: Expr) -> frozenset[str]:
+    """Return the index variables an expression carries: tensor indices and coordinates."""
+    names: set[str] = set()
+    for node in walk(expr):
+        if isinstance(node, TensorRef):
+            names.update(node.variables())
+        elif isinstance(node, Coordinate):
+            names.add(node.variable)
+    return frozenset(names)
+
+
 def operands(expr: Expr) -> tuple[TensorRef, ...]:
     """Return the tensor references of an expression in source order."""
     return tuple(node for node in walk(expr) if isinstance(node, TensorRef))

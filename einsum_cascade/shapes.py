@@ -41,6 +41,7 @@ from einsum_cascade.ir import (
     ReduceOp,
     TensorRef,
     Unary,
+    expression_variables,
     walk,
 )
 from einsum_cascade.symbols import extent_symbol, index_symbol, rank_of_variable
@@ -108,16 +109,6 @@ def _tensor_condition(
     )
 
 
-def _carried(expr: Expr) -> set[str]:
-    names: set[str] = set()
-    for node in walk(expr):
-        if isinstance(node, TensorRef):
-            names.update(node.variables())
-        elif isinstance(node, Coordinate):
-            names.add(node.variable)
-    return names
-
-
 def _expression_condition(
     expr: Expr,
     known: Mapping[str, tuple[tuple[str, ...], sympy.Basic]],
@@ -142,7 +133,9 @@ def _expression_condition(
             union = function is not None and function.union_identity is not None
         if not union:
             return sympy.And(*parts)
-        full = [c for a, c in zip(args, parts, strict=True) if _carried(a) >= everything]
+        full = [
+            c for a, c in zip(args, parts, strict=True) if expression_variables(a) >= everything
+        ]
         return sympy.Or(*(full or parts))
     return sympy.true
 
