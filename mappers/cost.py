@@ -7,6 +7,7 @@ workload points at once.
 
 from __future__ import annotations
 
+import collections.abc
 import functools
 import math
 from dataclasses import dataclass
@@ -133,7 +134,9 @@ def _fit_caps(
     return np.floor((capacity - constant) / (per_tile * step))
 
 
-def tiles_fit(model: CostModel, columns: dict[str, np.ndarray | float | int]) -> np.ndarray:
+def tiles_fit(
+    model: CostModel, columns: collections.abc.Mapping[str, np.ndarray | float | int]
+) -> np.ndarray:
     """Return a boolean per point: True where every ``fit`` tile rule finds a tile.
 
     Where it is False, :func:`evaluate_design_points` raises M401 (no tile fits the level).
@@ -210,7 +213,7 @@ def _pipeline_info(model: CostModel) -> dict[str, Any]:
 
 
 def evaluate_design_points(
-    model: CostModel, columns: dict[str, np.ndarray | float | int]
+    model: CostModel, columns: collections.abc.Mapping[str, np.ndarray | float | int]
 ) -> dict[str, np.ndarray]:
     """Evaluate a compiled model at many points at once.
 

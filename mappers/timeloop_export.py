@@ -108,6 +108,7 @@ def architecture_document(spec: ArchSpec, array: ComputeArray) -> dict[str, Any]
     """Return a Timeloop v4 architecture of the spec's levels and one of its arrays."""
     bits = 8 * spec.word_bytes
     backing = spec.backing
+    bandwidth = backing.bandwidth_bytes_per_s or 0.0
     nodes: list[Any] = [
         Tagged("Container", name="system", attributes={"global_cycle_seconds": 1 / spec.clock_hz}),
         Tagged(
@@ -117,7 +118,7 @@ def architecture_document(spec: ArchSpec, array: ComputeArray) -> dict[str, Any]
             attributes={
                 "width": backing.access_bits,
                 "datawidth": bits,
-                "shared_bandwidth": backing.bandwidth_bytes_per_s / spec.clock_hz / spec.word_bytes,
+                "shared_bandwidth": bandwidth / spec.clock_hz / spec.word_bytes,
             },
         ),
         Tagged("Container", name="accel"),

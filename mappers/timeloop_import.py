@@ -45,10 +45,11 @@ class _Loader(yaml.SafeLoader):
 
 
 def _tagged(loader: _Loader, node: yaml.MappingNode) -> _Node:
-    fields = loader.construct_mapping(node, deep=True)
+    fields = {str(k): v for k, v in loader.construct_mapping(node, deep=True).items()}
     start, end = node.start_mark, node.end_mark
+    text = getattr(loader, "text", None)
     span = SourceSpan(
-        loader.name, start.line + 1, start.column + 1, end.line + 1, end.column + 1, loader.text
+        str(loader.name), start.line + 1, start.column + 1, end.line + 1, end.column + 1, text
     )
     return _Node(node.tag.lstrip("!"), fields, span)
 
@@ -60,7 +61,8 @@ for _tag in _TAGS:
 def _parse(path: Path) -> tuple[list[_Node], str]:
     text = path.read_text(encoding="utf-8")
     loader = _Loader(text)
-    loader.name, loader.text = str(path), text  # type: ignore[attr-defined]
+    loader.name = str(path)
+    loader.text = text  # type: ignore[attr-defined]
     try:
         data = loader.get_single_data()
     except yaml.YAMLError as error:
@@ -168,7 +170,7 @@ def _read_one(path: Path, parsed: _Parsed, base: ArchSpec, bandwidth: float | No
             first_spatial.span if first_spatial else None,
         ) from None
     array = replace(template, shape=shape, dims=dims, register_words_per_pe=registers)
-    assert parsed.arrays is not None
+    assert parsed.arrays is not None and first_spatial is not None
     if any(a.name == name for a, _ in parsed.arrays):
         raise SpecError.single("S305", f"{path}: a second {name} array", first_spatial.span)
     parsed.arrays.append((array, first_spatial))
@@ -192,7 +194,11 @@ def _level(
         words = float(shared) if shared is not None else None
         per_s = (
             bandwidth
-            or (words * parsed.word_bytes * parsed.clock_hz if words and parsed.clock_hz else None)
+            or (
+                words * parsed.word_bytes * parsed.clock_hz
+                if words and parsed.word_bytes and parsed.clock_hz
+                else None
+            )
             or template.bandwidth_bytes_per_s
         )
         return replace(template, size_bytes=None, bandwidth_bytes_per_s=per_s, access_bits=width)
