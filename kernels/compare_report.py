@@ -88,7 +88,7 @@ def plot_errors(rows: Sequence[CompareRow], summary: ErrorSummary, path: Path) -
         scatter.scatter(
             [r.measured_s * 1e3 for r in mine],
             [r.modelled_s * 1e3 for r in mine],
-            label=cascade,
+            label=Path(cascade).stem if cascade.endswith(".cascade") else cascade,
             s=18,
         )
     low = min(min(r.measured_s, r.modelled_s) for r in rows) * 1e3 / 1.5

@@ -38,7 +38,8 @@ class KernelEstimate:
         """Return a one-line human summary."""
         parts = ", ".join(f"{k} {v * 1e3:.3g} ms" for k, v in self.breakdown_s if v > 0)
         shape = ", ".join(f"{k}={v}" for k, v in self.extents)
-        return f"{self.cascade} on {self.machine} ({self.backend}, {shape}): {self.total_s * 1e3:.3g} ms [{parts}]"
+        total = f"{self.total_s * 1e3:.3g} ms"
+        return f"{self.cascade} on {self.machine} ({self.backend}, {shape}): {total} [{parts}]"
 
 
 Model = Callable[

@@ -8,6 +8,7 @@ thread count, with the conditions of the measurement. Both are frozen and hashab
 from __future__ import annotations
 
 import enum
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -141,7 +142,7 @@ def _shape_distance(a: tuple[tuple[int, ...], ...], b: tuple[tuple[int, ...], ..
 def _log_interpolate(points: list[tuple[int, float]], x: int) -> float:
     if x <= points[0][0]:
         return points[0][1]
-    for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+    for (x0, y0), (x1, y1) in itertools.pairwise(points):
         if x <= x1:
             share = (math.log(x) - math.log(x0)) / (math.log(x1) - math.log(x0))
             return y0 + share * (y1 - y0)

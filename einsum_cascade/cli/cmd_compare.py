@@ -141,7 +141,8 @@ def _print_rows(rows: list[Any], summary: object, out: Path, plot: Path | None) 
     console.print(table)
     plain = _plain(summary)
     console.print(
-        f"{plain['points']} points: median |error| {100 * plain['median_abs_relative_error']:.1f} %, "
+        f"{plain['points']} points: median |error| "
+        f"{100 * plain['median_abs_relative_error']:.1f} %, "
         f"worst {100 * plain['worst_abs_relative_error']:.1f} %, Spearman {plain['spearman']:.3f}",
         markup=False,
     )
