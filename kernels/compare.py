@@ -114,6 +114,13 @@ def plan_for(point: SweepPoint) -> Any:
     return plan_kernels(load_cascade(point.cascade), tiling)
 
 
+def require_gpu() -> None:
+    """Raise DeviceUnavailableError (saying why) unless CuPy can launch kernels here."""
+    from kernels.runtime import require_cupy
+
+    require_cupy()
+
+
 def measure_points(
     points: Sequence[SweepPoint], backend: str, threads: int = 1, repeats: int = 5
 ) -> list[float]:
@@ -124,9 +131,7 @@ def measure_points(
         KernelError: the worker failed.
     """
     if backend == "cupy":
-        from kernels.runtime import require_cupy
-
-        require_cupy()
+        require_gpu()
     from kernels.calibrate import thread_environment
 
     request = {"backend": backend, "repeats": repeats, "points": [asdict(p) for p in points]}
@@ -163,12 +168,12 @@ def _time_point(point: SweepPoint, backend: str, repeats: int) -> float:
 
 
 def _time_cupy(plan: Any, inputs: Mapping[str, Any], repeats: int) -> float:
-    import cupy
-
     from kernels.execute import bind_extents, launch_all, load_on_device
     from kernels.render.cuda import render_cuda
+    from kernels.runtime import require_cupy
     from kernels.timing import MIN_REPEATS, time_cuda
 
+    cupy = require_cupy()
     bound = bind_extents(plan, inputs)
     _, functions = load_on_device(plan, None, "nvrtc")
     tensors = {k: cupy.asarray(v) for k, v in inputs.items()}

@@ -100,9 +100,9 @@ def compare(
     if backend not in ("numpy", "shim", "cupy"):
         raise fail(f"unknown backend '{backend}'; valid backends: numpy, shim, cupy", 2)
     if backend == "cupy":
-        from kernels.runtime import require_cupy
+        from kernels.compare import require_gpu
 
-        require_cupy()
+        require_gpu()
     spec = load_machine(machine or ("h100" if backend == "cupy" else "host"))
     grid = parse_sizes(sizes)
     points = [p for name in cascade for p in sweep_points(name, grid)]
