@@ -203,7 +203,8 @@ def reproduce_fusemax(out_dir: Path, artifact_dir: Path | None, table: str = "ar
     Written: one ``attn-*.csv`` per configuration and one ``end2end-*.csv`` per hardware
     (the artifact's file names and columns), ``end-to-end.csv`` (attention plus linear
     layers per configuration), ``headline.csv`` and, with ``artifact_dir``,
-    ``comparison.md`` (relative error of every artifact cell, and the headline).
+    ``comparison.md`` (relative error of every artifact cell, and the headline), and the
+    paper's figures as PNG files (see ``mappers.plots.write_fusemax_figures``).
 
     Returns:
         The markdown comparison text (empty when no artifact directory was given).
@@ -231,12 +232,29 @@ def reproduce_fusemax(out_dir: Path, artifact_dir: Path | None, table: str = "ar
     combined.to_csv(out_dir / END_TO_END_CSV, index=False)
     summary = headline(attention, combined)
     summary.to_csv(out_dir / HEADLINE_CSV, index=False)
+    _write_figures(attention, linear, out_dir)
     sections += ["## headline: FuseMax (binding) over FLAT", "", _headline_markdown(summary), ""]
     text = "\n".join(sections)
     if artifact_dir is not None:
         (out_dir / "comparison.md").write_text(text, encoding="utf-8")
         return text
     return ""
+
+
+def _write_figures(
+    attention: dict[str, pd.DataFrame], linear: dict[str, pd.DataFrame], out_dir: Path
+) -> tuple[Path, ...]:
+    """Draw the paper's figures: utilisation, speedup and energy, and the PE-size sweep."""
+    from mappers.plots import write_fusemax_figures
+    from mappers.sweep_fusemax import attention_table, pe_sweep_table
+
+    pairing = _plan()["end_to_end"]
+    tables = {
+        "attention": attention_table(attention),
+        "linear": attention_table({c: linear[pairing[c]] for c in attention}),
+        "pe_sweep": pe_sweep_table(),
+    }
+    return write_fusemax_figures(tables, out_dir)
 
 
 def _markdown(errors: pd.DataFrame) -> str:

@@ -49,6 +49,16 @@ def test_reproduce_writes_csvs(tmp_path):
     for name in ("attn-binding.csv", "end2end-flat.csv", "end2end-proposal.csv", "headline.csv"):
         assert (tmp_path / name).exists(), name
     assert not (tmp_path / "comparison.md").exists()  # no artifact CSVs to compare with
+    figures = [
+        "fusemax-utilisation.png",
+        "fusemax-attention-speedup.png",
+        "fusemax-attention-energy.png",
+        "fusemax-end-to-end-speedup.png",
+        "fusemax-end-to-end-energy.png",
+        "fusemax-pe-sweep.png",
+    ]
+    for name in figures:
+        assert (tmp_path / name).read_bytes().startswith(b"\x89PNG"), name
 
 
 def test_reproduce_compares_attention_and_end_to_end(tmp_path):
