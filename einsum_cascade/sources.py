@@ -38,6 +38,6 @@ def load_cascade(name_or_path: str) -> Cascade:
     the error for an unknown name suggests close library names.
     """
     file = Path(name_or_path)
-    if file.is_file() or file.suffix in (".cascade", *YAML_SUFFIXES):
+    if file.exists() or file.suffix in (".cascade", *YAML_SUFFIXES):
         return load_path(file)
     return library.load(name_or_path)
