@@ -29,7 +29,7 @@ from mappers.cost_symbolic import (
 from mappers.errors import MappingError
 from mappers.footprint import tile_footprint, tile_symbol
 from mappers.mapping import Mapping, TileRule
-from mappers.schedule import latency_cycles
+from mappers.schedule import Pipeline, latency_cycles
 from mappers.spec import ArchSpec
 from mappers.workloads import Workload
 
@@ -183,33 +183,42 @@ def _tiles(model: CostModel, columns: dict[str, np.ndarray]) -> dict[str, np.nda
     return tiles
 
 
-def _pipeline_info(model: CostModel) -> dict[str, Any]:
+def _pipeline(
+    model: CostModel, tiles: np.ndarray, costed: collections.abc.Iterable[str]
+) -> Pipeline:
+    """Return the pipeline graph: costed einsums, their predecessors and recurrence chains."""
     cascade, names = model.cascade, set(model.einsum_names)
-    order = [e.name for e in cascade.order() if e.name in names]
-    preds: dict[str, list[str]] = {}
+    order = tuple(e.name for e in cascade.order() if e.name in names)
+    preds: dict[str, tuple[str, ...]] = {}
     recurrences = []
     for einsum in cascade.einsums:
         if einsum.name not in names:
             continue
-        preds[einsum.name] = [
+        preds[einsum.name] = tuple(
             r.tensor for r in einsum.operands if r.tensor in names and r.tensor != einsum.name
-        ]
+        )
     for einsum in cascade.einsums:
         if einsum.iterative_variable is None or einsum.name not in names:
             continue
-        chain = {einsum.name}
-        frontier = [einsum.name]
+        chain: set[str] = {einsum.name}
+        frontier: list[str] = [einsum.name]
         while frontier:
             current = frontier.pop()
-            for pred in preds.get(current, []):
+            for pred in preds.get(current, ()):
                 readers = {r.tensor for r in cascade.einsum(pred).operands}
                 if pred not in chain and (einsum.name in readers or pred in chain):
                     chain.add(pred)
                     frontier.append(pred)
-        recurrences.append(tuple(chain))
+        recurrences.append(tuple(sorted(chain)))
     inner = model.mapping.loop_order[-1] if model.mapping.loop_order else None
     looped = {e.name for e in cascade.einsums if inner is not None and inner.lower() in e.variables}
-    return {"order": order, "preds": preds, "recurrences": recurrences, "looped": looped}
+    return Pipeline(
+        tiles=tiles,
+        looped=frozenset(looped or costed),
+        order=order,
+        preds=tuple(preds.items()),
+        recurrences=tuple(recurrences),
+    )
 
 
 def evaluate_design_points(
@@ -247,17 +256,14 @@ def evaluate_design_points(
     arrays = {e.name: e.array for e in sym.einsums}
     cycles = {n: busy[n] * batch / used[n] for n in busy}
     clock = spec.clock_hz
-    bandwidth_words_per_cycle = spec.backing.bandwidth_bytes_per_s / clock / spec.word_bytes
+    bandwidth_words_per_cycle = spec.backing_bandwidth_bytes_per_s / clock / spec.word_bytes
     memory = [w / bandwidth_words_per_cycle for w in region_words]
     times = functools.partial(resolve_quantity, spec)
-    extra: dict[str, Any] = {}
+    pipeline = None
     if mapping.schedule.kind == "pipelined":
-        info = _pipeline_info(model)
-        inner = mapping.loop_order[-1]
         tiles = batch * np.prod([_dram_extent(model, r, cols) for r in mapping.loop_order], axis=0)
-        extra = {"tiles": tiles, "looped": info["looped"] or set(cycles), "graph": info}
-        del inner
-    latency = latency_cycles(mapping, cycles, arrays, memory, times, **extra)
+        pipeline = _pipeline(model, tiles, cycles)
+    latency = latency_cycles(mapping, cycles, arrays, memory, times, pipeline)
     out: dict[str, np.ndarray] = {"latency_cycles": latency, "latency_s": latency / clock}
     out["traffic_bytes"] = sum(region_words) * spec.word_bytes
     total_energy = np.zeros(shape)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import sympy
 
 from einsum_cascade.diagnostics import suggest
-from einsum_cascade.ir import Cascade
+from einsum_cascade.ir import Cascade, Einsum, TensorRef
 from einsum_cascade.symbols import extent_symbol
 from mappers.errors import MappingError
 from mappers.footprint import Extents, build_extents, refetch_factor, tensor_size
@@ -104,7 +104,11 @@ def build_symbolic(cascade: Cascade, spec: ArchSpec, mapping: Mapping) -> Symbol
 
 
 def _einsum_cost(
-    einsum, array: ComputeArray, mapping: Mapping, ops, extents: Extents
+    einsum: Einsum,
+    array: ComputeArray,
+    mapping: Mapping,
+    ops: dict[str, sympy.Expr],
+    extents: Extents,
 ) -> EinsumCost:
     lowered: dict[str, sympy.Expr] = {}
     busy = energy = sympy.Integer(0)
@@ -137,9 +141,11 @@ class _Traffic:
         self.reads = {level.name: sympy.Integer(0) for level in spec.levels}
         self.writes = {level.name: sympy.Integer(0) for level in spec.levels}
 
-    def accesses(self, einsum, ref) -> sympy.Expr:
+    def accesses(self, einsum: Einsum, ref: TensorRef) -> sympy.Expr:
         """Return array-side accesses of ``ref``: points / spatial multicast / temporal reuse."""
-        array = self.spec.array(self.mapping.array_of(einsum.name))
+        array_name = self.mapping.array_of(einsum.name)
+        assert array_name is not None, "traffic regions hold bound einsums only"
+        array = self.spec.array(array_name)
         variables = set(ref.variables())
         spatial = {v: d for d, v in self.mapping.spatial_of(array.name, einsum.variables)}
         points = sympy.Mul(*(self.extents.of_variable(v, tiled=False) for v in einsum.variables))
@@ -154,7 +160,7 @@ class _Traffic:
                 points /= self.extents.of_variable(variable, tiled=True)
         return points
 
-    def results(self, einsum) -> sympy.Expr:
+    def results(self, einsum: Einsum) -> sympy.Expr:
         """Return the output words an einsum writes once its reductions are complete.
 
         ``accesses`` of the output exceeds this when a reduced rank is split over time
@@ -232,21 +238,21 @@ def check_binding(cascade: Cascade, spec: ArchSpec, mapping: Mapping) -> None:
     einsums = tuple(e.name for e in cascade.einsums)
     arrays = tuple(a.name for a in spec.arrays)
     levels = (*(lv.name for lv in spec.levels), REGISTERS)
-    for einsum, array in mapping.bind:
+    for bound_einsum, array in mapping.bind:
         if array not in arrays:
             check.error(
                 201,
-                f"mapping binds einsum '{einsum}' to array '{array}', which spec "
+                f"mapping binds einsum '{bound_einsum}' to array '{array}', which spec "
                 f"'{spec.name}' does not have",
                 mapping.span_of(f"bind.{array}"),
                 suggest(array, arrays) or f"arrays: {', '.join(arrays)}",
             )
-        if einsum not in einsums:
+        if bound_einsum not in einsums:
             check.error(
                 202,
-                f"cascade '{cascade.name}' has no einsum '{einsum}'",
-                mapping.span_of(f"bind.{array}.{einsum}"),
-                suggest(einsum, einsums),
+                f"cascade '{cascade.name}' has no einsum '{bound_einsum}'",
+                mapping.span_of(f"bind.{array}.{bound_einsum}"),
+                suggest(bound_einsum, einsums),
             )
     for level, _ in mapping.place:
         if level not in levels:

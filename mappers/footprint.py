@@ -33,7 +33,7 @@ class Extents:
 def build_extents(cascade: Cascade, mapping: Mapping, fixed: dict[str, int]) -> Extents:
     """Return the extents of every rank given fixed values (``M0``) and the loop order."""
     subs = {extent_symbol(rank): value for rank, value in fixed.items()}
-    full = {
+    full: dict[str, sympy.Expr] = {
         rank.name: sympy.sympify(cascade.extent(rank.name)).xreplace(subs) for rank in cascade.ranks
     }
     tile = dict(full)

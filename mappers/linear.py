@@ -18,7 +18,13 @@ import numpy as np
 import yaml
 
 from mappers.cascades import load_cascade
-from mappers.cost import DEFAULT_TABLE, build_cost_model, evaluate_design_points, tiles_fit
+from mappers.cost import (
+    DEFAULT_TABLE,
+    CostModel,
+    build_cost_model,
+    evaluate_design_points,
+    tiles_fit,
+)
 from mappers.mapping_loader import load_mapping
 from mappers.spec import ArchSpec
 
@@ -104,7 +110,9 @@ def linear_layers_cost(
     return out
 
 
-def _first_fitting(models, extents: dict[str, np.ndarray], shape) -> dict[str, np.ndarray]:
+def _first_fitting(
+    models: list[CostModel], extents: dict[str, np.ndarray], shape: tuple[int, ...]
+) -> dict[str, np.ndarray]:
     """Evaluate each point with the first model whose tiles fit; the last one reports misfits."""
     out = {key: np.zeros(shape) for key in TOTALS}
     out["candidate"] = np.full(shape, -1)

@@ -181,7 +181,7 @@ def _merge_plain(base: Node, update: Node) -> None:
 
 def _spatial(check: Validator, node: Node, array: str) -> tuple[tuple[str, str], ...]:
     """Return (dim, variable) pairs; a list gives candidates, the first an einsum has wins."""
-    pairs = []
+    pairs: list[tuple[str, str]] = []
     for dim, value in check.mapping(node, f"spatial.{array}").items():
         items = value.value if isinstance(value.value, list) else [value]
         pairs.extend((dim, check.string(v, "index variable")) for v in items)

@@ -57,7 +57,8 @@ class LinearConfiguration:
 
 
 def _plan() -> dict[str, Any]:
-    return yaml.safe_load(PLAN.read_text(encoding="utf-8"))
+    plan: dict[str, Any] = yaml.safe_load(PLAN.read_text(encoding="utf-8"))
+    return plan
 
 
 def configurations() -> tuple[Configuration, ...]:

@@ -99,6 +99,13 @@ class ArchSpec:
         """Return the outermost level (DRAM)."""
         return self.levels[0]
 
+    @property
+    def backing_bandwidth_bytes_per_s(self) -> float:
+        """Return the backing level's bandwidth (every loader requires one)."""
+        bandwidth = self.backing.bandwidth_bytes_per_s
+        assert bandwidth is not None, "spec loaders reject a backing level without bandwidth"
+        return bandwidth
+
     def span_of(self, path: str) -> SourceSpan | None:
         """Return the source span recorded for a dotted path such as ``levels.L3.size_bytes``."""
         return dict(self.spans).get(path)

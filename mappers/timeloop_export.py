@@ -17,7 +17,7 @@ import numpy as np
 import sympy
 import yaml
 
-from einsum_cascade.ir import Cascade
+from einsum_cascade import Cascade, Einsum
 from einsum_cascade.symbols import extent_symbol, rank_of_variable
 from mappers.cost import DEFAULT_TABLE, build_cost_model, evaluate_design_points
 from mappers.errors import MappingError
@@ -28,7 +28,7 @@ TIMELOOP_VERSION = "0.4"
 _MESH = {"cols": "meshX", "rows": "meshY"}
 
 
-class Tagged(dict):
+class Tagged(dict[str, Any]):
     """A mapping written with a Timeloop node tag (``!Component``, ``!Container``)."""
 
     def __init__(self, tag: str, **fields: Any) -> None:
@@ -173,7 +173,9 @@ def _numbers(expressions: dict[str, sympy.Expr], extents: dict[str, int]) -> dic
     return {k: int(sympy.sympify(v).xreplace(subs)) for k, v in expressions.items()}
 
 
-def _problem(node, batch, ranks, instance) -> dict[str, Any]:
+def _problem(
+    node: Einsum, batch: tuple[str, ...], ranks: tuple[str, ...], instance: dict[str, int]
+) -> dict[str, Any]:
     spaces = []
     coefficients: dict[str, int] = {}
     refs = {r.tensor: r for r in node.operands if r.tensor != node.name}
@@ -192,8 +194,10 @@ def _problem(node, batch, ranks, instance) -> dict[str, Any]:
     return {"problem": {"version": TIMELOOP_VERSION, "shape": shape, "instance": instance}}
 
 
-def _terms(index: sympy.Expr, tensor: str, instance, coefficients) -> list[list[str]]:
-    terms = []
+def _terms(
+    index: sympy.Expr, tensor: str, instance: dict[str, int], coefficients: dict[str, int]
+) -> list[list[str]]:
+    terms: list[list[str]] = []
     for term in sympy.Add.make_args(sympy.expand(index)):
         variables = [s for s in term.free_symbols if s.name.islower()]
         if len(variables) != 1:
@@ -220,7 +224,14 @@ def _terms(index: sympy.Expr, tensor: str, instance, coefficients) -> list[list[
     return terms
 
 
-def _factors(mapping, node, array, batch, instance, tiles) -> dict[str, dict[str, int]]:
+def _factors(
+    mapping: Mapping,
+    node: Einsum,
+    array: ComputeArray,
+    batch: tuple[str, ...],
+    instance: dict[str, int],
+    tiles: dict[str, int],
+) -> dict[str, dict[str, int]]:
     """Return loop factors per target (``dram``, ``buffer``, each array dim) per rank."""
     spatial = {v: d for d, v in mapping.spatial_of(array.name, node.variables)}
     out: dict[str, dict[str, int]] = {"dram": {}, "buffer": {}}
@@ -240,9 +251,18 @@ def _factors(mapping, node, array, batch, instance, tiles) -> dict[str, dict[str
     return out
 
 
-def _mapping(mapping, spec, array, node, ranks, factors) -> dict[str, Any]:
-    tensors = [*dict.fromkeys(r.tensor for r in node.operands if r.tensor != node.name)]
-    tensors.append(node.name)
+def _mapping(
+    mapping: Mapping,
+    spec: ArchSpec,
+    array: ComputeArray,
+    node: Einsum,
+    ranks: tuple[str, ...],
+    factors: dict[str, dict[str, int]],
+) -> dict[str, Any]:
+    tensors: list[str] = [
+        *dict.fromkeys(r.tensor for r in node.operands if r.tensor != node.name),
+        node.name,
+    ]
 
     def factor_list(target: str) -> list[str]:
         return [f"{r}={factors[target][r]}" for r in ranks]
