@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import sympy
-
 from einsum_cascade import ast
 from einsum_cascade.diagnostics import Diagnostic, Note, Severity, SourceSpan, suggest
 from einsum_cascade.errors import DslError
@@ -26,16 +24,9 @@ from einsum_cascade.ir import (
     TensorName,
     TensorRef,
 )
-from einsum_cascade.resolve import InvalidError, Resolver, arith
-from einsum_cascade.symbols import extent_symbol, rank_of_variable
+from einsum_cascade.resolve import InvalidError, Resolver
+from einsum_cascade.symbols import rank_of_variable
 
-_RANK_FUNCTIONS = {
-    "ceil": sympy.ceiling,
-    "floor": sympy.floor,
-    "min": sympy.Min,
-    "max": sympy.Max,
-    "sqrt": sympy.sqrt,
-}
 _REDUCE = {"+": ReduceOp.SUM, "*": ReduceOp.PRODUCT, "max": ReduceOp.MAX, "min": ReduceOp.MIN}
 
 
@@ -135,67 +126,6 @@ class _Checker(Resolver):
         return (stem if usable else "unnamed"), ""
 
     # ---- ranks
-
-    def declare_rank(self, decl: ast.RankDecl) -> None:
-        if decl.name in self.ranks:
-            self.error(
-                "E214",
-                f"rank '{decl.name}' is declared twice",
-                decl.span,
-                notes=(Note("first declared here", self.ranks[decl.name].span),),
-            )
-            return
-        if decl.name == decl.name.lower():
-            self.error(
-                "E216",
-                f"rank name '{decl.name}' has no upper-case letter",
-                decl.span,
-                hint=f"rank names are upper case; '{decl.name}' is then its index "
-                f"variable, e.g. 'rank {decl.name.upper()}'",
-            )
-            return
-        expression: sympy.Expr | None = None
-        default: int | None = None
-        if decl.value is not None:
-            try:
-                value = self.rank_expression(decl.value)
-            except InvalidError:
-                return
-            if value.is_number:
-                if not (value.is_integer and value > 0):
-                    self.error(
-                        "E217", f"rank '{decl.name}' needs a positive whole extent", decl.value.span
-                    )
-                    return
-                default = int(value)
-            else:
-                expression = value
-        self.ranks[decl.name] = Rank(RankName(decl.name), expression, default, decl.span)
-
-    def rank_expression(self, node: ast.Node) -> sympy.Expr:
-        if isinstance(node, ast.Number):
-            return sympy.nsimplify(node.value)
-        if isinstance(node, ast.Name):
-            if node.name not in self.ranks:
-                self.unknown_rank(node.name, node.span)
-                raise InvalidError
-            return extent_symbol(node.name)
-        if isinstance(node, ast.BinaryNode):
-            left, right = self.rank_expression(node.left), self.rank_expression(node.right)
-            return arith(node.op, left, right)
-        if isinstance(node, ast.UnaryNode):
-            return -self.rank_expression(node.operand)
-        if isinstance(node, ast.CallNode) and node.name in _RANK_FUNCTIONS:
-            args = [self.rank_expression(a) for a in node.args]
-            return sympy.sympify(_RANK_FUNCTIONS[node.name](*args))
-        self.error(
-            "E217",
-            "a rank extent may use only numbers, other extents, + - * / and ceil, floor, min, max",
-            node.span,
-        )
-        raise InvalidError
-
-    # ---- tensors
 
     def declare_tensors(self, stmts: list[ast.Statement]) -> None:
         for stmt in stmts:
