@@ -1,9 +1,9 @@
 """Accelerator models: architecture specs, mappings, workloads and the cost model.
 
 Public entry points: :func:`load_spec`, :func:`load_mapping`, :func:`get_workload`,
-:func:`estimate_cost`, :func:`evaluate_design_points`, :func:`linear_layers_cost` and
-:func:`reproduce_fusemax`. How the model reproduces the FuseMax artifact, and how its
-headline moves under consistent costs: ``docs/model.md``.
+:func:`estimate_cost`, :func:`evaluate_design_points`, :func:`estimate_linear_cost`,
+:func:`linear_layers_cost` and :func:`reproduce_fusemax`. How the model reproduces the
+FuseMax artifact, and how its headline moves under consistent costs: ``docs/model.md``.
 Imports are lazy so that ``import mappers`` stays cheap.
 """
 
@@ -30,8 +30,10 @@ _EXPORTS = {
     "build_cost_model": "mappers.cost",
     "estimate_cost": "mappers.cost",
     "evaluate_design_points": "mappers.cost",
+    "LinearReport": "mappers.linear",
+    "estimate_linear_cost": "mappers.linear",
     "linear_layers_cost": "mappers.linear",
-    "load_linear_plan": "mappers.linear",
+    "load_linear_plan": "mappers.linear_plan",
     "load_cascade": "mappers.cascades",
     "tiles_fit": "mappers.cost",
     "import_timeloop_arch": "mappers.timeloop_import",

@@ -107,6 +107,28 @@ def build_cost_model(
     )
 
 
+def check_point_extents(model: CostModel, given: collections.abc.Iterable[str]) -> None:
+    """Raise M402 unless the point gives every extent the compiled model reads.
+
+    Raises:
+        MappingError: M402 names the missing extents and the ones the point gives.
+    """
+    needed = {*model.arguments, *(n for _, names, _ in model.fit_functions for n in names)}
+    needed.update(rule.rank for rule in model.mapping.tiles if not rule.whole)
+    have = set(given)
+    missing = sorted(n for n in needed - have if not n.startswith("tile_"))
+    if missing:
+        plural = "s" if len(missing) > 1 else ""
+        raise MappingError.single(
+            "M402",
+            f"cascade '{model.cascade.name}' under mapping '{model.mapping.name}' needs "
+            f"extent{plural} {', '.join(missing)}, which the workload point does not give",
+            model.mapping.span_of("cascade"),
+            f"the point gives {', '.join(sorted(have)) or 'nothing'}; give the missing "
+            "extents explicitly",
+        )
+
+
 def _largest_divisor_at_most(n: int, cap: int) -> int:
     best = 1
     for d in range(1, math.isqrt(n) + 1):
@@ -141,6 +163,7 @@ def tiles_fit(
 
     Where it is False, :func:`evaluate_design_points` raises M401 (no tile fits the level).
     """
+    check_point_extents(model, columns)
     shape = np.broadcast(*[np.asarray(v) for v in columns.values()]).shape
     cols = {k: np.broadcast_to(np.asarray(v, dtype=float), shape) for k, v in columns.items()}
     ok = np.ones(shape, dtype=bool)
@@ -236,6 +259,7 @@ def evaluate_design_points(
         ``util_<array>``, ``cycles_<einsum>``, ``share_<einsum>`` (busy PE-cycles of the
         einsum over its array's PE-cycles), ``energy_<component>_pj``, ``tile_<rank>``.
     """
+    check_point_extents(model, columns)
     shape = np.broadcast(*[np.asarray(v) for v in columns.values()]).shape
     cols = {k: np.broadcast_to(np.asarray(v, dtype=float), shape) for k, v in columns.items()}
     cols.update(_tiles(model, cols))
@@ -354,10 +378,20 @@ def estimate_cost(
     mapping: Mapping,
     workload: Workload,
     table: str = DEFAULT_TABLE,
+    extents: collections.abc.Mapping[str, int] | None = None,
 ) -> CostReport:
-    """Cost one workload point; see :func:`evaluate_design_points` for many at once."""
+    """Cost one workload point; see :func:`evaluate_design_points` for many at once.
+
+    Args:
+        cascade, spec, mapping, table: as for :func:`build_cost_model`.
+        workload: gives the extents ``B``, ``H``, ``E``, ``F``, ``D``, ``S``, ``M``, ``P``.
+        extents: further extents, or replacements (``K`` and ``N`` of a GEMM).
+
+    Raises:
+        MappingError: M402 the point lacks an extent the cascade needs; M401 no tile fits.
+    """
     model = build_cost_model(cascade, spec, mapping, table)
-    values = evaluate_design_points(model, workload_columns(workload))
+    values = evaluate_design_points(model, {**workload_columns(workload), **(extents or {})})
     return CostReport(
         cascade=cascade.name,
         spec=spec.name,
@@ -375,6 +409,7 @@ __all__ = [
     "CostModel",
     "CostReport",
     "build_cost_model",
+    "check_point_extents",
     "estimate_cost",
     "evaluate_design_points",
     "extent_symbol",

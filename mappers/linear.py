@@ -12,10 +12,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-import yaml
 
 from mappers.cascades import load_cascade
 from mappers.cost import (
@@ -25,44 +23,18 @@ from mappers.cost import (
     evaluate_design_points,
     tiles_fit,
 )
+from mappers.linear_plan import (
+    LINEAR_PLAN,
+    LinearLayer,
+    LinearPlan,
+    check_plan_extents,
+    load_linear_plan,
+)
 from mappers.mapping_loader import load_mapping
 from mappers.spec import ArchSpec
+from mappers.workloads import Workload
 
-LINEAR_PLAN = Path(__file__).resolve().parent / "data" / "linear-layers.yaml"
 TOTALS = ("latency_s", "traffic_bytes", "energy_pj")
-
-
-@dataclass(frozen=True, slots=True)
-class LinearLayer:
-    """One GEMM: its name and the workload extents whose products give K and N."""
-
-    name: str
-    contraction: tuple[str, ...]
-    columns: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class LinearPlan:
-    """The GEMMs of one layer, the cascade costing each, and the candidate mappings."""
-
-    cascade: str
-    mappings: tuple[str, ...]
-    rows: tuple[str, ...]
-    layers: tuple[LinearLayer, ...]
-
-
-def load_linear_plan(path: Path = LINEAR_PLAN) -> LinearPlan:
-    """Read a linear-layer plan (the default: the FuseMax evaluation's six GEMMs)."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return LinearPlan(
-        cascade=data["cascade"],
-        mappings=tuple(data["mappings"]),
-        rows=tuple(data["rows"]),
-        layers=tuple(
-            LinearLayer(entry["name"], tuple(entry["K"]), tuple(entry["N"]))
-            for entry in data["layers"]
-        ),
-    )
 
 
 def linear_layers_cost(
@@ -90,24 +62,32 @@ def linear_layers_cost(
         MappingError: M401 when no candidate mapping fits a layer at some point.
     """
     plan = plan or load_linear_plan()
+    check_plan_extents(plan, columns)
     shape = np.broadcast(*[np.asarray(v) for v in columns.values()]).shape
     cols = {k: np.broadcast_to(np.asarray(v, dtype=float), shape) for k, v in columns.items()}
     cascade = load_cascade(plan.cascade)
     models = [build_cost_model(cascade, spec, load_mapping(name), table) for name in plan.mappings]
-    rows = math.prod(cols[r] for r in plan.rows)
     out = {key: np.zeros(shape) for key in TOTALS}
     for layer in plan.layers:
-        extents = {
-            "M": np.broadcast_to(rows, shape),
-            "K": np.broadcast_to(math.prod(cols[r] for r in layer.contraction), shape),
-            "N": np.broadcast_to(math.prod(cols[r] for r in layer.columns), shape),
-        }
+        extents = gemm_extents(plan, layer, cols)
         values = _first_fitting(models, extents, shape)
         for key in TOTALS:
             out[f"{key}_{layer.name}"] = values[key]
             out[key] = out[key] + values[key]
         out[f"mapping_{layer.name}"] = values["candidate"]
     return out
+
+
+def gemm_extents(
+    plan: LinearPlan, layer: LinearLayer, columns: Mapping[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """Return one layer's GEMM extents ``M`` (rows), ``K`` and ``N`` from workload extents."""
+    shape = np.broadcast(*[np.asarray(v) for v in columns.values()]).shape
+
+    def product(names: tuple[str, ...]) -> np.ndarray:
+        return np.broadcast_to(math.prod((columns[n] for n in names), start=1.0), shape)
+
+    return {"M": product(plan.rows), "K": product(layer.contraction), "N": product(layer.columns)}
 
 
 def _first_fitting(
@@ -128,3 +108,105 @@ def _first_fitting(
         out["candidate"][take] = position
         left &= ~take
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class LayerCost:
+    """One linear layer at one point: its GEMM extents, the mapping used and its cost."""
+
+    name: str
+    mapping: str
+    rows: int
+    contraction: int
+    columns: int
+    latency_s: float
+    traffic_bytes: float
+    energy_pj: float
+
+
+@dataclass(frozen=True, slots=True)
+class LinearReport:
+    """The linear layers of one transformer layer at one workload point; layers run in turn."""
+
+    spec: str
+    table: str
+    workload: str
+    seq_len: int
+    layers: tuple[LayerCost, ...]
+
+    @property
+    def latency_s(self) -> float:
+        """Return the summed latency of the layers."""
+        return sum(layer.latency_s for layer in self.layers)
+
+    @property
+    def traffic_bytes(self) -> float:
+        """Return the summed DRAM traffic of the layers."""
+        return sum(layer.traffic_bytes for layer in self.layers)
+
+    @property
+    def energy_pj(self) -> float:
+        """Return the summed energy of the layers."""
+        return sum(layer.energy_pj for layer in self.layers)
+
+    def to_dict(self) -> dict[str, object]:
+        """Return a JSON-ready dictionary: totals, then one entry per layer."""
+        return {
+            "spec": self.spec,
+            "table": self.table,
+            "workload": self.workload,
+            "seq_len": self.seq_len,
+            "latency_s": self.latency_s,
+            "traffic_bytes": self.traffic_bytes,
+            "energy_pj": self.energy_pj,
+            "layers": [
+                {key: getattr(layer, key) for key in LayerCost.__dataclass_fields__}
+                for layer in self.layers
+            ],
+        }
+
+
+def estimate_linear_cost(
+    spec: ArchSpec,
+    workload: Workload,
+    table: str = DEFAULT_TABLE,
+    plan: LinearPlan | None = None,
+) -> LinearReport:
+    """Cost the linear layers of one workload point; see :func:`linear_layers_cost`.
+
+    Raises:
+        MappingError: M403 the plan uses an extent the workload lacks; M401 no mapping fits.
+    """
+    plan = plan or load_linear_plan()
+    point = workload.extents()
+    values = linear_layers_cost(spec, point, table, plan)
+    columns = {k: np.asarray(float(v)) for k, v in point.items()}
+    layers = []
+    for layer in plan.layers:
+        extents = {k: int(v) for k, v in gemm_extents(plan, layer, columns).items()}
+        layers.append(
+            LayerCost(
+                name=layer.name,
+                mapping=plan.mappings[int(values[f"mapping_{layer.name}"])],
+                rows=extents["M"],
+                contraction=extents["K"],
+                columns=extents["N"],
+                latency_s=float(values[f"latency_s_{layer.name}"]),
+                traffic_bytes=float(values[f"traffic_bytes_{layer.name}"]),
+                energy_pj=float(values[f"energy_pj_{layer.name}"]),
+            )
+        )
+    return LinearReport(spec.name, table, workload.name, workload.seq_len, tuple(layers))
+
+
+__all__ = [
+    "LINEAR_PLAN",
+    "LayerCost",
+    "LinearLayer",
+    "LinearPlan",
+    "LinearReport",
+    "estimate_linear_cost",
+    "gemm_extents",
+    "linear_layers_cost",
+    "load_linear_plan",
+]

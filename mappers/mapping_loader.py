@@ -80,6 +80,8 @@ def mapping_from_text(
             _merge(check, root, variant.value["set"])
     top = check.mapping(root, "the mapping")
     spans: list[tuple[str, SourceSpan]] = []
+    if "cascade" in top:
+        spans.append(("cascade", top["cascade"].span))
     mapping = Mapping(
         name=check.string(top.get("name"), "name"),
         cascade=check.string(top.get("cascade"), "cascade"),

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from einsum_cascade.cli.app import app, print_json, stdout_console, user_errors
+from einsum_cascade.cli.app import EXIT_USAGE, app, fail, print_json, stdout_console, user_errors
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from mappers.cost import CostReport
+    from mappers.linear import LinearReport
+    from mappers.spec import ArchSpec
+    from mappers.workloads import Workload
 
 reproduce_app = typer.Typer(help="Reproduce published evaluations.", no_args_is_help=True)
 app.add_typer(reproduce_app, name="reproduce")
@@ -16,26 +25,98 @@ app.add_typer(reproduce_app, name="reproduce")
 @user_errors
 def model(
     arch: str = typer.Option(..., "--arch", help="spec name (fusemax, flat) or YAML path"),
-    mapping: str = typer.Option(..., "--mapping", help="mapping name or YAML path"),
+    mapping: str | None = typer.Option(
+        None, "--mapping", help="mapping name or YAML path (an attention layer or any cascade)"
+    ),
+    linear: bool = typer.Option(
+        False, "--linear", help="cost the workload's linear layers (GEMMs) too, or only them"
+    ),
+    linear_plan: str | None = typer.Option(
+        None, "--linear-plan", help="linear-layer plan YAML (default: the six FuseMax GEMMs)"
+    ),
     workload: str = typer.Option("BERT", "--workload", help="BERT, TrXL, T5 or XLM"),
     seq: str = typer.Option("64K", "--seq", help="sequence length: 65536, 64K, 1M"),
+    extent: Annotated[
+        list[str] | None,
+        typer.Option("--extent", help="extra or replaced extent of the point, NAME=VALUE (K=768)"),
+    ] = None,
     table: str = typer.Option("default", "--costs", help="cost table: default or artifact"),
     as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
 ) -> None:
-    """Cost a cascade on an architecture under a mapping for one workload."""
-    from mappers.cascades import load_cascade
-    from mappers.cost import estimate_cost
-    from mappers.mapping_loader import load_mapping
+    """Cost a cascade under a mapping, the linear layers, or both, for one workload point.
+
+    With both ``--mapping`` and ``--linear`` the end-to-end total (attention plus linear
+    layers, run one after the other) is reported as well.
+    """
     from mappers.spec_loader import load_spec
     from mappers.workloads import get_workload
 
+    if mapping is None and not linear:
+        raise fail("give --mapping, --linear or both", EXIT_USAGE)
     shape = get_workload(workload, seq)
     spec = load_spec(arch)
-    mapped = load_mapping(mapping, shape.name, shape.seq_len)
-    report = estimate_cost(load_cascade(mapped.cascade), spec, mapped, shape, table)
+    attention = _attention(spec, mapping, shape, table, _extents(extent or [])) if mapping else None
+    layers = _linear(spec, shape, table, linear_plan) if linear else None
     if as_json:
-        print_json(report.to_dict())
+        print_json(_json(attention, layers))
         return
+    console = stdout_console()
+    if attention is not None:
+        for rendered in _attention_tables(attention):
+            console.print(rendered)
+    if layers is not None:
+        console.print(_linear_table(layers))
+    if attention is not None and layers is not None:
+        console.print(_end_to_end_table(attention, layers))
+
+
+def _extents(items: list[str]) -> dict[str, int]:
+    from mappers.workloads import parse_seq
+
+    out: dict[str, int] = {}
+    for item in items:
+        name, equals, value = item.partition("=")
+        if not equals or not name.strip().isidentifier():
+            raise typer.BadParameter(f"'{item}' is not NAME=VALUE", param_hint="--extent")
+        out[name.strip()] = parse_seq(value)
+    return out
+
+
+def _attention(
+    spec: ArchSpec, mapping: str, shape: Workload, table: str, extents: dict[str, int]
+) -> CostReport:
+    from mappers.cascades import load_cascade
+    from mappers.cost import estimate_cost
+    from mappers.mapping_loader import load_mapping
+
+    mapped = load_mapping(mapping, shape.name, shape.seq_len)
+    return estimate_cost(load_cascade(mapped.cascade), spec, mapped, shape, table, extents)
+
+
+def _linear(spec: ArchSpec, shape: Workload, table: str, plan: str | None) -> LinearReport:
+    from mappers.linear import estimate_linear_cost
+    from mappers.linear_plan import load_linear_plan
+
+    return estimate_linear_cost(spec, shape, table, load_linear_plan(plan) if plan else None)
+
+
+def _json(attention: CostReport | None, layers: LinearReport | None) -> dict[str, Any]:
+    if layers is None:
+        assert attention is not None
+        return attention.to_dict()
+    if attention is None:
+        return layers.to_dict()
+    return {
+        "attention": attention.to_dict(),
+        "linear": layers.to_dict(),
+        "end_to_end": {
+            key: attention.metric(key) + getattr(layers, key)
+            for key in ("latency_s", "traffic_bytes", "energy_pj")
+        },
+    }
+
+
+def _attention_tables(report: CostReport) -> tuple[Table, Table]:
     from rich.table import Table
 
     metrics = dict(report.metrics)
@@ -54,9 +135,41 @@ def model(
         per_einsum.add_row(
             name, array, f"{metrics[f'cycles_{name}']:.6g}", f"{metrics[f'share_{name}']:.4f}"
         )
-    console = stdout_console()
-    console.print(summary)
-    console.print(per_einsum)
+    return summary, per_einsum
+
+
+def _linear_table(report: LinearReport) -> Table:
+    from rich.table import Table
+
+    title = f"linear layers on {report.spec}: {report.workload} seq {report.seq_len}"
+    table = Table(title=title)
+    columns = ("layer", "mapping", "M", "K", "N", "latency_s", "traffic_bytes", "energy_pj")
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("layer", "mapping") else "right")
+    for layer in report.layers:
+        table.add_row(
+            layer.name,
+            layer.mapping,
+            str(layer.rows),
+            str(layer.contraction),
+            str(layer.columns),
+            *(f"{v:.6g}" for v in (layer.latency_s, layer.traffic_bytes, layer.energy_pj)),
+        )
+    totals = (report.latency_s, report.traffic_bytes, report.energy_pj)
+    table.add_row("total", "", "", "", "", *(f"{v:.6g}" for v in totals))
+    return table
+
+
+def _end_to_end_table(attention: CostReport, layers: LinearReport) -> Table:
+    from rich.table import Table
+
+    table = Table(title="end to end (attention + linear layers)")
+    for column in ("metric", "attention", "linear", "total"):
+        table.add_column(column, justify="left" if column == "metric" else "right")
+    for key in ("latency_s", "traffic_bytes", "energy_pj"):
+        ours, theirs = attention.metric(key), float(getattr(layers, key))
+        table.add_row(key, f"{ours:.6g}", f"{theirs:.6g}", f"{ours + theirs:.6g}")
+    return table
 
 
 @reproduce_app.command("fusemax")
