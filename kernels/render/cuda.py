@@ -5,6 +5,7 @@ The same text compiles with nvcc/NVRTC and, against ``kernels/shim/cuda_shim.h``
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import sympy
@@ -66,6 +67,8 @@ def float_literal(value: float) -> str:
 
 
 def _and(a: str, b: str) -> str:
+    if a == b:
+        return a
     if FALSE in (a, b):
         return FALSE
     if a == TRUE:
@@ -74,6 +77,8 @@ def _and(a: str, b: str) -> str:
 
 
 def _or(a: str, b: str) -> str:
+    if a == b:
+        return a
     if TRUE in (a, b):
         return TRUE
     if a == FALSE:
@@ -107,7 +112,8 @@ class _KernelRenderer:
         self.cascade = plan.cascade
         self.static = plan.static_extents
         self.out = _Writer()
-        self.in_loop = False
+        self.bound: set[str] = set()  # variables of the enclosing fused loop
+        self.opened: list[bool] = []  # per open_loop call: whether it wrote a loop
 
     # ---- names and coordinates
 
@@ -141,6 +147,10 @@ class _KernelRenderer:
         if buffer.storage is Storage.SHARED:
             return f"s_{buffer.tensor}{suffix}{index}[threadIdx.x]"
         return f"l_{buffer.tensor}{suffix}{index}"
+
+    def flag(self, buffer: Buffer, variables: tuple[str, ...], suffix: str = "") -> str:
+        """Return the presence flag of a local buffer at the given dims' variables."""
+        return self.element(buffer, buffer.presence_of(variables), suffix + "_ok")
 
     def _local(self, variable: str) -> str:
         role = self.kernel.role(variable)
@@ -208,9 +218,7 @@ class _KernelRenderer:
             generation = generation_of(ref, tensor)
             suffix = "_cur" if generation is Generation.CURRENT else "_prev"
         value = self.element(buffer, tuple(variables), suffix)
-        present = (
-            self.element(buffer, tuple(variables), suffix + "_ok") if buffer.maybe_absent else TRUE
-        )
+        present = self.flag(buffer, tuple(variables), suffix) if buffer.maybe_absent else TRUE
         return value, present
 
     def _ref_variable(self, index: sympy.Expr) -> str:
@@ -276,6 +284,10 @@ class _KernelRenderer:
     # ---- loops
 
     def open_loop(self, variable: str) -> None:
+        """Open a loop over ``variable`` unless an enclosing fused loop already binds it."""
+        self.opened.append(variable not in self.bound)
+        if variable in self.bound:
+            return
         if self.kernel.role(variable) is Role.IN_TILE:
             self.out.line(f"#pragma unroll {self.plan.tiling.unroll}")
             self.out.open("for (int j = 0; j < count; ++j)")
@@ -283,6 +295,36 @@ class _KernelRenderer:
             rank = rank_of_variable(variable)
             self.out.line("#pragma unroll")
             self.out.open(f"for (int {variable} = 0; {variable} < {rank}; ++{variable})")
+
+    def close_loop(self) -> None:
+        """Close the loop the matching ``open_loop`` opened, if it opened one."""
+        if self.opened.pop():
+            self.out.close()
+
+    def steps(self, steps: tuple[Step, ...]) -> None:
+        """Write steps in order; a fused group shares one loop over its outermost variable."""
+        for fusion, members in itertools.groupby(steps, key=lambda s: s.fusion):
+            group = list(members)
+            if fusion is None:
+                for step in group:
+                    self.step(step)
+                continue
+            variable = group[0].local[0]
+            self.out.line(f"// fused over {variable}: {', '.join(s.einsum.name for s in group)}")
+            self.open_loop(variable)
+            self.bound.add(variable)
+            for step in group:
+                self.step(step)
+            self.bound.discard(variable)
+            self.close_loop()
+
+    def loops(self, variables: tuple[str, ...], statement: str) -> None:
+        """Write ``statement`` inside one loop per variable."""
+        for variable in variables:
+            self.open_loop(variable)
+        self.out.line(statement)
+        for _ in variables:
+            self.close_loop()
 
     # ---- steps
 
@@ -311,13 +353,10 @@ class _KernelRenderer:
     def init_accumulator(self, step: Step) -> None:
         buffer, dims, suffix = self.destination(step)
         identity = float_literal(step.einsum.reduce_op.identity)
-        for variable in dims:
-            self.open_loop(variable)
-        self.out.line(f"{self.element(buffer, dims, suffix)} = {identity};")
+        self.loops(dims, f"{self.element(buffer, dims, suffix)} = {identity};")
         if buffer.maybe_absent:
-            self.out.line(f"{self.element(buffer, dims, suffix + '_ok')} = false;")
-        for _ in dims:
-            self.out.close()
+            flags = buffer.presence_of(dims)
+            self.loops(flags, f"{self.flag(buffer, dims, suffix)} = false;")
 
     def finalize_accumulator(self, step: Step) -> None:
         buffer, dims, suffix = self.destination(step)
@@ -326,17 +365,17 @@ class _KernelRenderer:
         for variable in dims:
             self.open_loop(variable)
         target = self.element(buffer, dims, suffix)
-        ok = self.element(buffer, dims, suffix + "_ok")
+        ok = self.flag(buffer, dims, suffix)
         self.out.line(f"if (!{ok}) {target} = {float_literal(buffer.empty)};")
         for _ in dims:
-            self.out.close()
+            self.close_loop()
 
     def step(self, step: Step) -> None:
         einsum = step.einsum
         buffer, dims, suffix = self.destination(step)
         self.out.open(f"{{  // {einsum.name}")
         target = self.element(buffer, dims, suffix)
-        target_ok = self.element(buffer, dims, suffix + "_ok")
+        target_ok = self.flag(buffer, dims, suffix)
         if not step.reduced:
             for variable in step.local:
                 self.open_loop(variable)
@@ -350,7 +389,7 @@ class _KernelRenderer:
                 self.out.line(f"  {target} = ok ? {value} : {float_literal(buffer.empty)};")
                 self.out.line(f"  {target_ok} = ok; }}")
             for _ in step.local:
-                self.out.close()
+                self.close_loop()
         elif step.local[-len(step.reduced) :] == step.reduced and not step.across_tiles:
             self.scalar_reduction(step, buffer, dims, suffix)
         else:
@@ -360,7 +399,7 @@ class _KernelRenderer:
                 self.open_loop(variable)
             self.accumulate(step, target, target_ok if buffer.maybe_absent else None)
             for _ in step.local:
-                self.out.close()
+                self.close_loop()
             if not step.across_tiles:
                 self.finalize_accumulator(step)
         if not step.across_tiles:
@@ -380,13 +419,13 @@ class _KernelRenderer:
             self.open_loop(variable)
         self.accumulate(step, "acc", "acc_ok")
         for _ in step.reduced:
-            self.out.close()
+            self.close_loop()
         target = self.element(buffer, dims, suffix)
         self.out.line(f"{target} = acc_ok ? acc : {float_literal(buffer.empty)};")
         if buffer.maybe_absent:
-            self.out.line(f"{self.element(buffer, dims, suffix + '_ok')} = acc_ok;")
+            self.out.line(f"{self.flag(buffer, dims, suffix)} = acc_ok;")
         for _ in kept:
-            self.out.close()
+            self.close_loop()
 
     def accumulate(self, step: Step, target: str, target_ok: str | None) -> None:
         value, present = self.point(step)
@@ -416,7 +455,7 @@ class _KernelRenderer:
         flat = self.flat_index(coordinates, tensor.ranks)
         self.out.line(f"{name}[{flat}] = {self.element(buffer, dims, suffix)};")
         for _ in dims:
-            self.out.close()
+            self.close_loop()
         self.out.close()
 
     # ---- declarations and segments
@@ -427,16 +466,20 @@ class _KernelRenderer:
             for d in buffer.dims
         )
         suffixes = ["_prev", "_cur"] if buffer.iterative else [""]
+        flag_shape = "".join(
+            f"[{'TILE' if d == self.plan.in_tile_variable else rank_of_variable(d)}]"
+            for d in buffer.presence_dims
+        )
         for suffix in suffixes:
             name = f"{buffer.tensor}{suffix}"
             if buffer.storage is Storage.SHARED:
                 self.out.line(f"__shared__ float s_{name}{shape}[BLOCK];")
                 if buffer.maybe_absent:
-                    self.out.line(f"__shared__ bool s_{name}_ok{shape}[BLOCK];")
+                    self.out.line(f"__shared__ bool s_{name}_ok{flag_shape}[BLOCK];")
             else:
                 self.out.line(f"float l_{name}{shape};")
                 if buffer.maybe_absent:
-                    self.out.line(f"bool l_{name}_ok{shape};")
+                    self.out.line(f"bool l_{name}_ok{flag_shape};")
 
     def init_iterative(self, buffer: Buffer) -> None:
         init = self.cascade.init(buffer.tensor)
@@ -448,28 +491,19 @@ class _KernelRenderer:
             if isinstance(init.value, Literal) and init.value.value == buffer.empty
             else "true"
         )
-        for variable in buffer.dims:
-            self.open_loop(variable)
-        self.out.line(f"{self.element(buffer, buffer.dims, '_prev')} = {value};")
+        dims = buffer.dims
+        self.loops(dims, f"{self.element(buffer, dims, '_prev')} = {value};")
         if buffer.maybe_absent:
-            self.out.line(f"{self.element(buffer, buffer.dims, '_prev_ok')} = {present};")
-        for _ in buffer.dims:
-            self.out.close()
+            flags = buffer.presence_dims
+            self.loops(flags, f"{self.flag(buffer, dims, '_prev')} = {present};")
 
     def advance_iterative(self, buffer: Buffer) -> None:
-        for variable in buffer.dims:
-            self.open_loop(variable)
-        self.out.line(
-            f"{self.element(buffer, buffer.dims, '_prev')} = "
-            f"{self.element(buffer, buffer.dims, '_cur')};"
-        )
+        dims = buffer.dims
+        previous, current = self.element(buffer, dims, "_prev"), self.element(buffer, dims, "_cur")
+        self.loops(dims, f"{previous} = {current};")
         if buffer.maybe_absent:
-            self.out.line(
-                f"{self.element(buffer, buffer.dims, '_prev_ok')} = "
-                f"{self.element(buffer, buffer.dims, '_cur_ok')};"
-            )
-        for _ in buffer.dims:
-            self.out.close()
+            previous, current = self.flag(buffer, dims, "_prev"), self.flag(buffer, dims, "_cur")
+            self.loops(buffer.presence_dims, f"{previous} = {current};")
 
     def stage(self, tensor: str) -> None:
         buffer = self.kernel.buffer(tensor)
@@ -498,8 +532,7 @@ class _KernelRenderer:
 
     def segment(self, segment: Segment) -> None:
         if not segment.is_loop:
-            for step in segment.steps:
-                self.step(step)
+            self.steps(segment.steps)
             return
         self.out.line(f"// pass {segment.pass_number} over {self.plan.tiling.sequence_rank}")
         across = [s for s in segment.steps if s.across_tiles]
@@ -512,8 +545,7 @@ class _KernelRenderer:
         for tensor in segment.staged:
             self.stage(tensor)
         self.out.line("__syncthreads();  // the tile is staged")
-        for step in segment.steps:
-            self.step(step)
+        self.steps(segment.steps)
         for buffer in self.kernel.buffers:
             if buffer.iterative:
                 self.advance_iterative(buffer)

@@ -26,13 +26,15 @@ def test_one_pass_cascade_becomes_one_kernel_with_one_running_state_loop():
         "RM",
         "SLN",
         "SLD",
-        "SLNV",
-        "PRM",
+        "PRM",  # moved ahead of SLNV (it does not depend on it) so the f-steps are adjacent
         "SPD",
         "RD",
+        "SLNV",
         "SPNV",
         "RNV",
     ]
+    fused = {s.einsum.name: s.fusion for s in loop.steps if s.fusion is not None}
+    assert fused == {"SLNV": 0, "SPNV": 0, "RNV": 0}  # one loop over f for the three
     assert loop.staged == ("K", "V")
     assert [s.einsum.name for s in kernel.segments[-1].steps] == ["AV"]  # after the loop
     assert kernel.buffer("RM").iterative and kernel.buffer("RNV").dims == ("f",)
@@ -74,6 +76,30 @@ def test_presence_masks_only_where_a_filter_can_remove_points():
     causal = plan_kernels(library.load("attention/1pass-causal"), TILING).kernels[0]
     assert not plain.buffer("BQK").maybe_absent
     assert causal.buffer("BQK").maybe_absent
+
+
+@pytest.mark.parametrize(
+    ("tensor", "presence_dims"),
+    [
+        ("BQK", ("m0",)),  # the causal filter drops keys within a tile
+        ("SLN", ("m0",)),
+        ("SLNV", ()),  # reduced over m0: present for every f or for none
+        ("RNV", ()),
+        ("AV", ()),
+    ],
+    ids=["BQK", "SLN", "SLNV", "RNV", "AV"],
+)
+def test_causal_presence_flags_keep_only_the_ranks_a_filter_reaches(tensor, presence_dims):
+    kernel = plan_kernels(library.load("attention/1pass-causal"), TILING).kernels[0]
+    assert kernel.buffer(tensor).maybe_absent
+    assert kernel.buffer(tensor).presence_dims == presence_dims
+
+
+def test_causal_shared_bytes_count_one_flag_byte_per_tile_column():
+    plan = plan_kernels(library.load("attention/1pass-causal"), TILING)
+    # K, V tiles 2 x 64 x 32 x 4 B = 16384; BQK, SLN values 2 x 32 x 64 x 4 B = 16384;
+    # BQK, SLN flags (over m0 only) 2 x 32 x 64 x 1 B = 4096; total 36864
+    assert plan.shared_bytes(plan.kernels[0]) == 36864
 
 
 def test_plan_is_frozen_and_hashable():

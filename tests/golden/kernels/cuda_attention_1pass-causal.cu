@@ -10,7 +10,7 @@ attention_1pass_causal_k0(const float* __restrict__ Q, const float* __restrict__
     const int row = blockIdx.x * BLOCK + threadIdx.x;
     const bool row_ok = row < P;
     float l_AV[F];
-    bool l_AV_ok[F];
+    bool l_AV_ok;
     __shared__ float s_BQK[TILE][BLOCK];
     __shared__ bool s_BQK_ok[TILE][BLOCK];
     __shared__ float t_K[E * TILE];
@@ -27,19 +27,19 @@ attention_1pass_causal_k0(const float* __restrict__ Q, const float* __restrict__
     float l_RM_cur;
     bool l_RM_cur_ok;
     float l_RNV_prev[F];
-    bool l_RNV_prev_ok[F];
+    bool l_RNV_prev_ok;
     float l_RNV_cur[F];
-    bool l_RNV_cur_ok[F];
+    bool l_RNV_cur_ok;
     float l_SLD;
     bool l_SLD_ok;
     __shared__ float s_SLN[TILE][BLOCK];
     __shared__ bool s_SLN_ok[TILE][BLOCK];
     float l_SLNV[F];
-    bool l_SLNV_ok[F];
+    bool l_SLNV_ok;
     float l_SPD;
     bool l_SPD_ok;
     float l_SPNV[F];
-    bool l_SPNV_ok[F];
+    bool l_SPNV_ok;
     __shared__ float t_V[F * TILE];
     l_RD_prev = 0.0f;
     l_RD_prev_ok = false;
@@ -48,8 +48,8 @@ attention_1pass_causal_k0(const float* __restrict__ Q, const float* __restrict__
     #pragma unroll
     for (int f = 0; f < F; ++f) {
         l_RNV_prev[f] = 0.0f;
-        l_RNV_prev_ok[f] = false;
     }
+    l_RNV_prev_ok = false;
     // pass 1 over M
     for (int t = 0; t < (M + TILE - 1) / TILE; ++t) {
         const int count = min(TILE, M - t * TILE);
@@ -83,13 +83,13 @@ attention_1pass_causal_k0(const float* __restrict__ Q, const float* __restrict__
             bool acc_ok = false;
             #pragma unroll 1
             for (int j = 0; j < count; ++j) {
-                if ((s_BQK_ok[j][threadIdx.x] && s_BQK_ok[j][threadIdx.x])) { acc = fmaxf(acc, s_BQK[j][threadIdx.x]); acc_ok = true; }
+                if (s_BQK_ok[j][threadIdx.x]) { acc = fmaxf(acc, s_BQK[j][threadIdx.x]); acc_ok = true; }
             }
             l_LM = acc_ok ? acc : (-__int_as_float(0x7f800000));
             l_LM_ok = acc_ok;
         }
         {  // RM
-            { const bool ok = ((l_RM_prev_ok || l_LM_ok) && (l_RM_prev_ok || l_LM_ok));
+            { const bool ok = (l_RM_prev_ok || l_LM_ok);
               l_RM_cur = ok ? fmaxf((l_RM_prev_ok ? l_RM_prev : (-__int_as_float(0x7f800000))), (l_LM_ok ? l_LM : (-__int_as_float(0x7f800000)))) : (-__int_as_float(0x7f800000));
               l_RM_cur_ok = ok; }
         }
@@ -106,26 +106,13 @@ attention_1pass_causal_k0(const float* __restrict__ Q, const float* __restrict__
             bool acc_ok = false;
             #pragma unroll 1
             for (int j = 0; j < count; ++j) {
-                if ((s_SLN_ok[j][threadIdx.x] && s_SLN_ok[j][threadIdx.x])) { acc = acc + s_SLN[j][threadIdx.x]; acc_ok = true; }
+                if (s_SLN_ok[j][threadIdx.x]) { acc = acc + s_SLN[j][threadIdx.x]; acc_ok = true; }
             }
             l_SLD = acc_ok ? acc : 0.0f;
             l_SLD_ok = acc_ok;
         }
-        {  // SLNV
-            #pragma unroll
-            for (int f = 0; f < F; ++f) {
-                float acc = 0.0f;
-                bool acc_ok = false;
-                #pragma unroll 1
-                for (int j = 0; j < count; ++j) {
-                    if (s_SLN_ok[j][threadIdx.x]) { acc = acc + (s_SLN[j][threadIdx.x] * t_V[(f) * TILE + j]); acc_ok = true; }
-                }
-                l_SLNV[f] = acc_ok ? acc : 0.0f;
-                l_SLNV_ok[f] = acc_ok;
-            }
-        }
         {  // PRM
-            { const bool ok = ((l_RM_prev_ok || l_RM_cur_ok) && (l_RM_prev_ok || l_RM_cur_ok));
+            { const bool ok = (l_RM_prev_ok || l_RM_cur_ok);
               l_PRM = ok ? expf(((l_RM_prev_ok ? l_RM_prev : 0.0f) - (l_RM_cur_ok ? l_RM_cur : 0.0f))) : 0.0f;
               l_PRM_ok = ok; }
         }
@@ -135,24 +122,32 @@ attention_1pass_causal_k0(const float* __restrict__ Q, const float* __restrict__
               l_SPD_ok = ok; }
         }
         {  // RD
-            { const bool ok = ((l_SLD_ok || l_SPD_ok) && (l_SLD_ok || l_SPD_ok));
+            { const bool ok = (l_SLD_ok || l_SPD_ok);
               l_RD_cur = ok ? ((l_SLD_ok ? l_SLD : 0.0f) + (l_SPD_ok ? l_SPD : 0.0f)) : 0.0f;
               l_RD_cur_ok = ok; }
         }
-        {  // SPNV
-            #pragma unroll
-            for (int f = 0; f < F; ++f) {
-                { const bool ok = ((l_RNV_prev_ok[f] && l_PRM_ok) && l_RNV_prev_ok[f]);
-                  l_SPNV[f] = ok ? (l_RNV_prev[f] * l_PRM) : 0.0f;
-                  l_SPNV_ok[f] = ok; }
+        // fused over f: SLNV, SPNV, RNV
+        #pragma unroll
+        for (int f = 0; f < F; ++f) {
+            {  // SLNV
+                float acc = 0.0f;
+                bool acc_ok = false;
+                #pragma unroll 1
+                for (int j = 0; j < count; ++j) {
+                    if (s_SLN_ok[j][threadIdx.x]) { acc = acc + (s_SLN[j][threadIdx.x] * t_V[(f) * TILE + j]); acc_ok = true; }
+                }
+                l_SLNV[f] = acc_ok ? acc : 0.0f;
+                l_SLNV_ok = acc_ok;
             }
-        }
-        {  // RNV
-            #pragma unroll
-            for (int f = 0; f < F; ++f) {
-                { const bool ok = ((l_SLNV_ok[f] || l_SPNV_ok[f]) && (l_SLNV_ok[f] || l_SPNV_ok[f]));
-                  l_RNV_cur[f] = ok ? ((l_SLNV_ok[f] ? l_SLNV[f] : 0.0f) + (l_SPNV_ok[f] ? l_SPNV[f] : 0.0f)) : 0.0f;
-                  l_RNV_cur_ok[f] = ok; }
+            {  // SPNV
+                { const bool ok = ((l_RNV_prev_ok && l_PRM_ok) && l_RNV_prev_ok);
+                  l_SPNV[f] = ok ? (l_RNV_prev[f] * l_PRM) : 0.0f;
+                  l_SPNV_ok = ok; }
+            }
+            {  // RNV
+                { const bool ok = (l_SLNV_ok || l_SPNV_ok);
+                  l_RNV_cur[f] = ok ? ((l_SLNV_ok ? l_SLNV[f] : 0.0f) + (l_SPNV_ok ? l_SPNV[f] : 0.0f)) : 0.0f;
+                  l_RNV_cur_ok = ok; }
             }
         }
         l_RD_prev = l_RD_cur;
@@ -162,15 +157,15 @@ attention_1pass_causal_k0(const float* __restrict__ Q, const float* __restrict__
         #pragma unroll
         for (int f = 0; f < F; ++f) {
             l_RNV_prev[f] = l_RNV_cur[f];
-            l_RNV_prev_ok[f] = l_RNV_cur_ok[f];
         }
+        l_RNV_prev_ok = l_RNV_cur_ok;
     }
     {  // AV
         #pragma unroll
         for (int f = 0; f < F; ++f) {
-            { const bool ok = ((l_RNV_prev_ok[f] && l_RD_prev_ok) && l_RNV_prev_ok[f]);
+            { const bool ok = ((l_RNV_prev_ok && l_RD_prev_ok) && l_RNV_prev_ok);
               l_AV[f] = ok ? (l_RNV_prev[f] / l_RD_prev) : 0.0f;
-              l_AV_ok[f] = ok; }
+              l_AV_ok = ok; }
         }
         if (row_ok) {
             #pragma unroll

@@ -10,7 +10,7 @@ attention_1pass_k0(const float* __restrict__ Q, const float* __restrict__ K, con
     const int row = blockIdx.x * BLOCK + threadIdx.x;
     const bool row_ok = row < P;
     float l_AV[F];
-    bool l_AV_ok[F];
+    bool l_AV_ok;
     __shared__ float s_BQK[TILE][BLOCK];
     __shared__ float t_K[E * TILE];
     float l_LM;
@@ -25,16 +25,16 @@ attention_1pass_k0(const float* __restrict__ Q, const float* __restrict__ K, con
     float l_RM_cur;
     bool l_RM_cur_ok;
     float l_RNV_prev[F];
-    bool l_RNV_prev_ok[F];
+    bool l_RNV_prev_ok;
     float l_RNV_cur[F];
-    bool l_RNV_cur_ok[F];
+    bool l_RNV_cur_ok;
     float l_SLD;
     __shared__ float s_SLN[TILE][BLOCK];
     float l_SLNV[F];
     float l_SPD;
     bool l_SPD_ok;
     float l_SPNV[F];
-    bool l_SPNV_ok[F];
+    bool l_SPNV_ok;
     __shared__ float t_V[F * TILE];
     l_RD_prev = 0.0f;
     l_RD_prev_ok = false;
@@ -43,8 +43,8 @@ attention_1pass_k0(const float* __restrict__ Q, const float* __restrict__ K, con
     #pragma unroll
     for (int f = 0; f < F; ++f) {
         l_RNV_prev[f] = 0.0f;
-        l_RNV_prev_ok[f] = false;
     }
+    l_RNV_prev_ok = false;
     // pass 1 over M
     for (int t = 0; t < (M + TILE - 1) / TILE; ++t) {
         const int count = min(TILE, M - t * TILE);
@@ -100,20 +100,8 @@ attention_1pass_k0(const float* __restrict__ Q, const float* __restrict__ K, con
             }
             l_SLD = acc_ok ? acc : 0.0f;
         }
-        {  // SLNV
-            #pragma unroll
-            for (int f = 0; f < F; ++f) {
-                float acc = 0.0f;
-                bool acc_ok = false;
-                #pragma unroll 1
-                for (int j = 0; j < count; ++j) {
-                    acc = acc + (s_SLN[j][threadIdx.x] * t_V[(f) * TILE + j]); acc_ok = true;
-                }
-                l_SLNV[f] = acc_ok ? acc : 0.0f;
-            }
-        }
         {  // PRM
-            { const bool ok = ((l_RM_prev_ok || l_RM_cur_ok) && (l_RM_prev_ok || l_RM_cur_ok));
+            { const bool ok = (l_RM_prev_ok || l_RM_cur_ok);
               l_PRM = ok ? expf(((l_RM_prev_ok ? l_RM_prev : 0.0f) - (l_RM_cur_ok ? l_RM_cur : 0.0f))) : 0.0f;
               l_PRM_ok = ok; }
         }
@@ -126,19 +114,26 @@ attention_1pass_k0(const float* __restrict__ Q, const float* __restrict__ K, con
             l_RD_cur = (l_SLD + (l_SPD_ok ? l_SPD : 0.0f));
             l_RD_cur_ok = true;
         }
-        {  // SPNV
-            #pragma unroll
-            for (int f = 0; f < F; ++f) {
-                { const bool ok = ((l_RNV_prev_ok[f] && l_PRM_ok) && l_RNV_prev_ok[f]);
-                  l_SPNV[f] = ok ? (l_RNV_prev[f] * l_PRM) : 0.0f;
-                  l_SPNV_ok[f] = ok; }
+        // fused over f: SLNV, SPNV, RNV
+        #pragma unroll
+        for (int f = 0; f < F; ++f) {
+            {  // SLNV
+                float acc = 0.0f;
+                bool acc_ok = false;
+                #pragma unroll 1
+                for (int j = 0; j < count; ++j) {
+                    acc = acc + (s_SLN[j][threadIdx.x] * t_V[(f) * TILE + j]); acc_ok = true;
+                }
+                l_SLNV[f] = acc_ok ? acc : 0.0f;
             }
-        }
-        {  // RNV
-            #pragma unroll
-            for (int f = 0; f < F; ++f) {
-                l_RNV_cur[f] = (l_SLNV[f] + (l_SPNV_ok[f] ? l_SPNV[f] : 0.0f));
-                l_RNV_cur_ok[f] = true;
+            {  // SPNV
+                { const bool ok = ((l_RNV_prev_ok && l_PRM_ok) && l_RNV_prev_ok);
+                  l_SPNV[f] = ok ? (l_RNV_prev[f] * l_PRM) : 0.0f;
+                  l_SPNV_ok = ok; }
+            }
+            {  // RNV
+                l_RNV_cur[f] = (l_SLNV[f] + (l_SPNV_ok ? l_SPNV[f] : 0.0f));
+                l_RNV_cur_ok = true;
             }
         }
         l_RD_prev = l_RD_cur;
@@ -148,15 +143,15 @@ attention_1pass_k0(const float* __restrict__ Q, const float* __restrict__ K, con
         #pragma unroll
         for (int f = 0; f < F; ++f) {
             l_RNV_prev[f] = l_RNV_cur[f];
-            l_RNV_prev_ok[f] = l_RNV_cur_ok[f];
         }
+        l_RNV_prev_ok = l_RNV_cur_ok;
     }
     {  // AV
         #pragma unroll
         for (int f = 0; f < F; ++f) {
-            { const bool ok = ((l_RNV_prev_ok[f] && l_RD_prev_ok) && l_RNV_prev_ok[f]);
+            { const bool ok = ((l_RNV_prev_ok && l_RD_prev_ok) && l_RNV_prev_ok);
               l_AV[f] = ok ? (l_RNV_prev[f] / l_RD_prev) : 0.0f;
-              l_AV_ok[f] = ok; }
+              l_AV_ok = ok; }
         }
         if (row_ok) {
             #pragma unroll

@@ -85,18 +85,6 @@ linear_attention_k1(float* __restrict__ KV, const float* __restrict__ Q, float* 
             l_FQ[e] = ((((row_ok ? Q[(e) * P + row] : 0.0f)) > 0.0f ? ((row_ok ? Q[(e) * P + row] : 0.0f)) : expm1f((row_ok ? Q[(e) * P + row] : 0.0f))) + 1.0f);
         }
     }
-    {  // N
-        #pragma unroll
-        for (int f = 0; f < F; ++f) {
-            float acc = 0.0f;
-            bool acc_ok = false;
-            #pragma unroll
-            for (int e = 0; e < E; ++e) {
-                acc = acc + (l_FQ[e] * KV[(e) * F + f]); acc_ok = true;
-            }
-            l_N[f] = acc_ok ? acc : 0.0f;
-        }
-    }
     {  // D
         float acc = 0.0f;
         bool acc_ok = false;
@@ -106,14 +94,21 @@ linear_attention_k1(float* __restrict__ KV, const float* __restrict__ Q, float* 
         }
         l_D = acc_ok ? acc : 0.0f;
     }
-    {  // AV
-        #pragma unroll
-        for (int f = 0; f < F; ++f) {
-            l_AV[f] = (l_N[f] / l_D);
-        }
-        if (row_ok) {
+    // fused over f: N, AV
+    #pragma unroll
+    for (int f = 0; f < F; ++f) {
+        {  // N
+            float acc = 0.0f;
+            bool acc_ok = false;
             #pragma unroll
-            for (int f = 0; f < F; ++f) {
+            for (int e = 0; e < E; ++e) {
+                acc = acc + (l_FQ[e] * KV[(e) * F + f]); acc_ok = true;
+            }
+            l_N[f] = acc_ok ? acc : 0.0f;
+        }
+        {  // AV
+            l_AV[f] = (l_N[f] / l_D);
+            if (row_ok) {
                 AV[(f) * P + row] = l_AV[f];
             }
         }
