@@ -23,6 +23,7 @@ from typing import Any
 from kernels.errors import KernelError
 from mappers.machine import (
     BandwidthLevel,
+    CallTime,
     CpuProfile,
     CpuSpec,
     EinsumRate,
@@ -38,7 +39,7 @@ THREAD_VARIABLES = (
     "VECLIB_MAXIMUM_THREADS",
     "NUMEXPR_NUM_THREADS",
 )
-DEFAULT_CASCADES = ("attention/1pass", "attention/3pass")
+DEFAULT_CASCADES = ("attention/1pass", "attention/3pass", "variants/linear")
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +127,8 @@ def profile_from_json(data: dict[str, Any]) -> CpuProfile:
         ),
         matmul=tuple(MatmulRate(m, n, k, float(r)) for m, n, k, r in data["matmul"]),
         reduce=tuple(ReduceRate(int(i), float(r)) for i, r in data["reduce"]),
+        call_times=tuple(CallTime(f, int(n), float(t)) for f, n, t in data.get("call_times", ())),
+        interpreter_s_per_call=float(data.get("interpreter_s_per_call", 0.0)),
     )
 
 

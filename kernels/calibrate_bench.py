@@ -17,6 +17,18 @@ import numpy as np
 from kernels.render import twin_runtime as rt
 
 OVERHEAD_CALLS = 200
+CALL_TIME_ELEMENTS = (16, 256, 4096, 32768, 131072, 524288)
+# Twins whose Python work between calls is measured: library cascades that are not among the
+# benchmark's (attention/1pass, attention/3pass, variants/linear), at sizes where data is free.
+INTERPRETER_CASCADES = (
+    "attention/2pass-a",
+    "attention/2pass-b",
+    "attention/2pass-c",
+    "attention/3pass-deferred",
+    "attention/1pass-causal",
+    "variants/softcap",
+)
+INTERPRETER_EXTENTS = {"M": 64, "P": 4, "E": 4, "F": 4}
 FALLBACK_CACHES = (("L1", 32 * 2**10), ("L2", 1 * 2**20), ("L3", 16 * 2**20))
 
 
@@ -80,6 +92,77 @@ def call_overheads(repeats: int) -> dict[str, float]:
     table["setitem"] = best_seconds(setitem, repeats, OVERHEAD_CALLS)
     table["default"] = table["ufunc"]
     return table
+
+
+def call_times(repeats: int) -> list[tuple[str, int, float]]:
+    """Time each elementwise call the twin makes, as it makes it, at several output sizes.
+
+    ``where`` selects with an all-true mask (a presence mask) and a scalar, ``where_data``
+    between two arrays with a random half-true mask (a mask computed from data, e.g.
+    ``K > 0`` on normal inputs: unpredictable branches), ``copy`` copies, ``ufunc`` adds
+    two arrays, ``exp``, ``full`` and ``setitem`` as named; outputs are allocated per call,
+    as in the twin.
+    """
+    rows = []
+    rng = np.random.default_rng(0)
+    for elements in CALL_TIME_ELEMENTS:
+        shape = (max(1, elements // 32), min(32, elements))
+        a = rng.standard_normal(shape).astype(np.float32)
+        b = a.copy()
+        present = np.ones(shape, bool)
+        data_mask = a > 0
+        calls: dict[str, Callable[[], Any]] = {
+            "where": lambda a=a, m=present: np.where(m, a, 0.0),
+            "where_data": lambda a=a, b=b, m=data_mask: np.where(m, a, b),
+            "copy": lambda a=a: np.array(a),
+            "ufunc": lambda a=a, b=b: a + b,
+            "exp": lambda a=a: np.exp(a),
+            "full": lambda s=shape: np.full(s, 0.0, dtype=np.float32),
+        }
+
+        def setitem(a: Any = a, b: Any = b) -> None:
+            a[...] = b
+
+        calls["setitem"] = setitem
+        count = max(1, 2**16 // elements)
+        for name, run in calls.items():
+            rows.append((name, elements, best_seconds(run, repeats, count)))
+    return rows
+
+
+def interpreter_seconds_per_call(data: dict[str, Any], repeats: int, quick: bool) -> float:
+    """Return the twin's Python cost per array call that the call overheads do not cover.
+
+    Runs real twins of :data:`INTERPRETER_CASCADES` at head dim 4, tile 4, ``M`` = 64,
+    ``P`` = 4 (data terms near zero; short runs, so best-of-N finds an undisturbed one),
+    prices each trace with the rates measured so far (``data``), and spreads the remainder
+    over the top-level array calls: the tile loop, tuple and dict work between calls. Returns
+    the median over the cascades (the first two only when ``quick``).
+    """
+    import statistics
+
+    from einsum_cascade import library
+    from kernels.calibrate import profile_from_json
+    from kernels.execute import run_twin
+    from kernels.kernel_cost_cpu import price_trace, trace_twin
+    from kernels.plan import plan_kernels
+    from kernels.tiling import Tiling
+
+    profile = profile_from_json({**data, "interpreter_s_per_call": 0.0})
+    extents = INTERPRETER_EXTENTS
+    tiling = Tiling(tile=4, static_extents=(("E", extents["E"]), ("F", extents["F"])))
+    residuals = []
+    for name in INTERPRETER_CASCADES[: 2 if quick else None]:
+        plan = plan_kernels(library.load(name), tiling)
+        inputs = {
+            t.name: np.ones(tuple(extents[r] for r in t.ranks), np.float32)
+            for t in plan.cascade.inputs
+        }
+        measured = best_seconds(lambda p=plan, i=inputs: run_twin(p, i), repeats)
+        ops = trace_twin(plan, {"M": extents["M"], "P": extents["P"]})
+        modelled = sum(price_trace(ops, profile).values())
+        residuals.append((measured - modelled) / sum(1 for op in ops if op.inside is None))
+    return max(0.0, statistics.median(residuals))
 
 
 def bandwidths(repeats: int, quick: bool) -> list[tuple[str, float, float]]:
@@ -153,7 +236,7 @@ def run_request(request: dict[str, Any]) -> dict[str, Any]:
     """Run every microbenchmark of one profile; return the worker's JSON."""
     repeats = int(request["repeats"])
     quick = bool(request["quick"])
-    return {
+    data: dict[str, Any] = {
         "threads": request["threads"],
         "call_overhead_s": call_overheads(repeats),
         "levels": bandwidths(repeats, quick),
@@ -161,4 +244,7 @@ def run_request(request: dict[str, Any]) -> dict[str, Any]:
         "reduce": reduce_rates(repeats),
         "einsum": einsum_rates(request["einsum"], repeats),
         "matmul": matmul_rates(request["einsum"], repeats),
+        "call_times": call_times(repeats),
     }
+    data["interpreter_s_per_call"] = interpreter_seconds_per_call(data, 3 * repeats, quick)
+    return data

@@ -83,10 +83,20 @@ def trace_twin(plan: KernelPlan, extents: Mapping[str, int]) -> tuple[TracedOp, 
 
 
 def price_op(op: TracedOp, profile: CpuProfile) -> tuple[str, float]:
-    """Return (category, seconds) of one traced call on ``profile``."""
+    """Return (category, seconds) of one traced call on ``profile``.
+
+    An elementwise call measured per size (``call_times``) costs its measured time at its
+    output size; inside a twin-runtime helper, only the part above the smallest size's time
+    (the helper's overhead covers the call itself).
+    """
     overhead = profile.overhead_s(op.function) if op.inside is None else 0.0
     if op.function.startswith("rt."):
         return "overhead", overhead
+    measured = profile.call_seconds(op.function, op.elements)
+    if measured is not None and op.function not in ("einsum", "reduce"):
+        if op.inside is not None:
+            measured -= profile.call_seconds(op.function, 0) or 0.0
+        return ("exp" if op.function == "exp" else "elementwise"), measured
     if op.function == "einsum":
         rate = profile.einsum_flops_per_s(op.subscripts, op.shapes)
         return "einsum", overhead + op.flops / rate
@@ -101,13 +111,23 @@ def price_op(op: TracedOp, profile: CpuProfile) -> tuple[str, float]:
 
 
 def price_trace(ops: tuple[TracedOp, ...], profile: CpuProfile) -> dict[str, float]:
-    """Return seconds per category (overhead, einsum, reduce, exp, elementwise) of a trace.
+    """Return seconds per category of a trace.
 
-    The overhead category holds only call overheads of calls whose data term is zero; every
-    other category includes its calls' overheads.
+    Categories: overhead (call overheads of calls whose data term is zero), einsum, reduce,
+    exp, elementwise (each including its calls' overheads) and interpreter (the twin's Python
+    work between calls: ``interpreter_s_per_call`` per top-level call).
     """
-    totals = {"overhead": 0.0, "einsum": 0.0, "reduce": 0.0, "exp": 0.0, "elementwise": 0.0}
+    totals = {
+        "overhead": 0.0,
+        "einsum": 0.0,
+        "reduce": 0.0,
+        "exp": 0.0,
+        "elementwise": 0.0,
+        "interpreter": 0.0,
+    }
     for op in ops:
         category, seconds = price_op(op, profile)
         totals[category] += seconds
+        if op.inside is None:
+            totals["interpreter"] += profile.interpreter_s_per_call
     return totals

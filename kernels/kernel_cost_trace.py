@@ -53,13 +53,24 @@ class ShapeArray:
     __array_priority__ = 100
 
     def __init__(
-        self, recorder: Recorder, shape: tuple[int, ...], itemsize: int, stored: int | None = None
+        self,
+        recorder: Recorder,
+        shape: tuple[int, ...],
+        itemsize: int,
+        stored: int | None = None,
+        from_data: bool = True,
     ) -> None:
-        """Make an array of ``shape``; ``stored`` is smaller for views and broadcasts."""
+        """Make an array of ``shape``; ``stored`` is smaller for views and broadcasts.
+
+        ``from_data`` is False for arrays that do not depend on tensor values (``full``,
+        ``arange`` and what is computed from those only): a boolean array computed from data
+        is a mask whose pattern the branch predictor cannot learn.
+        """
         self.recorder = recorder
         self.shape = tuple(int(s) for s in shape)
         self.itemsize = itemsize
         self.stored = math.prod(self.shape) if stored is None else stored
+        self.from_data = from_data
 
     @property
     def ndim(self) -> int:
@@ -77,14 +88,14 @@ class ShapeArray:
 
     def astype(self, dtype: Any) -> ShapeArray:
         """Copy to another dtype (a full pass over the data)."""
-        out = ShapeArray(self.recorder, self.shape, _itemsize(dtype))
+        out = ShapeArray(self.recorder, self.shape, _itemsize(dtype), from_data=self.from_data)
         self.recorder.add("copy", out.size, self.stored_bytes() + out.stored_bytes())
         return out
 
     def reshape(self, shape: Any) -> ShapeArray:
         """Return a view with another shape."""
         self.recorder.add("reshape", 0, 0)
-        return ShapeArray(self.recorder, tuple(shape), self.itemsize, self.stored)
+        return ShapeArray(self.recorder, tuple(shape), self.itemsize, self.stored, self.from_data)
 
     def __getitem__(self, index: Any) -> ShapeArray:
         """Slice (views only: the twin slices tiles out of global tensors)."""
@@ -94,7 +105,7 @@ class ShapeArray:
             if isinstance(item, slice):
                 shape[axis] = len(range(*item.indices(shape[axis])))
         self.recorder.add("getitem", 0, 0)
-        return ShapeArray(self.recorder, tuple(shape), self.itemsize)
+        return ShapeArray(self.recorder, tuple(shape), self.itemsize, from_data=self.from_data)
 
     def __setitem__(self, index: Any, value: Any) -> None:
         """Store into this array (a copy of ``value``)."""
@@ -140,6 +151,10 @@ def _itemsize(dtype: Any) -> int:
     return FLOAT_BYTES
 
 
+def _from_data(values: tuple[Any, ...]) -> bool:
+    return any(isinstance(v, ShapeArray) and v.from_data for v in values)
+
+
 def _shape_of(value: Any) -> tuple[int, ...]:
     return value.shape if isinstance(value, ShapeArray) else ()
 
@@ -157,7 +172,8 @@ def _elementwise(
     recorder: Recorder, function: str, operands: tuple[Any, ...], result_bool: bool
 ) -> ShapeArray:
     shape = _broadcast([_shape_of(v) for v in operands])
-    out = ShapeArray(recorder, shape, 1 if result_bool else FLOAT_BYTES)
+    itemsize = 1 if result_bool else FLOAT_BYTES
+    out = ShapeArray(recorder, shape, itemsize, from_data=_from_data(operands))
     read = sum(v.stored_bytes() for v in operands if isinstance(v, ShapeArray))
     recorder.add(function, out.size, read + out.stored_bytes())
     return out
@@ -174,7 +190,7 @@ class ShapeModule:
 
     def _new(self, function: str, shape: Any, dtype: Any) -> ShapeArray:
         shape = tuple(shape) if isinstance(shape, tuple | list) else (int(shape),)
-        out = ShapeArray(self.recorder, shape, _itemsize(dtype))
+        out = ShapeArray(self.recorder, shape, _itemsize(dtype), from_data=False)
         self.recorder.add(function, out.size, out.stored_bytes())
         return out
 
@@ -199,11 +215,11 @@ class ShapeModule:
         self.recorder.add("asarray", 0, 0)
         if isinstance(value, ShapeArray):
             return value
-        return ShapeArray(self.recorder, (), 1)
+        return ShapeArray(self.recorder, (), 1, from_data=False)
 
     def array(self, value: Any) -> ShapeArray:
         """Return a materialised copy (a broadcast becomes full size)."""
-        out = ShapeArray(self.recorder, value.shape, value.itemsize)
+        out = ShapeArray(self.recorder, value.shape, value.itemsize, from_data=value.from_data)
         self.recorder.add("copy", out.size, value.stored_bytes() + out.stored_bytes())
         return out
 
@@ -211,22 +227,25 @@ class ShapeModule:
         """Return a transposed view."""
         self.recorder.add("transpose", 0, 0)
         shape = tuple(value.shape[i] for i in order)
-        return ShapeArray(self.recorder, shape, value.itemsize, value.stored)
+        return ShapeArray(self.recorder, shape, value.itemsize, value.stored, value.from_data)
 
     def broadcast_to(self, value: Any, shape: Any) -> ShapeArray:
         """Return a broadcast view."""
         self.recorder.add("broadcast_to", 0, 0)
         if not isinstance(value, ShapeArray):
-            return ShapeArray(self.recorder, tuple(shape), 1, 1)
-        return ShapeArray(self.recorder, tuple(shape), value.itemsize, value.stored)
+            return ShapeArray(self.recorder, tuple(shape), 1, 1, from_data=False)
+        shape = tuple(shape)
+        return ShapeArray(self.recorder, shape, value.itemsize, value.stored, value.from_data)
 
     def where(self, condition: Any, left: Any, right: Any) -> ShapeArray:
-        """Select elementwise."""
+        """Select elementwise (``where_data`` when the mask was computed from data)."""
         result_bool = all(
             isinstance(v, bool) or (isinstance(v, ShapeArray) and v.itemsize == 1)
             for v in (left, right)
         )
-        return _elementwise(self.recorder, "where", (condition, left, right), result_bool)
+        data_mask = isinstance(condition, ShapeArray) and condition.from_data
+        function = "where_data" if data_mask else "where"
+        return _elementwise(self.recorder, function, (condition, left, right), result_bool)
 
     def maximum(self, left: Any, right: Any) -> ShapeArray:
         """Elementwise maximum."""
@@ -254,7 +273,9 @@ class ShapeModule:
         sizes: dict[str, int] = {}
         for letters, operand in zip(inputs.split(","), (left, right), strict=True):
             sizes.update(zip(letters, operand.shape, strict=True))
-        out = ShapeArray(self.recorder, tuple(sizes[c] for c in output), FLOAT_BYTES)
+        out = ShapeArray(
+            self.recorder, tuple(sizes[c] for c in output), FLOAT_BYTES, from_data=True
+        )
         flops = 2 * math.prod(sizes.values())
         moved = left.stored_bytes() + right.stored_bytes() + out.stored_bytes()
         shapes = (left.shape, right.shape)
@@ -267,7 +288,8 @@ class ShapeModule:
         axes = axis if isinstance(axis, tuple) else (axis,)
         axes = tuple(a % value.ndim for a in axes)
         shape = tuple(s for i, s in enumerate(value.shape) if i not in axes)
-        out = ShapeArray(self.recorder, shape, 1 if result_bool else FLOAT_BYTES)
+        itemsize = 1 if result_bool else FLOAT_BYTES
+        out = ShapeArray(self.recorder, shape, itemsize, from_data=value.from_data)
         inner = math.prod(value.shape[a] for a in axes)
         moved = value.stored_bytes() + out.stored_bytes()
         self.recorder.add("reduce", value.size, moved, inner=inner)

@@ -91,6 +91,15 @@ class ReduceRate:
 
 
 @dataclass(frozen=True, slots=True)
+class CallTime:
+    """Measured seconds of one call of an elementwise array function at ``elements`` outputs."""
+
+    function: str
+    elements: int
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
 class CpuProfile:
     """Rates of a host measured with ``threads`` threads for BLAS and NumPy."""
 
@@ -101,6 +110,25 @@ class CpuProfile:
     einsum: tuple[EinsumRate, ...] = ()
     matmul: tuple[MatmulRate, ...] = ()
     reduce: tuple[ReduceRate, ...] = ()
+    call_times: tuple[CallTime, ...] = ()
+    interpreter_s_per_call: float = 0.0
+
+    def call_seconds(self, function: str, elements: int) -> float | None:
+        """Return the measured time of one ``function`` call at ``elements``, if measured.
+
+        Piecewise linear in ``elements`` between measured sizes; below the smallest size the
+        smallest time (the fixed cost), above the largest the last segment's slope continues.
+        """
+        points = sorted((c.elements, c.seconds) for c in self.call_times if c.function == function)
+        if not points:
+            return None
+        if elements <= points[0][0] or len(points) == 1:
+            return points[0][1]
+        for (x0, y0), (x1, y1) in itertools.pairwise(points):
+            if elements <= x1:
+                return y0 + (elements - x0) * (y1 - y0) / (x1 - x0)
+        (x0, y0), (x1, y1) = points[-2], points[-1]
+        return y1 + (elements - x1) * (y1 - y0) / (x1 - x0)
 
     def overhead_s(self, function: str) -> float:
         """Return the per-call overhead of ``function``; the ``default`` entry otherwise."""
@@ -150,6 +178,26 @@ def _log_interpolate(points: list[tuple[int, float]], x: int) -> float:
 
 
 @dataclass(frozen=True, slots=True)
+class ShimRates:
+    """Costs of the CPU shim (generated CUDA built by g++, one std::thread per CUDA thread).
+
+    Measured with one block of ``threads_per_block`` threads on every core, so the per-point
+    costs are wall seconds per thread-point of a whole block (the cores' parallelism is in
+    them): a dependent accumulation (``acc = acc + a * b``), an independent elementwise
+    point, and the extra cost of one ``expf`` and one division.
+    """
+
+    threads_per_block: int
+    launch_s: float  # one launch through ctypes, blocks excluded
+    block_s: float  # create and join one block's threads
+    barrier_s: float  # one __syncthreads of a whole block
+    accumulate_s: float  # per thread-point of a reduction
+    elementwise_s: float  # per thread-point of an independent update
+    exp_s: float  # extra per expf
+    divide_s: float  # extra per division
+
+
+@dataclass(frozen=True, slots=True)
 class CpuSpec:
     """A host measured by microbenchmarks: one profile per thread count, with conditions."""
 
@@ -159,6 +207,7 @@ class CpuSpec:
     conditions: tuple[tuple[str, str], ...] = ()
     description: str = ""
     source_file: str = "<string>"
+    shim: ShimRates | None = None
 
     @property
     def kind(self) -> MachineKind:

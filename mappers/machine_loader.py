@@ -12,6 +12,7 @@ from einsum_cascade.diagnostics import suggest
 from mappers.errors import SpecError
 from mappers.machine import (
     BandwidthLevel,
+    CallTime,
     CpuProfile,
     CpuSpec,
     EinsumRate,
@@ -19,6 +20,7 @@ from mappers.machine import (
     MachineSpec,
     MatmulRate,
     ReduceRate,
+    ShimRates,
 )
 from mappers.spec_loader import SPEC_DIR
 from mappers.yaml_source import Node, Validator, compose
@@ -52,8 +54,27 @@ GPU_INTEGERS = (
     "max_blocks_per_sm",
     "warp_size",
 )
-_CPU = ("logical_cores", "conditions", "profiles")
-_PROFILE = ("threads", "exp_per_s", "call_overhead_s", "levels", "einsum", "matmul", "reduce")
+_CPU = ("logical_cores", "conditions", "profiles", "shim")
+_PROFILE = (
+    "threads",
+    "exp_per_s",
+    "call_overhead_s",
+    "levels",
+    "einsum",
+    "matmul",
+    "reduce",
+    "call_times",
+    "interpreter_s_per_call",
+)
+SHIM_NUMBERS = (
+    "launch_s",
+    "block_s",
+    "barrier_s",
+    "accumulate_s",
+    "elementwise_s",
+    "exp_s",
+    "divide_s",
+)
 _LEVEL = ("name", "size_bytes", "bandwidth_bytes_per_s")
 
 
@@ -170,6 +191,27 @@ def _cpu(check: Validator, root: Node, file: str) -> CpuSpec:
         conditions=conditions,
         description=_description(top),
         source_file=file,
+        shim=_shim(check, top["shim"]) if "shim" in top else None,
+    )
+
+
+def _shim(check: Validator, node: Node) -> ShimRates:
+    keys = ("threads_per_block", *SHIM_NUMBERS)
+    fields = check.keys(node, keys, keys, "the shim rates")
+    numbers = {k: check.number(fields.get(k), k, strict=False) for k in SHIM_NUMBERS}
+    return ShimRates(
+        threads_per_block=_integer(check, fields.get("threads_per_block"), "threads_per_block"),
+        **numbers,
+    )
+
+
+def _call_time(check: Validator, node: Node) -> CallTime:
+    keys = ("function", "elements", "seconds")
+    fields = check.keys(node, keys, keys, "a call time")
+    return CallTime(
+        check.string(fields.get("function"), "function"),
+        _integer(check, fields.get("elements"), "elements"),
+        check.number(fields.get("seconds"), "seconds"),
     )
 
 
@@ -199,6 +241,14 @@ def _profile(check: Validator, node: Node) -> CpuProfile:
         einsum=tuple(_einsum(check, item) for item in check.sequence(fields.get("einsum"), "e")),
         matmul=tuple(_matmul(check, item) for item in check.sequence(fields.get("matmul"), "m")),
         reduce=tuple(_reduce(check, item) for item in check.sequence(fields.get("reduce"), "r")),
+        call_times=tuple(
+            _call_time(check, item) for item in check.sequence(fields.get("call_times"), "c")
+        ),
+        interpreter_s_per_call=(
+            check.number(fields["interpreter_s_per_call"], "interpreter_s_per_call", strict=False)
+            if "interpreter_s_per_call" in fields
+            else 0.0
+        ),
     )
 
 

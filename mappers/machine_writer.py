@@ -6,7 +6,8 @@ from typing import Any
 
 import yaml
 
-from mappers.machine import CpuProfile, CpuSpec
+from mappers.machine import CpuProfile, CpuSpec, ShimRates
+from mappers.machine_loader import SHIM_NUMBERS
 
 HEADER = (
     "# CPU machine spec written by `einsum-cascade calibrate`: every rate below was measured\n"
@@ -44,7 +45,17 @@ def _profile(profile: CpuProfile) -> dict[str, Any]:
             {"inner": r.inner, "elements_per_s": float(f"{r.elements_per_s:.4g}")}
             for r in profile.reduce
         ],
+        "call_times": [
+            {"function": c.function, "elements": c.elements, "seconds": float(f"{c.seconds:.4g}")}
+            for c in profile.call_times
+        ],
+        "interpreter_s_per_call": float(f"{profile.interpreter_s_per_call:.4g}"),
     }
+
+
+def _shim(rates: ShimRates) -> dict[str, Any]:
+    values = {k: float(f"{getattr(rates, k):.4g}") for k in SHIM_NUMBERS}
+    return {"threads_per_block": rates.threads_per_block, **values}
 
 
 def cpu_spec_to_yaml(spec: CpuSpec) -> str:
@@ -58,5 +69,7 @@ def cpu_spec_to_yaml(spec: CpuSpec) -> str:
         "conditions": dict(spec.conditions),
         "profiles": [_profile(p) for p in spec.profiles],
     }
+    if spec.shim is not None:
+        data["shim"] = _shim(spec.shim)
     body = yaml.safe_dump(data, sort_keys=False, default_flow_style=False, width=100)
     return HEADER + body
