@@ -52,11 +52,14 @@ class CalibrationSettings:
     repeats: int = 7
     quick: bool = False
     cascades: tuple[str, ...] = DEFAULT_CASCADES
+    shim: bool = True
 
     @classmethod
-    def quick_settings(cls, cascades: tuple[str, ...] = DEFAULT_CASCADES) -> CalibrationSettings:
+    def quick_settings(
+        cls, cascades: tuple[str, ...] = DEFAULT_CASCADES, shim: bool = True
+    ) -> CalibrationSettings:
         """Return a few-second calibration for tests: one head dim, two tiles, few repeats."""
-        return cls((32, 64), (64,), (256,), 3, True, cascades)
+        return cls((32, 64), (64,), (256,), 3, True, cascades, shim)
 
 
 def thread_environment(threads: int) -> dict[str, str]:
@@ -174,12 +177,23 @@ def calibrate_host(settings: CalibrationSettings, name: str = "host") -> CpuSpec
     cores = os.cpu_count() or 1
     counts = (1,) if cores == 1 else (1, cores)
     profiles = tuple(measure_profile(count, settings) for count in counts)
+    conditions = measurement_conditions(settings, counts)
+    shim = None
+    if settings.shim:
+        from kernels.calibrate_shim import measure_shim
+
+        try:
+            shim = measure_shim(repeats=settings.repeats, quick=settings.quick)
+            conditions["shim"] = "g++ build of the shim (run_shim's flags), one block a launch"
+        except KernelError as error:  # no g++: the spec still serves the numpy model
+            conditions["shim"] = f"not measured: {error.diagnostics[0].message}"
     return CpuSpec(
         name=name,
         logical_cores=cores,
         profiles=profiles,
-        conditions=tuple(measurement_conditions(settings, counts).items()),
+        conditions=tuple(conditions.items()),
         description=f"{cpu_model()}, measured by einsum-cascade calibrate",
+        shim=shim,
     )
 
 

@@ -4,6 +4,9 @@ A string-keyed registry picks the model by (machine kind, backend):
 
 * ``cpu``/``numpy``: the NumPy twin traced by shape and priced op by op with the rates the
   host's calibration measured (:mod:`kernels.kernel_cost_cpu`);
+* ``cpu``/``shim``: the generated CUDA source on the CPU shim, counted from the plan (thread
+  points, ``expf`` and divisions, barriers, blocks) and priced with the shim rates the host's
+  calibration measured (:mod:`kernels.kernel_cost_shim`);
 * ``gpu``/``cupy``: per-tile work from the plan, occupancy from registers and shared
   memory, a roofline per launch over FP32, SFU, shared memory and HBM
   (:mod:`kernels.kernel_cost_gpu`), symbolic in the extents.
@@ -70,6 +73,37 @@ def _cpu_numpy(
     )
 
 
+def _cpu_shim(
+    plan: KernelPlan,
+    machine: MachineSpec,
+    extents: Mapping[str, int],
+    threads: int,
+    registers: Mapping[str, int],
+) -> KernelEstimate:
+    from kernels.kernel_cost_shim import price_plan
+
+    assert isinstance(machine, CpuSpec)
+    if machine.shim is None:
+        raise KernelError.single(
+            "K604",
+            f"the CPU spec '{machine.name}' has no shim rates",
+            hint="re-run `einsum-cascade calibrate` on a host with g++",
+        )
+    missing = [r for r in plan.runtime_extents() if r not in extents]
+    if missing:
+        raise KernelError.single("K602", f"the model needs the extent of {', '.join(missing)}")
+    totals = price_plan(plan, extents, machine.shim)
+    return KernelEstimate(
+        plan.cascade.name,
+        machine.name,
+        "shim",
+        tuple(sorted(extents.items())),
+        sum(totals.values()),
+        tuple(totals.items()),
+        len(plan.kernels),
+    )
+
+
 @functools.cache
 def _gpu_functions(
     plan: KernelPlan, machine: GpuSpec, registers: tuple[tuple[str, int], ...]
@@ -114,6 +148,7 @@ def _gpu_cupy(
 
 MODELS: dict[tuple[str, str], Model] = {
     ("cpu", "numpy"): _cpu_numpy,
+    ("cpu", "shim"): _cpu_shim,
     ("gpu", "cupy"): _gpu_cupy,
 }
 
@@ -132,12 +167,14 @@ def estimate_kernel_time(
         plan: The kernel plan (cascade plus tiling).
         machine: A GPU spec from a datasheet or a CPU spec from ``calibrate``.
         extents: Runtime extents, e.g. ``{"M": 4096, "P": 1024}``.
-        backend: ``numpy`` (the twin, on a CPU spec) or ``cupy`` (on a GPU spec).
+        backend: ``numpy`` (the twin) or ``shim`` (the CPU shim) on a CPU spec, ``cupy`` on a
+            GPU spec.
         threads: Which CPU profile to use (measured thread count).
         registers: Registers per thread of each kernel (from ptxas); 64 when unknown.
 
     Raises:
-        KernelError: no model for this machine kind and backend, or a missing extent.
+        KernelError: no model for this machine kind and backend (K603), a missing extent
+            (K602), or a CPU spec without shim rates for ``shim`` (K604).
     """
     key = (machine.kind.value, backend)
     model = MODELS.get(key)
