@@ -1,0 +1,28 @@
+"""The renderers by target name: ``cuda`` (CUDA C++) and ``twin`` (NumPy/CuPy Python)."""
+
+from __future__ import annotations
+
+from kernels.errors import KernelError
+from kernels.render.base import Renderer
+from kernels.render.cuda import CudaRenderer
+from kernels.render.twin import TwinRenderer
+
+RENDERERS: dict[str, type[Renderer]] = {
+    CudaRenderer.name: CudaRenderer,
+    TwinRenderer.name: TwinRenderer,
+}
+
+
+def renderer_class(name: str) -> type[Renderer]:
+    """Return the renderer registered as ``name``.
+
+    Raises:
+        KernelError: ``name`` is not registered; the message lists the valid names.
+    """
+    try:
+        return RENDERERS[name]
+    except KeyError:
+        valid = ", ".join(sorted(RENDERERS))
+        raise KernelError.single(
+            "K006", f"unknown renderer '{name}'", hint=f"valid renderers: {valid}"
+        ) from None
