@@ -9,7 +9,6 @@ costs include how the block's threads share the cores.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -79,16 +78,23 @@ def _source() -> KernelSource:
     )  # fmt: skip
 
 
-def _best(run: Callable[[], Any], repeats: int) -> float:
+def _typical(run: Callable[[], Any], repeats: int) -> float:
+    """Return the median time of ``repeats`` runs after one warm-up.
+
+    The median, not the best: how a block's threads land on the cores (false sharing of the
+    shared tile, who waits at a barrier) changes from run to run, and a kernel launch of
+    many tiles sees the typical placement, not the luckiest.
+    """
+    import statistics
     import time
 
     run()
-    best = math.inf
+    samples = []
     for _ in range(repeats):
         began = time.perf_counter()
         run()
-        best = min(best, time.perf_counter() - began)
-    return best
+        samples.append(time.perf_counter() - began)
+    return statistics.median(samples)
 
 
 def measure_shim(threads_per_block: int = 64, repeats: int = 5, quick: bool = False) -> ShimRates:
@@ -111,19 +117,19 @@ def measure_shim(threads_per_block: int = 64, repeats: int = 5, quick: bool = Fa
         return lambda: library.launch(name, (grid, 1, 1), (threads, 1, 1), args)
 
     block = threads_per_block
-    launch_s = _best(launch("mb_empty", 1, 1, n=0), repeats)
+    launch_s = _typical(launch("mb_empty", 1, 1, n=0), repeats)
     many = 4 * scale
-    one_block = _best(launch("mb_empty", 1, block, n=0), repeats)
-    block_s = (_best(launch("mb_empty", 1 + many, block, n=0), repeats) - one_block) / many
+    one_block = _typical(launch("mb_empty", 1, block, n=0), repeats)
+    block_s = (_typical(launch("mb_empty", 1 + many, block, n=0), repeats) - one_block) / many
     syncs = 50 * scale
-    sync_time = _best(launch("mb_sync", 1, block, n=syncs), repeats) - one_block
+    sync_time = _typical(launch("mb_sync", 1, block, n=syncs), repeats) - one_block
     out = np.zeros(block, np.float32)
     a = np.ones(STATIC * block, np.float32)
 
     def per_point(name: str, **args: Any) -> float:
         n = 256 * scale  # 2 n iterations of STATIC points: compute far above the spawn time
-        short = _best(launch(name, 1, block, out=out, n=n, **args), repeats)
-        long = _best(launch(name, 1, block, out=out, n=3 * n, **args), repeats)
+        short = _typical(launch(name, 1, block, out=out, n=n, **args), repeats)
+        long = _typical(launch(name, 1, block, out=out, n=3 * n, **args), repeats)
         return max(long - short, 0.0) / (2 * n * STATIC * block)
 
     accumulate = per_point("mb_accumulate", a=a, P=block)

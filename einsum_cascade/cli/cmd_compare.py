@@ -26,7 +26,7 @@ def calibrate(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
 ) -> None:
-    """Measure this host (1 thread and all cores) and write a CPU machine spec."""
+    """Measure this host (1 thread and all cores, and the CUDA shim) and write a CPU spec."""
     from kernels.calibrate import DEFAULT_CASCADES, CalibrationSettings, calibrate_host
     from mappers.machine_writer import cpu_spec_to_yaml
 
@@ -54,8 +54,18 @@ def calibrate(
         }
         for p in spec.profiles
     ]
+    shim = spec.shim
+    shim_summary = (
+        {
+            "block_ms": round(shim.block_s * 1e3, 3),
+            "barrier_us": round(shim.barrier_s * 1e6, 2),
+            "accumulate_ns": round(shim.accumulate_s * 1e9, 3),
+        }
+        if shim is not None
+        else None
+    )
     if as_json:
-        print_json({"out": str(out), "profiles": summary})
+        print_json({"out": str(out), "profiles": summary, "shim": shim_summary})
         return
     table = Table("threads", "exp Gelem/s", "einsum GFLOP/s", "matmul GFLOP/s", "GB/s per level")
     for row in summary:
@@ -68,6 +78,13 @@ def calibrate(
         )
     console = stdout_console()
     console.print(table)
+    if shim_summary is not None:
+        console.print(
+            f"shim (64-thread block): {shim_summary['block_ms']} ms to start a block, "
+            f"{shim_summary['barrier_us']} us a barrier, "
+            f"{shim_summary['accumulate_ns']} ns a thread-point of a reduction",
+            markup=False,
+        )
     console.print(f"wrote {out}", markup=False)
 
 

@@ -64,6 +64,22 @@ def test_calibrated_rates_have_sane_ratios(calibrated):
     assert "rt.settle" in dict(profile.call_overhead_s)
 
 
+def test_calibration_measures_the_twin_calls_and_the_shim(calibrated):
+    spec = load_machine(calibrated[0])
+    profile = spec.profile(1)
+    functions = {c.function for c in profile.call_times}
+    assert {"where", "where_data", "copy", "ufunc", "exp", "full", "setitem"} <= functions
+    # a larger call never costs less than the smallest: 524288 elements vs 16
+    assert profile.call_seconds("copy", 524288) > profile.call_seconds("copy", 16)
+    assert profile.interpreter_s_per_call >= 0.0
+    assert spec.shim is not None and spec.shim.threads_per_block == 64
+    # creating a block's 64 threads costs more than one barrier of them; both are positive
+    assert spec.shim.block_s > spec.shim.barrier_s > 0
+    # per-point costs are differences of two noisy launches in quick mode: only never negative
+    assert spec.shim.accumulate_s >= 0 and spec.shim.elementwise_s >= 0
+    assert dict(spec.conditions)["shim"].startswith("g++ build")
+
+
 def test_calibrate_refuses_to_overwrite_without_force(calibrated):
     out, _ = calibrated
     result = CliRunner().invoke(app, ["calibrate", "--quick", "--out", str(out)])

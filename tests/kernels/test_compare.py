@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -89,6 +90,40 @@ def test_compare_numpy_writes_results_and_a_plot(tmp_path):
     assert ((frame["ratio_measured_over_modelled"] > 0.01)
             & (frame["ratio_measured_over_modelled"] < 100)).all()  # fmt: skip
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_compare_shim_models_every_point(tmp_path):
+    from mappers.machine import ShimRates
+    from mappers.machine_loader import load_machine
+    from mappers.machine_writer import cpu_spec_to_yaml
+
+    template = load_machine(CPU_TEMPLATE)
+    # rates of the order calibrate measures on a 2-core VM (the test checks plumbing only)
+    shim = ShimRates(64, 1e-4, 2e-3, 4e-5, 4e-10, 6e-10, 1e-9, 4e-10)
+    spec = tmp_path / "host.yaml"
+    spec.write_text(cpu_spec_to_yaml(dataclasses.replace(template, shim=shim)))
+    out = tmp_path / "shim.csv"
+    result = RUNNER.invoke(
+        app,
+        ["compare", "--cascade", "variants/linear", "--backend", "shim", "--machine", str(spec),
+         "--sizes", "M=64,128;P=64;E=16;M0=16", "--repeats", "1", "--out", str(out), "--json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    frame = pandas.read_csv(out)
+    assert len(frame) == 2 and set(frame["backend"]) == {"shim"}
+    assert (frame["measured_s"] > 0).all() and (frame["modelled_s"] > 0).all()
+    # longer sequences cost more in the model: 4 tiles of 16 -> 8 (more barriers and work)
+    assert frame["modelled_s"].iloc[1] > frame["modelled_s"].iloc[0]
+
+
+def test_compare_shim_without_shim_rates_fails_clearly(tmp_path):
+    result = RUNNER.invoke(
+        app,
+        ["compare", "--cascade", "attention/1pass", "--backend", "shim", "--machine",
+         str(CPU_TEMPLATE), "--sizes", "M=64;P=64;E=16;M0=16", "--out", str(tmp_path / "x.csv")],
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "K604" in result.output
 
 
 def test_compare_rejects_an_unknown_backend():

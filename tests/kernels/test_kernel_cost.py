@@ -1,25 +1,23 @@
 import math
-from pathlib import Path
 
 import pytest
 import sympy
 
-from einsum_cascade import Cascade, library
+from einsum_cascade import library
 from kernels.errors import KernelError
 from kernels.kernel_cost import estimate_kernel_time
-from kernels.kernel_cost_cpu import price_op, trace_twin
+from kernels.kernel_cost_cpu import price_op, price_trace, trace_twin
 from kernels.kernel_cost_gpu import kernel_work, occupancy, ops_per_point
+from kernels.kernel_cost_shim import shim_time, shim_work
 from kernels.kernel_cost_trace import TracedOp
 from kernels.plan import plan_kernels
 from kernels.tiling import Tiling
-from mappers.machine import BandwidthLevel, CpuProfile, CpuSpec, EinsumRate
+from mappers.machine import BandwidthLevel, CallTime, CpuProfile, CpuSpec, EinsumRate, ShimRates
 from mappers.machine_loader import load_machine
-
-DATA = Path(__file__).parent / "data"
 
 
 def _plan(name, tile=32, head=64):
-    cascade = Cascade.from_file(DATA / "linear.cascade") if name == "linear" else library.load(name)
+    cascade = library.load(name)
     return plan_kernels(cascade, Tiling(tile=tile, static_extents=(("E", head), ("F", head))))
 
 
@@ -78,7 +76,7 @@ def test_gpu_work_of_3pass_counts_qk_three_times_and_av_once():
     assert {str(s) for s in work.hbm_bytes.free_symbols} <= {str(m), str(p)}
 
 
-@pytest.mark.parametrize("name", ["attention/1pass", "attention/3pass", "linear"])
+@pytest.mark.parametrize("name", ["attention/1pass", "attention/3pass", "variants/linear"])
 def test_gpu_time_grows_with_sequence_length_and_h100_beats_a100(name):
     plan = _plan(name)
     a100, h100 = load_machine("a100"), load_machine("h100")
@@ -122,11 +120,104 @@ def test_cpu_estimate_scales_roughly_linearly_in_sequence_length():
     assert "attention_1pass" in long.report()
 
 
-def test_no_model_for_the_shim_names_the_modelled_pairs():
+def test_a_gpu_backend_on_a_cpu_spec_names_the_modelled_pairs():
     with pytest.raises(KernelError) as caught:
-        estimate_kernel_time(_plan("attention/1pass"), CPU, {"M": 64, "P": 64}, "shim")
+        estimate_kernel_time(_plan("attention/1pass"), CPU, {"M": 64, "P": 64}, "cupy")
     assert caught.value.codes == ("K603",)
     assert "numpy on a cpu spec" in str(caught.value)
+    assert "shim on a cpu spec" in str(caught.value)
+
+
+def test_shim_model_needs_measured_shim_rates():
+    with pytest.raises(KernelError) as caught:
+        estimate_kernel_time(_plan("attention/1pass"), CPU, {"M": 64, "P": 64}, "shim")
+    assert caught.value.codes == ("K604",)
+
+
+SHIM = ShimRates(
+    threads_per_block=64,
+    launch_s=1e-4,
+    block_s=1e-3,
+    barrier_s=1e-5,
+    accumulate_s=1e-9,
+    elementwise_s=2e-9,
+    exp_s=3e-9,
+    divide_s=4e-9,
+)
+
+
+def test_shim_work_of_1pass_counts_thread_points_from_the_plan():
+    plan = _plan("attention/1pass", tile=16, head=16)
+    work = shim_work(plan, plan.kernels[0], {"M": 128, "P": 100})
+    # P = 100 rows in blocks of 64: 2 blocks, 128 threads (the idle 28 run the loops too);
+    # M = 128 in tiles of 16: 8 tiles, 2 barriers each
+    assert (work.blocks, work.threads, work.barriers_per_block) == (2, 128, 16)
+    # reductions per thread and tile: BQK 16 * 16 + LM 16 + SLD 16 + SLNV 16 * 16 = 544
+    assert work.accumulate_points == 544 * 8 * 128
+    # updates per tile: SLN 16, RM/PRM/SPD/RD 1 each, SPNV 16, RNV 16 = 52, and AV 16 once;
+    # staged K and V tiles: 2 * 16 * 16 = 512 elements per block and tile
+    assert work.update_points == (52 * 8 + 16) * 128 + 512 * 2 * 8
+    # exp: SLN 16 + PRM 1 per tile; divisions: AV 16 once
+    assert work.exp_calls == 17 * 8 * 128
+    assert work.divisions == 16 * 128
+
+
+def test_shim_time_prices_each_cause():
+    plan = _plan("attention/1pass", tile=16, head=16)
+    work = shim_work(plan, plan.kernels[0], {"M": 128, "P": 100})
+    times = shim_time(work, SHIM)
+    assert times["launch"] == pytest.approx(1e-4)
+    assert times["threads"] == pytest.approx(2 * 1e-3)
+    assert times["barriers"] == pytest.approx(2 * 16 * 1e-5)
+    compute = (
+        work.accumulate_points * 1e-9 + work.update_points * 2e-9
+        + work.exp_calls * 3e-9 + work.divisions * 4e-9
+    )  # fmt: skip
+    assert times["compute"] == pytest.approx(compute)
+
+
+def test_shim_estimate_sums_the_launches_of_linear_attention():
+    plan = _plan("variants/linear", tile=32, head=16)
+    spec = CpuSpec("toy", 2, (PROFILE,), shim=SHIM)
+    estimate = estimate_kernel_time(plan, spec, {"M": 256, "P": 64}, "shim")
+    # two launches (state kernel over E = 16 rows, query kernel over P = 64): one block each
+    assert estimate.operations == 2
+    breakdown = dict(estimate.breakdown_s)
+    assert breakdown["launch"] == pytest.approx(2e-4)
+    assert breakdown["threads"] == pytest.approx(2e-3)
+    assert breakdown["barriers"] == pytest.approx(2 * 8 * 1e-5)  # 8 tiles in the state kernel
+    assert estimate.total_s == pytest.approx(sum(breakdown.values()))
+
+
+def test_measured_call_times_price_elementwise_calls():
+    profile = CpuProfile(
+        1,
+        (("default", 1e-6),),
+        PROFILE.levels,
+        1e9,
+        call_times=(CallTime("where", 16, 1e-6), CallTime("where", 1040, 3e-6)),
+        interpreter_s_per_call=1e-7,
+    )
+    # 528 elements: halfway from 16 to 1040, so halfway from 1 us to 3 us
+    assert price_op(TracedOp("where", 528, 0), profile) == ("elementwise", pytest.approx(2e-6))
+    # inside a helper the call itself is the helper's: 2 us - 1 us at the smallest size
+    inner = TracedOp("where", 528, 0, inside="rt.reduce")
+    assert price_op(inner, profile)[1] == pytest.approx(1e-6)
+    totals = price_trace((TracedOp("where", 16, 0), inner), profile)
+    assert totals["interpreter"] == pytest.approx(1e-7)  # one top-level call
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("variants/linear", True), ("attention/1pass", False)],
+    ids=["elu-mask-from-data", "presence-masks-only"],
+)
+def test_trace_tells_data_masks_from_presence_masks(name, expected):
+    ops = trace_twin(_plan(name), {"M": 64, "P": 64})
+    # linear attention's elu selects on K > 0 (unpredictable on data); 1-pass only masks by
+    # presence, which comes from full() and never depends on values
+    assert any(op.function == "where_data" for op in ops) is expected
+    assert any(op.function == "where" for op in ops)
 
 
 def test_gpu_model_reports_a_missing_extent():

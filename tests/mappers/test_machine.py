@@ -3,7 +3,16 @@ from pathlib import Path
 import pytest
 
 from mappers.errors import SpecError
-from mappers.machine import BandwidthLevel, CpuProfile, CpuSpec, GpuSpec, MachineKind, ReduceRate
+from mappers.machine import (
+    BandwidthLevel,
+    CallTime,
+    CpuProfile,
+    CpuSpec,
+    GpuSpec,
+    MachineKind,
+    ReduceRate,
+    ShimRates,
+)
 from mappers.machine_loader import load_machine, machine_from_text
 from mappers.machine_writer import cpu_spec_to_yaml
 
@@ -86,3 +95,50 @@ def test_cpu_profile_prices_by_level_and_interpolates_reductions():
     # log-interpolation: inner 8 -> 1e8, 64 -> 1e9; 3 of 3 log2 steps... 16 is 1/3 of the way
     assert profile.reduce_elements_per_s(16) == pytest.approx(1e8 + (1e9 - 1e8) / 3)
     assert profile.reduce_elements_per_s(4) == 1e8
+
+
+def test_cpu_spec_with_call_times_and_shim_rates_round_trips():
+    profile = CpuProfile(
+        threads=1,
+        call_overhead_s=(("default", 3e-7),),
+        levels=(BandwidthLevel("DRAM", 2**50, 1e10),),
+        exp_per_s=2e9,
+        call_times=(CallTime("where", 16, 1e-6), CallTime("where", 4096, 3e-6)),
+        interpreter_s_per_call=5e-8,
+    )
+    shim = ShimRates(64, 1e-4, 2e-3, 3e-5, 4e-10, 6e-10, 1e-9, 4e-10)
+    spec = CpuSpec("box", 2, (profile,), (("cpu_model", "test"),), shim=shim)
+    assert machine_from_text(cpu_spec_to_yaml(spec)) == spec
+
+
+@pytest.mark.parametrize(
+    ("elements", "seconds"),
+    [
+        (1, 1e-6),  # below the smallest size: the fixed cost
+        (16, 1e-6),
+        (1056, 2e-6),  # (1056 - 16) / (2096 - 16) = 1/2 of the way from 1 us to 3 us
+        (4176, 5e-6),  # past the largest: the last slope, 2 us per 2080 elements, continues
+    ],
+    ids=["below", "first", "between", "beyond"],
+)
+def test_call_seconds_interpolate_linearly_in_elements(elements, seconds):
+    times = (CallTime("where", 16, 1e-6), CallTime("where", 2096, 3e-6))
+    profile = CpuProfile(1, (), (BandwidthLevel("DRAM", 2**50, 1e10),), 2e9, call_times=times)
+    assert profile.call_seconds("where", elements) == pytest.approx(seconds)
+    assert profile.call_seconds("exp", elements) is None
+
+
+def test_shim_rates_missing_a_key_is_located():
+    text = cpu_spec_to_yaml(
+        CpuSpec(
+            "box",
+            2,
+            (CpuProfile(1, (), (BandwidthLevel("DRAM", 2**50, 1e10),), 2e9),),
+            shim=ShimRates(64, 1e-4, 2e-3, 3e-5, 4e-10, 6e-10, 1e-9, 4e-10),
+        )
+    )
+    broken = "\n".join(line for line in text.splitlines() if "barrier_s" not in line)
+    with pytest.raises(SpecError) as caught:
+        machine_from_text(broken, "box.yaml")
+    assert "H102" in caught.value.codes
+    assert "barrier_s" in str(caught.value)
