@@ -71,6 +71,8 @@ def build_cost_model(
         *(e.busy_pe_cycles for e in symbolic.einsums),
         *(e.used_pes for e in symbolic.einsums),
         *(e.compute_energy_pj for e in symbolic.einsums),
+        *(e.register_energy_pj for e in symbolic.einsums),
+        *(e.register_reads_words + e.register_writes_words for e in symbolic.einsums),
         *symbolic.dram_words_by_region,
         *symbolic.level_reads_words.values(),
         *symbolic.level_writes_words.values(),
@@ -257,7 +259,12 @@ def evaluate_design_points(
     Returns:
         Arrays: ``latency_cycles``, ``latency_s``, ``traffic_bytes``, ``energy_pj``,
         ``util_<array>``, ``cycles_<einsum>``, ``share_<einsum>`` (busy PE-cycles of the
-        einsum over its array's PE-cycles), ``energy_<component>_pj``, ``tile_<rank>``.
+        einsum over its array's PE-cycles), ``energy_<component>_pj`` (arrays, their
+        ``<array>_registers`` and levels), ``accesses_<level>_words``,
+        ``accesses_<array>_registers_words``, ``tile_<rank>``.
+
+    Raises:
+        MappingError: M402 a needed extent is missing; M401 no tile fits its level.
     """
     check_point_extents(model, columns)
     shape = np.broadcast(*[np.asarray(v) for v in columns.values()]).shape
@@ -271,7 +278,9 @@ def evaluate_design_points(
     busy = dict(zip(model.einsum_names, values[:count], strict=True))
     used = dict(zip(model.einsum_names, values[count : 2 * count], strict=True))
     energy = dict(zip(model.einsum_names, values[2 * count : 3 * count], strict=True))
-    rest = values[3 * count :]
+    register_energy = dict(zip(model.einsum_names, values[3 * count : 4 * count], strict=True))
+    register_words = dict(zip(model.einsum_names, values[4 * count : 5 * count], strict=True))
+    rest = values[5 * count :]
     num_regions = len(sym.dram_words_by_region)
     region_words = [w * batch for w in rest[:num_regions]]
     levels = list(sym.level_reads_words)
@@ -297,7 +306,12 @@ def evaluate_design_points(
         out[f"util_{array.name}"] = pe_cycles / (array.num_pes * latency)
         part = sum((energy[n] * batch for n in names), np.zeros(shape))
         out[f"energy_{array.name}_pj"] = part
-        total_energy = total_energy + part
+        registers = sum((register_energy[n] * batch for n in names), np.zeros(shape))
+        out[f"energy_{array.name}_registers_pj"] = registers
+        out[f"accesses_{array.name}_registers_words"] = sum(
+            (register_words[n] * batch for n in names), np.zeros(shape)
+        )
+        total_energy = total_energy + part + registers
         for n in names:
             out[f"share_{n}"] = busy[n] * batch / (array.num_pes * latency)
     for level in spec.levels:

@@ -26,6 +26,9 @@ class EinsumCost:
     busy_pe_cycles: sympy.Expr
     used_pes: sympy.Expr
     compute_energy_pj: sympy.Expr
+    register_reads_words: sympy.Expr
+    register_writes_words: sympy.Expr
+    register_energy_pj: sympy.Expr
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +51,8 @@ def resolve_quantity(spec: ArchSpec, value: Quantity) -> float:
 
 
 def apply_table(spec: ArchSpec, mapping: Mapping, table: str) -> ArchSpec:
-    """Return the spec with the mapping's named cost-table overrides applied."""
+    """Return the spec with the table's entries applied: the spec's own, then the mapping's."""
+    spec = spec.with_table(table)
     for override in mapping.overrides(table):
         array = spec.array(override.array)
         lowered = op_cycles_and_energy(array, override.op) or (0.0, 0.0)
@@ -84,14 +88,14 @@ def build_symbolic(cascade: Cascade, spec: ArchSpec, mapping: Mapping) -> Symbol
         {extent_symbol(r.name): extents.full[r.name] for r in cascade.ranks if r.is_derived}
     )
     counts = cascade.op_counts()
+    traffic = _Traffic(cascade, spec, mapping, extents)
     einsums = []
     for einsum in cascade.einsums:
         array_name = mapping.array_of(einsum.name)
         if array_name is None:
             continue
         ops = {op: sympy.sympify(n).xreplace(subs) for op, n in counts[einsum.name].items()}
-        einsums.append(_einsum_cost(einsum, spec.array(array_name), mapping, ops, extents))
-    traffic = _Traffic(cascade, spec, mapping, extents)
+        einsums.append(_einsum_cost(einsum, spec.array(array_name), mapping, ops, traffic))
     names = tuple(e.name for e in einsums)
     return SymbolicCost(
         einsums=tuple(einsums),
@@ -108,8 +112,10 @@ def _einsum_cost(
     array: ComputeArray,
     mapping: Mapping,
     ops: dict[str, sympy.Expr],
-    extents: Extents,
+    traffic: _Traffic,
 ) -> EinsumCost:
+    """Return busy PE-cycles, used PEs, compute energy and register-file words and energy."""
+    extents = traffic.extents
     lowered: dict[str, sympy.Expr] = {}
     busy = energy = sympy.Integer(0)
     for op, count in ops.items():
@@ -128,21 +134,31 @@ def _einsum_cost(
     for dim, variable in mapping.spatial_of(array.name, einsum.variables):
         if variable in einsum.variables:
             used *= sympy.Min(extents.of_variable(variable, tiled=True), array.dim_size(dim))
-    return EinsumCost(einsum.name, array.name, lowered, busy, used, energy)
+    reads, writes = traffic.register_words(einsum)
+    registers = reads * array.register_read_energy_pj + writes * array.register_write_energy_pj
+    return EinsumCost(
+        einsum.name, array.name, lowered, busy, used, energy, reads, writes, registers
+    )
 
 
 class _Traffic:
     """Array-side accesses per operand, then DRAM and on-chip level words per tensor."""
 
-    def __init__(self, cascade: Cascade, spec: ArchSpec, mapping: Mapping, extents: Extents):
+    def __init__(
+        self, cascade: Cascade, spec: ArchSpec, mapping: Mapping, extents: Extents
+    ) -> None:
         self.cascade, self.spec, self.mapping, self.extents = cascade, spec, mapping, extents
         self.backing = spec.backing.name
         self.by_tensor: dict[str, sympy.Expr] = {}
         self.reads = {level.name: sympy.Integer(0) for level in spec.levels}
         self.writes = {level.name: sympy.Integer(0) for level in spec.levels}
 
-    def accesses(self, einsum: Einsum, ref: TensorRef) -> sympy.Expr:
-        """Return array-side accesses of ``ref``: points / spatial multicast / temporal reuse."""
+    def accesses(self, einsum: Einsum, ref: TensorRef, per_pe: bool = False) -> sympy.Expr:
+        """Return array-side accesses of ``ref``: points / spatial multicast / temporal reuse.
+
+        With ``per_pe`` the spatial multicast is not divided out: the words that arrive in
+        the PEs' registers, one per receiving PE.
+        """
         array_name = self.mapping.array_of(einsum.name)
         assert array_name is not None, "traffic regions hold bound einsums only"
         array = self.spec.array(array_name)
@@ -154,6 +170,8 @@ class _Traffic:
                 continue
             rank = variable.upper()
             if variable in spatial:
+                if per_pe:
+                    continue
                 extent = self.extents.of_variable(variable, tiled=True)
                 points /= sympy.Min(extent, array.dim_size(spatial[variable]))
             elif rank not in self.mapping.loop_order or self.mapping.tile_rule(rank) is not None:
@@ -169,6 +187,23 @@ class _Traffic:
         """
         kept = [v for v in einsum.variables if v not in set(einsum.reduced_variables)]
         return sympy.Mul(*(self.extents.of_variable(v, tiled=False) for v in kept))
+
+    def register_words(self, einsum: Einsum) -> tuple[sympy.Expr, sympy.Expr]:
+        """Return (reads, writes) of PE register-file words for one einsum.
+
+        Every iteration-space point reads each distinct operand reference once and updates
+        the output once; a reduction also reads its partial sum back (every point but the first
+        of each result). An operand held in a level is filled into the registers of every
+        PE that receives it (``accesses`` per PE); one produced in registers is not.
+        """
+        points = sympy.Mul(*(self.extents.of_variable(v, tiled=False) for v in einsum.variables))
+        operands = tuple(dict.fromkeys(einsum.operands))  # two generations: two words
+        reads = points * len(operands) + (points - self.results(einsum))
+        fills = sympy.Integer(0)
+        for ref in operands:
+            if self.source(einsum.name, ref.tensor) != REGISTERS:
+                fills += self.accesses(einsum, ref, per_pe=True)
+        return reads, points + fills
 
     def source(self, einsum: str, tensor: str) -> str:
         explicit = self.mapping.read_source(einsum, tensor)

@@ -44,6 +44,8 @@ class ComputeArray:
     ops: tuple[tuple[str, OpCost], ...]
     register_words_per_pe: int = 0
     area_um2_per_pe: float = 0.0
+    register_read_energy_pj: float = 0.0  # per word read from a PE's register file
+    register_write_energy_pj: float = 0.0  # per word written (an update or a fill)
 
     @property
     def num_pes(self) -> int:
@@ -68,6 +70,15 @@ class ComputeArray:
 
 
 @dataclass(frozen=True, slots=True)
+class RegisterCost:
+    """A cost-table entry replacing the register-file energies of one array (None: keep)."""
+
+    array: str
+    read_energy_pj: float | None = None
+    write_energy_pj: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ArchSpec:
     """An accelerator: clock, word size, storage levels (outermost first) and arrays."""
 
@@ -77,8 +88,27 @@ class ArchSpec:
     levels: tuple[Level, ...]
     arrays: tuple[ComputeArray, ...]
     description: str = ""
+    cost_tables: tuple[tuple[str, tuple[RegisterCost, ...]], ...] = ()
     source_file: str = field(default="<string>", compare=False)
     spans: tuple[tuple[str, SourceSpan], ...] = field(default=(), compare=False, repr=False)
+
+    def with_table(self, table: str) -> ArchSpec:
+        """Return the spec with its own entries of cost table ``table`` applied (none: as is)."""
+        spec = self
+        for entry in dict(self.cost_tables).get(table, ()):
+            array = spec.array(entry.array)
+            spec = spec.replace_array(
+                replace(
+                    array,
+                    register_read_energy_pj=array.register_read_energy_pj
+                    if entry.read_energy_pj is None
+                    else entry.read_energy_pj,
+                    register_write_energy_pj=array.register_write_energy_pj
+                    if entry.write_energy_pj is None
+                    else entry.write_energy_pj,
+                )
+            )
+        return spec
 
     def level(self, name: str) -> Level:
         """Return the level called ``name``."""

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from einsum_cascade.diagnostics import SourceSpan
+from einsum_cascade.diagnostics import SourceSpan, suggest
 from mappers.errors import SpecError
-from mappers.spec import ArchSpec, ComputeArray, Level, OpCost
+from mappers.spec import ArchSpec, ComputeArray, Level, OpCost, RegisterCost
 from mappers.yaml_source import Node, Validator, compose
 
 SUPPORTED_VERSIONS = (1,)
 SPEC_DIR = Path(__file__).resolve().parent.parent / "arch_specs"
 
-_TOP = ("version", "name", "description", "clock_hz", "word_bytes", "levels", "arrays")
+_TOP = (
+    "version",
+    "name",
+    "description",
+    "clock_hz",
+    "word_bytes",
+    "levels",
+    "arrays",
+    "cost_tables",
+)
 _LEVEL = (
     "name",
     "size_bytes",
@@ -22,7 +31,17 @@ _LEVEL = (
     "write_energy_pj",
     "area_um2",
 )
-_ARRAY = ("name", "shape", "dims", "register_words_per_pe", "area_um2_per_pe", "ops")
+_ARRAY = (
+    "name",
+    "shape",
+    "dims",
+    "register_words_per_pe",
+    "register_read_energy_pj",
+    "register_write_energy_pj",
+    "area_um2_per_pe",
+    "ops",
+)
+_REGISTER_ENERGIES = ("register_read_energy_pj", "register_write_energy_pj")
 _OP = ("cycles", "energy_pj", "lower_to")
 _DEFAULT_DIMS = {1: ("cols",), 2: ("rows", "cols"), 3: ("planes", "rows", "cols")}
 
@@ -48,8 +67,6 @@ def load_spec(name_or_path: str | Path) -> ArchSpec:
     """
     path = spec_path(name_or_path)
     if not path.exists():
-        from einsum_cascade.diagnostics import suggest
-
         raise SpecError.single(
             "S100",
             f"no architecture spec '{name_or_path}'",
@@ -77,6 +94,7 @@ def spec_from_text(text: str, file: str = "<string>") -> ArchSpec:
         levels=levels,
         arrays=arrays,
         description=str(top["description"].value) if "description" in top else "",
+        cost_tables=_cost_tables(check, top.get("cost_tables"), arrays),
         source_file=file,
         spans=tuple(spans),
     )
@@ -166,6 +184,8 @@ def _arrays(
                 if registers
                 else 0,
                 area_um2_per_pe=check.number(area, "area_um2_per_pe", strict=False) if area else 0,
+                register_read_energy_pj=_energy(check, fields, "register_read_energy_pj", where),
+                register_write_energy_pj=_energy(check, fields, "register_write_energy_pj", where),
             )
         )
         spans.append((f"arrays.{name}", item.span))
@@ -182,8 +202,6 @@ def _ops(check: Validator, node: Node | None, where: str) -> tuple[tuple[str, Op
         for target, count in check.mapping(lower_node, f"lower_to of op '{op}'").items():
             if target not in entries:
                 assert lower_node is not None
-                from einsum_cascade.diagnostics import suggest
-
                 check.error(
                     106,
                     f"op '{op}' of {where} lowers to unknown op '{target}'",
@@ -214,3 +232,35 @@ def _ops(check: Validator, node: Node | None, where: str) -> tuple[tuple[str, Op
             )
         )
     return tuple(ops)
+
+
+def _cost_tables(
+    check: Validator, node: Node | None, arrays: tuple[ComputeArray, ...]
+) -> tuple[tuple[str, tuple[RegisterCost, ...]], ...]:
+    """Read ``cost_tables: {table: {array: {register_read_energy_pj: ...}}}``."""
+    names = tuple(a.name for a in arrays)
+    tables = []
+    for table, entries in check.mapping(node, "cost_tables").items():
+        costs = []
+        for array, entry in check.mapping(entries, f"cost table '{table}'").items():
+            assert entries is not None
+            if array not in names:
+                check.error(
+                    106,
+                    f"unknown array '{array}' in cost table '{table}'",
+                    entries.key_spans[array],
+                    suggest(array, names) or f"arrays: {', '.join(names)}",
+                )
+                continue
+            where = f"array '{array}' in cost table '{table}'"
+            fields = check.keys(entry, _REGISTER_ENERGIES, (), where)
+            read, write = (fields.get(key) for key in _REGISTER_ENERGIES)
+            costs.append(
+                RegisterCost(
+                    array,
+                    _energy(check, fields, "register_read_energy_pj", where) if read else None,
+                    _energy(check, fields, "register_write_energy_pj", where) if write else None,
+                )
+            )
+        tables.append((table, tuple(costs)))
+    return tuple(tables)

@@ -249,12 +249,18 @@ def import_timeloop_arch(
             None,
         )
     ignored = f"; not modelled: {', '.join(parsed.ignored)}" if parsed.ignored else ""
+    names = {a.name for a, _ in parsed.arrays}
+    tables = tuple(
+        (table, tuple(e for e in entries if e.array in names))
+        for table, entries in base.cost_tables
+    )
     return ArchSpec(
         name=name or files[0].stem,
         clock_hz=parsed.clock_hz or base.clock_hz,
         word_bytes=parsed.word_bytes or base.word_bytes,
         levels=tuple(levels),
         arrays=tuple(a for a, _ in parsed.arrays),
+        cost_tables=tables,
         description=f"imported from Timeloop: {', '.join(p.name for p in files)}{ignored}",
         source_file=str(files[0]),
     )

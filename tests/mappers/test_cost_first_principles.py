@@ -135,3 +135,39 @@ def test_unfused_l3_words_and_energy():
     # one 4096-bit row = 256 words: 23861 pJ per row read, 27098 pJ per row written
     energy = (reads * 23861 + writes * 27098) / 256
     assert float(out["energy_L3_pj"]) == pytest.approx(energy)
+
+
+@pytest.mark.parametrize("table", ["default", "artifact"], ids=["default", "artifact"])
+def test_gemm_register_file_words_and_energy(table):
+    from mappers.cascades import load_cascade
+
+    model = build_cost_model(
+        load_cascade("gemm"), load_spec("fusemax"), load_mapping("gemm-resident"), table
+    )
+    m, k, n = 65536, 768, 768
+    out = evaluate_design_points(model, {"M": m, "K": k, "N": n})
+    # output-stationary Z[m,n] += A[k,m]*W[k,n]: per point 2 operand reads + 1 partial-sum
+    # read (all but the first of each of the M*N results), 1 update and 2 fills (A and W
+    # arrive once per PE and k): reads 3*M*K*N - M*N, writes 3*M*K*N
+    reads, writes = 3 * m * k * n - m * n, 3 * m * k * n
+    assert float(out["accesses_pe2d_registers_words"]) == reads + writes
+    per_word = (2.194455, 1.906455) if table == "default" else (0.0, 0.0)
+    energy = reads * per_word[0] + writes * per_word[1]
+    assert float(out["energy_pe2d_registers_pj"]) == pytest.approx(energy, rel=1e-12)
+
+
+def test_flat_register_energy_per_score_element():
+    mapping = load_mapping("flat", "BERT", 65536)
+    model = build_cost_model(library.load(mapping.cascade), load_spec("flat"), mapping, "default")
+    out = evaluate_design_points(
+        model, {"B": B, "H": H, "E": 64, "F": 64, "D": 768, "S": 3072, "M": 65536, "P": 65536}
+    )
+    bhmp = B * H * 65536 * 65536
+    # 2D array, per (m,p): QK reads 2*64 operands + 63 partial sums = 191, writes 64 updates
+    # + 2*64 fills = 192; AV reads 192 - F/M, writes 192 -> 383 reads, 384 writes
+    pe2d = (383 - 64 / 65536) * 2.194455 + 384 * 1.906455
+    assert float(out["energy_pe2d_registers_pj"]) / bhmp == pytest.approx(pe2d, rel=1e-9)
+    # 1D array: GM, SN, SD, A read 2 words each (GM, SD: 2 - 1/M); writes: GM 2, SN 2
+    # (update + QK fill), SD 2, A 2 less the GM and SD fills kept over m -> 8 reads, 7 writes
+    pe1d = 8 * 2.194455 + 7 * 1.906455
+    assert float(out["energy_pe1d_registers_pj"]) / bhmp == pytest.approx(pe1d, rel=1e-4)

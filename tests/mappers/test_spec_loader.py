@@ -75,3 +75,32 @@ def test_lowering_to_unknown_op_is_located():
 
 def test_spec_dir_is_in_repository():
     assert Path(SPEC_DIR).name == "arch_specs"
+
+
+def test_register_energies_and_the_artifact_table():
+    spec = load_spec("fusemax")
+    pe2d = spec.array("pe2d")
+    assert (pe2d.register_read_energy_pj, pe2d.register_write_energy_pj) == (2.194455, 1.906455)
+    artifact = spec.with_table("artifact").array("pe2d")
+    assert (artifact.register_read_energy_pj, artifact.register_write_energy_pj) == (0.0, 0.0)
+    assert spec.with_table("default") == spec  # the spec defines no default entries
+
+
+def test_cost_table_for_an_unknown_array_is_located():
+    text = GOOD.replace("    pe1d: {register_read", "    pe3d: {register_read")
+    with pytest.raises(SpecError) as info:
+        spec_from_text(text, "bad.yaml")
+    (diag,) = info.value.diagnostics
+    assert diag.code == "S106"
+    assert diag.message == "unknown array 'pe3d' in cost table 'artifact'"
+    line = text.splitlines().index(next(x for x in text.splitlines() if "pe3d" in x)) + 1
+    assert (diag.span.line, diag.span.col) == (line, 5)
+    assert diag.hint == "did you mean 'pe2d' or 'pe1d'?"
+
+
+def test_cost_table_accepts_only_register_energies():
+    text = GOOD.replace("pe2d: {register_read_energy_pj: 0,", "pe2d: {mac_energy_pj: 0,")
+    with pytest.raises(SpecError) as info:
+        spec_from_text(text, "bad.yaml")
+    assert info.value.codes == ("S101",)
+    assert "unknown key 'mac_energy_pj' in array 'pe2d' in cost table 'artifact'" in str(info.value)
