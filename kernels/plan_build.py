@@ -111,6 +111,8 @@ class KernelBuilder:
                 f"einsum '{einsum.name}' iterates rank "
                 f"'{rank_of_variable(einsum.iterative_variable)}' but the sequence rank "
                 "is not partitioned",
+                hint="kernels carry running state only across tiles of a partitioned sequence "
+                "rank (M1 = ceil(M / M0)); a per-position recurrence is not lowered",
             )
         if einsum.iterative_variable not in (None, self.tile_variable):
             raise kernel_error(

@@ -186,3 +186,14 @@ def test_tile_loops_follow_the_pass_report(name, rank):
             s.einsum.name for s in loop.steps if report.pass_of(s.einsum.name) == loop.pass_number
         }
         assert owned == set(report.einsums_in(loop.pass_number)) - {"BK", "BV"}
+
+
+def test_per_position_recurrence_is_refused_with_a_hint():
+    # variants/linear-causal iterates S[m + 1, e, f] over the un-tiled sequence rank
+    with pytest.raises(KernelError) as info:
+        plan_kernels(library.load("variants/linear-causal"), TILING)
+    assert info.value.codes == ("K001",)
+    assert "einsum 'S' iterates rank 'M' but the sequence rank is not partitioned" in str(
+        info.value
+    )
+    assert "a per-position recurrence is not lowered" in str(info.value)
