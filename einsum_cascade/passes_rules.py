@@ -223,10 +223,24 @@ def _length(
                 candidates.append(nested)
     for low in lowers:
         for high in uppers:
-            size = sympy.expand(high - low + 1)
-            if not _has_index(size):
+            size = _index_free_bound(sympy.expand(high - low + 1))
+            if size is not None:
                 candidates.append(size)
     return sympy.Min(*candidates) if candidates else None
+
+
+def _index_free_bound(size: sympy.Expr) -> sympy.Expr | None:
+    """Return a bound on ``size`` over every index value, or None when it has none.
+
+    Indices are coordinates, so never negative: a size that does not grow with any index
+    is largest where they are 0 (``S - m1*M0`` keys below a sink bound S is at most S).
+    """
+    indices = [s for s in size.free_symbols if isinstance(s, sympy.Symbol) and _has_index(s)]
+    for index in indices:
+        slope = sympy.diff(size, index)
+        if index in slope.free_symbols or not slope.is_nonpositive:
+            return None
+    return size.xreplace({index: sympy.Integer(0) for index in indices})
 
 
 def filtered_length(condition: Filter | None, rank: str, target: Target) -> sympy.Expr | None:

@@ -105,6 +105,16 @@ def _sliding_window() -> tuple[dict[str, Any], Array]:
     return {"Q": q, "K": k, "V": v, "W": width, "M0": M0}, (_softmax(scores, 1) @ v.T).T
 
 
+def _streaming_llm() -> tuple[dict[str, Any], Array]:
+    q, k, v = _qkv(12, p=M)
+    sinks, width = 2, 3  # keys 0, 1 and the 3 most recent: query 10 reads 0, 1, 8, 9, 10
+    i, j = np.arange(M)[:, None], np.arange(M)[None, :]
+    kept = (j <= i) & ((j < sinks) | (j > i - width))
+    scores = np.where(kept, q.T @ k, -np.inf)
+    inputs = {"Q": q, "K": k, "V": v, "S": sinks, "W": width, "M0": M0}
+    return inputs, (_softmax(scores, 1) @ v.T).T
+
+
 def _attention(q: Array, k: Array, v: Array) -> Array:
     return (_softmax(q.T @ k, axis=1) @ v.T).T
 
@@ -153,6 +163,7 @@ REFERENCES: dict[str, Callable[[], tuple[dict[str, Any], Array]]] = {
     "variants/aaren-recurrent": _aaren,
     "variants/aaren-scan": _aaren,
     "variants/sliding-window": _sliding_window,
+    "variants/streaming-llm": _streaming_llm,
     "variants/gqa": _gqa,
     "variants/mqa": _mqa,
     "variants/sink": _sink,
@@ -214,6 +225,11 @@ PASSES = [
     ("variants/sliding-window", "M", (), 1),
     ("variants/sliding-window", "M1", (), 1),
     ("variants/sliding-window", "M0", (), 2),
+    # 5.8 StreamingLLM (sinks plus a window, a union filter): as 5.6, the base cascade.
+    ("variants/streaming-llm", "M", (), 1),
+    ("variants/streaming-llm", "M1", (), 1),
+    ("variants/streaming-llm", "M0", (), 2),
+    ("variants/streaming-llm", "M", ("P",), 1),
     # 5.7 GQA / MQA: broadcasting K and V over r (or h) changes no count.
     ("variants/gqa", "M1", (), 1),
     ("variants/gqa", "M0", (), 2),
@@ -262,3 +278,10 @@ def test_symmetric_window_bounds_the_tile_to_two_w_plus_one() -> None:
     # p - W <= m1*M0 + m0 <= p + W: from p - W - m1*M0 to p + W - m1*M0, 2W + 1 values.
     m0, w = (sympy.Symbol(n, integer=True, positive=True) for n in ("M0", "W"))
     assert _extent("variants/sliding-window", "M0", "BQK") == sympy.Min(m0, 2 * w + 1)
+
+
+def test_streaming_llm_bounds_the_tile_by_sinks_plus_window() -> None:
+    # (m < S and m <= p) or (p - W < m <= p), per M0 tile: the sink part admits at most
+    # S - m1*M0 <= S keys, the window p - W + 1 - m1*M0 .. p - m1*M0, W keys: S + W
+    m0, s, w = (sympy.Symbol(n, integer=True, positive=True) for n in ("M0", "S", "W"))
+    assert _extent("variants/streaming-llm", "M0", "BQK") == sympy.Min(m0, s + w)
