@@ -107,7 +107,8 @@ def launch_shape(
     """Return (grid, block) of one kernel launch."""
     block = plan.tiling.threads_per_block
     rows = extents[rank_of_variable(kernel.parallel)]
-    return (max(1, math.ceil(rows / block)), 1, 1), (block, 1, 1)
+    blocks_y = math.prod(extents[rank] for rank in plan.tiling.grid_ranks)
+    return (max(1, math.ceil(rows / block)), blocks_y, 1), (block, 1, 1)
 
 
 def kernel_arguments(

@@ -63,6 +63,9 @@ def plan_kernels(cascade: Cascade, tiling: Tiling) -> KernelPlan:
     rank = tiling.sequence_rank
     if not cascade.has_rank(rank):
         raise kernel_error(None, f"cascade '{cascade.name}' has no sequence rank '{rank}'")
+    for grid_rank in tiling.grid_ranks:
+        if not cascade.has_rank(grid_rank):
+            raise kernel_error(None, f"cascade '{cascade.name}' has no grid rank '{grid_rank}'")
     partitioned = _is_partitioned(cascade, rank)
     sequence = rank.lower()
     tile_variable = f"{sequence}1" if partitioned else None

@@ -60,6 +60,7 @@ class KernelBuilder:
         self.passes = passes
         self.views = views
         self.static = {r for r, _ in tiling.static_extents}
+        self.grid = {r.lower() for r in tiling.grid_ranks}
         self.maybe_absent = maybe_absent(cascade, views)
         self.presence_ranks = presence_ranks(cascade, views, self.maybe_absent)
         self.parallel = ""
@@ -71,12 +72,15 @@ class KernelBuilder:
             return Role.TILE
         if variable == self.in_tile:
             return Role.IN_TILE
+        if rank_of_variable(variable) in self.tiling.grid_ranks:
+            return Role.GRID
         if rank_of_variable(variable) in self.static:
             return Role.STATIC
         raise KernelError.single(
             "K002",
             f"rank '{rank_of_variable(variable)}' needs a static extent",
-            hint="give it with --extent, e.g. E=64",
+            hint=f"give it with --extent, e.g. E=64, or map it to the grid with "
+            f"--grid {rank_of_variable(variable)}",
         )
 
     def build(
@@ -117,6 +121,11 @@ class KernelBuilder:
         if einsum.iterative_variable not in (None, self.tile_variable):
             raise kernel_error(
                 einsum, f"einsum '{einsum.name}' iterates a rank other than the tiles"
+            )
+        reduced_grid = [rank_of_variable(v) for v in einsum.reduced_variables if v in self.grid]
+        if reduced_grid:
+            raise kernel_error(
+                einsum, f"einsum '{einsum.name}' reduces the grid rank '{reduced_grid[0]}'"
             )
         if parallel in einsum.reduced_variables:
             raise kernel_error(
@@ -254,7 +263,9 @@ class KernelBuilder:
             if name in self.views:
                 source = self.cascade.einsum(name).operands[0].tensor
                 dims = tuple(
-                    v for v in self.cascade.einsum(name).output_variables if v != self.tile_variable
+                    v
+                    for v in self.cascade.einsum(name).output_variables
+                    if v != self.tile_variable and v not in self.grid
                 )
                 buffers[name] = Buffer(name, Storage.VIEW, dims, maybe_absent=False, alias=source)
                 staged.add(source)
@@ -273,7 +284,9 @@ class KernelBuilder:
         for staged_name in sorted(staged):
             tensor = self.cascade.tensor(staged_name)
             dims = tuple(
-                self.in_tile if r == self.tiling.sequence_rank else r.lower() for r in tensor.ranks
+                self.in_tile if r == self.tiling.sequence_rank else r.lower()
+                for r in tensor.ranks
+                if r not in self.tiling.grid_ranks
             )
             buffers[f"{staged_name}@tile"] = Buffer(
                 staged_name, Storage.STAGED, dims, maybe_absent=False
@@ -284,7 +297,7 @@ class KernelBuilder:
             dims = tuple(
                 v
                 for v in (r.lower() for r in tensor.ranks)
-                if v not in (parallel, self.tile_variable)
+                if v not in (parallel, self.tile_variable) and v not in self.grid
             )
             storage = Storage.SHARED if self.in_tile in dims else Storage.REGISTER
             if storage is Storage.SHARED and self.tiling.tile_placement == "register":
@@ -315,7 +328,7 @@ class KernelBuilder:
     def _runtime_extents(
         self, einsums: list[Einsum], parallel: str, buffers: tuple[Buffer, ...]
     ) -> tuple[str, ...]:
-        found = {rank_of_variable(parallel), self.tiling.sequence_rank}
+        found = {rank_of_variable(parallel), self.tiling.sequence_rank, *self.tiling.grid_ranks}
         for einsum in einsums:
             for node in walk(einsum.expression):
                 if isinstance(node, ExtentRef):

@@ -21,6 +21,7 @@ class Role(enum.Enum):
     TILE = "tile"  # the tile counter of a partitioned sequence rank (m1)
     IN_TILE = "in_tile"  # the coordinate inside the current tile (m0, or m itself)
     STATIC = "static"  # a compile-time loop (e, f)
+    GRID = "grid"  # one block row per coordinate (batch, heads): blockIdx.y
 
 
 class Storage(enum.Enum):

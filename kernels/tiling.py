@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from kernels.errors import KernelError
@@ -25,6 +26,8 @@ class Tiling:
         unroll: Unroll factor of in-tile loops (1 keeps compiles fast); static loops are
             unrolled fully.
         input_dtype: ``float32`` or ``float16`` inputs; accumulation is always fp32.
+        grid_ranks: Extra parallel ranks (batch, heads) mapped to the grid's y dimension:
+            one block row per coordinate combination, e.g. ``("H",)`` or ``("G", "R")``.
     """
 
     parallel_rank: str = "P"
@@ -35,6 +38,7 @@ class Tiling:
     tile_placement: str = "shared"
     unroll: int = 1
     input_dtype: str = "float32"
+    grid_ranks: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         """Check the values a user can get wrong."""
@@ -51,19 +55,16 @@ class Tiling:
             )
         if any(value < 1 for _, value in self.static_extents):
             problems.append("static extents must be positive")
+        claimed = {self.parallel_rank, self.sequence_rank} | {r for r, _ in self.static_extents}
+        if set(self.grid_ranks) & claimed or len(set(self.grid_ranks)) != len(self.grid_ranks):
+            problems.append(
+                "a grid rank must differ from the parallel, sequence and static ranks and "
+                "appear once"
+            )
         if problems:
             raise KernelError.single("K003", "; ".join(problems))
 
     def with_extents(self, **extents: int) -> Tiling:
         """Return a copy with static extents replaced or added (sorted by rank)."""
         merged = dict(self.static_extents) | extents
-        return Tiling(
-            self.parallel_rank,
-            self.sequence_rank,
-            self.tile,
-            self.threads_per_block,
-            tuple(sorted(merged.items())),
-            self.tile_placement,
-            self.unroll,
-            self.input_dtype,
-        )
+        return dataclasses.replace(self, static_extents=tuple(sorted(merged.items())))

@@ -31,6 +31,9 @@ PlacementOpt = Annotated[
     str, typer.Option("--placement", help="In-tile tensors in 'shared' or 'register' memory.")
 ]
 ShapeOpt = Annotated[str, typer.Option("--shape", help="Runtime extents, e.g. M=1000,P=777,W=64.")]
+GridOpt = Annotated[
+    str, typer.Option("--grid", help="Batch/head ranks mapped to the grid's y, e.g. G,R.")
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
@@ -43,6 +46,7 @@ def _plan(
     parallel: str,
     sequence: str,
     placement: str,
+    grid: str = "",
 ) -> Any:
     from einsum_cascade.sources import load_cascade
     from kernels.plan import plan_kernels
@@ -64,6 +68,7 @@ def _plan(
         tile_placement=placement,
         unroll=unroll,
         input_dtype=dtype,
+        grid_ranks=tuple(r.strip() for r in grid.split(",") if r.strip()),
     )
     return plan_kernels(load_cascade(name), tiling)
 
@@ -83,12 +88,13 @@ def gen(
     parallel: ParallelOpt = "P",
     sequence: SequenceOpt = "M",
     placement: PlacementOpt = "shared",
+    grid: GridOpt = "",
 ) -> None:
     """Render the CUDA source (or the NumPy twin) of a cascade's kernel plan."""
     from kernels.render.cuda import render_cuda
     from kernels.render.twin import render_twin
 
-    plan = _plan(name, tile, extent, dtype, unroll, parallel, sequence, placement)
+    plan = _plan(name, tile, extent, dtype, unroll, parallel, sequence, placement, grid)
     text = render_twin(plan) if twin else render_cuda(plan).text
     if output is None:
         sys.stdout.write(text)
@@ -109,13 +115,14 @@ def check(
     parallel: ParallelOpt = "P",
     sequence: SequenceOpt = "M",
     placement: PlacementOpt = "shared",
+    grid: GridOpt = "",
     as_json: JsonOpt = False,
 ) -> None:
     """Compile for each arch, report registers, shared memory and spills, and gate them."""
     from kernels.compile import check_resources, compile_source
     from kernels.render.cuda import render_cuda
 
-    plan = _plan(name, tile, extent, dtype, unroll, parallel, sequence, placement)
+    plan = _plan(name, tile, extent, dtype, unroll, parallel, sequence, placement, grid)
     source = render_cuda(plan)
     rows = []
     for target in [a.strip() for a in arch.split(",") if a.strip()]:
@@ -187,12 +194,13 @@ def run(
     parallel: ParallelOpt = "P",
     sequence: SequenceOpt = "M",
     placement: PlacementOpt = "shared",
+    grid: GridOpt = "",
     as_json: JsonOpt = False,
 ) -> None:
     """Run the kernel on a backend and compare with the interpreter (float64); exit 1 if off."""
     from kernels.validate import compare, reference
 
-    plan = _plan(name, tile, extent, dtype, unroll, parallel, sequence, placement)
+    plan = _plan(name, tile, extent, dtype, unroll, parallel, sequence, placement, grid)
     arrays, extents = _inputs(plan, parse_shape(shape), seed)
     outputs = _runner(backend)(
         plan, arrays, {k: v for k, v in extents.items() if k not in _input_ranks(plan)}
@@ -240,10 +248,11 @@ def bench(
     parallel: ParallelOpt = "P",
     sequence: SequenceOpt = "M",
     placement: PlacementOpt = "shared",
+    grid: GridOpt = "",
     as_json: JsonOpt = False,
 ) -> None:
     """Time the kernel on a backend; print the shape and the device with the median."""
-    plan = _plan(name, tile, extent, dtype, unroll, parallel, sequence, placement)
+    plan = _plan(name, tile, extent, dtype, unroll, parallel, sequence, placement, grid)
     arrays, extents = _inputs(plan, parse_shape(shape), 0)
     runtime = {k: v for k, v in extents.items() if k not in _input_ranks(plan)}
     timing, device = _time(plan, backend, arrays, runtime, repeats)

@@ -93,6 +93,7 @@ class Renderer:
         self.kernel = kernel
         self.cascade = plan.cascade
         self.out = Writer(*self.block, depth)
+        self.grid = tuple(r.lower() for r in plan.tiling.grid_ranks)  # blockIdx.y, major first
 
     # ---- tables the subclass must provide as methods
 
@@ -234,6 +235,7 @@ class Renderer:
             for position, v in enumerate(variables)
             if position != tensor.iterative_position
             and v not in (self.kernel.parallel, self.plan.tile_variable)
+            and v not in self.grid
         )
 
     # ---- the shape of a kernel

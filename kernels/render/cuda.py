@@ -34,6 +34,15 @@ class CudaRenderer(CudaSteps):
             self.out.line(f"constexpr int {rank} = {value};")
         self.out.line("const int row = blockIdx.x * BLOCK + threadIdx.x;")
         self.out.line(f"const bool row_ok = row < {rank_of_variable(self.kernel.parallel)};")
+        rest = "blockIdx.y"
+        for position in range(len(self.grid) - 1, -1, -1):  # minor grid rank first
+            variable = self.grid[position]
+            if position == 0:
+                self.out.line(f"const int {variable} = {rest};")
+            else:
+                extent = rank_of_variable(variable)
+                self.out.line(f"const int {variable} = {rest} % {extent};")
+                rest = f"({rest} / {extent})"
 
     def declare(self, buffer: Buffer) -> None:
         """Declare a staged tile, a shared column per thread, or registers."""
@@ -90,10 +99,15 @@ class CudaRenderer(CudaSteps):
             self.out.line(f"const int {name} = {rest} % {sizes[position]};")
             rest = f"({rest} / {sizes[position]})"
             coordinates.insert(0, name)
-        global_coordinates = [
-            f"(t * TILE + {c})" if d == self.plan.in_tile_variable else c
-            for c, d in zip(coordinates, buffer.dims, strict=True)
-        ]
+        local = iter(zip(coordinates, buffer.dims, strict=True))
+        global_coordinates = []
+        for rank in ranks:  # a grid rank is the block's coordinate; the rest come from i
+            if rank.lower() in self.grid:
+                global_coordinates.append(rank.lower())
+                continue
+            coordinate, dim = next(local)
+            tiled = dim == self.plan.in_tile_variable
+            global_coordinates.append(f"(t * TILE + {coordinate})" if tiled else coordinate)
         tile_position = buffer.dims.index(self.plan.in_tile_variable)
         load = self.convert(f"{tensor}[{self.flat_index(global_coordinates, ranks)}]")
         guard = f"{coordinates[tile_position]} < count"

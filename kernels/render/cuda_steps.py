@@ -82,7 +82,7 @@ class CudaSteps(Renderer):
             return "t"
         if role is Role.IN_TILE:
             return "(t * TILE + j)" if self.plan.tile_variable is None else "j"
-        return variable
+        return variable  # a static loop counter, or a grid coordinate set in the prologue
 
     def extent_value(self, rank: str) -> str:
         """Return a rank's extent as a float (a literal when static)."""
@@ -154,6 +154,7 @@ class CudaSteps(Renderer):
     def staged(self, tensor: str, variables: list[str]) -> str:
         """Read a staged tile; rows past the parallel extent read zero."""
         buffer = self.kernel.buffer(tensor)
+        variables = [v for v in variables if v not in self.grid]  # the block's own slice
         flat = "0"
         for dim, variable in zip(buffer.dims, variables, strict=True):
             counter = self.local(variable)

@@ -60,8 +60,8 @@ class TwinRenderer(Renderer):
         return repr(float(value))
 
     def buffer_axes(self, buffer: Buffer) -> Axes:
-        """Return the axes of a local buffer: the parallel rank, then its dims."""
-        return (self.kernel.parallel, *buffer.dims)
+        """Return the axes of a local buffer: grid ranks, the parallel rank, then its dims."""
+        return (*self.grid, self.kernel.parallel, *buffer.dims)
 
     def shape(self, axes: Axes) -> str:
         """Return a shape tuple for named axes."""
@@ -91,7 +91,7 @@ class TwinRenderer(Renderer):
             return f"g_{ref.tensor}", self.true, variables
         name = f"l_{ref.tensor}{self.generation_suffix(ref, buffer)}"
         present = f"{name}_ok" if buffer.maybe_absent else self.true
-        return name, present, (self.kernel.parallel, *self.local_variables(ref))
+        return name, present, (*self.grid, self.kernel.parallel, *self.local_variables(ref))
 
     def aligned(self, code: str, axes: Axes) -> str:
         """Transpose and reshape an array so it broadcasts against the target axes."""
@@ -183,7 +183,7 @@ class TwinRenderer(Renderer):
         buffer = self.kernel.buffer(einsum.name)
         suffix = "_cur" if buffer.iterative else ""
         name = f"l_{einsum.name}{suffix}"
-        self.target = (self.kernel.parallel, *step.local)
+        self.target = (*self.grid, self.kernel.parallel, *step.local)
         kept = self.target[: len(self.target) - len(step.reduced)]
         self.out.line(f"# {einsum.name}")
         op = einsum.reduce_op.value
@@ -268,7 +268,7 @@ class TwinRenderer(Renderer):
         sizes = ", ".join(
             f"{v!r}: {rank_of_variable(v)}"
             for v, role in sorted(self.kernel.roles)
-            if role in (Role.PARALLEL, Role.STATIC)
+            if role in (Role.PARALLEL, Role.STATIC, Role.GRID)
         )
         self.out.line(f"sizes = {{{sizes}}}")
 

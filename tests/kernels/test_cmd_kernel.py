@@ -87,3 +87,19 @@ def test_unknown_backend_is_a_usage_error():
     result = invoke("kernel", "run", "attention/1pass", "--backend", "opencl")
     assert result.exit_code == 2
     assert "valid backends: numpy, shim, cupy" in result.output
+
+
+def test_run_maps_head_ranks_to_the_grid_on_the_shim():
+    result = invoke(
+        "kernel", "run", "variants/gqa", "--grid", "G,R", "--extent", "E=16,F=8",
+        "--tile", "M0=8,P0=16", "--shape", "M=21,P=33,G=2,R=3", "--backend", "shim",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert result.output.rstrip().endswith(": ok")
+
+
+def test_unmapped_head_rank_hints_at_the_grid_option():
+    result = invoke("kernel", "gen", "variants/mqa")
+    assert result.exit_code == 1
+    assert "rank 'H' needs a static extent" in result.output
+    assert "--grid H" in result.output
