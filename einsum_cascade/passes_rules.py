@@ -87,12 +87,25 @@ def _as_partition(cascade: Cascade, index: sympy.Expr, parent: str) -> Partition
     )
     if rest != 0:
         return None
-    ordered = sorted(names, key=lambda n: sympy.count_ops(coefficients[n]))
+    # Innermost first: the level whose coefficient is 1, then the one scaled by its extent,
+    # and so on; matched by value, never by name, so renaming ranks changes nothing.
+    ordered: list[str] = []
+    remaining = list(names)
     scale: sympy.Expr = sympy.Integer(1)
-    for name in ordered:
+    while remaining:
         # Compare in free extents, so that a level declared 'rank C = B' matches B.
-        if sympy.simplify(_in_free_extents(cascade, coefficients[name] - scale)) != 0:
+        name = next(
+            (
+                n
+                for n in remaining
+                if sympy.simplify(_in_free_extents(cascade, coefficients[n] - scale)) == 0
+            ),
+            None,
+        )
+        if name is None:
             return None
+        ordered.append(name)
+        remaining.remove(name)
         scale = scale * extent_symbol(rank_of_variable(name))
     levels = tuple(rank_of_variable(n) for n in reversed(ordered))
     return Partition(parent, levels, index)
