@@ -80,7 +80,7 @@ def _mapped(report: PassReport, mapping: dict[str, str]) -> tuple[object, ...]:
         sorted((name(e), n) for e, n in report.einsum_passes),
         sorted((name(t), p) for t, p in report.tensor_passes),
         sorted((name(a), name(b)) for a, b in report.barriers),
-        sorted(((name(f.tensor), f.passes, str(extent(f.extent))) for f in report.footprints)),
+        sorted((name(f.tensor), f.passes, str(extent(f.extent))) for f in report.footprints),
     )
 
 
