@@ -1,4 +1,8 @@
-"""Located reading of YAML nodes for sweep specs: spans, typed scalars, unknown keys."""
+"""Reading sweep-spec YAML nodes as text, with located errors (spans from ``yaml_source``).
+
+Sweep values stay raw text (``1K..1M x4`` is parsed by ``sweep_values``), so this reads
+PyYAML nodes directly; composition and spans are the shared ones of ``yaml_source``.
+"""
 
 from __future__ import annotations
 
@@ -8,31 +12,12 @@ import yaml
 
 from einsum_cascade.diagnostics import SourceSpan, suggest
 from mappers.sweep_errors import SweepError
+from mappers.yaml_source import compose_nodes, span_of
 
 
 def compose(text: str, file: str) -> yaml.Node | None:
     """Compose ``text`` into PyYAML nodes, turning YAML syntax errors into SW100."""
-    try:
-        return yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        span = _mark_span(mark, text, file) if mark is not None else None
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise SweepError.single("SW100", f"YAML syntax error: {problem}", span) from None
-
-
-def _mark_span(mark: yaml.Mark, text: str, file: str) -> SourceSpan:
-    return SourceSpan.point(file, mark.line + 1, mark.column + 1, text)
-
-
-def span_of(node: yaml.Node, text: str, file: str) -> SourceSpan:
-    """Return the 1-based, end-inclusive span of ``node`` (PyYAML marks are 0-based)."""
-    start, end = node.start_mark, node.end_mark
-    end_line, end_col = end.line + 1, end.column
-    if end_col == 0 and end_line > start.line + 1:
-        end_line -= 1
-        end_col = len(text.splitlines()[end_line - 1]) if text.splitlines() else 1
-    return SourceSpan(file, start.line + 1, start.column + 1, end_line, max(end_col, 1), text)
+    return compose_nodes(text, file, SweepError, "SW100")
 
 
 class NodeReader:
@@ -45,7 +30,7 @@ class NodeReader:
 
     def span(self, node: yaml.Node) -> SourceSpan:
         """Return the span of ``node``."""
-        return span_of(node, self.text, self.file)
+        return span_of(node, self.file, self.text)
 
     def error(
         self, code: str, message: str, node: yaml.Node, hint: str | None = None

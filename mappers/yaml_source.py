@@ -40,7 +40,8 @@ class Node:
         return self.value
 
 
-def _span(node: yaml.Node, file: str, text: str) -> SourceSpan:
+def span_of(node: yaml.Node, file: str, text: str) -> SourceSpan:
+    """Return the 1-based span of a PyYAML node (its marks are 0-based, end-exclusive)."""
     start, end = node.start_mark, node.end_mark
     end_line, end_col = end.line + 1, max(end.column, 1)
     if end.line > start.line and end.column == 0:
@@ -57,14 +58,14 @@ _SCALAR_TAGS: dict[str, Callable[[str], Any]] = {
 
 
 def _convert(node: yaml.Node, file: str, text: str) -> Node:
-    span = _span(node, file, text)
+    span = span_of(node, file, text)
     if isinstance(node, yaml.MappingNode):
         values: dict[str, Node] = {}
         keys: dict[str, SourceSpan] = {}
         for key_node, value_node in node.value:
             key = str(key_node.value)
             values[key] = _convert(value_node, file, text)
-            keys[key] = _span(key_node, file, text)
+            keys[key] = span_of(key_node, file, text)
         return Node(values, span, keys)
     if isinstance(node, yaml.SequenceNode):
         return Node([_convert(item, file, text) for item in node.value], span)
@@ -76,16 +77,28 @@ def _convert(node: yaml.Node, file: str, text: str) -> Node:
     return Node(value, span)
 
 
+def compose_nodes(
+    text: str, file: str, error: type[DiagnosticError], code: str = "Y001"
+) -> yaml.Node | None:
+    """Compose YAML text into PyYAML nodes (None when empty); raise ``error`` located.
+
+    Raises:
+        DiagnosticError: of class ``error`` with ``code``, at the syntax error's position.
+    """
+    try:
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        problem = exc.problem or exc.context or "unreadable text"
+        raise error.single(
+            code, f"invalid YAML: {problem}", SourceSpan.point(file, line, col, text)
+        ) from None
+
+
 def compose(text: str, file: str, error: type[DiagnosticError]) -> Node:
     """Compose YAML text into located nodes; raise ``error`` for a YAML syntax error."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-        raise error.single(
-            "Y001", f"invalid YAML: {exc.problem}", SourceSpan.point(file, line, col, text)
-        ) from None
+    root = compose_nodes(text, file, error)
     if root is None:
         raise error.single("Y002", "the file is empty", SourceSpan.point(file, 1, 1, text))
     return _convert(root, file, text)
