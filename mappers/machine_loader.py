@@ -7,6 +7,7 @@ H106 unknown kind, H107 no profile.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from einsum_cascade.diagnostics import suggest
 from mappers.errors import SpecError
@@ -146,13 +147,16 @@ def _gpu(check: Validator, root: Node, file: str) -> GpuSpec:
         strict = key != "reserved_shared_bytes_per_block"
         node = top.get(key)
         values[key] = check.size(node, key) if strict else _size_or_zero(check, node, key)
-    integers = {key: _integer(check, top.get(key), key) for key in GPU_INTEGERS}
+    # int and float fields by name: the dataclass checks nothing, the validator did
+    numbers: dict[str, Any] = {
+        **values,
+        **{key: _integer(check, top.get(key), key) for key in GPU_INTEGERS},
+    }
     return GpuSpec(
         name=check.string(top.get("name"), "name"),
         description=_description(top),
         source_file=file,
-        **integers,
-        **values,
+        **numbers,
     )
 
 
