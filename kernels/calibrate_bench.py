@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -112,12 +113,12 @@ def call_times(repeats: int) -> list[tuple[str, int, float]]:
         present = np.ones(shape, bool)
         data_mask = a > 0
         calls: dict[str, Callable[[], Any]] = {
-            "where": lambda a=a, m=present: np.where(m, a, 0.0),
-            "where_data": lambda a=a, b=b, m=data_mask: np.where(m, a, b),
-            "copy": lambda a=a: np.array(a),
-            "ufunc": lambda a=a, b=b: a + b,
-            "exp": lambda a=a: np.exp(a),
-            "full": lambda s=shape: np.full(s, 0.0, dtype=np.float32),
+            "where": partial(np.where, present, a, 0.0),
+            "where_data": partial(np.where, data_mask, a, b),
+            "copy": partial(np.array, a),
+            "ufunc": partial(np.add, a, b),
+            "exp": partial(np.exp, a),
+            "full": partial(np.full, shape, 0.0, dtype=np.float32),
         }
 
         def setitem(a: Any = a, b: Any = b) -> None:
@@ -154,11 +155,11 @@ def interpreter_seconds_per_call(data: dict[str, Any], repeats: int, quick: bool
     residuals = []
     for name in INTERPRETER_CASCADES[: 2 if quick else None]:
         plan = plan_kernels(library.load(name), tiling)
-        inputs = {
+        inputs: dict[str, np.ndarray] = {
             t.name: np.ones(tuple(extents[r] for r in t.ranks), np.float32)
             for t in plan.cascade.inputs
         }
-        measured = best_seconds(lambda p=plan, i=inputs: run_twin(p, i), repeats)
+        measured = best_seconds(partial(run_twin, plan, inputs), repeats)
         ops = trace_twin(plan, {"M": extents["M"], "P": extents["P"]})
         modelled = sum(price_trace(ops, profile).values())
         residuals.append((measured - modelled) / sum(1 for op in ops if op.inside is None))
@@ -176,7 +177,7 @@ def bandwidths(repeats: int, quick: bool) -> list[tuple[str, float, float]]:
         a = np.ones(elements, np.float32)
         b = np.ones(elements, np.float32)
         calls = max(1, int(2**22 // elements))
-        seconds = best_seconds(lambda a=a, b=b: a + b, repeats, calls)
+        seconds = best_seconds(partial(np.add, a, b), repeats, calls)
         rows.append((name, float(size if name != "DRAM" else 2**50), 12 * elements / seconds))
     return rows
 
@@ -187,12 +188,16 @@ def exp_rate(repeats: int) -> float:
     return values.size / best_seconds(lambda: np.exp(values), repeats, 8)
 
 
+def _max_and_sum(data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return np.max(data, axis=(1,)), np.sum(data, axis=(1,))
+
+
 def reduce_rates(repeats: int) -> list[tuple[int, float]]:
     """Return reduction throughput (input elements per second) per inner-axis length."""
     rows = []
     for inner in (4, 8, 16, 32, 64, 128, 256, 512):
         data = np.ones((max(1, 2**16 // inner), inner), np.float32)
-        seconds = best_seconds(lambda d=data: (np.max(d, axis=(1,)), np.sum(d, axis=(1,))), repeats)
+        seconds = best_seconds(partial(_max_and_sum, data), repeats)
         rows.append((inner, 2 * data.size / seconds))
     return rows
 
@@ -207,7 +212,7 @@ def einsum_rates(shapes: list[Any], repeats: int) -> list[tuple[str, list[list[i
         sizes = dict(zip(inputs[0], left_shape, strict=True))
         sizes.update(zip(inputs[1], right_shape, strict=True))
         flops = 2 * math.prod(sizes.values())
-        seconds = best_seconds(lambda a=left, b=right, s=subscripts: np.einsum(s, a, b), repeats)
+        seconds = best_seconds(partial(np.einsum, subscripts, left, right), repeats)
         rows.append((subscripts, [list(left_shape), list(right_shape)], flops / seconds))
     return rows
 
@@ -227,7 +232,7 @@ def matmul_rates(shapes: list[Any], repeats: int) -> list[tuple[int, int, int, f
     for m, n, k in found:
         left = np.ones((m, k), np.float32)
         right = np.ones((k, n), np.float32)
-        seconds = best_seconds(lambda a=left, b=right: a @ b, repeats)
+        seconds = best_seconds(partial(np.matmul, left, right), repeats)
         rows.append((m, n, k, 2 * m * n * k / seconds))
     return rows
 

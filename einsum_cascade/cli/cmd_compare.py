@@ -41,7 +41,7 @@ def calibrate(
     spec = calibrate_host(settings, name)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(cpu_spec_to_yaml(spec), encoding="utf-8")
-    summary = [
+    summary: list[dict[str, Any]] = [
         {
             "threads": p.threads,
             "exp_per_s": p.exp_per_s,

@@ -124,7 +124,7 @@ def check(
 
     plan = _plan(name, tile, extent, dtype, unroll, parallel, sequence, placement, grid)
     source = render_cuda(plan)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for target in [a.strip() for a in arch.split(",") if a.strip()]:
         compiled = compile_source(source, target, backend)
         check_resources(compiled)
