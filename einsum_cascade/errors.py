@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Self
 
 from einsum_cascade.diagnostics import Diagnostic, Severity, SourceSpan, render_all, sort_key
 
@@ -26,8 +27,8 @@ class DiagnosticError(CascadeError):
         message: str,
         span: SourceSpan | None = None,
         hint: str | None = None,
-    ) -> DiagnosticError:
-        """Build an error holding one error-severity diagnostic."""
+    ) -> Self:
+        """Build an error of this class holding one error-severity diagnostic."""
         return cls([Diagnostic(Severity.ERROR, code, message, span, hint)])
 
     @property
