@@ -96,12 +96,13 @@ def load_machine(name_or_path: str | Path) -> MachineSpec:
     path = machine_path(name_or_path)
     if not path.exists():
         known = tuple(sorted(p.stem for p in SPEC_DIR.glob("*.yaml")))
-        raise SpecError.single(
-            "H100",
-            f"no machine spec '{name_or_path}'",
-            None,
-            suggest(str(name_or_path), known) or f"built-in specs: {', '.join(known)}",
-        )
+        hint = suggest(str(name_or_path), known) or f"built-in specs: {', '.join(known)}"
+        if str(name_or_path) == "host":
+            hint = (
+                "measure this machine first: einsum-cascade calibrate --out "
+                f"{SPEC_DIR / 'host.yaml'} (or pass --machine FILE)"
+            )
+        raise SpecError.single("H100", f"no machine spec '{name_or_path}'", None, hint)
     return machine_from_text(path.read_text(encoding="utf-8"), str(path))
 
 

@@ -6,6 +6,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import typer
@@ -44,6 +45,23 @@ def fail(message: str, code: int = EXIT_USER_ERROR) -> typer.Exit:
     """Print ``message`` as an error on stderr and return the Exit to raise."""
     stderr_console().print(f"error: {message}", markup=False)
     return typer.Exit(code)
+
+
+def refuse_overwrite(*paths: Path | None, force: bool) -> None:
+    """Exit 1 when an output path already exists and ``--force`` was not given.
+
+    A directory counts as existing when it holds anything, so that nothing the user had
+    is lost or overwritten silently.
+    """
+    if force:
+        return
+    for path in paths:
+        if path is None or not path.exists():
+            continue
+        if path.is_dir() and not any(path.iterdir()):
+            continue
+        what = "is not empty" if path.is_dir() else "exists"
+        raise fail(f"{path} {what}; pass --force to overwrite")
 
 
 def user_errors(func: Callable[P, R]) -> Callable[P, R]:

@@ -8,7 +8,14 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from einsum_cascade.cli.app import app, fail, print_json, stdout_console, user_errors
+from einsum_cascade.cli.app import (
+    app,
+    fail,
+    print_json,
+    refuse_overwrite,
+    stdout_console,
+    user_errors,
+)
 
 
 @app.command("calibrate")
@@ -108,6 +115,9 @@ def compare(
     ),
     plot: Annotated[Path | None, typer.Option("--plot", help="Error plot PNG.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite existing --out / --plot files.")
+    ] = False,
 ) -> None:
     """Run kernels over a shape sweep, model each point, and report the error distribution."""
     from kernels.compare import parse_sizes, summarize, sweep_points
@@ -116,6 +126,7 @@ def compare(
 
     if backend not in ("numpy", "shim", "cupy"):
         raise fail(f"unknown backend '{backend}'; valid backends: numpy, shim, cupy", 2)
+    refuse_overwrite(out, plot, force=force)
     if backend == "cupy":
         from kernels.compare import require_gpu
 

@@ -9,7 +9,14 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from einsum_cascade.cli.app import app, fail, print_json, stdout_console, user_errors
+from einsum_cascade.cli.app import (
+    app,
+    fail,
+    print_json,
+    refuse_overwrite,
+    stdout_console,
+    user_errors,
+)
 from einsum_cascade.cli.cmd_language import parse_shape
 
 kernel_app = typer.Typer(
@@ -89,11 +96,13 @@ def gen(
     sequence: SequenceOpt = "M",
     placement: PlacementOpt = "shared",
     grid: GridOpt = "",
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing -o file.")] = False,
 ) -> None:
     """Render the CUDA source (or the NumPy twin) of a cascade's kernel plan."""
     from kernels.render.cuda import render_cuda
     from kernels.render.twin import render_twin
 
+    refuse_overwrite(output, force=force)
     plan = _plan(name, tile, extent, dtype, unroll, parallel, sequence, placement, grid)
     text = render_twin(plan) if twin else render_cuda(plan).text
     if output is None:

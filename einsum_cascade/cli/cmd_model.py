@@ -7,7 +7,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from einsum_cascade.cli.app import EXIT_USAGE, app, fail, print_json, stdout_console, user_errors
+from einsum_cascade.cli.app import (
+    EXIT_USAGE,
+    app,
+    fail,
+    print_json,
+    refuse_overwrite,
+    stdout_console,
+    user_errors,
+)
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -183,11 +191,13 @@ def reproduce_fusemax(
         "the copies under tests/data/fusemax)",
     ),
     table: str = typer.Option("artifact", "--costs", help="cost table: artifact or default"),
+    force: bool = typer.Option(False, "--force", help="write into a directory that is not empty"),
 ) -> None:
     """Reproduce the FuseMax evaluation: attention and end-to-end CSVs, headline, comparison."""
     from mappers.reproduce import DEFAULT_ARTIFACT_DIR
     from mappers.reproduce import reproduce_fusemax as run
 
+    refuse_overwrite(Path(out), force=force)
     reference = Path(artifact) if artifact is not None else DEFAULT_ARTIFACT_DIR
     run(Path(out), reference if reference.exists() else None, table)
     stdout_console().print(f"wrote {out}")

@@ -10,7 +10,14 @@ from typing import Annotated, Any
 
 import typer
 
-from einsum_cascade.cli.app import app, print_json, stderr_console, stdout_console, user_errors
+from einsum_cascade.cli.app import (
+    app,
+    print_json,
+    refuse_overwrite,
+    stderr_console,
+    stdout_console,
+    user_errors,
+)
 
 
 @app.command()
@@ -109,12 +116,14 @@ def plot(
     output: Annotated[Path, typer.Option("--output", "-o", help="Image file to write.")] = Path(
         "sweep.png"
     ),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing image.")] = False,
 ) -> None:
     """Draw sweep results as a line, bar or scatter plot, optionally with a Pareto front."""
     from mappers.plots import PlotRequest, plot_results, save_figure
     from mappers.sweep_errors import SweepError
     from mappers.sweep_store import read_results
 
+    refuse_overwrite(output, force=force)
     frame = read_results(results)
     for condition in where or ():
         frame = _filter(frame, condition, SweepError)

@@ -103,3 +103,15 @@ def test_unmapped_head_rank_hints_at_the_grid_option():
     assert result.exit_code == 1
     assert "rank 'H' needs a static extent" in result.output
     assert "--grid H" in result.output
+
+
+def test_gen_never_overwrites_a_file_without_force(tmp_path):
+    target = tmp_path / "mine.cu"
+    target.write_text("// precious\n")
+    refused = invoke("kernel", "gen", "attention/1pass", "-o", str(target))
+    assert refused.exit_code == 1
+    assert "exists; pass --force to overwrite" in refused.output
+    assert target.read_text() == "// precious\n"
+    forced = invoke("kernel", "gen", "attention/1pass", "-o", str(target), "--force")
+    assert forced.exit_code == 0, forced.output
+    assert "attention_1pass_k0(" in target.read_text()

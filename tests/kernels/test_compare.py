@@ -150,3 +150,30 @@ def test_compare_cupy_on_a_gpu_models_every_point(tmp_path):
     assert result.exit_code == 0, result.output
     frame = pandas.read_csv(out)
     assert len(frame) == 2 and (frame["measured_s"] > 0).all()
+
+
+def test_compare_never_overwrites_an_existing_file_without_force(tmp_path):
+    out = tmp_path / "mine.csv"
+    out.write_text("precious\n")
+    args = [
+        "compare", "--cascade", "attention/1pass", "--machine", str(CPU_TEMPLATE), "--sizes",
+        "M=64;P=32;E=16;M0=16", "--repeats", "1", "--out", str(out),
+    ]  # fmt: skip
+    result = RUNNER.invoke(app, args)
+    assert result.exit_code == 1
+    assert "exists; pass --force" in result.output
+    assert out.read_text() == "precious\n"
+    assert RUNNER.invoke(app, [*args, "--force"]).exit_code == 0
+    assert out.read_text().startswith("cascade,")
+
+
+def test_compare_without_a_host_spec_says_how_to_make_one(tmp_path, monkeypatch):
+    import mappers.machine_loader as loader
+
+    monkeypatch.setattr(loader, "SPEC_DIR", tmp_path)
+    result = RUNNER.invoke(
+        app, ["compare", "--cascade", "attention/1pass", "--out", str(tmp_path / "r.csv")]
+    )
+    assert result.exit_code == 1
+    assert "error[H100]: no machine spec 'host'" in result.output
+    assert "einsum-cascade calibrate --out" in result.output

@@ -121,3 +121,12 @@ def test_model_gemm_mapping_without_its_extents_is_m402():
 )
 def test_model_usage_errors_exit_2(args):
     assert _model(*args).exit_code == 2
+
+
+def test_reproduce_refuses_a_directory_that_is_not_empty(tmp_path):
+    mine = tmp_path / "attn-binding.csv"
+    mine.write_text("precious\n")
+    result = RUNNER.invoke(app, ["reproduce", "fusemax", "--out", str(tmp_path)])
+    assert result.exit_code == 1
+    assert f"{tmp_path} is not empty; pass --force to overwrite" in result.stderr
+    assert mine.read_text() == "precious\n"

@@ -93,8 +93,25 @@ def test_plot_where_filters_rows_and_unknown_columns_fail(tmp_path):
     ok = invoke("plot", str(out), "--x", "seq", "--y", "latency_s", "--where", "workload=XLM",
                 "-o", str(png))  # fmt: skip
     assert ok.exit_code == 0, ok.output
-    mixed = invoke("plot", str(out), "--x", "seq", "--y", "latency_s", "-o", str(png))
+    mixed = invoke("plot", str(out), "--x", "seq", "--y", "latency_s", "-o",
+                   str(tmp_path / "mixed.png"))  # fmt: skip
     assert mixed.exit_code == 1
     assert "error[SW405]" in mixed.output
-    missing = invoke("plot", str(out), "--x", "seqq", "--y", "latency_s", "-o", str(png))
+    missing = invoke("plot", str(out), "--x", "seqq", "--y", "latency_s", "-o",
+                     str(tmp_path / "missing.png"))  # fmt: skip
     assert "did you mean 'seq'?" in missing.output
+
+
+def test_plot_never_overwrites_an_image_without_force(tmp_path):
+    out = tmp_path / "r.parquet"
+    invoke("sweep", "--evaluator", TOY, "--axis", "seq=1K..4K x2", "--workers", "1",
+           "--out", str(out))  # fmt: skip
+    png = tmp_path / "mine.png"
+    png.write_bytes(b"precious")
+    refused = invoke("plot", str(out), "--x", "seq", "--y", "latency_s", "-o", str(png))
+    assert refused.exit_code == 1
+    assert "exists; pass --force to overwrite" in refused.output
+    assert png.read_bytes() == b"precious"
+    forced = invoke("plot", str(out), "--x", "seq", "--y", "latency_s", "-o", str(png), "--force")
+    assert forced.exit_code == 0, forced.output
+    assert png.read_bytes().startswith(b"\x89PNG")
