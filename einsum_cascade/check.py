@@ -50,23 +50,6 @@ class _Checker(Resolver):
     tensors: dict[str, _TensorInfo] = field(default_factory=dict)
     broken: set[str] = field(default_factory=set)  # tensors whose left-hand side was invalid
 
-    # ---- reporting
-
-    def error(
-        self,
-        code: str,
-        message: str,
-        span: SourceSpan | None,
-        hint: str | None = None,
-        notes: tuple[Note, ...] = (),
-    ) -> None:
-        self.diagnostics.append(Diagnostic(Severity.ERROR, code, message, span, hint, notes))
-
-    def warn(
-        self, code: str, message: str, span: SourceSpan | None, hint: str | None = None
-    ) -> None:
-        self.diagnostics.append(Diagnostic(Severity.WARNING, code, message, span, hint))
-
     # ---- driver
 
     def run(self) -> Cascade:

@@ -133,26 +133,14 @@ class _Lexer:
         if number:
             end = self.word_end(number.end())
             if end != number.end():
-                self.error(
-                    "E102",
-                    f"invalid identifier '{text[pos:end]}'",
-                    pos,
-                    end,
-                    "names start with a letter or '_' and contain only letters, digits and '_'",
-                )
+                self.invalid_identifier(pos, end)
             self.tokens.append(Token(Kind.NUMBER, number.group(), self.span(pos, end)))
             return end
         ident = _IDENT.match(text, pos)
         if ident:
             end = self.word_end(ident.end())
             if end != ident.end():
-                self.error(
-                    "E102",
-                    f"invalid identifier '{text[pos:end]}'",
-                    pos,
-                    end,
-                    "names start with a letter or '_' and contain only letters, digits and '_'",
-                )
+                self.invalid_identifier(pos, end)
             self.tokens.append(Token(Kind.IDENT, ident.group(), self.span(pos, end)))
             return end
         for op in _OPERATORS:
@@ -162,15 +150,18 @@ class _Lexer:
                 return pos + len(op)
         end = self.word_end(pos + 1)
         if end > pos + 1 or not text[pos].isascii():
-            self.error(
-                "E102",
-                f"invalid identifier '{text[pos:end]}'",
-                pos,
-                end,
-                "names start with a letter or '_' and contain only letters, digits and '_'",
-            )
+            self.invalid_identifier(pos, end)
         self.error("E100", f"unexpected character '{text[pos]}'", pos, pos + 1)
         raise AssertionError("unreachable")
+
+    def invalid_identifier(self, pos: int, end: int) -> None:
+        self.error(
+            "E102",
+            f"invalid identifier '{self.text[pos:end]}'",
+            pos,
+            end,
+            "names start with a letter or '_' and contain only letters, digits and '_'",
+        )
 
     def word_end(self, pos: int) -> int:
         while pos < len(self.text) and _WORD_CHAR.match(self.text[pos]):

@@ -12,7 +12,7 @@ from typing import Any
 import sympy
 
 from einsum_cascade import ast
-from einsum_cascade.diagnostics import Note, SourceSpan, suggest
+from einsum_cascade.diagnostics import Diagnostic, Note, Severity, SourceSpan, suggest
 from einsum_cascade.functions import lookup, registered
 from einsum_cascade.ir import (
     Binary,
@@ -47,10 +47,15 @@ class InvalidError(Exception):
 
 
 class Resolver:
-    """Expression, index and filter conversion shared by the checker."""
+    """Expression, index and filter conversion shared by the checker.
+
+    Subclasses provide the declarations (``ranks``, ``tensors``) and the list that
+    collects ``diagnostics``.
+    """
 
     ranks: dict[str, Any]
     tensors: dict[str, Any]
+    diagnostics: list[Diagnostic]
 
     def error(
         self,
@@ -60,7 +65,14 @@ class Resolver:
         hint: str | None = None,
         notes: tuple[Note, ...] = (),
     ) -> None:
-        raise NotImplementedError
+        """Record an error; checking goes on so that every problem is reported."""
+        self.diagnostics.append(Diagnostic(Severity.ERROR, code, message, span, hint, notes))
+
+    def warn(
+        self, code: str, message: str, span: SourceSpan | None, hint: str | None = None
+    ) -> None:
+        """Record a warning: legal but probably unintended input."""
+        self.diagnostics.append(Diagnostic(Severity.WARNING, code, message, span, hint))
 
     # ---- ranks and extents
 

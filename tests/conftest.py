@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from kernels.runtime import cupy_unavailable_reason
+
 GOLDEN_DIR = Path(__file__).parent / "golden"
 
 
@@ -36,24 +38,10 @@ def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
     return check
 
 
-def gpu_unavailable_reason() -> str | None:
-    """Return why GPU tests cannot run here, or None when they can."""
-    try:
-        import cupy
-    except ImportError:
-        return "CuPy is not installed (pip install -e '.[gpu]')"
-    try:
-        if not cupy.cuda.is_available():
-            return "cupy.cuda.is_available() is False: no CUDA device on this machine"
-    except Exception as exc:  # CuPy raises several CUDA runtime errors here
-        return f"cupy.cuda.is_available() failed: {exc}"
-    return None
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     reason = None
     for item in items:
         if "gpu" in item.keywords:
-            reason = reason or gpu_unavailable_reason()
+            reason = reason or cupy_unavailable_reason()
             if reason is not None:
                 item.add_marker(pytest.mark.skip(reason=reason))
