@@ -24,7 +24,7 @@ from mappers.spec_loader import load_spec
 from mappers.workloads import FUSEMAX_MODELS, FUSEMAX_SEQS, format_seq, get_workload
 
 PLAN = Path(__file__).resolve().parent / "data" / "reproduce-fusemax.yaml"
-DEFAULT_ARTIFACT_DIR = Path(__file__).resolve().parent.parent / "tests" / "data" / "fusemax"
+DEFAULT_ARTIFACT_DIR = Path(__file__).resolve().parent / "data" / "fusemax-artifact"
 KEYS = ["model", "seq_len"]
 METRICS = (
     ("traffic", "traffic_bytes"),

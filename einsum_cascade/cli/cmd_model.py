@@ -188,7 +188,7 @@ def reproduce_fusemax(
         None,
         "--artifact",
         help="directory of the artifact's attn-*.csv and end2end-*.csv files (default: "
-        "the copies under tests/data/fusemax)",
+        "the copies packaged in mappers/data/fusemax-artifact)",
     ),
     table: str = typer.Option("artifact", "--costs", help="cost table: artifact or default"),
     force: bool = typer.Option(False, "--force", help="write into a directory that is not empty"),

@@ -21,7 +21,7 @@ from mappers.reproduce import (
 from mappers.spec_loader import load_spec
 from mappers.workloads import FUSEMAX_MODELS, FUSEMAX_SEQS, get_workload
 
-DATA = Path(__file__).parent.parent / "data" / "fusemax"
+DATA = Path(__file__).parents[2] / "mappers" / "data" / "fusemax-artifact"
 LINEAR = {c.name: c for c in linear_configurations()}
 # FuseMax (binding) over FLAT, end to end, from the artifact note section 5.3:
 # (speedup, energy ratio) per model, for 1K, 4K, 16K, 64K, 256K, 1M.

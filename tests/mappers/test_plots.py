@@ -7,7 +7,7 @@ from mappers.plots import PlotRequest, plot_results, save_figure, write_fusemax_
 from mappers.sweep_errors import SweepError
 from mappers.sweep_values import parse_number
 
-ARTIFACT = Path(__file__).parents[2].parent / "shared" / "reference" / "fusemax-artifact-data"
+ARTIFACT = Path(__file__).parents[2] / "mappers" / "data" / "fusemax-artifact"
 CONFIGS = ("unfused", "flat", "cascade", "arch", "binding")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -51,7 +51,7 @@ def test_unknown_column_and_kind_are_sw404():
 
 
 def artifact_tables() -> dict[str, pd.DataFrame]:
-    results = ARTIFACT / "results"
+    results = ARTIFACT
     attention, linear = [], []
     for config in CONFIGS:
         table = pd.read_csv(results / f"attn-{config}.csv", index_col=False)
@@ -78,9 +78,6 @@ def artifact_tables() -> dict[str, pd.DataFrame]:
     return {"attention": pd.concat(attention), "linear": pd.concat(linear)}
 
 
-@pytest.mark.skipif(
-    not ARTIFACT.exists(), reason="the FuseMax artifact data is not alongside the repo"
-)
 def test_fusemax_figures_from_the_artifact_numbers(tmp_path):
     tables = artifact_tables()
     pe = [16, 32, 64]

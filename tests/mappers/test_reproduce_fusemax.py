@@ -7,7 +7,7 @@ import pytest
 
 from mappers.reproduce import compare, configurations, reproduce_configuration
 
-DATA = Path(__file__).parent.parent / "data" / "fusemax"
+DATA = Path(__file__).parents[2] / "mappers" / "data" / "fusemax-artifact"
 CONFIGS = {c.name: c for c in configurations()}
 SEQ = {"1K": 2**10, "4K": 2**12, "16K": 2**14, "64K": 2**16, "256K": 2**18, "1M": 2**20}
 HEADS = {"BERT": 12, "TrXL": 16}
