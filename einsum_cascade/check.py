@@ -361,7 +361,7 @@ class _Checker(Resolver):
     # ---- graph-level checks
 
     def check_graph(self, cascade: Cascade) -> None:
-        from einsum_cascade.graph import find_cycle, unreachable_tensors
+        from einsum_cascade.graph import find_cycle, loop_conflict, unreachable_tensors
 
         cycle = find_cycle(cascade)
         if cycle:
@@ -373,6 +373,17 @@ class _Checker(Resolver):
                 first.output.span,
                 hint="a tensor may read its own previous generation only through an "
                 "iterative rank: write 'T[x + 1] = ... T[x] ...' and add an init",
+            )
+        conflict = loop_conflict(cascade)
+        if conflict:
+            variable, name = conflict
+            self.error(
+                "E218",
+                f"'{name}' needs every step of the loop over {variable} but a step of that "
+                "loop needs it",
+                cascade.einsum(name).output.span,
+                hint=f"within one step over {variable}, read only that step's values; to use "
+                "a whole-loop result, read the final generation after the loop",
             )
         for name in unreachable_tensors(cascade):
             self.warn(

@@ -151,8 +151,27 @@ def loop_members(cascade: Cascade, variable: str) -> set[str]:
     return members
 
 
+def loop_conflict(cascade: Cascade) -> tuple[str, str] | None:
+    """Return (iterative variable, einsum) when a loop needs an einsum that needs the loop.
+
+    That einsum reads the loop's per-step results as a whole (it reduces over the iterative
+    rank, say) while a step of the loop reads it: no order of steps can satisfy both.
+    """
+    graph = dependency_graph(cascade)
+    for variable in iterative_variables(cascade):
+        members = loop_members(cascade, variable)
+        after = set().union(*(nx.descendants(graph, m) for m in members)) - members
+        before = set().union(*(nx.ancestors(graph, m) for m in members)) - members
+        for name in sorted(after & before, key=lambda n: graph.nodes[n]["index"]):
+            return variable, name
+    return None
+
+
 def schedule(cascade: Cascade) -> tuple[Step, ...]:
-    """Return the evaluation steps: single einsums and loops over iterative ranks."""
+    """Return the evaluation steps: single einsums and loops over iterative ranks.
+
+    The checker rejects cascades with a :func:`loop_conflict`, so the loops always order.
+    """
     graph = dependency_graph(cascade)
     groups: dict[str, str] = {}
     for variable in iterative_variables(cascade):
