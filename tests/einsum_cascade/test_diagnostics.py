@@ -178,6 +178,16 @@ CASES = [
         27,
         31,
     ),
+    (
+        "E218-loop-needs-whole-loop",
+        "rank I\ninput X[I]\noutput S\ninit S[i = 0] = 0\n"
+        "A[i] = S[i] + X[i]\nB[] = A[i]\nS[i + 1] = A[i] + B\n",
+        DslError,
+        "E218",
+        6,
+        1,
+        3,
+    ),
 ]
 
 
