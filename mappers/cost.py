@@ -8,6 +8,7 @@ workload points at once.
 from __future__ import annotations
 
 import collections.abc
+import dataclasses
 import functools
 import math
 from dataclasses import dataclass
@@ -16,20 +17,29 @@ from typing import Any
 import numpy as np
 import sympy
 
-from einsum_cascade.ir import Cascade
+from einsum_cascade.ir import Cascade, Generation, generation_of
 from einsum_cascade.symbols import extent_symbol
+from mappers.cost_parameters import (
+    dim_symbol,
+    is_parameter,
+    num_pes,
+    parameter_columns,
+    quantity_column,
+    split_columns,
+    symbol_values,
+)
 from mappers.cost_symbolic import (
     SymbolicCost,
     apply_table,
+    at_values,
     build_symbolic,
     check_binding,
     regions,
-    resolve_quantity,
 )
 from mappers.errors import MappingError
 from mappers.footprint import tile_footprint, tile_symbol
-from mappers.mapping import Mapping, TileRule
-from mappers.schedule import Pipeline, latency_cycles
+from mappers.mapping import DimRef, Mapping, TileRule
+from mappers.schedule import PIPELINE_SCHEDULES, Pipeline, latency_cycles
 from mappers.spec import ArchSpec
 from mappers.workloads import Workload
 
@@ -38,7 +48,14 @@ DEFAULT_TABLE = "default"
 
 @dataclass(frozen=True)
 class CostModel:
-    """A compiled cost model: symbolic forms plus their lambdified evaluator."""
+    """A compiled cost model: symbolic forms plus their lambdified evaluator.
+
+    ``parametric`` holds the forms in the spec's parameters (array dimensions, register
+    energies: see :mod:`mappers.cost_parameters`) and the extents a mapping ties to them
+    (``M0`` = ``pe2d`` rows); ``symbolic`` is the same forms at the spec's own numbers.
+    ``function`` is compiled from ``parametric``, so one model serves every value of the
+    numeric spec parameters.
+    """
 
     cascade: Cascade
     spec: ArchSpec
@@ -48,6 +65,7 @@ class CostModel:
     arguments: tuple[str, ...]
     function: Any
     fit_functions: tuple[tuple[str, Any, Any], ...]  # (rank, constant words, words per tile)
+    parametric: SymbolicCost
 
     @property
     def einsum_names(self) -> tuple[str, ...]:
@@ -61,21 +79,25 @@ def build_cost_model(
 ) -> CostModel:
     """Validate the mapping against cascade and spec, build and lambdify the symbolic costs.
 
+    The spec's numeric parameters stay symbols of the compiled function: points may set
+    them (``pe2d.shape``, ``L3.size_bytes``, ``clock_hz``...) in
+    :func:`evaluate_design_points` without a rebuild; by default they take the spec's values.
+
     Raises:
         MappingError: the mapping binds unknown einsums or arrays, or an array lacks an op.
     """
     check_binding(cascade, spec, mapping)
     spec_for_table = apply_table(spec, mapping, table)
-    symbolic = build_symbolic(cascade, spec_for_table, mapping)
+    parametric = build_symbolic(cascade, spec_for_table, mapping)
     expressions = [
-        *(e.busy_pe_cycles for e in symbolic.einsums),
-        *(e.used_pes for e in symbolic.einsums),
-        *(e.compute_energy_pj for e in symbolic.einsums),
-        *(e.register_energy_pj for e in symbolic.einsums),
-        *(e.register_reads_words + e.register_writes_words for e in symbolic.einsums),
-        *symbolic.dram_words_by_region,
-        *symbolic.level_reads_words.values(),
-        *symbolic.level_writes_words.values(),
+        *(e.busy_pe_cycles for e in parametric.einsums),
+        *(e.used_pes for e in parametric.einsums),
+        *(e.compute_energy_pj for e in parametric.einsums),
+        *(e.register_energy_pj for e in parametric.einsums),
+        *(e.register_reads_words + e.register_writes_words for e in parametric.einsums),
+        *parametric.dram_words_by_region,
+        *parametric.level_reads_words.values(),
+        *parametric.level_writes_words.values(),
     ]
     symbols = sorted(
         set().union(*(sympy.sympify(x).free_symbols for x in expressions)), key=lambda s: s.name
@@ -86,7 +108,7 @@ def build_cost_model(
         if rule.fit_level is None:
             continue
         tensors = rule.tensors or dict(mapping.place).get(rule.fit_level, ())
-        words = sympy.expand(tile_footprint(cascade, symbolic.extents, tensors))
+        words = sympy.expand(tile_footprint(cascade, parametric.extents, tensors))
         tile = tile_symbol(rule.rank)
         constant, per_tile = words.subs(tile, 0), sympy.diff(words, tile)
         args = sorted((constant + per_tile).free_symbols, key=lambda s: s.name)
@@ -97,28 +119,50 @@ def build_cost_model(
                 sympy.lambdify(args, [constant, per_tile], modules="numpy"),
             )
         )
+    defaults: dict[sympy.Symbol, sympy.Expr] = {
+        k: sympy.Integer(int(v)) if k.is_integer else sympy.Float(v)
+        for k, v in symbol_values(spec, table).items()
+    }
+    defaults.update(
+        {
+            extent_symbol(rank): defaults[dim_symbol(spec.array(q.array), q.dim)]
+            for rank, q in _dim_extents(mapping)
+        }
+    )
     return CostModel(
         cascade,
         spec,
         mapping,
         table,
-        symbolic,
+        at_values(parametric, defaults),
         tuple(s.name for s in symbols),
         function,
         tuple(fits),
+        parametric,
     )
+
+
+def _dim_extents(mapping: Mapping) -> tuple[tuple[str, DimRef], ...]:
+    """Return the extents a mapping ties to an array dimension (``M0`` = ``pe2d`` rows)."""
+    return tuple((rank, q) for rank, q in mapping.extents if isinstance(q, DimRef))
 
 
 def check_point_extents(model: CostModel, given: collections.abc.Iterable[str]) -> None:
     """Raise M402 unless the point gives every extent the compiled model reads.
+
+    Spec parameters and the extents the mapping ties to array dimensions are not needed:
+    they default to the spec's values.
 
     Raises:
         MappingError: M402 names the missing extents and the ones the point gives.
     """
     needed = {*model.arguments, *(n for _, names, _ in model.fit_functions for n in names)}
     needed.update(rule.rank for rule in model.mapping.tiles if not rule.whole)
+    needed -= {rank for rank, _ in _dim_extents(model.mapping)}
     have = set(given)
-    missing = sorted(n for n in needed - have if not n.startswith("tile_"))
+    missing = sorted(
+        n for n in needed - have if not n.startswith("tile_") and not is_parameter(model.spec, n)
+    )
     if missing:
         plural = "s" if len(missing) > 1 else ""
         raise MappingError.single(
@@ -131,6 +175,30 @@ def check_point_extents(model: CostModel, given: collections.abc.Iterable[str]) 
         )
 
 
+def point_columns(
+    model: CostModel, columns: collections.abc.Mapping[str, Any]
+) -> tuple[dict[str, np.ndarray], tuple[int, ...]]:
+    """Return (every column the model reads, broadcast shape) for a set of points.
+
+    ``columns`` holds extents and any spec parameters; the other parameters take the
+    spec's values, the spec's cost table overrides what it fixes, and the extents the
+    mapping ties to array dimensions follow those dimensions.
+
+    Raises:
+        MappingError: M402 a needed extent is missing; M404 an unknown parameter.
+    """
+    extents, given = split_columns(model.spec, columns)
+    check_point_extents(model, extents)
+    arrays = [np.asarray(v) for v in (*extents.values(), *given.values())]
+    shape = np.broadcast(*arrays).shape if arrays else ()
+    cols = {k: np.broadcast_to(np.asarray(v, dtype=float), shape) for k, v in extents.items()}
+    params = parameter_columns(model.spec, model.table, given, shape)
+    cols.update(params)
+    for rank, quantity in _dim_extents(model.mapping):
+        cols[rank] = np.broadcast_to(quantity_column(params, quantity), shape)
+    return cols, shape
+
+
 def _largest_divisor_at_most(n: int, cap: int) -> int:
     best = 1
     for d in range(1, math.isqrt(n) + 1):
@@ -139,6 +207,12 @@ def _largest_divisor_at_most(n: int, cap: int) -> int:
                 if best < c <= cap:
                     best = c
     return best
+
+
+def _budget_bytes(model: CostModel, rule: TileRule, columns: dict[str, np.ndarray]) -> Any:
+    assert rule.fit_level is not None
+    size = columns.get(f"{rule.fit_level}.size_bytes", 0.0)
+    return (rule.budget_bytes or size) * rule.fraction
 
 
 def _fit_caps(
@@ -150,12 +224,9 @@ def _fit_caps(
         np.broadcast_to(np.asarray(v, dtype=float), shape)
         for v in function(*(columns[n] for n in names))
     )
-    assert rule.fit_level is not None
-    level = model.spec.level(rule.fit_level)
-    budget = (rule.budget_bytes or level.size_bytes or 0.0) * rule.fraction
-    step = resolve_quantity(model.spec, rule.step)
-    capacity = budget / model.spec.word_bytes
-    return np.floor((capacity - constant) / (per_tile * step))
+    step = quantity_column(columns, rule.step)
+    capacity = _budget_bytes(model, rule, columns) / columns["word_bytes"]
+    return np.asarray(np.floor((capacity - constant) / (per_tile * step)), dtype=float)
 
 
 def tiles_fit(
@@ -165,9 +236,7 @@ def tiles_fit(
 
     Where it is False, :func:`evaluate_design_points` raises M401 (no tile fits the level).
     """
-    check_point_extents(model, columns)
-    shape = np.broadcast(*[np.asarray(v) for v in columns.values()]).shape
-    cols = {k: np.broadcast_to(np.asarray(v, dtype=float), shape) for k, v in columns.items()}
+    cols, shape = point_columns(model, columns)
     ok = np.ones(shape, dtype=bool)
     for rule in model.mapping.tiles:
         if rule.fit_level is not None:
@@ -175,36 +244,51 @@ def tiles_fit(
     return ok
 
 
-def _tiles(model: CostModel, columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def _fit_tiles(
+    model: CostModel, rule: TileRule, full: np.ndarray, columns: dict[str, np.ndarray]
+) -> np.ndarray:
+    """Return the largest multiple of ``step`` dividing ``full`` that fits, per point.
+
+    The choice is discrete (a divisor), so it is made once per distinct (tiles, cap) pair
+    and scattered back: a sweep over buffer sizes costs one divisor search per distinct
+    pair, not per point.
+    """
     spec, mapping = model.spec, model.mapping
+    caps = _fit_caps(model, rule, columns, full.shape)
+    bad = caps < 1
+    if bad.any():
+        assert rule.fit_level is not None
+        first = np.flatnonzero(bad.ravel())[0]
+        budget = np.broadcast_to(_budget_bytes(model, rule, columns), full.shape).ravel()[first]
+        level = spec.level(rule.fit_level)
+        tensors = ", ".join(rule.tensors or dict(mapping.place)[rule.fit_level])
+        raise MappingError.single(
+            "M401",
+            f"no tile of {rule.rank} fits level '{level.name}' "
+            f"({budget:.0f} bytes): it must hold {tensors}",
+            spec.span_of(f"levels.{level.name}.size_bytes"),
+            "use a larger buffer, or place fewer tensors in it",
+        )
+    step = np.broadcast_to(quantity_column(columns, rule.step), full.shape).astype(np.int64)
+    count = full // step
+    limit = np.minimum(caps, count).astype(np.int64)
+    pairs = np.stack([count.ravel(), limit.ravel(), step.ravel()], axis=1)
+    unique, inverse = np.unique(pairs, axis=0, return_inverse=True)
+    chosen = np.array([s * _largest_divisor_at_most(int(n), int(c)) for n, c, s in unique])
+    return chosen[inverse.reshape(-1)].reshape(full.shape).astype(float)
+
+
+def _tiles(model: CostModel, columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     tiles: dict[str, np.ndarray] = {}
-    for rule in mapping.tiles:
+    for rule in model.mapping.tiles:
         full = np.asarray(columns[rule.rank], dtype=np.int64)
         if rule.whole:
             continue
         if rule.fixed is not None:
-            fixed = resolve_quantity(spec, rule.fixed)
+            fixed = quantity_column(columns, rule.fixed)
             tiles[f"tile_{rule.rank}"] = np.minimum(fixed, full).astype(float)
             continue
-        assert rule.fit_level is not None
-        caps = _fit_caps(model, rule, columns, full.shape)
-        step = int(resolve_quantity(spec, rule.step))
-        chosen = []
-        for n_full, cap in zip(full.ravel(), caps.ravel(), strict=True):
-            if cap < 1:
-                level = spec.level(rule.fit_level)
-                budget = (rule.budget_bytes or level.size_bytes or 0.0) * rule.fraction
-                tensors = ", ".join(rule.tensors or dict(mapping.place)[rule.fit_level])
-                raise MappingError.single(
-                    "M401",
-                    f"no tile of {rule.rank} fits level '{level.name}' "
-                    f"({budget:.0f} bytes): it must hold {tensors}",
-                    spec.span_of(f"levels.{level.name}.size_bytes"),
-                    "use a larger buffer, or place fewer tensors in it",
-                )
-            n = int(n_full) // step
-            chosen.append(step * _largest_divisor_at_most(n, int(min(cap, n))))
-        tiles[f"tile_{rule.rank}"] = np.asarray(chosen, dtype=float).reshape(full.shape)
+        tiles[f"tile_{rule.rank}"] = _fit_tiles(model, rule, full, columns)
     return tiles
 
 
@@ -215,6 +299,8 @@ def _pipeline(
     cascade, names = model.cascade, set(model.einsum_names)
     order = tuple(e.name for e in cascade.order() if e.name in names)
     preds: dict[str, tuple[str, ...]] = {}
+    same_tile: dict[str, tuple[str, ...]] = {}
+    carried: dict[str, tuple[str, ...]] = {}
     recurrences = []
     for einsum in cascade.einsums:
         if einsum.name not in names:
@@ -222,6 +308,11 @@ def _pipeline(
         preds[einsum.name] = tuple(
             r.tensor for r in einsum.operands if r.tensor in names and r.tensor != einsum.name
         )
+        refs = [(r.tensor, generation_of(r, cascade.tensor(r.tensor))) for r in einsum.operands]
+        now = [t for t, g in refs if t in names and t != einsum.name and g != Generation.PREVIOUS]
+        before = [t for t, g in refs if t in names and g == Generation.PREVIOUS]
+        same_tile[einsum.name] = tuple(dict.fromkeys(now))
+        carried[einsum.name] = tuple(dict.fromkeys(before))
     for einsum in cascade.einsums:
         if einsum.iterative_variable is None or einsum.name not in names:
             continue
@@ -243,6 +334,8 @@ def _pipeline(
         order=order,
         preds=tuple(preds.items()),
         recurrences=tuple(recurrences),
+        current=tuple(same_tile.items()),
+        carried=tuple(carried.items()),
     )
 
 
@@ -254,7 +347,10 @@ def evaluate_design_points(
     Args:
         model: from :func:`build_cost_model`.
         columns: one array (or scalar) per extent: ``B``, ``H`` and the cascade's free
-            extents (``E``, ``F``, ``M``, ``P``); all broadcast together.
+            extents (``E``, ``F``, ``M``, ``P``); optionally spec parameters by dotted name
+            (``clock_hz``, ``L3.size_bytes``, ``pe2d.shape.rows``, or ``pe2d.shape`` with
+            the dimensions on the last axis; see :mod:`mappers.cost_parameters`), which
+            default to the spec's values; all broadcast together.
 
     Returns:
         Arrays: ``latency_cycles``, ``latency_s``, ``traffic_bytes``, ``energy_pj``,
@@ -264,11 +360,10 @@ def evaluate_design_points(
         ``accesses_<array>_registers_words``, ``tile_<rank>``.
 
     Raises:
-        MappingError: M402 a needed extent is missing; M401 no tile fits its level.
+        MappingError: M402 a needed extent is missing; M401 no tile fits its level; M404 a
+            dotted name that is no parameter of the spec.
     """
-    check_point_extents(model, columns)
-    shape = np.broadcast(*[np.asarray(v) for v in columns.values()]).shape
-    cols = {k: np.broadcast_to(np.asarray(v, dtype=float), shape) for k, v in columns.items()}
+    cols, shape = point_columns(model, columns)
     cols.update(_tiles(model, cols))
     values = model.function(*(cols[name] for name in model.arguments))
     values = [np.broadcast_to(np.asarray(v, dtype=float), shape) for v in values]
@@ -288,22 +383,29 @@ def evaluate_design_points(
     writes = dict(zip(levels, rest[num_regions + len(levels) :], strict=True))
     arrays = {e.name: e.array for e in sym.einsums}
     cycles = {n: busy[n] * batch / used[n] for n in busy}
-    clock = spec.clock_hz
-    bandwidth_words_per_cycle = spec.backing_bandwidth_bytes_per_s / clock / spec.word_bytes
+    clock, word_bytes = cols["clock_hz"], cols["word_bytes"]
+    bandwidth = cols[f"{spec.backing.name}.bandwidth_bytes_per_s"]
+    bandwidth_words_per_cycle = bandwidth / clock / word_bytes
     memory = [w / bandwidth_words_per_cycle for w in region_words]
-    times = functools.partial(resolve_quantity, spec)
     pipeline = None
-    if mapping.schedule.kind == "pipelined":
+    if mapping.schedule.kind in PIPELINE_SCHEDULES:
         tiles = batch * np.prod([_dram_extent(model, r, cols) for r in mapping.loop_order], axis=0)
         pipeline = _pipeline(model, tiles, cycles)
+        inner = mapping.loop_order[-1] if mapping.loop_order else None
+        if inner is not None:
+            pipeline = dataclasses.replace(
+                pipeline, inner_tiles=_dram_extent(model, inner, cols) * np.ones(shape)
+            )
+    times = functools.partial(quantity_column, cols)
     latency = latency_cycles(mapping, cycles, arrays, memory, times, pipeline)
     out: dict[str, np.ndarray] = {"latency_cycles": latency, "latency_s": latency / clock}
-    out["traffic_bytes"] = sum(region_words) * spec.word_bytes
+    out["traffic_bytes"] = sum(region_words) * word_bytes
     total_energy = np.zeros(shape)
     for array in spec.arrays:
+        pes = num_pes(array, cols)
         names = [n for n in busy if arrays[n] == array.name]
         pe_cycles = sum((busy[n] * batch for n in names), np.zeros(shape))
-        out[f"util_{array.name}"] = pe_cycles / (array.num_pes * latency)
+        out[f"util_{array.name}"] = pe_cycles / (pes * latency)
         part = sum((energy[n] * batch for n in names), np.zeros(shape))
         out[f"energy_{array.name}_pj"] = part
         registers = sum((register_energy[n] * batch for n in names), np.zeros(shape))
@@ -313,18 +415,17 @@ def evaluate_design_points(
         )
         total_energy = total_energy + part + registers
         for n in names:
-            out[f"share_{n}"] = busy[n] * batch / (array.num_pes * latency)
+            out[f"share_{n}"] = busy[n] * batch / (pes * latency)
     for level in spec.levels:
-        words_per_access = level.access_bits / (8 * spec.word_bytes)
+        words_per_access = cols[f"{level.name}.access_bits"] / (8 * word_bytes)
+        read_pj = cols[f"{level.name}.read_energy_pj"]
+        write_pj = cols[f"{level.name}.write_energy_pj"]
         if level.name == spec.backing.name:
-            part = sum(region_words) / words_per_access * level.read_energy_pj
+            part = sum(region_words) / words_per_access * read_pj
         else:
             part = (
                 batch
-                * (
-                    reads[level.name] * level.read_energy_pj
-                    + writes[level.name] * level.write_energy_pj
-                )
+                * (reads[level.name] * read_pj + writes[level.name] * write_pj)
                 / words_per_access
             )
         out[f"energy_{level.name}_pj"] = part
@@ -342,7 +443,7 @@ def evaluate_design_points(
 
 
 def _dram_extent(model: CostModel, rank: str, cols: dict[str, np.ndarray]) -> np.ndarray:
-    expr = model.symbolic.extents.dram_loop[rank]
+    expr = model.parametric.extents.dram_loop[rank]
     symbols = sorted(expr.free_symbols, key=lambda s: s.name)
     value = sympy.lambdify(symbols, expr, modules="numpy")(*(cols[s.name] for s in symbols))
     return np.asarray(value, dtype=float)

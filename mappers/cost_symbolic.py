@@ -10,6 +10,7 @@ import sympy
 from einsum_cascade.diagnostics import suggest
 from einsum_cascade.ir import Cascade, Einsum, TensorRef
 from einsum_cascade.symbols import extent_symbol
+from mappers.cost_parameters import dim_symbol, parameter_symbol
 from mappers.errors import MappingError
 from mappers.footprint import Extents, build_extents, refetch_factor, tensor_size
 from mappers.mapping import REGISTERS, DimRef, Mapping, Quantity
@@ -79,7 +80,11 @@ def regions(mapping: Mapping, names: tuple[str, ...]) -> tuple[tuple[str, ...], 
 
 def build_symbolic(cascade: Cascade, spec: ArchSpec, mapping: Mapping) -> SymbolicCost:
     """Build the symbolic costs (per batch entry and head) of a validated mapping."""
-    fixed = {rank: int(resolve_quantity(spec, q)) for rank, q in mapping.extents}
+    fixed = {
+        rank: int(resolve_quantity(spec, q))
+        for rank, q in mapping.extents
+        if not isinstance(q, DimRef)  # an array dimension stays a symbol: a column per point
+    }
     extents = build_extents(cascade, mapping, fixed)
     subs: dict[sympy.Symbol, sympy.Expr] = {
         extent_symbol(k): sympy.Integer(v) for k, v in fixed.items()
@@ -104,6 +109,40 @@ def build_symbolic(cascade: Cascade, spec: ArchSpec, mapping: Mapping) -> Symbol
         level_reads_words=traffic.reads,
         level_writes_words=traffic.writes,
         extents=extents,
+    )
+
+
+def at_values(symbolic: SymbolicCost, values: dict[sympy.Symbol, sympy.Expr]) -> SymbolicCost:
+    """Return the symbolic costs with some symbols (spec parameters, fixed extents) replaced."""
+
+    def sub(expr: sympy.Expr) -> sympy.Expr:
+        return sympy.sympify(expr).xreplace(values)
+
+    def subs(exprs: dict[str, sympy.Expr]) -> dict[str, sympy.Expr]:
+        return {k: sub(v) for k, v in exprs.items()}
+
+    einsums = tuple(
+        EinsumCost(
+            e.name,
+            e.array,
+            subs(e.ops),
+            sub(e.busy_pe_cycles),
+            sub(e.used_pes),
+            sub(e.compute_energy_pj),
+            sub(e.register_reads_words),
+            sub(e.register_writes_words),
+            sub(e.register_energy_pj),
+        )
+        for e in symbolic.einsums
+    )
+    extents = symbolic.extents
+    return SymbolicCost(
+        einsums=einsums,
+        dram_words_by_region=tuple(sub(w) for w in symbolic.dram_words_by_region),
+        dram_words_by_tensor=subs(symbolic.dram_words_by_tensor),
+        level_reads_words=subs(symbolic.level_reads_words),
+        level_writes_words=subs(symbolic.level_writes_words),
+        extents=Extents(subs(extents.full), subs(extents.tile), subs(extents.dram_loop)),
     )
 
 
@@ -133,9 +172,11 @@ def _einsum_cost(
     used = sympy.Integer(1)
     for dim, variable in mapping.spatial_of(array.name, einsum.variables):
         if variable in einsum.variables:
-            used *= sympy.Min(extents.of_variable(variable, tiled=True), array.dim_size(dim))
+            used *= sympy.Min(extents.of_variable(variable, tiled=True), dim_symbol(array, dim))
     reads, writes = traffic.register_words(einsum)
-    registers = reads * array.register_read_energy_pj + writes * array.register_write_energy_pj
+    registers = reads * parameter_symbol(
+        f"{array.name}.register_read_energy_pj"
+    ) + writes * parameter_symbol(f"{array.name}.register_write_energy_pj")
     return EinsumCost(
         einsum.name, array.name, lowered, busy, used, energy, reads, writes, registers
     )
@@ -173,7 +214,7 @@ class _Traffic:
                 if per_pe:
                     continue
                 extent = self.extents.of_variable(variable, tiled=True)
-                points /= sympy.Min(extent, array.dim_size(spatial[variable]))
+                points /= sympy.Min(extent, dim_symbol(array, spatial[variable]))
             elif rank not in self.mapping.loop_order or self.mapping.tile_rule(rank) is not None:
                 points /= self.extents.of_variable(variable, tiled=True)
         return points

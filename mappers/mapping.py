@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from einsum_cascade.diagnostics import SourceSpan
 
 REGISTERS = "registers"
-SCHEDULE_KINDS = ("sequential", "overlapped", "stages", "pipelined")
+SCHEDULE_KINDS = ("sequential", "overlapped", "stages", "pipelined", "simulate")
 
 
 @dataclass(frozen=True, slots=True)

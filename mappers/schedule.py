@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -11,6 +12,7 @@ from numpy.typing import NDArray
 from mappers.mapping import Mapping, Quantity, Stall
 
 Array = NDArray[np.float64]
+PIPELINE_SCHEDULES = ("pipelined", "simulate")  # the schedules that read a Pipeline
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +22,10 @@ class Pipeline:
     ``tiles`` is the number of DRAM-loop tiles per point; ``looped`` the einsums run once per
     tile; ``order`` a dependency order of the costed einsums, ``preds`` their costed
     predecessors and ``recurrences`` the einsum chains a loop-carried state runs through.
+    For the simulation: ``current`` are the predecessors read at the same tile, ``carried``
+    those read at their previous generation (the previous tile of the innermost loop:
+    ``RM[m1]`` in ``RM[m1 + 1] = max(RM[m1], LM[m1])``), and ``inner_tiles`` the extent of
+    the innermost DRAM loop (the tiles one loop-carried state runs through).
     """
 
     tiles: Array
@@ -27,6 +33,9 @@ class Pipeline:
     order: tuple[str, ...]
     preds: tuple[tuple[str, tuple[str, ...]], ...]
     recurrences: tuple[tuple[str, ...], ...]
+    current: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    carried: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    inner_tiles: Array | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +44,7 @@ class _Inputs:
     cycles: dict[str, Array]
     arrays: dict[str, str]
     memory: Sequence[Array]
-    times: Callable[[Quantity], float]
+    times: Callable[[Quantity], Any]
     pipeline: Pipeline | None
 
 
@@ -107,11 +116,20 @@ def _pipelined(inputs: _Inputs) -> Array:
     return np.maximum(_memory_total(inputs), compute)
 
 
+def _simulate(inputs: _Inputs) -> Array:
+    """Per-tile discrete-event simulation (:mod:`mappers.schedule_simulate`), per point."""
+    from mappers.schedule_simulate import simulate_latency
+
+    assert inputs.pipeline is not None, "the cost model passes a Pipeline for simulation"
+    return simulate_latency(inputs.pipeline, inputs.cycles, inputs.arrays, _memory_total(inputs))
+
+
 SCHEDULES: dict[str, Callable[[_Inputs], Array]] = {
     "sequential": _sequential,
     "overlapped": _overlapped,
     "stages": _stages,
     "pipelined": _pipelined,
+    "simulate": _simulate,
 }
 
 
@@ -120,7 +138,7 @@ def latency_cycles(
     cycles: dict[str, Array],
     arrays: dict[str, str],
     memory: Sequence[Array],
-    times: Callable[[Quantity], float],
+    times: Callable[[Quantity], Any],
     pipeline: Pipeline | None = None,
 ) -> Array:
     """Return latency in cycles under the mapping's schedule (a registry keyed by kind).
@@ -130,8 +148,9 @@ def latency_cycles(
         cycles: compute cycles per costed einsum.
         arrays: the array each costed einsum is bound to.
         memory: backing-store cycles per traffic region.
-        times: resolves a stall's repeat quantity to a number.
-        pipeline: tile count and einsum graph; required for a pipelined schedule.
+        times: resolves a stall's repeat quantity to a number (or one per point).
+        pipeline: tile count and einsum graph; required for a pipelined or simulated
+            schedule.
     """
     inputs = _Inputs(mapping, cycles, arrays, memory, times, pipeline)
     return SCHEDULES[mapping.schedule.kind](inputs)

@@ -7,23 +7,31 @@ extents by rank name (``B``, ``H``, ``E``...), and spec parameters by dotted pat
 ``clock_hz``, ``<array>.shape``, ``<array>.register_words_per_pe``, ``<level>.size_bytes``,
 ``<level>.bandwidth_bytes_per_s`` and the other numeric fields of arrays and levels.
 
-Points sharing spec parameters (and the mapping variant their sequence length selects)
-share one compiled model (sympy built once, cached), evaluated on all of them in one call.
+The spec parameters are symbols of the compiled model (:mod:`mappers.cost_parameters`):
+points sharing the mapping variant their sequence length selects share one compiled model
+(sympy built once, cached), evaluated on all of them in one call whatever their PE shapes,
+buffer sizes, clock or bandwidth. The discrete choices that follow from those numbers (the
+largest tile that fits a buffer) are made per distinct value inside that call.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from einsum_cascade import Cascade, library
 from einsum_cascade.diagnostics import suggest
 from mappers.cost import DEFAULT_TABLE, build_cost_model, evaluate_design_points
+from mappers.cost_parameters import (
+    area_um2,
+    is_parameter,
+    parameter_columns,
+    parameter_names,
+    split_columns,
+)
 from mappers.mapping import Mapping as CostMapping
 from mappers.mapping_loader import load_mapping
 from mappers.spec import ArchSpec
@@ -33,11 +41,10 @@ from mappers.sweep_points import PointGroup
 from mappers.workloads import get_workload
 
 SEQ = "seq"
-_SPEC_FIELDS = ("clock_hz", "word_bytes")
 
 
 def evaluate_cost(group: PointGroup, columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Cost every point of ``group``: one model per distinct spec, all points vectorised.
+    """Cost every point of ``group``: one model per mapping variant, all points vectorised.
 
     Returns:
         The cost model's metrics (``latency_s``, ``energy_pj``, ``traffic_bytes``,
@@ -68,20 +75,21 @@ def evaluate_cost(group: PointGroup, columns: Mapping[str, np.ndarray]) -> dict[
         else:
             parameters[name] = values
     mapping_keys, mappings = _mappings(group, mapping_name, columns.get(SEQ), count)
-    flat = [v.reshape(count, -1) for v in parameters.values()]
-    keys = np.column_stack([mapping_keys, *flat]) if count else np.zeros((0, 1 + len(flat)))
-    unique, inverse = np.unique(keys, axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
     out: dict[str, np.ndarray] = {}
-    for index, row in enumerate(unique if count else np.zeros((1, keys.shape[1]))):
-        mapping = mappings[int(row[0])]
-        spec = _with_parameters(_spec(group, mapping), parameters, row[1:])
+    for index, mapping in enumerate(mappings):
+        spec = _spec(group, mapping)
+        _check_parameters(spec, parameters)
         model = build_cost_model(
             _cascade(group, mapping), spec, mapping, group.get("table") or DEFAULT_TABLE
         )
-        chosen = inverse == index if count else np.zeros(0, dtype=bool)
-        metrics = evaluate_design_points(model, {k: v[chosen] for k, v in extents.items()})
-        metrics["area_um2"] = np.full(int(chosen.sum()), spec.area_um2)
+        chosen = mapping_keys == index
+        if count and not chosen.any():
+            continue
+        points = {k: v[chosen] for k, v in (extents | parameters).items()}
+        metrics = evaluate_design_points(model, points)
+        split = split_columns(spec, {k: v for k, v in points.items() if k in parameters})[1]
+        params = parameter_columns(spec, model.table, split, (int(chosen.sum()),))
+        metrics["area_um2"] = np.asarray(area_um2(spec, params), dtype=float)
         for name, values in metrics.items():
             target = out.setdefault(name, np.full(count, np.nan))
             target[chosen] = values
@@ -133,56 +141,13 @@ def _cascade(group: PointGroup, mapping: CostMapping) -> Cascade:
     return _load_cascade(_resolve(group, group.get("cascade") or mapping.cascade))
 
 
-def _with_parameters(
-    spec: ArchSpec, parameters: Mapping[str, np.ndarray], row: np.ndarray
-) -> ArchSpec:
-    offset = 0
-    for name, values in parameters.items():
-        width = int(np.prod(values.shape[1:], dtype=int))
-        value = row[offset : offset + width]
-        offset += width
-        spec = _set_parameter(spec, name, value)
-    return spec
-
-
-def _set_parameter(spec: ArchSpec, name: str, value: np.ndarray) -> ArchSpec:
-    target: Any
-    if name in _SPEC_FIELDS:
-        return dataclasses.replace(spec, **{name: _like(getattr(spec, name), value)})
-    owner, _, field = name.partition(".")
-    parts = {a.name: a for a in spec.arrays} | {level.name: level for level in spec.levels}
-    target = parts.get(owner)
-    numeric = _numeric_fields(target) if target is not None else ()
-    if target is None or field not in numeric:
-        valid = sorted(
-            {*_SPEC_FIELDS, *(f"{p}.{f}" for p, o in parts.items() for f in _numeric_fields(o))}
-        )
-        raise SweepError.single(
-            "SW307",
-            f"axis '{name}' is neither an extent, 'seq' nor a parameter of spec '{spec.name}'",
-            None,
-            suggest(name, valid) or "spec parameters: " + ", ".join(valid),
-        )
-    updated = dataclasses.replace(target, **{field: _like(getattr(target, field), value)})
-    return (
-        spec.replace_array(updated)
-        if owner in {a.name for a in spec.arrays}
-        else spec.replace_level(updated)
-    )
-
-
-def _numeric_fields(part: Any) -> tuple[str, ...]:
-    names = []
-    for item in dataclasses.fields(part):
-        current = getattr(part, item.name)
-        scalar = isinstance(current, int | float) and not isinstance(current, bool)
-        vector = isinstance(current, tuple) and all(isinstance(v, int | float) for v in current)
-        if scalar or (vector and current):
-            names.append(item.name)
-    return tuple(names)
-
-
-def _like(current: Any, value: np.ndarray) -> Any:
-    if isinstance(current, tuple):
-        return tuple(type(c)(v) for c, v in zip(current, value, strict=False))
-    return type(current)(value[0]) if current is not None else float(value[0])
+def _check_parameters(spec: ArchSpec, parameters: Mapping[str, np.ndarray]) -> None:
+    valid = parameter_names(spec)
+    for name in parameters:
+        if not is_parameter(spec, name):
+            raise SweepError.single(
+                "SW307",
+                f"axis '{name}' is neither an extent, 'seq' nor a parameter of spec '{spec.name}'",
+                None,
+                suggest(name, valid) or "spec parameters: " + ", ".join(valid),
+            )
