@@ -63,3 +63,37 @@ def test_cost_evaluator_needs_a_mapping():
     with pytest.raises(SweepError) as caught:
         evaluate_sweep(sweep_from_text(text))
     assert caught.value.codes == ("SW306",)
+
+
+def test_a_spec_parameter_sweep_builds_one_model_and_matches_rebuilt_specs():
+    import dataclasses
+
+    from einsum_cascade import library
+    from mappers import estimate_cost, get_workload, load_mapping, load_spec
+    from mappers.cost import build_cost_model
+
+    build_cost_model.cache_clear()
+    frame = sweep(
+        "  seq: [4K]\n"
+        "  pe2d.shape: [[32, 32], [64, 64], [128, 128]]\n"
+        "  L3.size_bytes: [1MiB, 4MiB]\n"
+        "  clock_hz: [5e8, 1e9]\n"
+    )
+    # 12 points differing only in spec numbers: one compiled model
+    assert build_cost_model.cache_info().currsize == 1
+    assert len(frame) == 12
+    last = frame.iloc[-1]  # 128 x 128, 4 MiB, 1 GHz
+    spec = load_spec("fusemax")
+    pe2d = dataclasses.replace(spec.array("pe2d"), shape=(128, 128))
+    spec = dataclasses.replace(spec.replace_array(pe2d), clock_hz=1e9)
+    spec = spec.replace_level(dataclasses.replace(spec.level("L3"), size_bytes=4 * 2**20))
+    report = estimate_cost(
+        library.load("attention/1pass"),
+        spec,
+        load_mapping("fusemax-binding", "BERT", 4096),
+        get_workload("BERT", 4096),
+    )
+    assert last["latency_s"] == pytest.approx(report.metric("latency_s"), rel=1e-12)
+    assert last["energy_pj"] == pytest.approx(report.metric("energy_pj"), rel=1e-12)
+    # area: 128^2 2D PEs * 18426.05 + 256 1D PEs * 42200 um^2
+    assert last["area_um2"] == pytest.approx(128**2 * 18426.05 + 256 * 42200)
