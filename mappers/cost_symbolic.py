@@ -79,7 +79,12 @@ def regions(mapping: Mapping, names: tuple[str, ...]) -> tuple[tuple[str, ...], 
 
 
 def build_symbolic(cascade: Cascade, spec: ArchSpec, mapping: Mapping) -> SymbolicCost:
-    """Build the symbolic costs (per batch entry and head) of a validated mapping."""
+    """Build the symbolic costs (per batch entry and head) of a validated mapping.
+
+    Array dimensions and register energies are parameter symbols
+    (:func:`mappers.cost_parameters.parameter_symbol`), and an extent the mapping ties to a
+    dimension stays an extent symbol, so the forms hold for every value of them.
+    """
     fixed = {
         rank: int(resolve_quantity(spec, q))
         for rank, q in mapping.extents
