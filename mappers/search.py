@@ -26,8 +26,9 @@ import sympy
 from numpy.typing import NDArray
 
 from einsum_cascade.ir import Cascade
+from einsum_cascade.symbols import rank_of_variable
 from mappers.cost import CostModel, build_cost_model, evaluate_design_points
-from mappers.cost_symbolic import resolve_quantity
+from mappers.cost_symbolic import apply_table, resolve_quantity
 from mappers.errors import MappingError
 from mappers.footprint import build_extents
 from mappers.mapping import Mapping, Schedule, TileRule
@@ -43,7 +44,7 @@ from mappers.search_space import (
     structures,
     tile_values,
 )
-from mappers.spec import ArchSpec
+from mappers.spec import ArchSpec, op_cycles_and_energy
 
 Array = NDArray[np.float64]
 OBJECTIVES = ("latency", "energy", "edp")
@@ -215,7 +216,9 @@ class _Search:
         self.points = next(iter(columns.values())).shape[0]
         self.tensors = tuple(t.name for t in cascade.tensors)
         self.models: dict[Mapping, CostModel] = {}
-        self.evaluations: dict[tuple[Mapping, tuple[tuple[str, int | None], ...]], dict[str, Array]] = {}
+        self.evaluations: dict[
+            tuple[Mapping, tuple[tuple[str, int | None], ...]], dict[str, Array]
+        ] = {}
         self.full = self._full_extents()
         self.loop = template.loop_order
         self.counts = {k: np.zeros(self.points, dtype=np.int64) for k in SearchCounts.__slots__}
@@ -223,6 +226,8 @@ class _Search:
         self.structures: list[Structure] = []
         self.smallest = smallest_tile
         self.deltas: dict[tuple[object, ...], tuple[Array, Array]] = {}
+        self.table_spec = apply_table(spec, template, table)
+        self.op_values = self._op_values()
 
     def _full_extents(self) -> dict[str, Array]:
         fixed = {r: int(resolve_quantity(self.spec, q)) for r, q in self.template.extents}
@@ -235,6 +240,18 @@ class _Search:
             out[rank] = np.broadcast_to(np.asarray(value, dtype=float), (self.points,))
         return out
 
+    def _op_values(self) -> dict[str, dict[str, Array]]:
+        values = {**self.columns, **self.full}
+        out: dict[str, dict[str, Array]] = {}
+        for einsum, ops in self.cascade.op_counts().items():
+            out[einsum] = {}
+            for op, count in ops.items():
+                expr = sympy.sympify(count)
+                symbols = sorted(expr.free_symbols, key=lambda s: s.name)
+                number = sympy.lambdify(symbols, expr, "numpy")(*(values[s.name] for s in symbols))
+                out[einsum][op] = np.broadcast_to(np.asarray(number, dtype=float), (self.points,))
+        return out
+
     def model(self, mapping: Mapping) -> CostModel:
         key = replace(mapping, name="candidate")
         if key not in self.models:
@@ -242,7 +259,10 @@ class _Search:
             self.counts["models_built"][:] += 1
         return self.models[key]
 
-    def evaluate(self, mapping: Mapping, tiles: tuple[tuple[str, int | None], ...]) -> dict[str, Array]:
+    def evaluate(
+        self, mapping: Mapping, tiles: tuple[tuple[str, int | None], ...]
+    ) -> dict[str, Array]:
+        """Evaluate a mapping compiled for its tile kind at the given tile values."""
         key = (replace(mapping, name="candidate"), tiles)
         if key not in self.evaluations:
             model = self.model(mapping)
@@ -285,11 +305,13 @@ class _Search:
     # ------------------------------------------------------------------ search
 
     def run(self) -> None:
+        """Search every binding's structures, most promising compute first."""
         capable = capable_arrays(self.cascade, self.spec)
         arrays = [a.name for a in self.spec.arrays]
-        combos = [c for c in self.tile_choices()]
+        combos = self.tile_choices()
         valid = np.array([self.tile_valid(c) for c in combos])  # [tiles, points]
         legal = set(bindings(self.cascade, self.spec))
+        work = []
         for arrays_of in itertools.product(arrays, repeat=len(capable)):
             bind = tuple(zip(capable, arrays_of, strict=True))
             options = placement_options(self.cascade, self.spec, dict(bind))
@@ -300,15 +322,25 @@ class _Search:
                 self.counts["generated"] += size
                 self.counts["illegal"] += size
                 continue
-            self.search_binding(bind, options, combos, valid)
+            found, choice, selected = self.prepare_binding(bind, options, combos, valid)
+            for structure in found:
+                bounds = [self.compute_bound(structure, tiles) for tiles in combos]
+                best = min(float(np.mean(b[0])) for b in bounds)
+                work.append((best, len(work), structure, options, choice, selected, bounds))
+        for _, _, structure, options, choice, selected, bounds in sorted(work, key=lambda w: w[:2]):
+            self.search_structure(structure, options, combos, choice, selected, bounds)
 
-    def search_binding(
+    def prepare_binding(
         self,
         bind: tuple[tuple[str, str], ...],
         options: dict[str, tuple[Placement, ...]],
         combos: list[tuple[tuple[str, int | None], ...]],
         valid: NDArray[np.bool_],
-    ) -> None:
+    ) -> tuple[list[Structure], NDArray[np.int64], NDArray[np.bool_]]:
+        """Return a binding's structures, its placement grid and the selected candidates.
+
+        Selected: valid tile, buffers hold the footprint, no larger tile also fits.
+        """
         found, spread = structures(self.cascade, self.spec, bind)
         choice = np.array(
             list(itertools.product(*(range(len(options[t])) for t in self.tensors))),
@@ -335,11 +367,48 @@ class _Search:
             ]
         )  # [tiles, placements, points]
         selected = feasible & ~_dominated_tiles(combos, feasible)
-        for _ in found:
-            self.counts["illegal"] += (valid[:, None, :] & ~feasible).sum(axis=(0, 1))
-            self.counts["dominated"] += (feasible & ~selected).sum(axis=(0, 1))
-        for structure in found:
-            self.search_structure(structure, options, combos, choice, selected)
+        structures_count = len(found)
+        self.counts["illegal"] += structures_count * (valid[:, None, :] & ~feasible).sum(
+            axis=(0, 1)
+        )
+        self.counts["dominated"] += structures_count * (feasible & ~selected).sum(axis=(0, 1))
+        return found, choice, selected
+
+    def compute_bound(
+        self, structure: Structure, tiles: tuple[tuple[str, int | None], ...]
+    ) -> tuple[Array, Array]:
+        """Return compute-only latency (s) and compute energy (pJ), without a cost model.
+
+        Busy PE-cycles and energy per op come from the op counts and the (table-applied)
+        spec; used PEs are the product of min(tile extent, dimension) over the spread
+        variables; the schedule combines the cycles with no memory time. Both are lower
+        bounds of a candidate's latency and energy.
+        """
+        extents = self.tile_extents(tiles)
+        batch = np.prod(
+            [self.columns[r] for r in self.template.batch_ranks if r in self.columns], axis=0
+        )
+        cycles: dict[str, Array] = {}
+        energy = np.zeros(self.points)
+        assignment = dict(structure.assignment)
+        for name, array_name in structure.bind:
+            array = self.table_spec.array(array_name)
+            busy = np.zeros(self.points)
+            for op, count in self.op_values[name].items():
+                cost = op_cycles_and_energy(array, op)
+                assert cost is not None, "bindings hold capable arrays only"
+                busy = busy + count * cost[0]
+                energy = energy + count * cost[1] * batch
+            used = np.ones(self.points)
+            for dim, variable in assignment[name]:
+                rank = rank_of_variable(variable)
+                used = used * np.minimum(extents.get(rank, self.full[rank]), array.dim_size(dim))
+            cycles[name] = busy * batch / used
+        mapping = replace(self.template, bind=structure.bind)
+        times = functools.partial(resolve_quantity, self.spec)
+        zero = [np.zeros(self.points)]
+        compute = latency_cycles(mapping, cycles, dict(structure.bind), zero, times)
+        return np.asarray(compute) / self.spec.clock_hz, energy
 
     def search_structure(
         self,
@@ -348,7 +417,9 @@ class _Search:
         combos: list[tuple[tuple[str, int | None], ...]],
         choice: NDArray[np.int64],
         selected: NDArray[np.bool_],
+        bounds: list[tuple[Array, Array]],
     ) -> None:
+        """Cost one structure's selected candidates that the compute bound does not cut."""
         index = len(self.structures)
         self.structures.append(structure)
         base = {t: options[t][0] for t in self.tensors}
@@ -358,20 +429,15 @@ class _Search:
             chosen = selected[position]  # [placements, points]
             if not chosen.any():
                 continue
-            mapping = candidate_mapping(
-                self.template, self.spec, structure, _kind(tiles), base
-            )
-            values = self.evaluate(mapping, tiles)
-            compute = self.compute_cycles(structure, mapping, values)
-            floor_energy = sum(
-                (values[f"energy_{a.name}_pj"] for a in self.spec.arrays), np.zeros(self.points)
-            )
-            bound = objective_key(self.objective, compute / clock, floor_energy)
+            bound = objective_key(self.objective, *bounds[position])
             cut = _worse(bound, self.incumbents())  # [points]
             self.counts["bounded"] += (chosen & cut[None, :]).sum(axis=0)
             chosen = chosen & ~cut[None, :]
             if not chosen.any():
                 continue
+            mapping = candidate_mapping(self.template, self.spec, structure, _kind(tiles), base)
+            values = self.evaluate(mapping, tiles)
+            compute = self.compute_cycles(structure, mapping, values)
             traffic = np.broadcast_to(values["traffic_bytes"], (choice.shape[0], self.points))
             energy = np.broadcast_to(values["energy_pj"], (choice.shape[0], self.points))
             for column, tensor in enumerate(self.tensors):
@@ -387,7 +453,9 @@ class _Search:
                 rows = np.flatnonzero(chosen[:, point])
                 order = np.lexsort((secondary[rows, point], primary[rows, point]))[: self.keep]
                 for row in rows[order]:
-                    placement = tuple(options[t][choice[row, j]] for j, t in enumerate(self.tensors))
+                    placement = tuple(
+                        options[t][choice[row, j]] for j, t in enumerate(self.tensors)
+                    )
                     key = (float(primary[row, point]), float(secondary[row, point]))
                     self.entries[point].append(_Entry(key, index, tiles, placement))
                 self.entries[point] = sorted(self.entries[point], key=lambda e: e.key)[: self.keep]
@@ -400,7 +468,9 @@ class _Search:
                 primary[point], secondary[point] = entries[-1].key
         return primary, secondary
 
-    def compute_cycles(self, structure: Structure, mapping: Mapping, values: dict[str, Array]) -> Array:
+    def compute_cycles(
+        self, structure: Structure, mapping: Mapping, values: dict[str, Array]
+    ) -> Array:
         cycles = {e: values[f"cycles_{e}"] for e, _ in structure.bind}
         zero = [np.zeros(self.points)]
         times = functools.partial(resolve_quantity, self.spec)
@@ -469,10 +539,7 @@ class _Search:
             [
                 structure.describe(),
                 *(f"{r}={'whole' if t is None else t}" for r, t in entry.tiles),
-                *(
-                    f"{t}:{'+'.join(o) or 'registers'}"
-                    for t, o in placement.items()
-                ),
+                *(f"{t}:{'+'.join(o) or 'registers'}" for t, o in placement.items()),
             ]
         )
         named = dict(metrics)
@@ -487,8 +554,12 @@ class _Search:
 
 
 def _kind(tiles: tuple[tuple[str, int | None], ...]) -> tuple[tuple[str, int | None], ...]:
-    """Return the tiles as given: the compiled model only depends on whole vs fixed."""
-    return tiles
+    """Return the tiles' kind: whole stays, a fixed tile becomes 1.
+
+    A compiled model depends on whether a rank is whole or fixed, not on the fixed value,
+    which is read at evaluation; one model per kind serves every tile value.
+    """
+    return tuple((rank, None if tile is None else 1) for rank, tile in tiles)
 
 
 def _worse(key: tuple[Array, Array], than: tuple[Array, Array]) -> NDArray[np.bool_]:
@@ -499,6 +570,7 @@ def _dominated_tiles(
     combos: list[tuple[tuple[str, int | None], ...]], feasible: NDArray[np.bool_]
 ) -> NDArray[np.bool_]:
     """Return, per tile combination, where a larger one (every rank at least) also fits."""
+
     def size(tile: int | None) -> float:
         return math.inf if tile is None else float(tile)
 

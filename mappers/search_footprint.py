@@ -80,7 +80,9 @@ def streamed_rank(
     return None
 
 
-def pool_of(spec: ArchSpec, bind: dict[str, str], cascade: Cascade, tensor: str, option: Placement) -> str | None:
+def pool_of(
+    spec: ArchSpec, bind: dict[str, str], cascade: Cascade, tensor: str, option: Placement
+) -> str | None:
     """Return the pool an option keeps a tensor's tile in: a level, ``registers:<array>``."""
     if not option:
         return f"registers:{register_array(cascade, bind, tensor)}"
