@@ -20,6 +20,7 @@ import functools
 import itertools
 import math
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import sympy
@@ -81,6 +82,7 @@ class Found:
     traffic_bytes: float
     summary: str
     metrics: tuple[tuple[str, float], ...] = field(repr=False)
+    screened: tuple[float, float] = (0.0, 0.0)  # (latency_s, energy_pj) by decomposition
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +101,7 @@ class _Entry:
     structure: int
     tiles: tuple[tuple[str, int | None], ...]  # rank -> tile (None: whole)
     placement: tuple[Placement, ...]  # per tensor, cascade.tensors order
+    screened: tuple[float, float]  # (latency_s, energy_pj) from the decomposition
 
 
 def objective_key(objective: str, latency: Array, energy: Array) -> tuple[Array, Array]:
@@ -150,7 +153,7 @@ def template_for(cascade: Cascade, spec: ArchSpec) -> Mapping:
     """Return a search template with defaults: overlapped schedule, fused tile loops."""
     capable = capable_arrays(cascade, spec)
     return Mapping(
-        name=f"{cascade.name}-on-{spec.name}",
+        name=f"{cascade.name}-on-{spec.name}-searched",
         cascade=cascade.name,
         spec=spec.name,
         extents=(),
@@ -182,7 +185,7 @@ def candidate_mapping(
     )
     return replace(
         template,
-        name=name or f"{template.name}-searched",
+        name=name or template.name,
         bind=structure.bind,
         spatial=structure.spatial,
         tiles=tuple(
@@ -214,7 +217,7 @@ class _Search:
         self.cascade, self.spec, self.template = cascade, spec, template
         self.columns, self.table, self.objective, self.keep = columns, table, objective, keep
         self.points = next(iter(columns.values())).shape[0]
-        self.tensors = tuple(t.name for t in cascade.tensors)
+        self.tensors: tuple[str, ...] = tuple(str(t.name) for t in cascade.tensors)
         self.models: dict[Mapping, CostModel] = {}
         self.evaluations: dict[
             tuple[Mapping, tuple[tuple[str, int | None], ...]], dict[str, Array]
@@ -232,6 +235,17 @@ class _Search:
     def _full_extents(self) -> dict[str, Array]:
         fixed = {r: int(resolve_quantity(self.spec, q)) for r, q in self.template.extents}
         extents = build_extents(self.cascade, self.template, fixed)
+        needed = set().union(*(sympy.sympify(x).free_symbols for x in extents.full.values()))
+        missing = sorted(s.name for s in needed if s.name not in self.columns)
+        if missing:
+            raise MappingError.single(
+                "M503",
+                f"cascade '{self.cascade.name}' needs extent{'s' * (len(missing) > 1)} "
+                f"{', '.join(missing)}, which the workload point does not give",
+                None,
+                f"the point gives {', '.join(sorted(self.columns))}; give the missing extents "
+                "explicitly (search --extent NAME=VALUE)",
+            )
         out = {}
         for rank, expr in extents.full.items():
             expr = sympy.sympify(expr)
@@ -294,7 +308,7 @@ class _Search:
         return ok
 
     def tile_words(self, extents: dict[str, Array]) -> dict[str, Array]:
-        out = {}
+        out: dict[str, Array] = {}
         for tensor in self.cascade.tensors:
             words = np.ones(self.points)
             for rank in tensor.ranks:
@@ -311,7 +325,7 @@ class _Search:
         combos = self.tile_choices()
         valid = np.array([self.tile_valid(c) for c in combos])  # [tiles, points]
         legal = set(bindings(self.cascade, self.spec))
-        work = []
+        work: list[tuple[Any, ...]] = []
         for arrays_of in itertools.product(arrays, repeat=len(capable)):
             bind = tuple(zip(capable, arrays_of, strict=True))
             options = placement_options(self.cascade, self.spec, dict(bind))
@@ -457,7 +471,8 @@ class _Search:
                         options[t][choice[row, j]] for j, t in enumerate(self.tensors)
                     )
                     key = (float(primary[row, point]), float(secondary[row, point]))
-                    self.entries[point].append(_Entry(key, index, tiles, placement))
+                    screened = (float(latency[row, point]), float(energy[row, point]))
+                    self.entries[point].append(_Entry(key, index, tiles, placement, screened))
                 self.entries[point] = sorted(self.entries[point], key=lambda e: e.key)[: self.keep]
 
     def incumbents(self) -> tuple[Array, Array]:
@@ -550,6 +565,7 @@ class _Search:
             named["traffic_bytes"],
             summary,
             metrics,
+            entry.screened,
         )
 
 

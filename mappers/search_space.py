@@ -134,7 +134,7 @@ def array_spatial_choices(
 
     Each choice is (per-einsum assignments, the array's spatial pairs in mapping form).
     """
-    variables = {e.name: e.variables for e in einsums}
+    variables: dict[str, tuple[str, ...]] = {e.name: e.variables for e in einsums}
     kept = []
     generated = inexpressible = symmetric = 0
     for per_einsum in itertools.product(*(_assignments(e, array) for e in einsums)):
@@ -144,7 +144,9 @@ def array_spatial_choices(
             continue
         pairs: list[tuple[str, str]] = []
         for position, dim in enumerate(array.dims):
-            choices = {e.name: a[position][1] for e, a in zip(einsums, per_einsum, strict=True)}
+            choices: dict[str, str] = {
+                e.name: a[position][1] for e, a in zip(einsums, per_einsum, strict=True)
+            }
             ordered = _candidate_list(choices, variables)
             if not ordered:
                 break

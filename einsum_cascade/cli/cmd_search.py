@@ -1,0 +1,169 @@
+"""The ``search`` command: search the mappings of a cascade on a spec for one workload point."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from einsum_cascade.cli.app import (
+    app,
+    print_json,
+    refuse_overwrite,
+    stderr_console,
+    stdout_console,
+    user_errors,
+)
+
+if TYPE_CHECKING:
+    from mappers.search import SearchResult
+
+
+@app.command()
+@user_errors
+def search(
+    arch: str = typer.Option(..., "--arch", help="spec name (fusemax, flat) or YAML path"),
+    cascade: str = typer.Option(
+        ..., "--cascade", help="cascade name (attention/3pass) or .cascade path"
+    ),
+    workload: str = typer.Option("BERT", "--workload", help="BERT, TrXL, T5 or XLM"),
+    seq: str = typer.Option("64K", "--seq", help="sequence length: 65536, 64K, 1M"),
+    extent: Annotated[
+        list[str] | None,
+        typer.Option("--extent", help="extra or replaced extent of the point, NAME=VALUE (K=768)"),
+    ] = None,
+    template: str | None = typer.Option(
+        None,
+        "--template",
+        help="mapping whose schedule, DRAM loop order and cost tables the search keeps "
+        "(default: overlapped schedule, tile loops over the ranks every einsum keeps)",
+    ),
+    objective: str = typer.Option(
+        "latency", "--objective", help="latency (then energy), energy (then latency) or edp"
+    ),
+    table: str = typer.Option("default", "--costs", help="cost table: default or artifact"),
+    keep: int = typer.Option(5, "--keep", min=1, help="how many best mappings to list"),
+    min_tile: int = typer.Option(16, "--min-tile", min=1, help="smallest tile tried"),
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="write the best mapping as mapping YAML (model reads it)"),
+    ] = None,
+    force: bool = typer.Option(False, "--force", help="overwrite --out if it exists"),
+    as_json: bool = typer.Option(False, "--json", help="print the result as JSON"),
+) -> None:
+    """Search bindings, spatial spreads, tiles and placements; list the best mappings."""
+    from dataclasses import replace
+
+    from mappers.cascades import load_cascade
+    from mappers.mapping_loader import load_mapping
+    from mappers.search import search_mappings, template_for
+    from mappers.search_yaml import mapping_yaml
+    from mappers.spec_loader import load_spec
+    from mappers.workloads import format_seq, get_workload
+
+    refuse_overwrite(out, force=force)
+    shape = get_workload(workload, seq)
+    spec = load_spec(arch)
+    graph = load_cascade(cascade)
+    base = (
+        load_mapping(template, shape.name, shape.seq_len)
+        if template is not None
+        else template_for(graph, spec)
+    )
+    base = replace(
+        base,
+        name=f"{base.name}-{shape.name}-{format_seq(shape.seq_len)}",
+        cascade=cascade,
+        spec=spec.name,
+    )
+    (result,) = search_mappings(
+        graph,
+        spec,
+        {**shape.extents(), **_extents(extent or [])},
+        template=base,
+        table=table,
+        objective=objective,
+        keep=keep,
+        smallest_tile=min_tile,
+    )
+    if not result.best:
+        stderr_console().print("error: no legal mapping fits this spec", markup=False)
+        raise typer.Exit(1)
+    if out is not None:
+        best = result.best[0]
+        header = (
+            f"Found by: einsum-cascade search --arch {arch} --cascade {cascade} "
+            f"--workload {shape.name} --seq {format_seq(shape.seq_len)} "
+            f"--objective {objective} --costs {table}\n"
+            f"latency_s {best.latency_s:.6g}, energy_pj {best.energy_pj:.6g}, "
+            f"traffic_bytes {best.traffic_bytes:.6g}"
+        )
+        out.write_text(mapping_yaml(best.mapping, header), encoding="utf-8")
+    if as_json:
+        print_json(_json(result, out))
+        return
+    _print(result, f"{cascade} on {spec.name}: {shape.name} seq {format_seq(shape.seq_len)}")
+    if out is not None:
+        stdout_console().print(f"wrote {out}")
+
+
+def _extents(items: list[str]) -> dict[str, int]:
+    from mappers.workloads import parse_seq
+
+    out: dict[str, int] = {}
+    for item in items:
+        name, equals, value = item.partition("=")
+        if not equals or not name.strip().isidentifier():
+            raise typer.BadParameter(f"'{item}' is not NAME=VALUE", param_hint="--extent")
+        out[name.strip()] = parse_seq(value)
+    return out
+
+
+def _json(result: SearchResult, out: Path | None) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    from mappers.search_yaml import mapping_document
+
+    return {
+        "objective": result.objective,
+        "point": dict(result.point),
+        "counts": asdict(result.counts),
+        "best": [
+            {
+                "latency_s": found.latency_s,
+                "energy_pj": found.energy_pj,
+                "traffic_bytes": found.traffic_bytes,
+                "summary": found.summary,
+                "mapping": mapping_document(found.mapping),
+            }
+            for found in result.best
+        ],
+        "written": str(out) if out is not None else None,
+    }
+
+
+def _print(result: SearchResult, title: str) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=f"best mappings ({result.objective}): {title}")
+    for column in ("#", "latency_s", "energy_pj", "traffic_bytes", "choices"):
+        table.add_column(column, justify="left" if column == "choices" else "right")
+    for rank, found in enumerate(result.best, start=1):
+        table.add_row(
+            str(rank),
+            f"{found.latency_s:.6g}",
+            f"{found.energy_pj:.6g}",
+            f"{found.traffic_bytes:.6g}",
+            Text(found.summary),
+        )
+    console = stdout_console()
+    console.print(table)
+    counts = result.counts
+    console.print(
+        f"candidates: {counts.generated} generated, {counts.illegal} illegal, "
+        f"{counts.dominated} dominated, {counts.bounded} cut by the compute bound, "
+        f"{counts.evaluated} evaluated; {counts.models_built} cost models built",
+        markup=False,
+    )
