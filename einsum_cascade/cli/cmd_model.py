@@ -16,6 +16,7 @@ from einsum_cascade.cli.app import (
     stdout_console,
     user_errors,
 )
+from einsum_cascade.cli.options import extent_options
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -63,7 +64,9 @@ def model(
         raise fail("give --mapping, --linear or both", EXIT_USAGE)
     shape = get_workload(workload, seq)
     spec = load_spec(arch)
-    attention = _attention(spec, mapping, shape, table, _extents(extent or [])) if mapping else None
+    attention = (
+        _attention(spec, mapping, shape, table, extent_options(extent or [])) if mapping else None
+    )
     layers = _linear(spec, shape, table, linear_plan) if linear else None
     if as_json:
         print_json(_json(attention, layers))
@@ -76,18 +79,6 @@ def model(
         console.print(_linear_table(layers))
     if attention is not None and layers is not None:
         console.print(_end_to_end_table(attention, layers))
-
-
-def _extents(items: list[str]) -> dict[str, int]:
-    from mappers.workloads import parse_seq
-
-    out: dict[str, int] = {}
-    for item in items:
-        name, equals, value = item.partition("=")
-        if not equals or not name.strip().isidentifier():
-            raise typer.BadParameter(f"'{item}' is not NAME=VALUE", param_hint="--extent")
-        out[name.strip()] = parse_seq(value)
-    return out
 
 
 def _attention(

@@ -15,6 +15,7 @@ from einsum_cascade.cli.app import (
     stdout_console,
     user_errors,
 )
+from einsum_cascade.cli.options import extent_options
 
 if TYPE_CHECKING:
     from mappers.search import SearchResult
@@ -80,7 +81,7 @@ def search(
     (result,) = search_mappings(
         graph,
         spec,
-        {**shape.extents(), **_extents(extent or [])},
+        {**shape.extents(), **extent_options(extent or [])},
         template=base,
         table=table,
         objective=objective,
@@ -106,18 +107,6 @@ def search(
     _print(result, f"{cascade} on {spec.name}: {shape.name} seq {format_seq(shape.seq_len)}")
     if out is not None:
         stdout_console().print(f"wrote {out}")
-
-
-def _extents(items: list[str]) -> dict[str, int]:
-    from mappers.workloads import parse_seq
-
-    out: dict[str, int] = {}
-    for item in items:
-        name, equals, value = item.partition("=")
-        if not equals or not name.strip().isidentifier():
-            raise typer.BadParameter(f"'{item}' is not NAME=VALUE", param_hint="--extent")
-        out[name.strip()] = parse_seq(value)
-    return out
 
 
 def _json(result: SearchResult, out: Path | None) -> dict[str, Any]:
