@@ -69,6 +69,27 @@ def thread_environment(threads: int) -> dict[str, str]:
     return env
 
 
+def run_worker(module: str, request: dict[str, Any], threads: int, code: str, what: str) -> Any:
+    """Run ``python -m module REQUEST`` with ``threads`` threads; return its JSON answer.
+
+    Timings run in a fresh process so that the thread variables take effect before NumPy
+    and its BLAS load.
+
+    Raises:
+        KernelError: ``code`` when the worker fails (the end of its stderr is in the message).
+    """
+    done = subprocess.run(
+        [sys.executable, "-m", module, json.dumps(request)],
+        env=thread_environment(threads),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise KernelError.single(code, f"the {what} worker failed: {done.stderr.strip()[-800:]}")
+    return json.loads(done.stdout)
+
+
 def contraction_shapes(settings: CalibrationSettings) -> tuple[tuple[str, tuple[Any, ...]], ...]:
     """Trace the plans of ``settings.cascades`` and return their distinct einsum calls."""
     from einsum_cascade.sources import load_cascade
@@ -103,18 +124,9 @@ def measure_profile(threads: int, settings: CalibrationSettings) -> CpuProfile:
         "quick": settings.quick,
         "einsum": [[s, [list(x) for x in shapes]] for s, shapes in contraction_shapes(settings)],
     }
-    done = subprocess.run(
-        [sys.executable, "-m", "kernels.calibrate", json.dumps(request)],
-        env=thread_environment(threads),
-        capture_output=True,
-        text=True,
-        check=False,
+    return profile_from_json(
+        run_worker("kernels.calibrate", request, threads, "K601", "calibration")
     )
-    if done.returncode != 0:
-        raise KernelError.single(
-            "K601", f"the calibration worker failed: {done.stderr.strip()[-600:]}"
-        )
-    return profile_from_json(json.loads(done.stdout))
 
 
 def profile_from_json(data: dict[str, Any]) -> CpuProfile:

@@ -10,7 +10,6 @@ import itertools
 import json
 import math
 import statistics
-import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -132,19 +131,11 @@ def measure_points(
     """
     if backend == "cupy":
         require_gpu()
-    from kernels.calibrate import thread_environment
+    from kernels.calibrate import run_worker
 
     request = {"backend": backend, "repeats": repeats, "points": [asdict(p) for p in points]}
-    done = subprocess.run(
-        [sys.executable, "-m", "kernels.compare", json.dumps(request)],
-        env=thread_environment(threads),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise KernelError.single("K612", f"the timing worker failed: {done.stderr[-800:]}")
-    return [float(v) for v in json.loads(done.stdout)]
+    times = run_worker("kernels.compare", request, threads, "K612", "timing")
+    return [float(v) for v in times]
 
 
 def _time_point(point: SweepPoint, backend: str, repeats: int) -> float:

@@ -226,6 +226,23 @@ class Renderer:
             return index.name
         return self.plan.in_tile_variable
 
+    def view_source(self, ref: TensorRef) -> tuple[str, tuple[str, ...]]:
+        """Resolve a read of a view (``BK[e, m1, m0] = K[e, m1 * M0 + m0]``).
+
+        Returns the staged input the view aliases and the variables indexing it.
+        """
+        view = self.cascade.einsum(ref.tensor)
+        mapping = {
+            out.name: self.ref_variable(index)
+            for out, index in zip(view.output.indices, ref.indices, strict=True)
+            if isinstance(out, sympy.Symbol)
+        }
+        source = view.operands[0]
+        variables = tuple(
+            mapping.get(self.ref_variable(i), self.ref_variable(i)) for i in source.indices
+        )
+        return source.tensor, variables
+
     def local_variables(self, ref: TensorRef) -> tuple[str, ...]:
         """Return the variables indexing a thread's local buffer (one per buffer dim)."""
         tensor = self.cascade.tensor(ref.tensor)

@@ -139,17 +139,8 @@ class CudaSteps(Renderer):
 
     def read_view(self, ref: TensorRef) -> str:
         """Read a view (``BK[e, m1, m0] = K[e, m1 * M0 + m0]``) from its staged input."""
-        view = self.cascade.einsum(ref.tensor)
-        mapping = {
-            out.name: self.ref_variable(index)
-            for out, index in zip(view.output.indices, ref.indices, strict=True)
-            if isinstance(out, sympy.Symbol)
-        }
-        source = view.operands[0]
-        variables = [
-            mapping.get(self.ref_variable(i), self.ref_variable(i)) for i in source.indices
-        ]
-        return self.staged(source.tensor, variables)
+        tensor, variables = self.view_source(ref)
+        return self.staged(tensor, list(variables))
 
     def staged(self, tensor: str, variables: list[str]) -> str:
         """Read a staged tile; rows past the parallel extent read zero."""

@@ -73,17 +73,8 @@ class TwinRenderer(Renderer):
         """Return the array a read of ``ref`` uses, its presence and its axes."""
         buffer = self.kernel.buffer(ref.tensor)
         if buffer.storage is Storage.VIEW:
-            view = self.cascade.einsum(ref.tensor)
-            mapping = {
-                out.name: self.ref_variable(index)
-                for out, index in zip(view.output.indices, ref.indices, strict=True)
-                if isinstance(out, sympy.Symbol)
-            }
-            source = view.operands[0]
-            axes = tuple(
-                mapping.get(self.ref_variable(i), self.ref_variable(i)) for i in source.indices
-            )
-            return f"t_{source.tensor}", self.true, axes
+            tensor, axes = self.view_source(ref)
+            return f"t_{tensor}", self.true, axes
         variables = tuple(self.ref_variable(i) for i in ref.indices)
         if buffer.storage is Storage.STAGED:
             return f"t_{ref.tensor}", self.true, variables
