@@ -29,7 +29,6 @@ import sympy
 from einsum_cascade.functions import lookup
 from einsum_cascade.ir import (
     Binary,
-    BoolOp,
     Call,
     Cascade,
     Compare,
@@ -284,8 +283,3 @@ def evaluate_counts(cascade: Cascade, extents: Mapping[str, int]) -> dict[str, d
         name: {op: evaluate_count(n, values) for op, n in per_op.items()}
         for name, per_op in count_ops(cascade).items()
     }
-
-
-def uses_filter(condition: Filter | None) -> bool:
-    """Tell whether an einsum is filtered (for reports)."""
-    return isinstance(condition, Compare | BoolOp | Not)
