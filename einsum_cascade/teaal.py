@@ -24,8 +24,6 @@ import dataclasses
 import math
 from typing import Any
 
-import yaml
-
 from einsum_cascade import ast
 from einsum_cascade.check import check_program
 from einsum_cascade.diagnostics import Diagnostic, Severity, SourceSpan, suggest
@@ -33,6 +31,7 @@ from einsum_cascade.errors import DslSyntaxError
 from einsum_cascade.ir import Cascade
 from einsum_cascade.parser import parse_program
 from einsum_cascade.printer import format_einsum, format_index, format_number
+from einsum_cascade.yaml_source import Node, compose_nodes, dump_yaml
 
 _KEYS = (
     "name",
@@ -52,48 +51,43 @@ class _Yaml:
         self.text = text
         self.file = file
 
-    def span(self, node: yaml.Node) -> SourceSpan:
-        start, end = node.start_mark, node.end_mark
-        end_col = end.column if end.line == start.line else start.column + 1
+    def span(self, node: Node) -> SourceSpan:
+        span = node.span
+        end_col = span.end_col if span.end_line == span.line else span.col
         return SourceSpan(
-            self.file,
-            start.line + 1,
-            start.column + 1,
-            start.line + 1,
-            max(start.column + 1, end_col),
-            self.text,
+            self.file, span.line, span.col, span.line, max(span.col, end_col), self.text
         )
 
-    def fail(self, message: str, node: yaml.Node, hint: str | None = None) -> DslSyntaxError:
+    def fail(self, message: str, node: Node, hint: str | None = None) -> DslSyntaxError:
         return DslSyntaxError([Diagnostic(Severity.ERROR, "E120", message, self.span(node), hint)])
 
-    def mapping(self, node: yaml.Node, what: str) -> dict[str, tuple[yaml.Node, yaml.Node]]:
-        if not isinstance(node, yaml.MappingNode):
+    def mapping(self, node: Node, what: str) -> dict[str, tuple[Node, Node]]:
+        if not isinstance(node.value, dict):
             raise self.fail(f"{what} must be a mapping", node)
-        out: dict[str, tuple[yaml.Node, yaml.Node]] = {}
-        for key, value in node.value:
-            out[str(key.value)] = (key, value)
-        return out
+        return {
+            key: (Node(key, node.key_spans[key], text=key), value)
+            for key, value in node.value.items()
+        }
 
-    def sequence(self, node: yaml.Node, what: str) -> list[yaml.Node]:
-        if not isinstance(node, yaml.SequenceNode):
+    def sequence(self, node: Node, what: str) -> list[Node]:
+        if not isinstance(node.value, list):
             raise self.fail(f"{what} must be a list", node)
         return list(node.value)
 
-    def scalar(self, node: yaml.Node, what: str) -> str:
-        if not isinstance(node, yaml.ScalarNode):
+    def scalar(self, node: Node, what: str) -> str:
+        if not node.is_scalar:
             hint = (
                 "put it in quotes: YAML reads ': ' (as in ':: max') as a key"
-                if isinstance(node, yaml.MappingNode)
+                if isinstance(node.value, dict)
                 else None
             )
             raise self.fail(f"{what} must be a single value", node, hint)
-        return str(node.value)
+        return str(node.text if node.text is not None else node.value)
 
-    def parse_piece(self, text: str, node: yaml.Node) -> tuple[ast.Statement, ...]:
+    def parse_piece(self, text: str, node: Node) -> tuple[ast.Statement, ...]:
         """Parse ``text`` taken from scalar ``node``; shift spans to the YAML position."""
-        quoted = 1 if getattr(node, "style", None) in ('"', "'") else 0
-        line, col = node.start_mark.line, node.start_mark.column + quoted
+        quoted = 1 if node.style in ('"', "'") else 0
+        line, col = node.span.line - 1, node.span.col - 1 + quoted
         try:
             statements = parse_program(text, self.file).statements
         except DslSyntaxError as exc:
@@ -134,17 +128,7 @@ def cascade_from_yaml(text: str, file: str = "<string>") -> Cascade:
         DslError: for semantic mistakes, located at the YAML strings.
     """
     doc = _Yaml(text, file)
-    try:
-        root = yaml.compose(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        span = (
-            SourceSpan.point(file, mark.line + 1, mark.column + 1, text)
-            if mark is not None
-            else None
-        )
-        problem = getattr(exc, "problem", None) or "malformed YAML"
-        raise DslSyntaxError.single("E120", f"invalid YAML: {problem}", span) from None
+    root = compose_nodes(text, file, DslSyntaxError, "E120")
     if root is None:
         raise DslSyntaxError.single(
             "E120", "empty YAML document", SourceSpan.point(file, 1, 1, text)
@@ -162,7 +146,7 @@ def cascade_from_yaml(text: str, file: str = "<string>") -> Cascade:
     return check_program(ast.Program(file, text, tuple(_statements(doc, einsum))))
 
 
-def _statements(doc: _Yaml, einsum: dict[str, tuple[yaml.Node, yaml.Node]]) -> list[Any]:
+def _statements(doc: _Yaml, einsum: dict[str, tuple[Node, Node]]) -> list[Any]:
     out: list[Any] = []
     if "name" in einsum:
         key, value = einsum["name"]
@@ -220,8 +204,8 @@ def _statements(doc: _Yaml, einsum: dict[str, tuple[yaml.Node, yaml.Node]]) -> l
 
 def _rank_decls(
     doc: _Yaml,
-    einsum: dict[str, tuple[yaml.Node, yaml.Node]],
-    declared: dict[str, tuple[yaml.Node, yaml.Node]],
+    einsum: dict[str, tuple[Node, Node]],
+    declared: dict[str, tuple[Node, Node]],
 ) -> list[ast.RanksDecl]:
     ranks: dict[str, ast.RankDecl] = {}
     if "ranks" in einsum:
@@ -229,9 +213,9 @@ def _rank_decls(
             name = doc.scalar(node, "a rank")
             ranks[name] = ast.RankDecl(name, None, doc.span(node))
     for _, value in declared.values():
-        if isinstance(value, yaml.SequenceNode):
+        if isinstance(value.value, list):
             for node in value.value:
-                name = str(node.value)
+                name = str(node.text if node.text is not None else node.plain())
                 ranks.setdefault(name, ast.RankDecl(name, None, doc.span(node)))
     if "extents" in einsum:
         for name, (key, value) in doc.mapping(einsum["extents"][1], "'extents'").items():
@@ -244,7 +228,7 @@ def _rank_decls(
     return [ast.RanksDecl((decl,), decl.span) for decl in ranks.values()]
 
 
-def _number(doc: _Yaml, node: yaml.Node) -> float:
+def _number(doc: _Yaml, node: Node) -> float:
     text = doc.scalar(node, "a number").strip().lower()
     table = {
         "inf": math.inf,
@@ -289,4 +273,4 @@ def to_yaml(cascade: Cascade) -> str:
         ]
     einsum["expressions"] = [format_einsum(e) for e in cascade.einsums]
     einsum["outputs"] = [t.name for t in cascade.outputs]
-    return yaml.safe_dump({"einsum": einsum}, sort_keys=False, default_flow_style=None, width=1000)
+    return dump_yaml({"einsum": einsum}, sort_keys=False, default_flow_style=None, width=1000)

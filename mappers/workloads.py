@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from einsum_cascade.diagnostics import suggest
+from einsum_cascade.diagnostics import SourceSpan, suggest
 from mappers.errors import WorkloadError
+from mappers.units import COUNT, QuantityError, format_count, parse_quantity
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,41 +49,36 @@ _MODELS: dict[str, tuple[int, int, int, int, int, int]] = {
 FUSEMAX_MODELS = ("BERT", "TrXL", "T5", "XLM")
 FUSEMAX_SEQS = ("1K", "4K", "16K", "64K", "256K", "1M")
 
-_SEQ = re.compile(r"^\s*([0-9]+)\s*([KkMG]?)\s*$")
-_SEQ_FACTORS = {"": 1, "K": 2**10, "k": 2**10, "M": 2**20, "G": 2**30}
-
 
 def available_workloads() -> tuple[str, ...]:
     """Return the built-in model names."""
     return tuple(_MODELS)
 
 
-def parse_seq(text: str | int) -> int:
-    """Return a sequence length from ``64K``, ``1M`` or ``65536``.
+def parse_seq(text: str | int, span: SourceSpan | None = None) -> int:
+    """Return a sequence length (a count of :mod:`mappers.units`): ``64K``, ``1M``, ``65536``.
+
+    Raises:
+        WorkloadError: W102 when the text is not a positive whole count.
 
     Example:
         >>> parse_seq("64K"), parse_seq("1M"), parse_seq(512)
         (65536, 1048576, 512)
     """
-    if isinstance(text, int) and text > 0:
-        return text
-    match = _SEQ.match(str(text))
-    if match is None or int(match.group(1)) == 0:
+    try:
+        return int(parse_quantity(text, COUNT))
+    except QuantityError as exc:
         raise WorkloadError.single(
             "W102",
-            f"invalid sequence length '{text}'",
-            None,
+            f"sequence length {exc.message}",
+            span,
             "write a positive count such as 1024, 64K or 1M (K = 1024, M = 1024*1024)",
-        )
-    return int(match.group(1)) * _SEQ_FACTORS[match.group(2)]
+        ) from None
 
 
 def format_seq(seq_len: int) -> str:
     """Return the short form used by the artifact (``1K``, ``1M``), or the plain number."""
-    for suffix, factor in (("M", 2**20), ("K", 2**10)):
-        if seq_len % factor == 0:
-            return f"{seq_len // factor}{suffix}"
-    return str(seq_len)
+    return format_count(seq_len)
 
 
 def get_workload(name: str, seq: str | int) -> Workload:

@@ -1,107 +1,45 @@
-"""YAML text -> located nodes, and a validator that collects located diagnostics.
+"""Located YAML nodes (from :mod:`einsum_cascade.yaml_source`) and the validator of specs,
+mappings and the other data files: unknown keys with did-you-mean, versions, and every number
+read through the one quantity grammar of :mod:`mappers.units`, located at the value.
 
-This is the one module that imports PyYAML. PyYAML's ``compose`` marks are 0-based; they are
-converted here, once, to the 1-based :class:`SourceSpan` of the diagnostics module.
+PyYAML itself is imported only by :mod:`einsum_cascade.yaml_source`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any
-
-import yaml
+from collections.abc import Iterable
 
 from einsum_cascade.diagnostics import Diagnostic, Severity, SourceSpan, suggest
 from einsum_cascade.errors import DiagnosticError
-from mappers.units import parse_number, parse_size_bytes
+from einsum_cascade.yaml_source import (
+    MAX_BYTES,
+    MAX_DEPTH,
+    Node,
+    compose,
+    compose_nodes,
+    read_text,
+    read_yaml,
+)
+from mappers.units import (
+    NONNEGATIVE,
+    NUMBER,
+    POSITIVE,
+    SIZE,
+    Kind,
+    QuantityError,
+    parse_quantity,
+)
 
-
-@dataclass(slots=True)
-class Node:
-    """A YAML value with its span; mappings also keep the span of every key."""
-
-    value: Any  # dict[str, Node] | list[Node] | str | int | float | bool | None
-    span: SourceSpan
-    key_spans: dict[str, SourceSpan] = field(default_factory=dict)
-
-    def get(self, key: str) -> Node | None:
-        """Return the child under ``key`` of a mapping node, or None."""
-        if isinstance(self.value, dict):
-            return self.value.get(key)
-        return None
-
-    def plain(self) -> Any:
-        """Return the value without spans (dicts, lists and scalars)."""
-        if isinstance(self.value, dict):
-            return {k: v.plain() for k, v in self.value.items()}
-        if isinstance(self.value, list):
-            return [v.plain() for v in self.value]
-        return self.value
-
-
-def span_of(node: yaml.Node, file: str, text: str) -> SourceSpan:
-    """Return the 1-based span of a PyYAML node (its marks are 0-based, end-exclusive)."""
-    start, end = node.start_mark, node.end_mark
-    end_line, end_col = end.line + 1, max(end.column, 1)
-    if end.line > start.line and end.column == 0:
-        end_line, end_col = start.line + 1, start.column + 1
-    return SourceSpan(file, start.line + 1, start.column + 1, end_line, end_col, text)
-
-
-_SCALAR_TAGS: dict[str, Callable[[str], Any]] = {
-    "tag:yaml.org,2002:int": lambda s: int(s.replace("_", ""), 0),
-    "tag:yaml.org,2002:float": lambda s: float(s.replace("_", "")),
-    "tag:yaml.org,2002:bool": lambda s: s.lower() in {"true", "yes", "on"},
-    "tag:yaml.org,2002:null": lambda s: None,
-}
-
-
-def _convert(node: yaml.Node, file: str, text: str) -> Node:
-    span = span_of(node, file, text)
-    if isinstance(node, yaml.MappingNode):
-        values: dict[str, Node] = {}
-        keys: dict[str, SourceSpan] = {}
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            values[key] = _convert(value_node, file, text)
-            keys[key] = span_of(key_node, file, text)
-        return Node(values, span, keys)
-    if isinstance(node, yaml.SequenceNode):
-        return Node([_convert(item, file, text) for item in node.value], span)
-    convert = _SCALAR_TAGS.get(node.tag)
-    try:
-        value = convert(node.value) if convert is not None else node.value
-    except ValueError:
-        value = node.value
-    return Node(value, span)
-
-
-def compose_nodes(
-    text: str, file: str, error: type[DiagnosticError], code: str = "Y001"
-) -> yaml.Node | None:
-    """Compose YAML text into PyYAML nodes (None when empty); raise ``error`` located.
-
-    Raises:
-        DiagnosticError: of class ``error`` with ``code``, at the syntax error's position.
-    """
-    try:
-        return yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-        problem = exc.problem or exc.context or "unreadable text"
-        raise error.single(
-            code, f"invalid YAML: {problem}", SourceSpan.point(file, line, col, text)
-        ) from None
-
-
-def compose(text: str, file: str, error: type[DiagnosticError]) -> Node:
-    """Compose YAML text into located nodes; raise ``error`` for a YAML syntax error."""
-    root = compose_nodes(text, file, error)
-    if root is None:
-        raise error.single("Y002", "the file is empty", SourceSpan.point(file, 1, 1, text))
-    return _convert(root, file, text)
+__all__ = [
+    "MAX_BYTES",
+    "MAX_DEPTH",
+    "Node",
+    "Validator",
+    "compose",
+    "compose_nodes",
+    "read_text",
+    "read_yaml",
+]
 
 
 class Validator:
@@ -164,32 +102,34 @@ class Validator:
                 self.error(102, f"missing key '{key}' in {where}", node.span)
         return children
 
-    def number(
-        self, node: Node | None, what: str, *, minimum: float = 0.0, strict: bool = True
-    ) -> float:
-        """Return a number that must be > minimum (or >= when not strict)."""
+    def quantity(self, node: Node | None, what: str, kind: Kind = NUMBER) -> float:
+        """Return the value of ``node`` read as a ``kind`` (0 when absent or wrong, recorded).
+
+        The scalar's text goes through :func:`mappers.units.parse_quantity`: ``nan``,
+        ``.inf``, ``1e999``, a wrong unit and a value out of the kind's range are errors
+        located at the value (103 for a text that is not such a quantity, 104 for a range).
+        """
         if node is None:
             return 0.0
-        value = parse_number(node.value)
-        return self._bounded(value, node, what, minimum, strict, "a number such as 940e6")
+        if not node.is_scalar or node.value is None or isinstance(node.value, bool):
+            self.error(103, f"{what} must be a number, found '{node.plain()}'", node.span)
+            return 0.0
+        try:
+            return parse_quantity(node.text if node.text is not None else node.value, kind)
+        except QuantityError as exc:
+            code = 104 if exc.out_of_range else 103
+            self.error(code, f"{what} {exc.message}", node.span, exc.hint)
+            return 0.0
+
+    def number(
+        self, node: Node | None, what: str, kind: Kind | None = None, *, strict: bool = True
+    ) -> float:
+        """Return a number of ``kind`` (default: positive, or non-negative when not strict)."""
+        return self.quantity(node, what, kind or (POSITIVE if strict else NONNEGATIVE))
 
     def size(self, node: Node | None, what: str) -> float:
-        """Return a positive size in bytes written as ``16MiB``, ``4KiB`` or a number."""
-        if node is None:
-            return 0.0
-        value = parse_size_bytes(node.value)
-        return self._bounded(value, node, what, 0.0, True, "a size such as 16MiB or 4096")
-
-    def _bounded(
-        self, value: float | None, node: Node, what: str, low: float, strict: bool, form: str
-    ) -> float:
-        if value is None:
-            self.error(103, f"{what} must be {form}, found '{node.value}'", node.span)
-            return 0.0
-        if value < low or (strict and value == low):
-            relation = "greater than" if strict else "at least"
-            self.error(104, f"{what} must be {relation} {low:g}, found {node.value}", node.span)
-        return value
+        """Return a positive size in bytes written as ``16MiB``, ``16MB``, ``4K`` or a number."""
+        return self.quantity(node, what, SIZE)
 
     def string(self, node: Node | None, what: str) -> str:
         """Return a non-empty string."""

@@ -17,7 +17,8 @@ from einsum_cascade.cli.app import (
     stdout_console,
     user_errors,
 )
-from einsum_cascade.cli.cmd_language import parse_shape
+from einsum_cascade.cli.options import extents_option
+from mappers.units import SHAPE
 
 kernel_app = typer.Typer(
     help="Generate CUDA kernels and NumPy twins from a cascade; compile, run and time them.",
@@ -59,7 +60,7 @@ def _plan(
     from kernels.plan.lower import plan_kernels
     from kernels.plan.tiling import Tiling
 
-    tiles = parse_shape(tile)
+    tiles = extents_option(tile, "--tile", SHAPE)
     unknown = set(tiles) - {f"{sequence}0", f"{parallel}0"}
     if unknown:
         raise typer.BadParameter(
@@ -71,7 +72,7 @@ def _plan(
         sequence_rank=sequence,
         tile=tiles.get(f"{sequence}0", 32),
         threads_per_block=tiles.get(f"{parallel}0", 64),
-        static_extents=tuple(sorted(parse_shape(extent).items())),
+        static_extents=tuple(sorted(extents_option(extent, "--extent").items())),
         tile_placement=placement,
         unroll=unroll,
         input_dtype=dtype,
@@ -210,7 +211,7 @@ def run(
     from kernels.run.validate import compare, reference
 
     plan = _plan(name, tile, extent, dtype, unroll, parallel, sequence, placement, grid)
-    arrays, extents = _inputs(plan, parse_shape(shape), seed)
+    arrays, extents = _inputs(plan, extents_option(shape), seed)
     outputs = _runner(backend)(
         plan, arrays, {k: v for k, v in extents.items() if k not in _input_ranks(plan)}
     )
@@ -262,7 +263,7 @@ def bench(
 ) -> None:
     """Time the kernel on a backend; print the shape and the device with the median."""
     plan = _plan(name, tile, extent, dtype, unroll, parallel, sequence, placement, grid)
-    arrays, extents = _inputs(plan, parse_shape(shape), 0)
+    arrays, extents = _inputs(plan, extents_option(shape), 0)
     runtime = {k: v for k, v in extents.items() if k not in _input_ranks(plan)}
     timing, device = _time(plan, backend, arrays, runtime, repeats)
     record = {

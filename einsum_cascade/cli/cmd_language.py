@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from typing import Annotated, Any
 
@@ -10,33 +9,10 @@ import typer
 from rich.table import Table
 
 from einsum_cascade.cli.app import app, print_json, stdout_console, user_errors
-
-_SIZE = re.compile(r"^(\d+)([KkMG]?)$")
-_MULTIPLIER = {"": 1, "K": 1024, "k": 1024, "M": 1024**2, "G": 1024**3}
+from einsum_cascade.cli.options import extents_option
 
 CascadeArg = Annotated[str, typer.Argument(help="A library name (attention/1pass) or a file.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-
-
-def parse_size(text: str) -> int:
-    """Parse ``1024``, ``64K`` or ``1M`` (binary multiples) into an integer."""
-    match = _SIZE.match(text.strip())
-    if not match:
-        raise typer.BadParameter(f"'{text}' is not a size like 1024, 64K or 1M")
-    return int(match.group(1)) * _MULTIPLIER[match.group(2)]
-
-
-def parse_shape(text: str | None) -> dict[str, int]:
-    """Parse ``E=64,M=1K`` into a mapping of extents."""
-    if not text:
-        return {}
-    shape: dict[str, int] = {}
-    for item in text.split(","):
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise typer.BadParameter(f"'{item}' is not NAME=VALUE", param_hint="--shape")
-        shape[name.strip()] = parse_size(value)
-    return shape
 
 
 def _load(name: str) -> Any:
@@ -149,7 +125,7 @@ def counts(
     from einsum_cascade.shapes import count_ops, evaluate_counts
 
     loaded = _load(cascade)
-    extents = parse_shape(shape)
+    extents = extents_option(shape)
     per_einsum: dict[str, dict[str, Any]]
     if extents:
         per_einsum = dict(evaluate_counts(loaded, extents))

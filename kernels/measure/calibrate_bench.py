@@ -26,6 +26,7 @@ from mappers.hardware.machine import (
     MatmulRate,
     ReduceRate,
 )
+from mappers.units import SIZE, parse_quantity
 
 OVERHEAD_CALLS = 200
 CALL_TIME_ELEMENTS = (16, 256, 4096, 32768, 131072, 524288)
@@ -64,8 +65,7 @@ def cache_levels() -> tuple[tuple[str, int], ...]:
         if kind == "Instruction":
             continue
         text = (index / "size").read_text().strip()
-        factor = {"K": 2**10, "M": 2**20, "G": 2**30}.get(text[-1], 1)
-        size = int(text.rstrip("KMG")) * factor
+        size = int(parse_quantity(text, SIZE))  # sysfs writes 32K, 1024K: binary
         found[f"L{(index / 'level').read_text().strip()}"] = size
     return tuple(sorted(found.items(), key=lambda item: item[1])) or FALLBACK_CACHES
 

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import sympy
 
+from einsum_cascade.diagnostics import suggest
 from einsum_cascade.ir import Cascade, Generation, generation_of
 from einsum_cascade.symbols import extent_symbol
 from mappers.cost.footprint import tile_footprint, tile_symbol
@@ -89,6 +90,14 @@ def build_cost_model(
     Raises:
         MappingError: the mapping binds unknown einsums or arrays, or an array lacks an op.
     """
+    tables = (DEFAULT_TABLE, *dict(spec.cost_tables), *dict(mapping.cost_tables))
+    if table not in tables:
+        raise MappingError.single(
+            "M209",
+            f"unknown cost table '{table}'",
+            None,
+            suggest(table, tables) or f"cost tables of this spec and mapping: {', '.join(tables)}",
+        )
     check_binding(cascade, spec, mapping)
     spec_for_table = apply_table(spec, mapping, table)
     parametric = build_symbolic(cascade, spec_for_table, mapping)

@@ -15,6 +15,7 @@ from mappers.cost.parameters import dim_symbol, parameter_symbol
 from mappers.errors import MappingError
 from mappers.hardware.spec import ArchSpec, ComputeArray, OpCost, op_cycles_and_energy
 from mappers.mapping.schema import REGISTERS, DimRef, Mapping, Quantity
+from mappers.yaml_source import Validator
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,9 +313,8 @@ class _Traffic:
 
 
 def check_binding(cascade: Cascade, spec: ArchSpec, mapping: Mapping) -> None:
-    """Raise a located MappingError for bindings to unknown einsums, arrays or levels."""
-    from mappers.yaml_source import Validator
-
+    """Raise a located MappingError for references to unknown einsums, arrays, levels,
+    tensors or array dimensions, and for a staged schedule that misses a bound einsum."""
     check = Validator("M")
     einsums = tuple(e.name for e in cascade.einsums)
     arrays = tuple(a.name for a in spec.arrays)
@@ -340,6 +340,7 @@ def check_binding(cascade: Cascade, spec: ArchSpec, mapping: Mapping) -> None:
             check.error(
                 203, f"spec '{spec.name}' has no level '{level}'", None, suggest(level, levels)
             )
+    _check_references(check, cascade, spec, mapping)
     counts = cascade.op_counts()
     bound = dict(mapping.bind)
     for einsum in cascade.einsums:
@@ -350,3 +351,68 @@ def check_binding(cascade: Cascade, spec: ArchSpec, mapping: Mapping) -> None:
                 mapping.span_of("bind"),
             )
     check.raise_if_any(MappingError)
+
+
+def _check_references(check: Validator, cascade: Cascade, spec: ArchSpec, mapping: Mapping) -> None:
+    """Record errors for placed tensors, stage einsums and array dimensions that do not exist."""
+    tensors = tuple(t.name for t in cascade.tensors)
+    for level, placed in mapping.place:
+        for tensor in placed:
+            if tensor not in tensors:
+                check.error(
+                    205,
+                    f"mapping places tensor '{tensor}' in {level}; cascade '{cascade.name}' "
+                    "has no such tensor",
+                    mapping.span_of(f"place.{level}"),
+                    suggest(tensor, tensors),
+                )
+    einsums = tuple(e.name for e in cascade.einsums)
+    staged: list[str] = []
+    for group in mapping.schedule.groups:
+        for item in group:
+            name = item if isinstance(item, str) else item.einsum
+            if name not in einsums:
+                check.error(
+                    206,
+                    f"the schedule names einsum '{name}', which cascade '{cascade.name}' lacks",
+                    mapping.span_of("schedule"),
+                    suggest(name, einsums),
+                )
+            elif isinstance(item, str):
+                staged.append(name)
+    if mapping.schedule.groups and mapping.schedule.kind != "sequential":
+        for einsum, _ in mapping.bind:
+            if einsum in einsums and staged.count(einsum) != 1:
+                times = "in no stage" if einsum not in staged else "in several stages"
+                check.error(
+                    208,
+                    f"bound einsum '{einsum}' is {times} of the {mapping.schedule.kind} schedule",
+                    mapping.span_of("schedule"),
+                    "every bound einsum runs in exactly one stage",
+                )
+    arrays = {a.name: a for a in spec.arrays}
+    references: list[tuple[str, str, str]] = [
+        (array, dim, f"spatial.{array}") for array, pairs in mapping.spatial for dim, _ in pairs
+    ]
+    quantities: list[tuple[object, str]] = [(q, f"extents.{r}") for r, q in mapping.extents]
+    for rule in mapping.tiles:
+        quantities += [(rule.fixed, "tiles"), (rule.step, "tiles")]
+    for group in mapping.schedule.groups:
+        quantities += [(i.times, "schedule") for i in group if not isinstance(i, str)]
+    references += [(q.array, q.dim, where) for q, where in quantities if isinstance(q, DimRef)]
+    for array, dim, where in references:
+        if array not in arrays:
+            check.error(
+                201,
+                f"mapping names array '{array}', which spec '{spec.name}' does not have",
+                mapping.span_of(where),
+                suggest(array, arrays) or f"arrays: {', '.join(arrays)}",
+            )
+        elif dim not in arrays[array].dims:
+            dims = arrays[array].dims
+            check.error(
+                207,
+                f"array '{array}' of spec '{spec.name}' has no dimension '{dim}'",
+                mapping.span_of(where),
+                suggest(dim, dims) or f"dimensions: {', '.join(dims)}",
+            )

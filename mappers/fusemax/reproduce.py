@@ -14,14 +14,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from mappers.cascades import load_cascade
 from mappers.cost.linear import linear_layers_cost
 from mappers.cost.model import build_cost_model, evaluate_design_points
+from mappers.errors import MappingError
 from mappers.hardware.spec_loader import load_spec
 from mappers.mapping.loader import load_mapping
 from mappers.workloads import FUSEMAX_MODELS, FUSEMAX_SEQS, format_seq, get_workload
+from mappers.yaml_source import Validator, read_yaml
 
 PLAN = Path(__file__).resolve().parent.parent / "data" / "reproduce-fusemax.yaml"
 DEFAULT_ARTIFACT_DIR = Path(__file__).resolve().parent.parent / "data" / "fusemax-artifact"
@@ -38,37 +39,70 @@ HEADLINE_CSV = "headline.csv"
 END_TO_END_CSV = "end-to-end.csv"
 
 
+_PLAN_KEYS = (
+    "version",
+    "configurations",
+    "column_names",
+    "share_array",
+    "linear_layers",
+    "end_to_end",
+    "headline",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Configuration:
-    """One configuration of the evaluation: its name, mapping and artifact CSV name."""
+    """One configuration of the evaluation: its name, mapping, accelerator and artifact CSV."""
 
     name: str
     mapping: str
+    arch: str
     csv: str
 
 
 @dataclass(frozen=True, slots=True)
 class LinearConfiguration:
-    """The linear layers on one hardware: its name, spec and artifact CSV name."""
+    """The linear layers on one hardware: its name, accelerator spec and artifact CSV name."""
 
     name: str
-    spec: str
+    arch: str
     csv: str
 
 
 def _plan() -> dict[str, Any]:
-    plan: dict[str, Any] = yaml.safe_load(PLAN.read_text(encoding="utf-8"))
+    """Read the reproduction plan, checked: version, known keys, every entry's fields.
+
+    Raises:
+        MappingError: located at the first key or entry that is wrong.
+    """
+    root = read_yaml(PLAN, MappingError)
+    check = Validator("M")
+    top = check.keys(root, _PLAN_KEYS, _PLAN_KEYS, "the reproduction plan")
+    check.version(root, (1,))
+    for key, fields in (("configurations", Configuration), ("linear_layers", LinearConfiguration)):
+        names = fields.__slots__
+        for entry in check.sequence(top.get(key), key):
+            check.keys(entry, names, names, f"an entry of {key}")
+            for name in names:
+                check.string(entry.get(name), name)
+    check.raise_if_any(MappingError)
+    plan: dict[str, Any] = {key: node.plain() for key, node in top.items()}
     return plan
+
+
+def _entries(plan: dict[str, Any], key: str) -> list[dict[str, str]]:
+    entries: list[dict[str, str]] = plan[key]
+    return entries
 
 
 def configurations() -> tuple[Configuration, ...]:
     """Return the attention configurations listed in the reproduction plan."""
-    return tuple(Configuration(**entry) for entry in _plan()["configurations"])
+    return tuple(Configuration(**entry) for entry in _entries(_plan(), "configurations"))
 
 
 def linear_configurations() -> tuple[LinearConfiguration, ...]:
     """Return the linear-layer configurations (one per hardware) of the plan."""
-    return tuple(LinearConfiguration(**entry) for entry in _plan()["linear_layers"])
+    return tuple(LinearConfiguration(**entry) for entry in _entries(_plan(), "linear_layers"))
 
 
 def reproduce_configuration(
@@ -86,7 +120,7 @@ def reproduce_configuration(
             workload = get_workload(model, seq)
             mapping = load_mapping(config.mapping, model, workload.seq_len)
             cascade = load_cascade(mapping.cascade)
-            spec = load_spec(mapping.spec or "fusemax")
+            spec = load_spec(config.arch)
             cost = build_cost_model(cascade, spec, mapping, table)
             values = evaluate_design_points(cost, workload.extents())
             row: dict[str, object] = {"model": model, "seq_len": format_seq(workload.seq_len)}
@@ -110,7 +144,7 @@ def reproduce_linear(
     columns = {
         key: np.array([w.extents()[key] for w in workloads]) for key in workloads[0].extents()
     }
-    values = linear_layers_cost(load_spec(config.spec), columns, table)
+    values = linear_layers_cost(load_spec(config.arch), columns, table)
     frame = pd.DataFrame(
         {
             "model": [w.name for w in workloads],

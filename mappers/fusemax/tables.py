@@ -9,18 +9,19 @@ what ``reproduce fusemax`` writes.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
 
 import pandas as pd
 
 from mappers.sweep.run import evaluate_sweep
-from mappers.sweep.spec import Axis, SweepSpec, check_sweep
-from mappers.sweep.values import parse_number
+from mappers.sweep.spec import Axis, check_sweep, load_sweep
+from mappers.workloads import parse_seq
 
-PE_DIMS = (16, 32, 64, 128, 256, 512)
-# The artifact's global-buffer sizes for E = 128 (its E = 64 sizes doubled): every
-# workload's tile fits, and latency does not depend on the size (artifact note section 6).
-L3_BYTES = (32 * 2**10, 64 * 2**10, 128 * 2**10, 256 * 2**10, 512 * 2**10, 2 * 2**20)
-FUSEMAX_WORKLOADS = ("BERT", "TrXL", "T5", "XLM")
+# The PE-array size sweep (the paper's Fig. 12): its PE sizes, buffer sizes, workloads and
+# mapping live in this file only; examples/sweeps/pe-size.yaml links to it.
+PE_SIZE_SWEEP = Path(__file__).resolve().parent.parent / "data" / "sweeps" / "pe-size.yaml"
+_PE_METRICS = ("latency_s", "energy_pj", "traffic_bytes", "area_um2")
 _ARTIFACT_COLUMNS = {
     "model": "workload",
     "seq_len": "seq",
@@ -31,33 +32,36 @@ _ARTIFACT_COLUMNS = {
 
 
 def pe_sweep_table(
-    pe_dims: Sequence[int] = PE_DIMS,
-    workloads: Sequence[str] = FUSEMAX_WORKLOADS,
-    seq: int = 256 * 1024,
-    mapping: str = "fusemax-binding",
-    l3_bytes: Sequence[int] = L3_BYTES,
+    pe_dims: Sequence[int] | None = None,
+    workloads: Sequence[str] | None = None,
+    seq: int | None = None,
+    mapping: str | None = None,
+    l3_bytes: Sequence[int] | None = None,
 ) -> pd.DataFrame:
     """Sweep the size of both FuseMax arrays (``pe_dim`` x ``pe_dim`` and ``pe_dim``).
 
-    The global buffer grows with the array: ``l3_bytes[i]`` goes with ``pe_dims[i]``.
+    Every argument left as None takes its value from :data:`PE_SIZE_SWEEP`; the global
+    buffer grows with the array: ``l3_bytes[i]`` goes with ``pe_dims[i]``.
 
     Returns:
         Columns ``workload, pe_dim, seq, latency_s, energy_pj, traffic_bytes, area_um2``.
+
+    Raises:
+        SweepError: SW107 when ``pe_dims`` and ``l3_bytes`` differ in length.
     """
-    spec = SweepSpec(
-        name="fusemax-pe-size",
-        evaluator="cost",
-        base=(("mapping", mapping),),
-        axes=(
-            Axis("workload", tuple(workloads), "text"),
-            Axis("seq", (seq,), "number"),
-            Axis("pe2d.shape", tuple((d, d) for d in pe_dims), "vector"),
-            Axis("pe1d.shape", tuple((d,) for d in pe_dims), "vector"),
-            Axis("L3.size_bytes", tuple(l3_bytes), "number"),
-        ),
-        zips=(("pe2d.shape", "pe1d.shape", "L3.size_bytes"),),
-        metrics=("latency_s", "energy_pj", "traffic_bytes", "area_um2"),
-    )
+    spec = load_sweep(PE_SIZE_SWEEP)
+    axes = {axis.name: axis for axis in spec.axes}
+    if workloads is not None:
+        axes["workload"] = Axis("workload", tuple(workloads), "text")
+    if seq is not None:
+        axes["seq"] = Axis("seq", (seq,), "number")
+    if pe_dims is not None:
+        axes["pe2d.shape"] = Axis("pe2d.shape", tuple((d, d) for d in pe_dims), "vector")
+        axes["pe1d.shape"] = Axis("pe1d.shape", tuple((d,) for d in pe_dims), "vector")
+    if l3_bytes is not None:
+        axes["L3.size_bytes"] = Axis("L3.size_bytes", tuple(l3_bytes), "number")
+    base = dict(spec.base) | ({"mapping": mapping} if mapping is not None else {})
+    spec = replace(spec, axes=tuple(axes.values()), base=tuple(base.items()), metrics=_PE_METRICS)
     check_sweep(spec)
     frame = evaluate_sweep(spec)
     frame["pe_dim"] = frame["pe1d.shape[0]"]
@@ -78,7 +82,7 @@ def attention_table(rows_by_config: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     frames = []
     for config, rows in rows_by_config.items():
         frame = rows.rename(columns=_ARTIFACT_COLUMNS)
-        frame["seq"] = [parse_number(str(value)) for value in frame["seq"]]
+        frame["seq"] = [parse_seq(str(value)) for value in frame["seq"]]
         frame.insert(0, "config", config)
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
-
+from einsum_cascade.yaml_source import dump_yaml
 from mappers.hardware.machine import CpuProfile, CpuSpec, ShimRates
 from mappers.hardware.machine_loader import SHIM_NUMBERS
 
@@ -71,5 +70,5 @@ def cpu_spec_to_yaml(spec: CpuSpec) -> str:
     }
     if spec.shim is not None:
         data["shim"] = _shim(spec.shim)
-    body = yaml.safe_dump(data, sort_keys=False, default_flow_style=False, width=100)
+    body = dump_yaml(data, sort_keys=False, default_flow_style=False, width=100)
     return HEADER + body

@@ -8,7 +8,19 @@ from einsum_cascade.diagnostics import SourceSpan, suggest
 from mappers.errors import SpecError
 from mappers.hardware.catalog import SpecKind, resolve_spec, spec_names
 from mappers.hardware.spec import ArchSpec, ComputeArray, Level, OpCost, RegisterCost
-from mappers.yaml_source import Node, Validator, compose
+from mappers.units import (
+    AREA,
+    BANDWIDTH,
+    CYCLES,
+    ENERGY,
+    FREQUENCY,
+    POSITIVE,
+    SHAPE,
+    SIZE,
+    WHOLE,
+    Kind,
+)
+from mappers.yaml_source import Node, Validator, compose, read_text
 
 SUPPORTED_VERSIONS = (1,)
 
@@ -64,7 +76,7 @@ def load_spec(name_or_path: str | Path) -> ArchSpec:
             the schema.
     """
     path = spec_path(name_or_path)
-    return spec_from_text(path.read_text(encoding="utf-8"), str(path))
+    return spec_from_text(read_text(path, SpecError), str(path))
 
 
 def spec_from_text(text: str, file: str = "<string>") -> ArchSpec:
@@ -87,8 +99,8 @@ def spec_from_text(text: str, file: str = "<string>") -> ArchSpec:
     word = top.get("word_bytes")
     spec = ArchSpec(
         name=check.string(top.get("name"), "name"),
-        clock_hz=check.number(top.get("clock_hz"), "clock_hz"),
-        word_bytes=int(check.number(word, "word_bytes")) if word is not None else 2,
+        clock_hz=check.number(top.get("clock_hz"), "clock_hz", FREQUENCY),
+        word_bytes=int(check.number(word, "word_bytes", SHAPE)) if word is not None else 2,
         levels=levels,
         arrays=arrays,
         description=str(top["description"].value) if "description" in top else "",
@@ -123,16 +135,20 @@ def _levels(
         levels.append(
             Level(
                 name=name,
-                size_bytes=check.size(size, f"size_bytes of {where}") if size else None,
+                size_bytes=check.number(size, f"size_bytes of {where}", SIZE) if size else None,
                 bandwidth_bytes_per_s=(
-                    check.size(bandwidth, f"bandwidth_bytes_per_s of {where}")
+                    check.number(bandwidth, f"bandwidth_bytes_per_s of {where}", BANDWIDTH)
                     if bandwidth
                     else None
                 ),
-                access_bits=int(check.number(fields.get("access_bits"), "access_bits") or 16),
+                access_bits=int(
+                    check.number(fields["access_bits"], f"access_bits of {where}", SHAPE)
+                    if "access_bits" in fields
+                    else 16
+                ),
                 read_energy_pj=_energy(check, fields, "read_energy_pj", where),
                 write_energy_pj=_energy(check, fields, "write_energy_pj", where),
-                area_um2=_energy(check, fields, "area_um2", where),
+                area_um2=_energy(check, fields, "area_um2", where, AREA),
             )
         )
         if size is not None:
@@ -141,9 +157,11 @@ def _levels(
     return tuple(levels)
 
 
-def _energy(check: Validator, fields: dict[str, Node], key: str, where: str) -> float:
+def _energy(
+    check: Validator, fields: dict[str, Node], key: str, where: str, kind: Kind = ENERGY
+) -> float:
     node = fields.get(key)
-    return check.number(node, f"{key} of {where}", strict=False) if node is not None else 0.0
+    return check.number(node, f"{key} of {where}", kind) if node is not None else 0.0
 
 
 def _arrays(
@@ -155,7 +173,7 @@ def _arrays(
         name = check.string(fields.get("name"), "array name")
         where = f"array '{name}'"
         shape = tuple(
-            int(check.number(d, f"a dimension of {where}"))
+            int(check.number(d, f"a dimension of {where}", SHAPE))
             for d in check.sequence(fields.get("shape"), f"shape of {where}")
         )
         dims = tuple(
@@ -177,11 +195,13 @@ def _arrays(
                 dims=dims,
                 ops=ops,
                 register_words_per_pe=int(
-                    check.number(registers, "register_words_per_pe", strict=False)
+                    check.number(registers, f"register_words_per_pe of {where}", WHOLE)
                 )
                 if registers
                 else 0,
-                area_um2_per_pe=check.number(area, "area_um2_per_pe", strict=False) if area else 0,
+                area_um2_per_pe=check.number(area, f"area_um2_per_pe of {where}", AREA)
+                if area
+                else 0,
                 register_read_energy_pj=_energy(check, fields, "register_read_energy_pj", where),
                 register_write_energy_pj=_energy(check, fields, "register_write_energy_pj", where),
             )
@@ -206,7 +226,7 @@ def _ops(check: Validator, node: Node | None, where: str) -> tuple[tuple[str, Op
                     lower_node.key_spans[target],
                     suggest(target, entries),
                 )
-            lower.append((target, check.number(count, f"count of '{target}'")))
+            lower.append((target, check.number(count, f"count of '{target}'", POSITIVE)))
         if lower and ("cycles" in fields or "energy_pj" in fields):
             check.error(
                 109, f"op '{op}' of {where} has both lower_to and its own costs", entry.span
@@ -219,10 +239,8 @@ def _ops(check: Validator, node: Node | None, where: str) -> tuple[tuple[str, Op
             (
                 op,
                 OpCost(
-                    cycles=check.number(cycles, f"cycles of op '{op}'", strict=False)
-                    if cycles
-                    else 0.0,
-                    energy_pj=check.number(energy, f"energy_pj of op '{op}'", strict=False)
+                    cycles=check.number(cycles, f"cycles of op '{op}'", CYCLES) if cycles else 0.0,
+                    energy_pj=check.number(energy, f"energy_pj of op '{op}'", ENERGY)
                     if energy
                     else 0.0,
                     lower_to=tuple(lower),

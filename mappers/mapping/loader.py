@@ -18,9 +18,9 @@ from mappers.mapping.schema import (
     Stall,
     TileRule,
 )
-from mappers.units import parse_size_bytes
+from mappers.units import COUNT, CYCLES, ENERGY, FRACTION, POSITIVE, SHAPE, SIZE, Kind
 from mappers.workloads import parse_seq
-from mappers.yaml_source import Node, Validator, compose
+from mappers.yaml_source import Node, Validator, compose, read_text
 
 MAPPING_DIR = Path(__file__).resolve().parent.parent / "data" / "mappings"
 _TOP = (
@@ -61,7 +61,7 @@ def load_mapping(
             suggest(str(name_or_path), available_mappings())
             or f"built-in mappings: {', '.join(available_mappings())}",
         )
-    return mapping_from_text(path.read_text(encoding="utf-8"), str(path), workload, seq)
+    return mapping_from_text(read_text(path, MappingError), str(path), workload, seq)
 
 
 def mapping_from_text(
@@ -77,17 +77,23 @@ def mapping_from_text(
     check.version(root, (1,))
     for variant in check.sequence(top.get("variants"), "variants"):
         if _matches(check, variant, workload, seq):
-            _merge(check, root, variant.value["set"])
+            root = _merge(check, root, variant.value["set"])
     top = check.mapping(root, "the mapping")
     spans: list[tuple[str, SourceSpan]] = []
-    if "cascade" in top:
-        spans.append(("cascade", top["cascade"].span))
+    for key in ("cascade", "place", "spatial", "extents", "schedule"):
+        if key in top:
+            spans.append((key, top[key].span))
+    for section in ("place", "spatial", "extents"):
+        node = top.get(section)
+        if node is not None and isinstance(node.value, dict):
+            spans.extend((f"{section}.{k}", v.span) for k, v in node.value.items())
     mapping = Mapping(
         name=check.string(top.get("name"), "name"),
         cascade=check.string(top.get("cascade"), "cascade"),
         spec=check.string(top.get("spec"), "spec") if "spec" in top else None,
         extents=tuple(
-            (rank, _quantity(check, node)) for rank, node in _items(check, top, "extents")
+            (rank, _quantity(check, node, COUNT, f"extent {rank}"))
+            for rank, node in _items(check, top, "extents")
         ),
         bind=_bind(check, top.get("bind"), spans),
         spatial=tuple(
@@ -110,7 +116,7 @@ def mapping_from_text(
             (einsum, check.string(level, "target level"))
             for einsum, level in _items(check, top, "writes")
         ),
-        spill_fraction=check.number(top.get("spill_fraction"), "spill_fraction", strict=False),
+        spill_fraction=check.number(top.get("spill_fraction"), "spill_fraction", FRACTION),
         schedule=_schedule(check, top.get("schedule")),
         cost_tables=tuple(
             (table, _overrides(check, node)) for table, node in _items(check, top, "cost_tables")
@@ -145,7 +151,7 @@ def _matches(check: Validator, variant: Node, workload: str | None, seq: int | s
         if workload.lower() not in names:
             return False
     if seq is not None and "seq" in when:
-        values = [parse_seq(n.value) for n in check.sequence(when["seq"], "seq")]
+        values = [parse_seq(n.value, n.span) for n in check.sequence(when["seq"], "seq")]
         if parse_seq(seq) not in values:
             return False
     return (workload is not None or "workload" not in when) and (
@@ -153,32 +159,38 @@ def _matches(check: Validator, variant: Node, workload: str | None, seq: int | s
     )
 
 
-def _merge(check: Validator, base: Node, update: Node) -> None:
+def _merge(check: Validator, base: Node, update: Node) -> Node:
+    """Return ``base`` with a variant's ``set`` applied (new nodes: parsed trees are shared)."""
     if not isinstance(update.value, dict) or not isinstance(base.value, dict):
-        return
+        return base
+    values, spans = dict(base.value), dict(base.key_spans)
     for key, value in update.value.items():
         if key not in _BODY:
             check.error(
                 101, f"unknown key '{key}' in a variant", update.key_spans[key], suggest(key, _BODY)
             )
             continue
-        old = base.value.get(key)
+        old = values.get(key)
         if key in {"place", "reads", "writes"} or old is None or not isinstance(old.value, dict):
-            base.value[key] = value
-            base.key_spans[key] = update.key_spans[key]
+            values[key] = value
+            spans[key] = update.key_spans[key]
         else:
-            _merge_plain(old, value)
+            values[key] = _merge_plain(old, value)
+    return Node(values, base.span, spans)
 
 
-def _merge_plain(base: Node, update: Node) -> None:
-    if isinstance(base.value, dict) and isinstance(update.value, dict):
-        for key, value in update.value.items():
-            old = base.value.get(key)
-            if old is not None and isinstance(old.value, dict):
-                _merge_plain(old, value)
-            else:
-                base.value[key] = value
-                base.key_spans[key] = update.key_spans[key]
+def _merge_plain(base: Node, update: Node) -> Node:
+    if not (isinstance(base.value, dict) and isinstance(update.value, dict)):
+        return base
+    values, spans = dict(base.value), dict(base.key_spans)
+    for key, value in update.value.items():
+        old = values.get(key)
+        if old is not None and isinstance(old.value, dict):
+            values[key] = _merge_plain(old, value)
+        else:
+            values[key] = value
+            spans[key] = update.key_spans[key]
+    return Node(values, base.span, spans)
 
 
 def _spatial(check: Validator, node: Node, array: str) -> tuple[tuple[str, str], ...]:
@@ -190,13 +202,13 @@ def _spatial(check: Validator, node: Node, array: str) -> tuple[tuple[str, str],
     return tuple(pairs)
 
 
-def _quantity(check: Validator, node: Node) -> Quantity:
+def _quantity(check: Validator, node: Node, kind: Kind, what: str) -> Quantity:
     if isinstance(node.value, dict):
         fields = check.keys(node, ("array", "dim"), ("array", "dim"), "an array dimension")
         return DimRef(
             check.string(fields.get("array"), "array"), check.string(fields.get("dim"), "dim")
         )
-    return check.number(node, "a quantity")
+    return check.number(node, what, kind)
 
 
 def _bind(
@@ -217,22 +229,22 @@ def _tile(check: Validator, rank: str, node: Node) -> TileRule:
     if node.value == "whole":
         return TileRule(rank, whole=True)
     if not isinstance(node.value, dict):
-        return TileRule(rank, fixed=int(check.number(node, f"tile of {rank}")))
+        return TileRule(rank, fixed=int(check.number(node, f"tile of {rank}", SHAPE)))
     if "fit" not in node.value and {"array", "dim"} & set(node.value):
-        return TileRule(rank, fixed=_quantity(check, node))
+        return TileRule(rank, fixed=_quantity(check, node, SHAPE, f"tile of {rank}"))
     fields = check.keys(
         node, ("fit", "step", "budget_bytes", "fraction", "tensors"), ("fit",), f"tile of {rank}"
     )
     budget = fields.get("budget_bytes")
     fraction = fields.get("fraction")
-    share = check.number(fraction, "fraction", strict=False) if fraction is not None else 1.0
-    if fraction is not None and not 0 < share <= 1:
+    share = check.number(fraction, "fraction", FRACTION) if fraction is not None else 1.0
+    if fraction is not None and share == 0:
         check.error(104, f"fraction of the tile of {rank} must be in (0, 1]", fraction.span)
     return TileRule(
         rank,
         fit_level=check.string(fields.get("fit"), "fit level"),
-        step=_quantity(check, fields["step"]) if "step" in fields else 1,
-        budget_bytes=parse_size_bytes(budget.value) if budget is not None else None,
+        step=_quantity(check, fields["step"], SHAPE, f"step of {rank}") if "step" in fields else 1,
+        budget_bytes=check.number(budget, "budget_bytes", SIZE) if budget is not None else None,
         fraction=share,
         tensors=tuple(
             check.string(t, "tensor") for t in check.sequence(fields.get("tensors"), "tensors")
@@ -271,7 +283,7 @@ def _stage_item(check: Validator, node: Node) -> StageItem:
         fields = check.keys(node, ("stall", "times"), ("stall", "times"), "a stall")
         return Stall(
             check.string(fields.get("stall"), "einsum"),
-            _quantity(check, fields["times"]) if "times" in fields else 1,
+            _quantity(check, fields["times"], POSITIVE, "times") if "times" in fields else 1,
         )
     return check.string(node, "einsum")
 
@@ -286,8 +298,8 @@ def _overrides(check: Validator, node: Node) -> tuple[OpOverride, ...]:
                 OpOverride(
                     array,
                     op,
-                    check.number(cycles, "cycles", strict=False) if cycles is not None else None,
-                    check.number(energy, "energy_pj", strict=False) if energy is not None else None,
+                    check.number(cycles, "cycles", CYCLES) if cycles is not None else None,
+                    check.number(energy, "energy_pj", ENERGY) if energy is not None else None,
                 )
             )
     return tuple(out)

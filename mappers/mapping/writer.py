@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
-
+from einsum_cascade.yaml_source import dump_yaml
 from mappers.mapping.schema import DimRef, Mapping, Quantity, Stall, TileRule
 
 
@@ -117,7 +116,7 @@ def mapping_yaml(mapping: Mapping, header: str = "") -> str:
         True
     """
     comments = "".join(f"# {line}\n" if line else "#\n" for line in header.splitlines())
-    body = yaml.safe_dump(mapping_document(mapping), sort_keys=False, default_flow_style=None)
+    body = dump_yaml(mapping_document(mapping), sort_keys=False, default_flow_style=None)
     return comments + body
 
 

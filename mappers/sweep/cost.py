@@ -1,9 +1,9 @@
 """The ``cost`` sweep evaluator: the accelerator cost model, vectorised over design points.
 
 Settings (base, configs or text axes): ``mapping`` (built-in name or path, required),
-``spec`` and ``cascade`` (override the mapping's), ``workload`` (a built-in model giving
-B, H, E, F, D, S) and ``table`` (the cost table). Numeric axes: ``seq`` (sets M and P),
-extents by rank name (``B``, ``H``, ``E``...), and spec parameters by dotted path:
+``arch`` (the accelerator spec) and ``cascade`` (override the mapping's), ``workload`` (a
+built-in model giving B, H, E, F, D, S) and ``table`` (the cost table). Numeric axes: ``seq``
+(sets M and P), extents by rank name (``B``, ``H``, ``E``...), and spec parameters by dotted path:
 ``clock_hz``, ``<array>.shape``, ``<array>.register_words_per_pe``, ``<level>.size_bytes``,
 ``<level>.bandwidth_bytes_per_s`` and the other numeric fields of arrays and levels.
 
@@ -131,9 +131,11 @@ def _load_cascade(name: str) -> Cascade:
 
 
 def _spec(group: PointGroup, mapping: CostMapping) -> ArchSpec:
-    name = group.get("spec") or mapping.spec
+    name = group.get("arch") or mapping.spec
     if name is None:
-        raise SweepError.single("SW306", f"mapping '{mapping.name}' names no spec; set 'spec'")
+        raise SweepError.single(
+            "SW306", f"mapping '{mapping.name}' names no accelerator; set 'arch'"
+        )
     return _load_spec(_resolve(group, name))
 
 

@@ -19,11 +19,18 @@ import numpy as np
 from einsum_cascade.diagnostics import SourceSpan, suggest
 from mappers.sweep.errors import SweepError
 from mappers.sweep.points import PointGroup
+from mappers.sweep.spec import SweepSpec
 
 Evaluator = Callable[[PointGroup, Mapping[str, np.ndarray]], Mapping[str, np.ndarray]]
 
 _BUILTIN: dict[str, str] = {"cost": "mappers.sweep.cost:evaluate_cost"}
 _REGISTERED: dict[str, Evaluator] = {}
+# The settings (base, configs, text axes) each built-in evaluator reads; ``config`` names the
+# configuration. An evaluator given as ``module:function`` or registered is not checked.
+SETTINGS: dict[str, tuple[str, ...]] = {
+    "cost": ("mapping", "arch", "cascade", "workload", "table", "config"),
+}
+_RENAMED = {"spec": "arch"}
 
 
 def register_evaluator(name: str, evaluator: Evaluator) -> None:
@@ -58,3 +65,34 @@ def get_evaluator(name: str, span: SourceSpan | None = None) -> Evaluator:
             "SW302", f"cannot load evaluator '{name}' from '{target}': {exc}", span
         ) from exc
     return function
+
+
+def check_settings(spec: SweepSpec) -> None:
+    """Check the setting names of ``spec`` against what its (built-in) evaluator reads.
+
+    Raises:
+        SweepError: SW308 at the first unknown setting, with a did-you-mean.
+    """
+    valid = SETTINGS.get(spec.evaluator)
+    if valid is None or spec.evaluator in _REGISTERED:
+        return
+    named = [(key, spec.span(f"base.{key}")) for key, _ in spec.base]
+    named += [
+        (key, spec.span(f"configs.{config}.{key}"))
+        for config, settings in spec.configs
+        for key, _ in settings
+    ]
+    named += [(axis.name, axis.span) for axis in spec.axes if axis.kind == "text"]
+    for key, span in named:
+        if key not in valid:
+            hint = (
+                f"did you mean '{_RENAMED[key]}'? ('{key}' was renamed)"
+                if key in _RENAMED
+                else suggest(key, valid)
+            )
+            raise SweepError.single(
+                "SW308",
+                f"unknown setting '{key}' of the {spec.evaluator} evaluator",
+                span,
+                hint or f"settings: {', '.join(valid)}",
+            )

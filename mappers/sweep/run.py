@@ -19,7 +19,7 @@ import pandas as pd
 from einsum_cascade.diagnostics import suggest
 from einsum_cascade.errors import DiagnosticError
 from mappers.sweep.errors import SweepError
-from mappers.sweep.evaluators import get_evaluator
+from mappers.sweep.evaluators import check_settings, get_evaluator
 from mappers.sweep.executors import Executor, SerialExecutor
 from mappers.sweep.points import POINT_ID, PointBlock, chunk_ranges, count_points, point_blocks
 from mappers.sweep.spec import SweepSpec
@@ -86,6 +86,7 @@ def run_sweep(
             exists (without ``resume`` or ``force``) or belongs to another sweep.
     """
     get_evaluator(spec.evaluator, spec.span("evaluator"))
+    check_settings(spec)
     ranges = chunk_ranges(spec)
     store = open_store(out, spec.fingerprint(), len(ranges), resume=resume, force=force)
     done = store.completed_chunks()
@@ -106,6 +107,7 @@ def run_sweep(
 
 def evaluate_sweep(spec: SweepSpec) -> pd.DataFrame:
     """Evaluate every point of ``spec`` in this process and return the rows (no file)."""
+    check_settings(spec)
     frames = [
         evaluate_chunk(ChunkTask(spec, i, a, b))[1] for i, (a, b) in enumerate(chunk_ranges(spec))
     ]

@@ -1,6 +1,6 @@
 """Sweep specs: the frozen description of a design-space sweep, read from YAML or CLI flags.
 
-A sweep names an evaluator, base settings (spec, mapping, cascade, workload...), optional
+A sweep names an evaluator, base settings (arch, mapping, cascade, workload...), optional
 named configurations, axes (lists or ranges of numbers, vectors or names), groups of axes
 that vary together (``zip``), the metrics to keep and constraints on columns.
 """
@@ -12,12 +12,21 @@ import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import yaml
+import numpy as np
 
 from einsum_cascade.diagnostics import SourceSpan, suggest
 from mappers.sweep.errors import SweepError
-from mappers.sweep.values import Constraint, is_range, parse_constraint, parse_number, parse_range
+from mappers.sweep.values import (
+    Constraint,
+    check_values,
+    is_range,
+    parse_constraint,
+    parse_range,
+    sweep_number,
+)
 from mappers.sweep.yaml_nodes import NodeReader, compose
+from mappers.units import COUNT, NUMBER, SHAPE, field_kind
+from mappers.yaml_source import Node, read_text
 
 SUPPORTED_VERSIONS = (1,)
 TOP_KEYS = (
@@ -98,12 +107,7 @@ def load_sweep(path: str | Path) -> SweepSpec:
         SweepError: with file:line:col for every mistake in the text.
     """
     file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SweepError.single(
-            "SW120", f"cannot read sweep spec '{path}': {exc.strerror}"
-        ) from None
+    text = read_text(file, SweepError, "SW120")
     spec = sweep_from_text(text, str(path))
     return replace(spec, base_dir=str(file.parent))
 
@@ -127,10 +131,16 @@ def sweep_from_text(text: str, file: str = "<string>") -> SweepSpec:
             fields[key] = reader.text_value(value, f"'{key}'")
         elif key == "base":
             fields["base"] = _settings(reader, value, "'base'")
+            spans.extend((f"base.{k}", reader.span(kn)) for k, kn, _ in reader.mapping(value, ""))
         elif key == "configs":
             fields["configs"] = tuple(
                 (name, _settings(reader, v, f"config '{name}'"))
                 for name, _, v in reader.mapping(value, "'configs'")
+            )
+            spans.extend(
+                (f"configs.{name}.{k}", reader.span(kn))
+                for name, _, v in reader.mapping(value, "'configs'")
+                for k, kn, _ in reader.mapping(v, f"config '{name}'")
             )
         elif key == "axes":
             fields["axes"] = tuple(
@@ -154,7 +164,7 @@ def sweep_from_text(text: str, file: str = "<string>") -> SweepSpec:
     return spec
 
 
-def _check_version(reader: NodeReader, node: yaml.Node) -> None:
+def _check_version(reader: NodeReader, node: Node) -> None:
     text = reader.text_value(node, "'version'")
     if text not in {str(v) for v in SUPPORTED_VERSIONS}:
         supported = ", ".join(str(v) for v in SUPPORTED_VERSIONS)
@@ -163,21 +173,21 @@ def _check_version(reader: NodeReader, node: yaml.Node) -> None:
         )
 
 
-def _settings(reader: NodeReader, node: yaml.Node, what: str) -> tuple[tuple[str, str], ...]:
+def _settings(reader: NodeReader, node: Node, what: str) -> tuple[tuple[str, str], ...]:
     return tuple(
         (key, reader.text_value(value, f"'{key}' in {what}"))
         for key, _, value in reader.mapping(node, what)
     )
 
 
-def _positive_int(reader: NodeReader, node: yaml.Node, what: str) -> int:
-    value = parse_number(reader.text_value(node, what), reader.span(node))
+def _positive_int(reader: NodeReader, node: Node, what: str) -> int:
+    value = sweep_number(reader.text_value(node, what), reader.span(node))
     if not isinstance(value, int) or value < 1:
         raise reader.error("SW103", f"{what} must be a positive whole number", node)
     return value
 
 
-def _zips(reader: NodeReader, node: yaml.Node) -> tuple[tuple[str, ...], ...]:
+def _zips(reader: NodeReader, node: Node) -> tuple[tuple[str, ...], ...]:
     groups = []
     for group in reader.sequence(node, "'zip'"):
         names = tuple(reader.text_value(n, "an axis name") for n in reader.sequence(group, "a zip"))
@@ -185,38 +195,77 @@ def _zips(reader: NodeReader, node: yaml.Node) -> tuple[tuple[str, ...], ...]:
     return tuple(groups)
 
 
-def read_axis(reader: NodeReader, name: str, node: yaml.Node) -> Axis:
-    """Read one axis: a range text, a single value, or a list of values or vectors."""
+def read_axis(reader: NodeReader, name: str, node: Node) -> Axis:
+    """Read one axis: a range text, a single value, or a list of values or vectors.
+
+    The axis name gives the kind of its values (:func:`mappers.units.field_kind`): a
+    known numeric field (``seq``, an extent such as ``B``, ``clock_hz``, ``L3.size_bytes``,
+    ``pe2d.shape``) takes only numbers in its range, each checked where it is written; only
+    shapes (and fields the sweep does not know) take vectors. Another name takes numbers or
+    names, not both.
+    """
     span = reader.span(node)
-    if isinstance(node, yaml.ScalarNode):
-        text = str(node.value)
+    kind = field_kind(name)
+    if node.is_scalar:
+        text = reader.text_value(node, f"axis '{name}'")
         if is_range(text):
-            return Axis(name, parse_range(text, span), "number", span)
-        items: list[yaml.Node] = [node]
+            values = parse_range(text, span)
+            if kind is not NUMBER:
+                check_values(np.asarray(values, dtype=float), kind, f"axis '{name}'", span)
+            return Axis(name, values, "number", span)
+        items: list[Node] = [node]
     else:
         items = reader.sequence(node, f"axis '{name}'")
     if not items:
         raise reader.error("SW106", f"axis '{name}' has no values", node)
-    if all(isinstance(item, yaml.SequenceNode) for item in items):
-        vectors = tuple(_vector(reader, item) for item in items)
-        if len({len(v) for v in vectors}) != 1:
+    vectors = [item for item in items if isinstance(item.value, list)]
+    if vectors:
+        if kind not in (SHAPE, NUMBER):
+            raise reader.error(
+                "SW106",
+                f"axis '{name}' takes single values, not lists",
+                vectors[0],
+                f"for example {name}: [1K, 4K]" if kind is COUNT else None,
+            )
+        if len(vectors) != len(items):
+            single = next(item for item in items if not isinstance(item.value, list))
+            raise reader.error("SW106", f"axis '{name}' mixes lists and single values", single)
+        rows = tuple(_vector(reader, item, kind) for item in items)
+        if len({len(v) for v in rows}) != 1:
             raise reader.error("SW106", f"the vectors of axis '{name}' differ in length", node)
-        return Axis(name, vectors, "vector", span)
-    texts = [reader.text_value(item, f"a value of axis '{name}'") for item in items]
-    numbers = [_maybe_number(text) for text in texts]
-    if all(n is not None for n in numbers):
-        return Axis(name, tuple(n for n in numbers if n is not None), "number", span)
-    return Axis(name, tuple(texts), "text", span)
+        return Axis(name, rows, "vector", span)
+    texts = [(reader.text_value(item, f"a value of axis '{name}'"), item) for item in items]
+    if kind is not NUMBER:
+        numbers = tuple(sweep_number(text, item.span, kind) for text, item in texts)
+        return Axis(name, numbers, "number", span)
+    parsed = [_maybe_number(text) for text, _ in texts]
+    if all(n is not None for n in parsed):
+        return Axis(name, tuple(n for n in parsed if n is not None), "number", span)
+    if any(n is not None for n in parsed):
+        number, text_item = next(
+            (t, i) for (t, i), n in zip(texts, parsed, strict=True) if n is not None
+        )
+        name_text = next(t for (t, _), n in zip(texts, parsed, strict=True) if n is None)
+        raise reader.error(
+            "SW106",
+            f"axis '{name}' mixes numbers ('{number}') and names ('{name_text}')",
+            text_item,
+            "an axis holds numbers or names, not both",
+        )
+    return Axis(name, tuple(text for text, _ in texts), "text", span)
 
 
-def _vector(reader: NodeReader, node: yaml.Node) -> tuple[int | float, ...]:
+def _vector(reader: NodeReader, node: Node, kind: object) -> tuple[int | float, ...]:
     items = reader.sequence(node, "a vector")
-    return tuple(parse_number(reader.text_value(i, "a number"), reader.span(i)) for i in items)
+    value_kind = SHAPE if kind is SHAPE else NUMBER
+    return tuple(
+        sweep_number(reader.text_value(i, "a number"), reader.span(i), value_kind) for i in items
+    )
 
 
 def _maybe_number(text: str) -> int | float | None:
     try:
-        return parse_number(text)
+        return sweep_number(text)
     except SweepError:
         return None
 
@@ -297,7 +346,12 @@ def with_options(
         name, value = _split_option(option, "--axis")
         new_axes[name] = axis_from_option(name, value)
     new_base = dict(spec.base)
-    new_base.update(_split_option(option, "--base") for option in base)
+    base_spans = []
+    for option in base:
+        key, value = _split_option(option, "--base")
+        new_base[key] = value
+        where = SourceSpan(f"<--base {option}>", 1, 1, 1, len(key), option)
+        base_spans.append((f"base.{key}", where))
     extra = tuple(
         parse_constraint(text, SourceSpan(f"<--constraint {text}>", 1, 1, 1, len(text), text))
         for text in constraints
@@ -310,7 +364,8 @@ def with_options(
         constraints=spec.constraints + extra,
         evaluator=evaluator or spec.evaluator,
         chunk_points=chunk_points or spec.chunk_points,
-        spans=spec.spans if not metrics else tuple(s for s in spec.spans if "[" not in s[0]),
+        spans=(spec.spans if not metrics else tuple(s for s in spec.spans if "[" not in s[0]))
+        + tuple(base_spans),
     )
     check_sweep(updated)
     return updated

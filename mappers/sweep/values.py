@@ -1,9 +1,9 @@
 """Numbers, ranges and constraints as written in sweep specs and on the command line.
 
-Numbers accept binary suffixes (``1K`` = 1024, ``256K``, ``1M`` = 2**20, ``16MiB``) and
-exponents (``940e6``). Ranges are inclusive: ``1K..1M x4`` is geometric (1K, 4K, ... 1M),
-``16..64 +16`` arithmetic, ``1..4`` steps by one. Constraints read ``NAME OP NUMBER`` with
-OP one of ``<= < >= > ==``.
+Numbers are read with the one quantity grammar of :mod:`mappers.units` (``1K`` = 1024,
+``1M`` = 2**20, ``16MiB``, ``16MB`` = 16e6, ``940MHz``, ``940e6``). Ranges are inclusive:
+``1K..1M x4`` is geometric (1K, 4K, ... 1M), ``16..64 +16`` arithmetic, ``1..4`` steps by
+one. Constraints read ``NAME OP NUMBER`` with OP one of ``<= < >= > ==``.
 """
 
 from __future__ import annotations
@@ -18,24 +18,8 @@ import numpy as np
 
 from einsum_cascade.diagnostics import SourceSpan
 from mappers.sweep.errors import SweepError
+from mappers.units import NUMBER, Kind, QuantityError, parse_quantity
 
-_SUFFIXES = {
-    "": 1,
-    "K": 2**10,
-    "M": 2**20,
-    "G": 2**30,
-    "T": 2**40,
-    "KI": 2**10,
-    "MI": 2**20,
-    "GI": 2**30,
-    "TI": 2**40,
-    "KIB": 2**10,
-    "MIB": 2**20,
-    "GIB": 2**30,
-    "TIB": 2**40,
-    "B": 1,
-}
-_NUMBER = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*([A-Za-z]*)\s*$")
 _RANGE = re.compile(
     r"^\s*(?P<start>[^.\s][^\s]*?)\s*\.\.\s*(?P<stop>[^\s]+)\s*(?P<step>[x+*]\s*\S+)?\s*$"
 )
@@ -53,39 +37,40 @@ COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
-def parse_number(text: str, span: SourceSpan | None = None) -> int | float:
-    """Parse ``text`` as a number with an optional binary suffix.
-
-    Args:
-        text: such as ``"64"``, ``"940e6"``, ``"256K"`` or ``"16MiB"``.
-        span: where the text came from, for the error.
-
-    Returns:
-        An ``int`` when the value is integral and written without a decimal point or
-        exponent (or with a suffix), else a ``float``.
+def sweep_number(text: str, span: SourceSpan | None = None, kind: Kind = NUMBER) -> int | float:
+    """Read ``text`` with the one quantity grammar (:mod:`mappers.units`) as a ``kind``.
 
     Raises:
-        SweepError: SW110 when the text is not a number.
+        SweepError: SW110 when the text is not a number, SW113 when it is out of the
+            kind's range (a negative batch, a clock of 0...).
 
     Example:
-        >>> parse_number("256K"), parse_number("940e6"), parse_number("16MiB")
+        >>> sweep_number("256K"), sweep_number("940e6"), sweep_number("16MiB")
         (262144, 940000000.0, 16777216)
     """
-    match = _NUMBER.match(text)
-    suffix = match.group(2).upper() if match else ""
-    if match is None or suffix not in _SUFFIXES:
+    try:
+        return parse_quantity(text, kind)
+    except QuantityError as exc:
+        code = "SW113" if exc.out_of_range else "SW110"
+        raise SweepError.single(code, f"value {exc.message}", span, exc.hint) from None
+
+
+def check_values(values: np.ndarray, kind: Kind, what: str, span: SourceSpan | None = None) -> None:
+    """Check numbers already expanded (a range) against ``kind``, all at once.
+
+    Raises:
+        SweepError: SW113 at ``span`` for the first value out of range.
+    """
+    bad = ~np.isfinite(values) | (values > kind.high) | (values < kind.low)
+    if not kind.low_inclusive:
+        bad |= values == kind.low
+    if kind.integer:
+        bad |= np.mod(values, 1) != 0
+    if bad.any():
+        first = values[np.flatnonzero(bad)[0]]
         raise SweepError.single(
-            "SW110",
-            f"'{text}' is not a number",
-            span,
-            "write a number such as 64, 940e6, 256K (= 262144) or 16MiB",
+            "SW113", f"{what} has the value {first:g}, out of range", span, kind.describe()
         )
-    digits = match.group(1)
-    scale = _SUFFIXES[suffix]
-    if re.fullmatch(r"[+-]?\d+", digits):
-        return int(digits) * scale
-    value = float(digits) * scale
-    return int(value) if suffix and value.is_integer() else value
 
 
 def is_range(text: str) -> bool:
@@ -108,24 +93,26 @@ def parse_range(text: str, span: SourceSpan | None = None) -> tuple[int | float,
     match = _RANGE.match(text)
     if match is None:
         raise _range_error(text, span, "expected START..STOP, START..STOP xFACTOR or +STEP")
-    start = parse_number(match.group("start"), span)
-    stop = parse_number(match.group("stop"), span)
+    start = sweep_number(match.group("start"), span)
+    stop = sweep_number(match.group("stop"), span)
     step_text = (match.group("step") or "+1").replace(" ", "")
-    kind, amount = step_text[0], parse_number(step_text[1:], span)
+    kind, amount = step_text[0], sweep_number(step_text[1:], span)
     if kind in "x*":
         if amount <= 1 or start <= 0:
             raise _range_error(text, span, "a geometric range needs FACTOR > 1 and START > 0")
-        count = int(np.floor(np.log(stop / start) / np.log(amount) + 1e-9)) + 1
-        values = [start * amount**i for i in range(max(count, 0))]
+        count = int(np.floor(np.log(stop / start) / np.log(amount) + 1e-9)) + 1 if stop > 0 else 0
     else:
         if amount <= 0:
             raise _range_error(text, span, "an arithmetic range needs STEP > 0")
         count = int(np.floor((stop - start) / amount + 1e-9)) + 1
-        values = [start + amount * i for i in range(max(count, 0))]
-    if not values:
-        raise _range_error(text, span, "STOP is smaller than START, so the range is empty")
-    if len(values) > _MAX_RANGE_POINTS:
+    if count > _MAX_RANGE_POINTS:
         raise _range_error(text, span, f"the range has more than {_MAX_RANGE_POINTS} values")
+    if count <= 0:
+        raise _range_error(text, span, "STOP is smaller than START, so the range is empty")
+    if kind in "x*":
+        values = [start * amount**i for i in range(count)]
+    else:
+        values = [start + amount * i for i in range(count)]
     return tuple(values)
 
 
@@ -169,5 +156,5 @@ def parse_constraint(text: str, span: SourceSpan | None = None) -> Constraint:
             span,
             "write NAME OP NUMBER with OP one of <=, <, >=, >, ==, e.g. 'area_um2 <= 5e9'",
         )
-    bound = parse_number(match.group("num"), span)
+    bound = sweep_number(match.group("num"), span)
     return Constraint(match.group("name"), match.group("op"), float(bound), span)

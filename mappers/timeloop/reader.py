@@ -24,11 +24,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from einsum_cascade.diagnostics import SourceSpan
 from mappers.errors import SpecError
 from mappers.hardware.spec import ArchSpec, ComputeArray, Level
+from mappers.units import COUNT, POSITIVE, SHAPE, Kind, QuantityError, check_value
+from mappers.yaml_source import Node, read_yaml
 
 _TAGS = ("!Container", "!Component", "!Parallel", "!Hierarchical", "!Nothing")
 
@@ -40,51 +40,41 @@ class _Node:
     span: SourceSpan
 
 
-class _Loader(yaml.SafeLoader):
-    """A safe loader that keeps Timeloop's node tags and each tagged node's position."""
-
-
-def _tagged(loader: _Loader, node: yaml.MappingNode) -> _Node:
-    fields = {str(k): v for k, v in loader.construct_mapping(node, deep=True).items()}
-    start, end = node.start_mark, node.end_mark
-    text = getattr(loader, "text", None)
-    span = SourceSpan(
-        str(loader.name), start.line + 1, start.column + 1, end.line + 1, end.column + 1, text
-    )
-    return _Node(node.tag.lstrip("!"), fields, span)
-
-
-for _tag in _TAGS:
-    _Loader.add_constructor(_tag, _tagged)
+def _value(node: Node) -> Any:
+    """Return plain data where each tagged mapping is a located ``_Node``."""
+    if isinstance(node.value, dict):
+        fields = {key: _value(child) for key, child in node.value.items()}
+        if node.tag is not None:
+            return _Node(node.tag.lstrip("!"), fields, node.span)
+        return fields
+    if isinstance(node.value, list):
+        return [_value(child) for child in node.value]
+    if node.tag is not None:
+        return _Node(node.tag.lstrip("!"), {}, node.span)
+    return node.value
 
 
 def _parse(path: Path) -> tuple[list[_Node], str]:
-    text = path.read_text(encoding="utf-8")
-    loader = _Loader(text)
-    loader.name = str(path)
-    loader.text = text  # type: ignore[attr-defined]
-    try:
-        data = loader.get_single_data()
-    except yaml.YAMLError as error:
-        raise SpecError.single("S300", f"{path}: not valid YAML: {error}", None) from error
-    finally:
-        loader.dispose()
-    nodes = (data or {}).get("architecture", {}).get("nodes") if isinstance(data, dict) else None
+    root = read_yaml(path, SpecError, _TAGS)
+    data = _value(root)
+    architecture = data.get("architecture") if isinstance(data, dict) else None
+    nodes = architecture.get("nodes") if isinstance(architecture, dict) else None
     if not isinstance(nodes, list):
         raise SpecError.single(
             "S301",
             f"{path}: no 'architecture: nodes:' list",
-            None,
+            root.span,
             "a Timeloop v4 architecture starts with 'architecture:' then 'nodes:'",
         )
-    return _flatten(nodes), text
+    return _flatten(nodes), str(root.span.source)
 
 
 def _flatten(nodes: list[Any]) -> list[_Node]:
     flat: list[_Node] = []
     for node in nodes:
         if isinstance(node, _Node) and node.kind in {"Parallel", "Hierarchical"}:
-            inner = _flatten(node.fields.get("nodes", []))
+            members = node.fields.get("nodes")
+            inner = _flatten(members if isinstance(members, list) else [])
             if node.kind == "Parallel":
                 flat.append(_Node("Parallel", {"nodes": inner}, node.span))
             else:
@@ -94,15 +84,38 @@ def _flatten(nodes: list[Any]) -> list[_Node]:
     return flat
 
 
-def _number(node: _Node, key: str) -> float:
-    value = node.fields.get("attributes", {}).get(key)
+def _attributes(node: _Node) -> dict[str, Any]:
+    attributes = node.fields.get("attributes")
+    return attributes if isinstance(attributes, dict) else {}
+
+
+def _number(node: _Node, key: str, kind: Kind = POSITIVE) -> float:
+    value = _attributes(node).get(key)
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
+        try:
+            return float(check_value(value, kind))
+        except QuantityError as exc:
+            raise SpecError.single(
+                "S302",
+                f"attribute '{key}' of component '{node.fields.get('name')}' {exc.message}",
+                node.span,
+                exc.hint,
+            ) from None
     raise SpecError.single(
         "S302",
         f"component '{node.fields.get('name')}' needs a numeric attribute '{key}'",
         node.span,
     )
+
+
+def _checked(node: _Node, what: str, value: Any, kind: Kind) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            return float(check_value(value, kind))
+        except QuantityError as exc:
+            message = f"{what} {exc.message}"
+            raise SpecError.single("S309", message, node.span, exc.hint) from None
+    raise SpecError.single("S309", f"{what} must be a number, found '{value}'", node.span)
 
 
 def _storage(node: _Node) -> bool:
@@ -127,24 +140,27 @@ def _read_one(path: Path, parsed: _Parsed, base: ArchSpec, bandwidth: float | No
     for node in nodes:
         fields = node.fields
         if node.kind == "Container":
-            seconds = fields.get("attributes", {}).get("global_cycle_seconds")
+            seconds = _attributes(node).get("global_cycle_seconds")
             if seconds is not None:
-                clock = 1.0 / float(seconds)
+                clock = 1.0 / _checked(node, "global_cycle_seconds", seconds, POSITIVE)
                 if parsed.clock_hz is not None and abs(clock / parsed.clock_hz - 1) > 1e-9:
                     raise SpecError.single(
                         "S303", f"{path}: clock differs from the other files", node.span
                     )
                 parsed.clock_hz = clock
-            for axis, size in (fields.get("spatial") or {}).items():
-                mesh[axis] = mesh.get(axis, 1) * int(size)
+            spatial = fields.get("spatial") or {}
+            if not isinstance(spatial, dict):
+                raise SpecError.single("S309", "'spatial' must be a mapping", node.span)
+            for axis, size in spatial.items():
+                mesh[axis] = mesh.get(axis, 1) * int(_checked(node, f"spatial {axis}", size, SHAPE))
                 first_spatial = first_spatial or node
             continue
         members = fields["nodes"] if node.kind == "Parallel" else [node]
         for member in members:
-            if not _storage(member):
+            if not isinstance(member, _Node) or not _storage(member):
                 continue
             if mesh:
-                registers += int(_number(member, "depth"))
+                registers += int(_number(member, "depth", COUNT))
                 continue
             name = str(member.fields.get("name"))
             cls = str(member.fields.get("class", ""))
@@ -152,7 +168,7 @@ def _read_one(path: Path, parsed: _Parsed, base: ArchSpec, bandwidth: float | No
                 assert parsed.ignored is not None
                 parsed.ignored.append(name)
                 continue
-            parsed.word_bytes = int(_number(member, "datawidth")) // 8
+            parsed.word_bytes = max(int(_number(member, "datawidth", SHAPE)) // 8, 1)
             level = _level(member, name, cls, base, bandwidth, parsed)
             assert parsed.levels is not None
             _merge_level(parsed.levels, level, member)
@@ -188,10 +204,10 @@ def _level(
             node.span,
             "name the level as in the base spec, or pass a base spec that has it",
         ) from None
-    width = int(_number(node, "width"))
+    width = int(_number(node, "width", SHAPE))
     if "DRAM" in cls:
-        shared = node.fields.get("attributes", {}).get("shared_bandwidth")
-        words = float(shared) if shared is not None else None
+        shared = _attributes(node).get("shared_bandwidth")
+        words = _checked(node, "shared_bandwidth", shared, POSITIVE) if shared is not None else None
         per_s = (
             bandwidth
             or (

@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 import sympy
-import yaml
 
 from einsum_cascade import Cascade, Einsum
 from einsum_cascade.symbols import extent_symbol, rank_of_variable
+from einsum_cascade.yaml_source import dump_tagged_yaml
 from mappers.cost.model import DEFAULT_TABLE, build_cost_model, evaluate_design_points
 from mappers.errors import MappingError
 from mappers.hardware.spec import ArchSpec, ComputeArray
@@ -36,16 +36,9 @@ class Tagged(dict[str, Any]):
         self.tag = tag
 
 
-class _Dumper(yaml.SafeDumper):
-    """Writes :class:`Tagged` nodes with their tag, keys in insertion order."""
-
-
-_Dumper.add_representer(
-    Tagged, lambda dumper, node: dumper.represent_mapping(f"!{node.tag}", dict(node).items())
-)
-_Dumper.add_representer(
-    dict, lambda dumper, node: dumper.represent_mapping("tag:yaml.org,2002:map", node.items())
-)
+def _tag_of(node: Tagged) -> tuple[str, dict[str, Any]]:
+    """Return the YAML tag and the fields of a :class:`Tagged` node."""
+    return f"!{node.tag}", dict(node)
 
 
 def timeloop_documents(
@@ -99,7 +92,8 @@ def write_timeloop(documents: dict[str, dict[str, Any]], out_dir: str | Path) ->
     paths = []
     for name, document in documents.items():
         path = folder / f"{name}.yaml"
-        path.write_text(yaml.dump(document, Dumper=_Dumper, sort_keys=False), encoding="utf-8")
+        text = dump_tagged_yaml(document, Tagged, _tag_of, sort_keys=False)
+        path.write_text(text, encoding="utf-8")
         paths.append(path)
     return tuple(paths)
 

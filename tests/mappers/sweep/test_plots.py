@@ -5,7 +5,7 @@ import pytest
 
 from mappers.sweep.errors import SweepError
 from mappers.sweep.plots import PlotRequest, plot_results, save_figure, write_fusemax_figures
-from mappers.sweep.values import parse_number
+from mappers.workloads import parse_seq
 
 ARTIFACT = Path(__file__).parents[3] / "mappers" / "data" / "fusemax-artifact"
 CONFIGS = ("unfused", "flat", "cascade", "arch", "binding")
@@ -64,7 +64,7 @@ def artifact_tables() -> dict[str, pd.DataFrame]:
                     {
                         "config": config,
                         "workload": rows["model"],
-                        "seq": [parse_number(s) for s in rows["seq_len"]],
+                        "seq": [parse_seq(s) for s in rows["seq_len"]],
                         "latency_s": rows["latency"],
                         "energy_pj": rows["energy"],
                         **(

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from mappers.sweep.errors import SweepError
-from mappers.sweep.values import parse_constraint, parse_number, parse_range
+from mappers.sweep.values import parse_constraint, parse_range, sweep_number
 
 
 @pytest.mark.parametrize(
@@ -19,16 +19,16 @@ from mappers.sweep.values import parse_constraint, parse_number, parse_range
     ],
     ids=["int", "exponent", "1K", "256K", "1M", "MiB", "float", "fractional-K"],
 )
-def test_parse_number_reads_suffixes(text, expected):
-    assert parse_number(text) == expected
+def test_sweep_number_reads_suffixes(text, expected):
+    assert sweep_number(text) == expected
 
 
 @pytest.mark.parametrize(
     "text", ["abc", "12Q", "1..2", ""], ids=["word", "bad-suffix", "range", "empty"]
 )
-def test_parse_number_rejects_non_numbers(text):
+def test_sweep_number_rejects_non_numbers(text):
     with pytest.raises(SweepError) as caught:
-        parse_number(text)
+        sweep_number(text)
     assert caught.value.codes == ("SW110",)
 
 
