@@ -34,7 +34,6 @@ _EXPORTS = {
     "estimate_linear_cost": "mappers.linear",
     "linear_layers_cost": "mappers.linear",
     "load_linear_plan": "mappers.linear_plan",
-    "load_cascade": "mappers.cascades",
     "tiles_fit": "mappers.cost",
     "import_timeloop_arch": "mappers.timeloop_import",
     "timeloop_documents": "mappers.timeloop_export",

@@ -56,7 +56,7 @@ def search(
     """Search bindings, spatial spreads, tiles and placements; list the best mappings."""
     from dataclasses import replace
 
-    from mappers.cascades import load_cascade
+    from einsum_cascade.sources import load_cascade
     from mappers.mapping_loader import load_mapping
     from mappers.search import search_mappings, template_for
     from mappers.search_yaml import mapping_yaml

@@ -3,7 +3,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from einsum_cascade import Cascade, library
+from einsum_cascade import library, load_cascade
 from kernels.errors import KernelError
 from kernels.execute import run_shim, run_twin
 from kernels.plan import plan_kernels
@@ -30,7 +30,7 @@ PADDING = 64
 
 def load(name):
     if name == "linear":
-        return Cascade.from_file(DATA / "linear.cascade")
+        return load_cascade(DATA / "linear.cascade")
     return library.load(name)
 
 
