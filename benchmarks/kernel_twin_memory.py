@@ -40,9 +40,9 @@ def _inputs(size: int) -> dict[str, object]:
 
 def _run_twin(size: int) -> object:
     from einsum_cascade import library
-    from kernels.execute import run_twin
-    from kernels.plan import plan_kernels
-    from kernels.tiling import Tiling
+    from kernels.plan.lower import plan_kernels
+    from kernels.plan.tiling import Tiling
+    from kernels.run.execute import run_twin
 
     tiling = Tiling(tile=TILE, static_extents=(("E", HEAD_DIM), ("F", HEAD_DIM)))
     plan = plan_kernels(library.load("attention/1pass"), tiling)

@@ -35,11 +35,11 @@ def main() -> None:
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
 
-    from kernels.calibrate import CalibrationSettings, calibrate_host, cpu_model
-    from kernels.compare import parse_sizes, summarize, sweep_points
-    from kernels.compare_report import plot_errors, run_comparison, write_results
-    from mappers.machine_loader import load_machine
-    from mappers.machine_writer import cpu_spec_to_yaml
+    from kernels.measure.calibrate import CalibrationSettings, calibrate_host, cpu_model
+    from kernels.measure.compare import parse_sizes, summarize, sweep_points
+    from kernels.measure.compare_report import plot_errors, run_comparison, write_results
+    from mappers.hardware.machine_loader import load_machine
+    from mappers.hardware.machine_writer import cpu_spec_to_yaml
 
     args.out_dir.mkdir(parents=True, exist_ok=True)
     if args.machine is None:
@@ -76,7 +76,7 @@ def main() -> None:
 
 
 def _print_row(backend: str, label: str, rows: list[Any]) -> None:
-    from kernels.compare import summarize
+    from kernels.measure.compare import summarize
 
     summary = summarize(rows)
     bias = sorted(r.relative_error for r in rows)[len(rows) // 2]

@@ -26,10 +26,10 @@ from pathlib import Path
 for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
-from mappers.executors import SerialExecutor  # noqa: E402
-from mappers.sweep import run_sweep  # noqa: E402
-from mappers.sweep_spec import sweep_from_text  # noqa: E402
-from mappers.sweep_store import read_results  # noqa: E402
+from mappers.sweep.executors import SerialExecutor  # noqa: E402
+from mappers.sweep.run import run_sweep  # noqa: E402
+from mappers.sweep.spec import sweep_from_text  # noqa: E402
+from mappers.sweep.store import read_results  # noqa: E402
 
 METRICS = "[latency_s, energy_pj, traffic_bytes, util_pe2d, util_pe1d, area_um2]"
 

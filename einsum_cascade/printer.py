@@ -135,7 +135,7 @@ def _format_init(init: Init) -> str:
 
 
 def to_text(cascade: Cascade) -> str:
-    """Print canonical cascade text; ``Cascade.from_text`` of it equals ``cascade``."""
+    """Print canonical cascade text; ``parse_cascade`` of it equals ``cascade``."""
     lines = [f"cascade {cascade.name}"]
     if cascade.description:
         lines.append(f'  "{cascade.description}"')

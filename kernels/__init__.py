@@ -9,17 +9,21 @@ Typical use::
     source = render_cuda(plan)            # CUDA C++ with extern "C" kernels
     outputs = run_twin(plan, {"Q": q, "K": k, "V": v})
 
-CuPy is imported only inside ``kernels.runtime`` and ``kernels.timing`` functions.
+CuPy is imported only inside ``kernels.run.cupy_launch`` and ``kernels.run.timing`` functions.
 """
 
-from kernels.compile import CompiledKernel, FunctionResources, check_resources, compile_source
+from kernels.build import (
+    CompiledKernel,
+    FunctionResources,
+    KernelSource,
+    check_resources,
+    compile_source,
+)
 from kernels.errors import DeviceUnavailableError, KernelError
-from kernels.execute import run_cupy, run_shim, run_twin, time_plan
-from kernels.plan import KernelPlan, plan_kernels
+from kernels.plan import KernelPlan, Tiling, plan_kernels
 from kernels.render.cuda import render_cuda
 from kernels.render.twin import render_twin
-from kernels.source import KernelSource
-from kernels.tiling import Tiling
+from kernels.run import run_cupy, run_shim, run_twin, time_plan
 
 __all__ = [
     "CompiledKernel",

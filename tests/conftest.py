@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kernels.runtime import cupy_unavailable_reason
+from kernels.run.cupy_launch import cupy_unavailable_reason
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
 

@@ -21,9 +21,14 @@ from einsum_cascade.cli.app import (
 @app.command("calibrate")
 @user_errors
 def calibrate(
-    out: Annotated[Path, typer.Option("--out", help="Write the CPU spec YAML here.")] = Path(
-        "arch_specs/host.yaml"
-    ),
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Write the CPU spec YAML here (default: NAME.yaml in the user's machine "
+            "folder, $EINSUM_CASCADE_HOME/machines, where --machine NAME finds it).",
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
     quick: Annotated[bool, typer.Option("--quick", help="A few seconds (for tests).")] = False,
     name: Annotated[str, typer.Option("--name", help="Name written into the spec.")] = "host",
@@ -34,9 +39,11 @@ def calibrate(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
 ) -> None:
     """Measure this host (1 thread and all cores, and the CUDA shim) and write a CPU spec."""
-    from kernels.calibrate import DEFAULT_CASCADES, CalibrationSettings, calibrate_host
-    from mappers.machine_writer import cpu_spec_to_yaml
+    from kernels.measure.calibrate import DEFAULT_CASCADES, CalibrationSettings, calibrate_host
+    from mappers.hardware import cpu_spec_to_yaml, user_machine_dir
 
+    if out is None:
+        out = user_machine_dir() / f"{name}.yaml"
     if out.exists() and not force:
         raise fail(f"{out} exists; pass --force to overwrite it")
     cascades = tuple(cascade) if cascade else DEFAULT_CASCADES
@@ -120,15 +127,15 @@ def compare(
     ] = False,
 ) -> None:
     """Run kernels over a shape sweep, model each point, and report the error distribution."""
-    from kernels.compare import parse_sizes, summarize, sweep_points
-    from kernels.compare_report import plot_errors, run_comparison, write_results
-    from mappers.machine_loader import load_machine
+    from kernels.measure.compare import parse_sizes, summarize, sweep_points
+    from kernels.measure.compare_report import plot_errors, run_comparison, write_results
+    from mappers.hardware.machine_loader import load_machine
 
     if backend not in ("numpy", "shim", "cupy"):
         raise fail(f"unknown backend '{backend}'; valid backends: numpy, shim, cupy", 2)
     refuse_overwrite(out, plot, force=force)
     if backend == "cupy":
-        from kernels.compare import require_gpu
+        from kernels.measure.compare import require_gpu
 
         require_gpu()
     spec = load_machine(machine or ("h100" if backend == "cupy" else "host"))

@@ -56,8 +56,8 @@ def _plan(
     grid: str = "",
 ) -> Any:
     from einsum_cascade.sources import load_cascade
-    from kernels.plan import plan_kernels
-    from kernels.tiling import Tiling
+    from kernels.plan.lower import plan_kernels
+    from kernels.plan.tiling import Tiling
 
     tiles = parse_shape(tile)
     unknown = set(tiles) - {f"{sequence}0", f"{parallel}0"}
@@ -128,7 +128,7 @@ def check(
     as_json: JsonOpt = False,
 ) -> None:
     """Compile for each arch, report registers, shared memory and spills, and gate them."""
-    from kernels.compile import check_resources, compile_source
+    from kernels.build.compile import check_resources, compile_source
     from kernels.render.cuda import render_cuda
 
     plan = _plan(name, tile, extent, dtype, unroll, parallel, sequence, placement, grid)
@@ -181,7 +181,7 @@ def _inputs(plan: Any, shape: dict[str, int], seed: int) -> tuple[dict[str, Any]
 
 
 def _runner(backend: str) -> Any:
-    from kernels.execute import BACKENDS, run_cupy, run_shim, run_twin
+    from kernels.run.execute import BACKENDS, run_cupy, run_shim, run_twin
 
     if backend not in BACKENDS:
         raise fail(f"unknown backend '{backend}'; valid backends: {', '.join(BACKENDS)}", 2)
@@ -207,7 +207,7 @@ def run(
     as_json: JsonOpt = False,
 ) -> None:
     """Run the kernel on a backend and compare with the interpreter (float64); exit 1 if off."""
-    from kernels.validate import compare, reference
+    from kernels.run.validate import compare, reference
 
     plan = _plan(name, tile, extent, dtype, unroll, parallel, sequence, placement, grid)
     arrays, extents = _inputs(plan, parse_shape(shape), seed)
@@ -287,7 +287,7 @@ def bench(
 
 
 def _time(plan: Any, backend: str, arrays: Any, extents: Any, repeats: int) -> tuple[Any, str]:
-    from kernels.execute import time_plan
+    from kernels.run.execute import time_plan
 
     _runner(backend)  # a usage error for an unknown backend
     return time_plan(plan, backend, arrays, extents, repeats)

@@ -21,9 +21,9 @@ from einsum_cascade.cli.options import extent_options
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from mappers.cost import CostReport
-    from mappers.linear import LinearReport
-    from mappers.spec import ArchSpec
+    from mappers.cost.linear import LinearReport
+    from mappers.cost.model import CostReport
+    from mappers.hardware.spec import ArchSpec
     from mappers.workloads import Workload
 
 reproduce_app = typer.Typer(help="Reproduce published evaluations.", no_args_is_help=True)
@@ -57,7 +57,7 @@ def model(
     With both ``--mapping`` and ``--linear`` the end-to-end total (attention plus linear
     layers, run one after the other) is reported as well.
     """
-    from mappers.spec_loader import load_spec
+    from mappers.hardware.spec_loader import load_spec
     from mappers.workloads import get_workload
 
     if mapping is None and not linear:
@@ -85,16 +85,16 @@ def _attention(
     spec: ArchSpec, mapping: str, shape: Workload, table: str, extents: dict[str, int]
 ) -> CostReport:
     from einsum_cascade.sources import load_cascade
-    from mappers.cost import estimate_cost
-    from mappers.mapping_loader import load_mapping
+    from mappers.cost.model import estimate_cost
+    from mappers.mapping.loader import load_mapping
 
     mapped = load_mapping(mapping, shape.name, shape.seq_len)
     return estimate_cost(load_cascade(mapped.cascade), spec, mapped, shape, table, extents)
 
 
 def _linear(spec: ArchSpec, shape: Workload, table: str, plan: str | None) -> LinearReport:
-    from mappers.linear import estimate_linear_cost
-    from mappers.linear_plan import load_linear_plan
+    from mappers.cost.linear import estimate_linear_cost
+    from mappers.cost.linear_plan import load_linear_plan
 
     return estimate_linear_cost(spec, shape, table, load_linear_plan(plan) if plan else None)
 
@@ -185,8 +185,8 @@ def reproduce_fusemax(
     force: bool = typer.Option(False, "--force", help="write into a directory that is not empty"),
 ) -> None:
     """Reproduce the FuseMax evaluation: attention and end-to-end CSVs, headline, comparison."""
-    from mappers.reproduce import DEFAULT_ARTIFACT_DIR
-    from mappers.reproduce import reproduce_fusemax as run
+    from mappers.fusemax.reproduce import DEFAULT_ARTIFACT_DIR
+    from mappers.fusemax.reproduce import reproduce_fusemax as run
 
     refuse_overwrite(Path(out), force=force)
     reference = Path(artifact) if artifact is not None else DEFAULT_ARTIFACT_DIR

@@ -18,7 +18,7 @@ from einsum_cascade.cli.app import (
 from einsum_cascade.cli.options import extent_options
 
 if TYPE_CHECKING:
-    from mappers.search import SearchResult
+    from mappers.search.engine import SearchResult
 
 
 @app.command()
@@ -57,10 +57,10 @@ def search(
     from dataclasses import replace
 
     from einsum_cascade.sources import load_cascade
-    from mappers.mapping_loader import load_mapping
-    from mappers.search import search_mappings, template_for
-    from mappers.search_yaml import mapping_yaml
-    from mappers.spec_loader import load_spec
+    from mappers.hardware.spec_loader import load_spec
+    from mappers.mapping.loader import load_mapping
+    from mappers.mapping.writer import mapping_yaml
+    from mappers.search.engine import search_mappings, template_for
     from mappers.workloads import format_seq, get_workload
 
     refuse_overwrite(out, force=force)
@@ -112,7 +112,7 @@ def search(
 def _json(result: SearchResult, out: Path | None) -> dict[str, Any]:
     from dataclasses import asdict
 
-    from mappers.search_yaml import mapping_document
+    from mappers.mapping.writer import mapping_document
 
     return {
         "objective": result.objective,

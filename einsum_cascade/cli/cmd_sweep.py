@@ -52,9 +52,9 @@ def sweep(
     json_output: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Evaluate every point of a design-space sweep and append the rows to --out."""
-    from mappers.executors import choose_executor
-    from mappers.sweep import run_sweep
-    from mappers.sweep_spec import SweepSpec, load_sweep, with_options
+    from mappers.sweep.executors import choose_executor
+    from mappers.sweep.run import run_sweep
+    from mappers.sweep.spec import SweepSpec, load_sweep, with_options
 
     spec = load_sweep(spec_file) if spec_file is not None else SweepSpec()
     spec = with_options(
@@ -119,9 +119,9 @@ def plot(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing image.")] = False,
 ) -> None:
     """Draw sweep results as a line, bar or scatter plot, optionally with a Pareto front."""
-    from mappers.plots import PlotRequest, plot_results, save_figure
-    from mappers.sweep_errors import SweepError
-    from mappers.sweep_store import read_results
+    from mappers.sweep.errors import SweepError
+    from mappers.sweep.plots import PlotRequest, plot_results, save_figure
+    from mappers.sweep.store import read_results
 
     refuse_overwrite(output, force=force)
     frame = read_results(results)

@@ -30,7 +30,7 @@ from einsum_cascade.ir import (
     Unary,
     generation_of,
 )
-from kernels.plan import Buffer, KernelPlan, KernelSpec, Segment, Step
+from kernels.plan.lower import Buffer, KernelPlan, KernelSpec, Segment, Step
 
 COMPARE = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "==", "!=": "!="}
 UNION_IDENTITY = {"max": -math.inf, "min": math.inf}  # what an absent operand of max/min is

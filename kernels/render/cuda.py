@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from einsum_cascade.ir import Literal, TensorKind
 from einsum_cascade.symbols import rank_of_variable
+from kernels.build.source import KernelParam, KernelSignature, KernelSource
 from kernels.errors import KernelError
-from kernels.plan import Buffer, KernelPlan, Segment, Storage
+from kernels.plan.lower import Buffer, KernelPlan, Segment, Storage
 from kernels.render.cuda_steps import INFINITY, CudaSteps, float_literal
-from kernels.source import KernelParam, KernelSignature, KernelSource
 
 __all__ = ["ELEMENT_CTYPE", "INFINITY", "CudaRenderer", "float_literal", "render_cuda"]
 

@@ -15,7 +15,7 @@ from einsum_cascade import ReduceOp
 from einsum_cascade.ir import TensorKind, TensorRef
 from einsum_cascade.symbols import rank_of_variable
 from kernels.errors import KernelError
-from kernels.plan import Buffer, KernelPlan, KernelSpec, Role, Step, Storage
+from kernels.plan.lower import Buffer, KernelPlan, KernelSpec, Role, Step, Storage
 from kernels.render.base import Renderer
 
 INFINITY = "__int_as_float(0x7f800000)"

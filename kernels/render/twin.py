@@ -15,7 +15,7 @@ from sympy.printing.pycode import pycode
 
 from einsum_cascade.ir import Binary, Literal, TensorKind, TensorRef, filter_variables
 from einsum_cascade.symbols import rank_of_variable
-from kernels.plan import Buffer, KernelPlan, KernelSpec, Role, Segment, Step, Storage
+from kernels.plan.lower import Buffer, KernelPlan, KernelSpec, Role, Segment, Step, Storage
 from kernels.render.base import Renderer
 
 Axes = tuple[str, ...]

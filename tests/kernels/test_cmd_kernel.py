@@ -62,8 +62,8 @@ def test_run_with_a_too_tight_tolerance_exits_1():
 
 
 def test_run_on_cupy_without_a_gpu_says_why():
-    pytest.importorskip("kernels.runtime")
-    from kernels.runtime import cupy_unavailable_reason
+    pytest.importorskip("kernels.run.cupy_launch")
+    from kernels.run.cupy_launch import cupy_unavailable_reason
 
     if cupy_unavailable_reason() is None:
         pytest.skip("a GPU is present")

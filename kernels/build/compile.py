@@ -1,0 +1,242 @@
+"""Compile CUDA source for an arch with nvcc or NVRTC, parse ``ptxas -v`` and gate resources.
+
+Compiled cubins and their logs live in the content-hash cache (``kernels.build.cache``), keyed by
+source, options, arch, backend and compiler version.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from einsum_cascade import Diagnostic, Severity
+from kernels.build import nvrtc
+from kernels.build.cache import content_key, entry_dir
+from kernels.build.source import KernelSource
+from kernels.errors import KernelError
+
+BACKENDS = ("nvcc", "nvrtc")
+ARCHS = ("sm_80", "sm_90")
+STATIC_SHARED_LIMIT_BYTES = 48 * 1024
+_BASE_OPTIONS = ("-std=c++17",)
+
+_ENTRY = re.compile(r"Compiling entry function '(\w+)' for '(\w+)'")
+_PROPERTIES = re.compile(
+    r"(\d+) bytes stack frame, (\d+) bytes spill stores, (\d+) bytes spill loads"
+)
+_USED = re.compile(r"Used (\d+) registers(?:, used (\d+) barriers)?(?:, (\d+) bytes smem)?")
+_TOO_MUCH_SHARED = re.compile(
+    r"Entry function '(\w+)' uses too much shared data \((0x[0-9a-f]+) bytes, (0x[0-9a-f]+) max\)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionResources:
+    """Resources ptxas reports for one kernel function."""
+
+    name: str
+    registers: int
+    shared_bytes: int
+    stack_bytes: int
+    spill_store_bytes: int
+    spill_load_bytes: int
+    barriers: int
+
+    @property
+    def spills(self) -> bool:
+        """Tell whether any register was spilled to local memory."""
+        return self.spill_store_bytes > 0 or self.spill_load_bytes > 0
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledKernel:
+    """A cubin in the cache with the resources of each of its functions."""
+
+    arch: str
+    backend: str
+    cubin_path: Path
+    log: str
+    resources: tuple[FunctionResources, ...]
+    key: str
+
+    def function(self, name: str) -> FunctionResources:
+        """Return the resources of kernel function ``name``."""
+        for item in self.resources:
+            if item.name == name:
+                return item
+        raise KeyError(name)
+
+
+def parse_ptxas_log(log: str) -> tuple[FunctionResources, ...]:
+    """Parse the per-function resource report of ``ptxas -v`` (nvcc or NVRTC)."""
+    found: list[FunctionResources] = []
+    name: str | None = None
+    stack = stores = loads = 0
+    for line in log.splitlines():
+        if match := _ENTRY.search(line):
+            name, stack, stores, loads = match.group(1), 0, 0, 0
+        elif (match := _PROPERTIES.search(line)) and name is not None:
+            stack, stores, loads = (int(g) for g in match.groups())
+        elif (match := _USED.search(line)) and name is not None:
+            registers, barriers, shared = match.groups()
+            found.append(
+                FunctionResources(
+                    name, int(registers), int(shared or 0), stack, stores, loads, int(barriers or 0)
+                )
+            )
+            name = None
+    return tuple(found)
+
+
+def check_resources(
+    compiled: CompiledKernel, shared_limit_bytes: int = STATIC_SHARED_LIMIT_BYTES
+) -> None:
+    """Raise a KernelError when a function spills or uses too much static shared memory."""
+    for item in compiled.resources:
+        if item.spills:
+            raise KernelError.single(
+                "K102",
+                f"kernel '{item.name}' spills registers on {compiled.arch} "
+                f"({item.spill_store_bytes} bytes stored, {item.spill_load_bytes} bytes loaded)",
+                hint="use smaller tiles or move a register tensor to shared memory",
+            )
+        if item.shared_bytes > shared_limit_bytes:
+            raise _shared_error(item.name, item.shared_bytes, shared_limit_bytes, compiled.arch)
+
+
+def _shared_error(name: str, used: int, limit: int, arch: str) -> KernelError:
+    return KernelError(  # built directly so the type stays KernelError
+        [
+            _diagnostic(
+                "K101",
+                f"kernel '{name}' needs {used} bytes of static shared memory on {arch}, "
+                f"more than the {limit} bytes allowed",
+                hint="use smaller tiles or fewer threads per block",
+            )
+        ]
+    )
+
+
+def _diagnostic(code: str, message: str, hint: str | None = None) -> Diagnostic:
+    return Diagnostic(Severity.ERROR, code, message, None, hint)
+
+
+@functools.cache
+def cuda_include_dir() -> Path | None:
+    """Return the CUDA include folder of the nvcc on PATH (for cuda_fp16.h), if any."""
+    if shutil.which("nvcc") is None:
+        return None
+    done = subprocess.run(
+        ["nvcc", "--dryrun", "-E", "-x", "cu", "/dev/null", "-o", "/dev/null"],
+        capture_output=True,
+        text=True,
+    )
+    for line in done.stderr.splitlines():
+        if line.startswith("#$ TOP="):
+            include = Path(line.removeprefix("#$ TOP=").strip()) / "include"
+            return include.resolve() if include.is_dir() else None
+    return None
+
+
+@functools.cache
+def compiler_version(backend: str) -> str:
+    """Return a version string of the backend, part of every cache key."""
+    if backend == "nvrtc":
+        major, minor = nvrtc.version()
+        return f"nvrtc {major}.{minor}"
+    if shutil.which("nvcc") is None:
+        raise KernelError.single("K203", "nvcc is not on PATH", hint="try backend 'nvrtc'")
+    done = subprocess.run(["nvcc", "--version"], capture_output=True, text=True)
+    return done.stdout.strip().splitlines()[-1]
+
+
+def compile_source(
+    source: KernelSource | str,
+    arch: str = "sm_90",
+    backend: str = "nvcc",
+    options: tuple[str, ...] = (),
+) -> CompiledKernel:
+    """Compile to a cubin for ``arch`` (cached) and parse its resource report.
+
+    Raises:
+        KernelError: unknown backend or arch, a compile error, or static shared memory
+            beyond the 48 KiB ptxas accepts (code K101).
+    """
+    text = source.text if isinstance(source, KernelSource) else source
+    if backend not in BACKENDS:
+        raise KernelError.single(
+            "K204",
+            f"unknown compile backend '{backend}'",
+            hint=f"valid backends: {', '.join(BACKENDS)}",
+        )
+    if not re.fullmatch(r"sm_\d+a?", arch):
+        raise KernelError.single(
+            "K205",
+            f"arch '{arch}' is not of the form sm_XX",
+            hint=f"for example {', '.join(ARCHS)}",
+        )
+    all_options = (*_BASE_OPTIONS, *options)
+    key = content_key(text, "\0".join(all_options), arch, backend, compiler_version(backend))
+    folder = entry_dir("cubin", key)
+    cubin_path, log_path = folder / "kernel.cubin", folder / "ptxas.log"
+    if not (cubin_path.exists() and log_path.exists()):
+        compiler = _compile_nvrtc if backend == "nvrtc" else _compile_nvcc
+        cubin, log = compiler(text, arch, all_options)
+        log_path.write_text(log, encoding="utf-8")
+        partial = folder / "kernel.cubin.partial"
+        partial.write_bytes(cubin)
+        partial.replace(cubin_path)
+    log = log_path.read_text(encoding="utf-8")
+    return CompiledKernel(arch, backend, cubin_path, log, parse_ptxas_log(log), key)
+
+
+def _raise_compile_error(log: str, backend: str, arch: str) -> None:
+    if match := _TOO_MUCH_SHARED.search(log):
+        raise _shared_error(match.group(1), int(match.group(2), 16), int(match.group(3), 16), arch)
+    for item in parse_ptxas_log(log):  # NVRTC fails without printing ptxas's reason
+        if item.shared_bytes > STATIC_SHARED_LIMIT_BYTES:
+            raise _shared_error(item.name, item.shared_bytes, STATIC_SHARED_LIMIT_BYTES, arch)
+    raise KernelError.single("K206", f"{backend} failed to compile for {arch}:\n{log.strip()}")
+
+
+def _include_options() -> tuple[str, ...]:
+    include = cuda_include_dir()
+    return (f"-I{include}",) if include is not None else ()
+
+
+def _compile_nvrtc(text: str, arch: str, options: tuple[str, ...]) -> tuple[bytes, str]:
+    full = (f"-arch={arch}", "-Xptxas=-v", *_include_options(), *options)
+    try:
+        output = nvrtc.compile_cubin(text, "kernel.cu", full)
+    except KernelError as exc:
+        _raise_compile_error(str(exc), "nvrtc", arch)
+        raise
+    return output.cubin, output.log
+
+
+def _compile_nvcc(text: str, arch: str, options: tuple[str, ...]) -> tuple[bytes, str]:
+    with tempfile.TemporaryDirectory(prefix="einsum-cascade-nvcc-") as scratch:
+        source_path = Path(scratch) / "kernel.cu"
+        cubin_path = Path(scratch) / "kernel.cubin"
+        source_path.write_text(text, encoding="utf-8")
+        command = [
+            "nvcc",
+            f"-arch={arch}",
+            "-cubin",
+            "-Xptxas",
+            "-v",
+            *options,
+            "-o",
+            str(cubin_path),
+            str(source_path),
+        ]
+        done = subprocess.run(command, capture_output=True, text=True)
+        log = done.stdout + done.stderr
+        if done.returncode != 0:
+            _raise_compile_error(log, "nvcc", arch)
+        return cubin_path.read_bytes(), log

@@ -1,0 +1,17 @@
+"""Running plans: the NumPy twin, the CPU shim build and CuPy on a GPU, their timing (CUDA
+events or host clocks), and validation against the interpreter.
+"""
+
+from kernels.run.execute import BACKENDS, run_cupy, run_shim, run_twin, time_plan
+from kernels.run.validate import compare, reference, run_sanitizer
+
+__all__ = [
+    "BACKENDS",
+    "compare",
+    "reference",
+    "run_cupy",
+    "run_sanitizer",
+    "run_shim",
+    "run_twin",
+    "time_plan",
+]

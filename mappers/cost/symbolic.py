@@ -1,0 +1,353 @@
+"""Build the symbolic cost of (cascade, spec, mapping, cost table): per-einsum op counts after
+lowering, busy PE-cycles, compute cycles, traffic per level and tensor, and energy terms."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy
+
+from einsum_cascade import count_ops
+from einsum_cascade.diagnostics import suggest
+from einsum_cascade.ir import Cascade, Einsum, TensorRef
+from einsum_cascade.symbols import extent_symbol
+from mappers.cost.footprint import Extents, build_extents, refetch_factor, tensor_size
+from mappers.cost.parameters import dim_symbol, parameter_symbol
+from mappers.errors import MappingError
+from mappers.hardware.spec import ArchSpec, ComputeArray, OpCost, op_cycles_and_energy
+from mappers.mapping.schema import REGISTERS, DimRef, Mapping, Quantity
+
+
+@dataclass(frozen=True, slots=True)
+class EinsumCost:
+    """Symbolic costs of one einsum bound to one array (per batch entry and head)."""
+
+    name: str
+    array: str
+    ops: dict[str, sympy.Expr]  # primitive op counts after lowering
+    busy_pe_cycles: sympy.Expr
+    used_pes: sympy.Expr
+    compute_energy_pj: sympy.Expr
+    register_reads_words: sympy.Expr
+    register_writes_words: sympy.Expr
+    register_energy_pj: sympy.Expr
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolicCost:
+    """Every symbolic quantity the numeric evaluator needs."""
+
+    einsums: tuple[EinsumCost, ...]
+    dram_words_by_region: tuple[sympy.Expr, ...]
+    dram_words_by_tensor: dict[str, sympy.Expr]
+    level_reads_words: dict[str, sympy.Expr]
+    level_writes_words: dict[str, sympy.Expr]
+    extents: Extents
+
+
+def resolve_quantity(spec: ArchSpec, value: Quantity) -> float:
+    """Return the number a mapping quantity stands for (an array dimension or a number)."""
+    if isinstance(value, DimRef):
+        return float(spec.array(value.array).dim_size(value.dim))
+    return float(value)
+
+
+def apply_table(spec: ArchSpec, mapping: Mapping, table: str) -> ArchSpec:
+    """Return the spec with the table's entries applied: the spec's own, then the mapping's."""
+    spec = spec.with_table(table)
+    for override in mapping.overrides(table):
+        array = spec.array(override.array)
+        lowered = op_cycles_and_energy(array, override.op) or (0.0, 0.0)
+        cost = OpCost(
+            cycles=lowered[0] if override.cycles is None else override.cycles,
+            energy_pj=lowered[1] if override.energy_pj is None else override.energy_pj,
+        )
+        spec = spec.replace_array(array.with_op(override.op, cost))
+    return spec
+
+
+def regions(mapping: Mapping, names: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    """Return the groups whose memory traffic is accounted together.
+
+    A sequential schedule runs each group (default: each einsum) as its own region; every
+    other schedule is one fused region.
+    """
+    if mapping.schedule.kind != "sequential":
+        return (names,)
+    if not mapping.schedule.groups:
+        return tuple((n,) for n in names)
+    return tuple(tuple(i for i in g if isinstance(i, str)) for g in mapping.schedule.groups)
+
+
+def build_symbolic(cascade: Cascade, spec: ArchSpec, mapping: Mapping) -> SymbolicCost:
+    """Build the symbolic costs (per batch entry and head) of a validated mapping.
+
+    Array dimensions and register energies are parameter symbols
+    (:func:`mappers.cost.parameters.parameter_symbol`), and an extent the mapping ties to a
+    dimension stays an extent symbol, so the forms hold for every value of them.
+    """
+    fixed = {
+        rank: int(resolve_quantity(spec, q))
+        for rank, q in mapping.extents
+        if not isinstance(q, DimRef)  # an array dimension stays a symbol: a column per point
+    }
+    extents = build_extents(cascade, mapping, fixed)
+    subs: dict[sympy.Symbol, sympy.Expr] = {
+        extent_symbol(k): sympy.Integer(v) for k, v in fixed.items()
+    }
+    subs.update(
+        {extent_symbol(r.name): extents.full[r.name] for r in cascade.ranks if r.is_derived}
+    )
+    counts = count_ops(cascade)
+    traffic = _Traffic(cascade, spec, mapping, extents)
+    einsums = []
+    for einsum in cascade.einsums:
+        array_name = mapping.array_of(einsum.name)
+        if array_name is None:
+            continue
+        ops = {op: sympy.sympify(n).xreplace(subs) for op, n in counts[einsum.name].items()}
+        einsums.append(_einsum_cost(einsum, spec.array(array_name), mapping, ops, traffic))
+    names = tuple(e.name for e in einsums)
+    return SymbolicCost(
+        einsums=tuple(einsums),
+        dram_words_by_region=tuple(traffic.region_dram(r) for r in regions(mapping, names)),
+        dram_words_by_tensor=traffic.by_tensor,
+        level_reads_words=traffic.reads,
+        level_writes_words=traffic.writes,
+        extents=extents,
+    )
+
+
+def at_values(symbolic: SymbolicCost, values: dict[sympy.Symbol, sympy.Expr]) -> SymbolicCost:
+    """Return the symbolic costs with some symbols (spec parameters, fixed extents) replaced."""
+
+    def sub(expr: sympy.Expr) -> sympy.Expr:
+        return sympy.sympify(expr).xreplace(values)
+
+    def subs(exprs: dict[str, sympy.Expr]) -> dict[str, sympy.Expr]:
+        return {k: sub(v) for k, v in exprs.items()}
+
+    einsums = tuple(
+        EinsumCost(
+            e.name,
+            e.array,
+            subs(e.ops),
+            sub(e.busy_pe_cycles),
+            sub(e.used_pes),
+            sub(e.compute_energy_pj),
+            sub(e.register_reads_words),
+            sub(e.register_writes_words),
+            sub(e.register_energy_pj),
+        )
+        for e in symbolic.einsums
+    )
+    extents = symbolic.extents
+    return SymbolicCost(
+        einsums=einsums,
+        dram_words_by_region=tuple(sub(w) for w in symbolic.dram_words_by_region),
+        dram_words_by_tensor=subs(symbolic.dram_words_by_tensor),
+        level_reads_words=subs(symbolic.level_reads_words),
+        level_writes_words=subs(symbolic.level_writes_words),
+        extents=Extents(subs(extents.full), subs(extents.tile), subs(extents.dram_loop)),
+    )
+
+
+def _einsum_cost(
+    einsum: Einsum,
+    array: ComputeArray,
+    mapping: Mapping,
+    ops: dict[str, sympy.Expr],
+    traffic: _Traffic,
+) -> EinsumCost:
+    """Return busy PE-cycles, used PEs, compute energy and register-file words and energy."""
+    extents = traffic.extents
+    lowered: dict[str, sympy.Expr] = {}
+    busy = energy = sympy.Integer(0)
+    for op, count in ops.items():
+        cost = op_cycles_and_energy(array, op)
+        if cost is None:
+            raise MappingError.single(
+                "M301",
+                f"array '{array.name}' cannot run op '{op}' needed by einsum '{einsum.name}'",
+                mapping.span_of(f"bind.{array.name}.{einsum.name}"),
+                f"add '{op}' to the ops of '{array.name}' in the spec, or bind it elsewhere",
+            )
+        busy += count * cost[0]
+        energy += count * cost[1]
+        lowered[op] = count
+    used = sympy.Integer(1)
+    for dim, variable in mapping.spatial_of(array.name, einsum.variables):
+        if variable in einsum.variables:
+            used *= sympy.Min(extents.of_variable(variable, tiled=True), dim_symbol(array, dim))
+    reads, writes = traffic.register_words(einsum)
+    registers = reads * parameter_symbol(
+        f"{array.name}.register_read_energy_pj"
+    ) + writes * parameter_symbol(f"{array.name}.register_write_energy_pj")
+    return EinsumCost(
+        einsum.name, array.name, lowered, busy, used, energy, reads, writes, registers
+    )
+
+
+class _Traffic:
+    """Array-side accesses per operand, then DRAM and on-chip level words per tensor."""
+
+    def __init__(
+        self, cascade: Cascade, spec: ArchSpec, mapping: Mapping, extents: Extents
+    ) -> None:
+        self.cascade, self.spec, self.mapping, self.extents = cascade, spec, mapping, extents
+        self.backing = spec.backing.name
+        self.by_tensor: dict[str, sympy.Expr] = {}
+        self.reads = {level.name: sympy.Integer(0) for level in spec.levels}
+        self.writes = {level.name: sympy.Integer(0) for level in spec.levels}
+
+    def accesses(self, einsum: Einsum, ref: TensorRef, per_pe: bool = False) -> sympy.Expr:
+        """Return array-side accesses of ``ref``: points / spatial multicast / temporal reuse.
+
+        With ``per_pe`` the spatial multicast is not divided out: the words that arrive in
+        the PEs' registers, one per receiving PE.
+        """
+        array_name = self.mapping.array_of(einsum.name)
+        assert array_name is not None, "traffic regions hold bound einsums only"
+        array = self.spec.array(array_name)
+        variables = set(ref.variables())
+        spatial = {v: d for d, v in self.mapping.spatial_of(array.name, einsum.variables)}
+        points = sympy.Mul(*(self.extents.of_variable(v, tiled=False) for v in einsum.variables))
+        for variable in einsum.variables:
+            if variable in variables:
+                continue
+            rank = variable.upper()
+            if variable in spatial:
+                if per_pe:
+                    continue
+                extent = self.extents.of_variable(variable, tiled=True)
+                points /= sympy.Min(extent, dim_symbol(array, spatial[variable]))
+            elif rank not in self.mapping.loop_order or self.mapping.tile_rule(rank) is not None:
+                points /= self.extents.of_variable(variable, tiled=True)
+        return points
+
+    def results(self, einsum: Einsum) -> sympy.Expr:
+        """Return the output words an einsum writes once its reductions are complete.
+
+        ``accesses`` of the output exceeds this when a reduced rank is split over time
+        (spread over fewer PEs than its extent): each extra write is a partial sum that is
+        read back before it is updated.
+        """
+        kept = [v for v in einsum.variables if v not in set(einsum.reduced_variables)]
+        return sympy.Mul(*(self.extents.of_variable(v, tiled=False) for v in kept))
+
+    def register_words(self, einsum: Einsum) -> tuple[sympy.Expr, sympy.Expr]:
+        """Return (reads, writes) of PE register-file words for one einsum.
+
+        Every iteration-space point reads each distinct operand reference once and updates
+        the output once; a reduction also reads its partial sum back (every point but the first
+        of each result). An operand held in a level is filled into the registers of every
+        PE that receives it (``accesses`` per PE); one produced in registers is not.
+        """
+        points = sympy.Mul(*(self.extents.of_variable(v, tiled=False) for v in einsum.variables))
+        operands = tuple(dict.fromkeys(einsum.operands))  # two generations: two words
+        reads = points * len(operands) + (points - self.results(einsum))
+        fills = sympy.Integer(0)
+        for ref in operands:
+            if self.source(einsum.name, ref.tensor) != REGISTERS:
+                fills += self.accesses(einsum, ref, per_pe=True)
+        return reads, points + fills
+
+    def source(self, einsum: str, tensor: str) -> str:
+        explicit = self.mapping.read_source(einsum, tensor)
+        if explicit is not None:
+            return explicit
+        levels = self.mapping.levels_of(tensor)
+        return levels[-1] if levels else REGISTERS
+
+    def region_dram(self, region: tuple[str, ...]) -> sympy.Expr:
+        """Return DRAM words moved by one region; record level and tensor totals."""
+        total = sympy.Integer(0)
+        spill = self.mapping.spill_fraction
+        for tensor in self.cascade.tensors:
+            name = tensor.name
+            levels = self.mapping.levels_of(name)
+            on_chip = [lv for lv in levels if lv != self.backing]
+            backed = self.backing in levels
+            words = backing_words = chip_words = sympy.Integer(0)
+            read_here = False
+            for einsum in self.cascade.einsums:
+                if einsum.name not in region:
+                    continue
+                for ref in {r.tensor: r for r in einsum.operands}.values():
+                    if ref.tensor != name:
+                        continue
+                    where = self.source(einsum.name, name)
+                    count = self.accesses(einsum, ref)
+                    if where == self.backing:
+                        words += count
+                    elif where != REGISTERS:
+                        self.reads[where] = self.reads.get(where, 0) + count
+                        chip_words += count
+                        read_here = True
+                if einsum.name == name:
+                    count = self.accesses(einsum, einsum.output)
+                    into = self.mapping.write_target(name) or (
+                        on_chip[-1] if on_chip else self.backing if backed else None
+                    )
+                    if into == self.backing:
+                        words += count
+                    elif into is not None:
+                        self.writes[into] += count
+                        self.reads[into] += count - self.results(einsum)
+                        chip_words += count
+                        if backed:
+                            backing_words += tensor_size(self.cascade, self.extents, name)
+            produced = name in region
+            if backed and on_chip and read_here and not produced:
+                fill = tensor_size(self.cascade, self.extents, name) * refetch_factor(
+                    self.cascade, self.mapping, self.extents, name
+                )
+                backing_words += fill
+                self.writes[on_chip[-1]] += fill
+            if on_chip:
+                words += backing_words * (1 - spill) + chip_words * spill
+            self.by_tensor[name] = self.by_tensor.get(name, 0) + words
+            total += words
+        self.reads[self.backing] += total
+        return total
+
+
+def check_binding(cascade: Cascade, spec: ArchSpec, mapping: Mapping) -> None:
+    """Raise a located MappingError for bindings to unknown einsums, arrays or levels."""
+    from mappers.yaml_source import Validator
+
+    check = Validator("M")
+    einsums = tuple(e.name for e in cascade.einsums)
+    arrays = tuple(a.name for a in spec.arrays)
+    levels = (*(lv.name for lv in spec.levels), REGISTERS)
+    for bound_einsum, array in mapping.bind:
+        if array not in arrays:
+            check.error(
+                201,
+                f"mapping binds einsum '{bound_einsum}' to array '{array}', which spec "
+                f"'{spec.name}' does not have",
+                mapping.span_of(f"bind.{array}"),
+                suggest(array, arrays) or f"arrays: {', '.join(arrays)}",
+            )
+        if bound_einsum not in einsums:
+            check.error(
+                202,
+                f"cascade '{cascade.name}' has no einsum '{bound_einsum}'",
+                mapping.span_of(f"bind.{array}.{bound_einsum}"),
+                suggest(bound_einsum, einsums),
+            )
+    for level, _ in mapping.place:
+        if level not in levels:
+            check.error(
+                203, f"spec '{spec.name}' has no level '{level}'", None, suggest(level, levels)
+            )
+    counts = count_ops(cascade)
+    bound = dict(mapping.bind)
+    for einsum in cascade.einsums:
+        if einsum.name not in bound and any(counts.get(einsum.name, {}).values()):
+            check.error(
+                204,
+                f"einsum '{einsum.name}' does computation but is bound to no array",
+                mapping.span_of("bind"),
+            )
+    check.raise_if_any(MappingError)

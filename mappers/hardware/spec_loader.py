@@ -1,0 +1,264 @@
+"""Architecture spec YAML -> located nodes -> validated :class:`ArchSpec`; located SpecErrors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from einsum_cascade.diagnostics import SourceSpan, suggest
+from mappers.errors import SpecError
+from mappers.hardware.catalog import SpecKind, resolve_spec, spec_names
+from mappers.hardware.spec import ArchSpec, ComputeArray, Level, OpCost, RegisterCost
+from mappers.yaml_source import Node, Validator, compose
+
+SUPPORTED_VERSIONS = (1,)
+
+_TOP = (
+    "version",
+    "name",
+    "description",
+    "clock_hz",
+    "word_bytes",
+    "levels",
+    "arrays",
+    "cost_tables",
+)
+_LEVEL = (
+    "name",
+    "size_bytes",
+    "bandwidth_bytes_per_s",
+    "access_bits",
+    "read_energy_pj",
+    "write_energy_pj",
+    "area_um2",
+)
+_ARRAY = (
+    "name",
+    "shape",
+    "dims",
+    "register_words_per_pe",
+    "register_read_energy_pj",
+    "register_write_energy_pj",
+    "area_um2_per_pe",
+    "ops",
+)
+_REGISTER_ENERGIES = ("register_read_energy_pj", "register_write_energy_pj")
+_OP = ("cycles", "energy_pj", "lower_to")
+_DEFAULT_DIMS = {1: ("cols",), 2: ("rows", "cols"), 3: ("planes", "rows", "cols")}
+
+
+def spec_path(name_or_path: str | Path) -> Path:
+    """Resolve an accelerator spec name (``fusemax``) or a path to a spec file."""
+    return resolve_spec(name_or_path, SpecKind.ACCELERATOR)
+
+
+def available_specs() -> tuple[str, ...]:
+    """Return the names of the built-in accelerator specs."""
+    return spec_names(SpecKind.ACCELERATOR)
+
+
+def load_spec(name_or_path: str | Path) -> ArchSpec:
+    """Load and validate an accelerator spec by built-in name or path.
+
+    Raises:
+        SpecError: the file is missing, is a machine spec, is not valid YAML, or breaks
+            the schema.
+    """
+    path = spec_path(name_or_path)
+    return spec_from_text(path.read_text(encoding="utf-8"), str(path))
+
+
+def spec_from_text(text: str, file: str = "<string>") -> ArchSpec:
+    """Validate spec YAML text and build the spec; every problem is reported at once."""
+    root = compose(text, file, SpecError)
+    kind = root.get("kind")
+    if kind is not None and kind.value in ("gpu", "cpu"):
+        raise SpecError.single(
+            "S105",
+            f"this is a machine spec (kind: {kind.value}), not an accelerator spec",
+            kind.span,
+            "--machine takes machine specs; --arch takes accelerator specs (levels and arrays)",
+        )
+    check = Validator("S")
+    top = check.keys(root, _TOP, ("version", "name", "clock_hz", "levels", "arrays"), "the spec")
+    check.version(root, SUPPORTED_VERSIONS)
+    spans: list[tuple[str, SourceSpan]] = []
+    levels = _levels(check, top.get("levels"), spans)
+    arrays = _arrays(check, top.get("arrays"), spans)
+    word = top.get("word_bytes")
+    spec = ArchSpec(
+        name=check.string(top.get("name"), "name"),
+        clock_hz=check.number(top.get("clock_hz"), "clock_hz"),
+        word_bytes=int(check.number(word, "word_bytes")) if word is not None else 2,
+        levels=levels,
+        arrays=arrays,
+        description=str(top["description"].value) if "description" in top else "",
+        cost_tables=_cost_tables(check, top.get("cost_tables"), arrays),
+        source_file=file,
+        spans=tuple(spans),
+    )
+    check.raise_if_any(SpecError)
+    return spec
+
+
+def _levels(
+    check: Validator, node: Node | None, spans: list[tuple[str, SourceSpan]]
+) -> tuple[Level, ...]:
+    items = check.sequence(node, "levels")
+    if node is not None and isinstance(node.value, list) and len(items) < 2:
+        check.error(
+            107, "a spec needs at least two levels: a backing store and a buffer", node.span
+        )
+    levels = []
+    for position, item in enumerate(items):
+        fields = check.keys(item, _LEVEL, ("name",), "a level")
+        name = check.string(fields.get("name"), "level name")
+        where = f"level '{name}'"
+        backing = position == 0
+        needed = "bandwidth_bytes_per_s" if backing else "size_bytes"
+        if needed not in fields and isinstance(item.value, dict):
+            role = "the outermost level" if backing else "an on-chip level"
+            check.error(102, f"missing key '{needed}' in {where} ({role})", item.span)
+        size = fields.get("size_bytes")
+        bandwidth = fields.get("bandwidth_bytes_per_s")
+        levels.append(
+            Level(
+                name=name,
+                size_bytes=check.size(size, f"size_bytes of {where}") if size else None,
+                bandwidth_bytes_per_s=(
+                    check.size(bandwidth, f"bandwidth_bytes_per_s of {where}")
+                    if bandwidth
+                    else None
+                ),
+                access_bits=int(check.number(fields.get("access_bits"), "access_bits") or 16),
+                read_energy_pj=_energy(check, fields, "read_energy_pj", where),
+                write_energy_pj=_energy(check, fields, "write_energy_pj", where),
+                area_um2=_energy(check, fields, "area_um2", where),
+            )
+        )
+        if size is not None:
+            spans.append((f"levels.{name}.size_bytes", size.span))
+        spans.append((f"levels.{name}", item.span))
+    return tuple(levels)
+
+
+def _energy(check: Validator, fields: dict[str, Node], key: str, where: str) -> float:
+    node = fields.get(key)
+    return check.number(node, f"{key} of {where}", strict=False) if node is not None else 0.0
+
+
+def _arrays(
+    check: Validator, node: Node | None, spans: list[tuple[str, SourceSpan]]
+) -> tuple[ComputeArray, ...]:
+    arrays = []
+    for item in check.sequence(node, "arrays"):
+        fields = check.keys(item, _ARRAY, ("name", "shape", "ops"), "an array")
+        name = check.string(fields.get("name"), "array name")
+        where = f"array '{name}'"
+        shape = tuple(
+            int(check.number(d, f"a dimension of {where}"))
+            for d in check.sequence(fields.get("shape"), f"shape of {where}")
+        )
+        dims = tuple(
+            check.string(d, "dimension name") for d in check.sequence(fields.get("dims"), "dims")
+        ) or _DEFAULT_DIMS.get(len(shape), ())
+        if len(dims) != len(shape) and "shape" in fields:
+            check.error(
+                108,
+                f"{where} has {len(shape)} dimensions but {len(dims)} dims names",
+                fields["shape"].span,
+            )
+        ops = _ops(check, fields.get("ops"), where)
+        registers = fields.get("register_words_per_pe")
+        area = fields.get("area_um2_per_pe")
+        arrays.append(
+            ComputeArray(
+                name=name,
+                shape=shape,
+                dims=dims,
+                ops=ops,
+                register_words_per_pe=int(
+                    check.number(registers, "register_words_per_pe", strict=False)
+                )
+                if registers
+                else 0,
+                area_um2_per_pe=check.number(area, "area_um2_per_pe", strict=False) if area else 0,
+                register_read_energy_pj=_energy(check, fields, "register_read_energy_pj", where),
+                register_write_energy_pj=_energy(check, fields, "register_write_energy_pj", where),
+            )
+        )
+        spans.append((f"arrays.{name}", item.span))
+    return tuple(arrays)
+
+
+def _ops(check: Validator, node: Node | None, where: str) -> tuple[tuple[str, OpCost], ...]:
+    entries = check.mapping(node, f"ops of {where}")
+    ops: list[tuple[str, OpCost]] = []
+    for op, entry in entries.items():
+        fields = check.keys(entry, _OP, (), f"op '{op}' of {where}")
+        lower: list[tuple[str, float]] = []
+        lower_node = fields.get("lower_to")
+        for target, count in check.mapping(lower_node, f"lower_to of op '{op}'").items():
+            if target not in entries:
+                assert lower_node is not None
+                check.error(
+                    106,
+                    f"op '{op}' of {where} lowers to unknown op '{target}'",
+                    lower_node.key_spans[target],
+                    suggest(target, entries),
+                )
+            lower.append((target, check.number(count, f"count of '{target}'")))
+        if lower and ("cycles" in fields or "energy_pj" in fields):
+            check.error(
+                109, f"op '{op}' of {where} has both lower_to and its own costs", entry.span
+            )
+        if not lower and "cycles" not in fields and isinstance(entry.value, dict):
+            check.error(102, f"missing key 'cycles' in op '{op}' of {where}", entry.span)
+        cycles = fields.get("cycles")
+        energy = fields.get("energy_pj")
+        ops.append(
+            (
+                op,
+                OpCost(
+                    cycles=check.number(cycles, f"cycles of op '{op}'", strict=False)
+                    if cycles
+                    else 0.0,
+                    energy_pj=check.number(energy, f"energy_pj of op '{op}'", strict=False)
+                    if energy
+                    else 0.0,
+                    lower_to=tuple(lower),
+                ),
+            )
+        )
+    return tuple(ops)
+
+
+def _cost_tables(
+    check: Validator, node: Node | None, arrays: tuple[ComputeArray, ...]
+) -> tuple[tuple[str, tuple[RegisterCost, ...]], ...]:
+    """Read ``cost_tables: {table: {array: {register_read_energy_pj: ...}}}``."""
+    names = tuple(a.name for a in arrays)
+    tables = []
+    for table, entries in check.mapping(node, "cost_tables").items():
+        costs = []
+        for array, entry in check.mapping(entries, f"cost table '{table}'").items():
+            assert entries is not None
+            if array not in names:
+                check.error(
+                    106,
+                    f"unknown array '{array}' in cost table '{table}'",
+                    entries.key_spans[array],
+                    suggest(array, names) or f"arrays: {', '.join(names)}",
+                )
+                continue
+            where = f"array '{array}' in cost table '{table}'"
+            fields = check.keys(entry, _REGISTER_ENERGIES, (), where)
+            read, write = (fields.get(key) for key in _REGISTER_ENERGIES)
+            costs.append(
+                RegisterCost(
+                    array,
+                    _energy(check, fields, "register_read_energy_pj", where) if read else None,
+                    _energy(check, fields, "register_write_energy_pj", where) if write else None,
+                )
+            )
+        tables.append((table, tuple(costs)))
+    return tuple(tables)

@@ -1,0 +1,296 @@
+"""Mapping YAML -> validated :class:`Mapping`, with per-workload variants; located errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from einsum_cascade.diagnostics import SourceSpan, suggest
+from mappers.errors import MappingError
+from mappers.mapping.schema import (
+    REGISTERS,
+    SCHEDULE_KINDS,
+    DimRef,
+    Mapping,
+    OpOverride,
+    Quantity,
+    Schedule,
+    StageItem,
+    Stall,
+    TileRule,
+)
+from mappers.units import parse_size_bytes
+from mappers.workloads import parse_seq
+from mappers.yaml_source import Node, Validator, compose
+
+MAPPING_DIR = Path(__file__).resolve().parent.parent / "data" / "mappings"
+_TOP = (
+    "version", "name", "description", "cascade", "spec", "batch_ranks", "extents", "bind",
+    "spatial", "loop_order", "tiles", "place", "reads", "writes", "spill_fraction", "schedule",
+    "cost_tables", "variants",
+)  # fmt: skip
+_BODY = _TOP[5:-1]
+
+
+def mapping_path(name_or_path: str | Path) -> Path:
+    """Resolve a built-in mapping name (``fusemax-binding``) or a path."""
+    path = Path(name_or_path)
+    if path.suffix in {".yaml", ".yml"} or path.exists():
+        return path
+    return MAPPING_DIR / f"{name_or_path}.yaml"
+
+
+def available_mappings() -> tuple[str, ...]:
+    """Return the names of the built-in mappings."""
+    return tuple(sorted(p.stem for p in MAPPING_DIR.glob("*.yaml")))
+
+
+def load_mapping(
+    name_or_path: str | Path, workload: str | None = None, seq: int | str | None = None
+) -> Mapping:
+    """Load a mapping by name or path, applying the variants that match the workload.
+
+    Raises:
+        MappingError: missing file, invalid YAML or a schema violation.
+    """
+    path = mapping_path(name_or_path)
+    if not path.exists():
+        raise MappingError.single(
+            "M100",
+            f"no mapping '{name_or_path}'",
+            None,
+            suggest(str(name_or_path), available_mappings())
+            or f"built-in mappings: {', '.join(available_mappings())}",
+        )
+    return mapping_from_text(path.read_text(encoding="utf-8"), str(path), workload, seq)
+
+
+def mapping_from_text(
+    text: str,
+    file: str = "<string>",
+    workload: str | None = None,
+    seq: int | str | None = None,
+) -> Mapping:
+    """Validate mapping YAML text and build the mapping."""
+    root = compose(text, file, MappingError)
+    check = Validator("M")
+    top = check.keys(root, _TOP, ("version", "name", "cascade", "bind", "schedule"), "the mapping")
+    check.version(root, (1,))
+    for variant in check.sequence(top.get("variants"), "variants"):
+        if _matches(check, variant, workload, seq):
+            _merge(check, root, variant.value["set"])
+    top = check.mapping(root, "the mapping")
+    spans: list[tuple[str, SourceSpan]] = []
+    if "cascade" in top:
+        spans.append(("cascade", top["cascade"].span))
+    mapping = Mapping(
+        name=check.string(top.get("name"), "name"),
+        cascade=check.string(top.get("cascade"), "cascade"),
+        spec=check.string(top.get("spec"), "spec") if "spec" in top else None,
+        extents=tuple(
+            (rank, _quantity(check, node)) for rank, node in _items(check, top, "extents")
+        ),
+        bind=_bind(check, top.get("bind"), spans),
+        spatial=tuple(
+            (array, _spatial(check, node, array)) for array, node in _items(check, top, "spatial")
+        ),
+        loop_order=tuple(
+            check.string(n, "rank") for n in check.sequence(top.get("loop_order"), "loop_order")
+        ),
+        tiles=tuple(_tile(check, rank, node) for rank, node in _items(check, top, "tiles")),
+        place=tuple(
+            (level, tuple(check.string(t, "tensor") for t in check.sequence(node, level)))
+            for level, node in _items(check, top, "place")
+        ),
+        reads=tuple(
+            (einsum, tensor, check.string(source, "source level"))
+            for einsum, node in _items(check, top, "reads")
+            for tensor, source in check.mapping(node, f"reads of {einsum}").items()
+        ),
+        writes=tuple(
+            (einsum, check.string(level, "target level"))
+            for einsum, level in _items(check, top, "writes")
+        ),
+        spill_fraction=check.number(top.get("spill_fraction"), "spill_fraction", strict=False),
+        schedule=_schedule(check, top.get("schedule")),
+        cost_tables=tuple(
+            (table, _overrides(check, node)) for table, node in _items(check, top, "cost_tables")
+        ),
+        batch_ranks=tuple(
+            check.string(n, "rank") for n in check.sequence(top.get("batch_ranks"), "batch_ranks")
+        )
+        if "batch_ranks" in top
+        else ("B", "H"),
+        description=str(top["description"].value) if "description" in top else "",
+        source_file=file,
+        spans=tuple(spans),
+    )
+    if mapping.spill_fraction >= 1:
+        check.error(104, "spill_fraction must be below 1", top["spill_fraction"].span)
+    check.raise_if_any(MappingError)
+    return mapping
+
+
+def _items(
+    check: Validator, top: dict[str, Node], key: str, node: Node | None = None
+) -> list[tuple[str, Node]]:
+    node = node if node is not None else top.get(key)
+    return list(check.mapping(node, key).items())
+
+
+def _matches(check: Validator, variant: Node, workload: str | None, seq: int | str | None) -> bool:
+    fields = check.keys(variant, ("when", "set"), ("when", "set"), "a variant")
+    when = check.keys(fields["when"], ("workload", "seq"), (), "when") if "when" in fields else {}
+    if workload is not None and "workload" in when:
+        names = [str(n.value).lower() for n in check.sequence(when["workload"], "workload")]
+        if workload.lower() not in names:
+            return False
+    if seq is not None and "seq" in when:
+        values = [parse_seq(n.value) for n in check.sequence(when["seq"], "seq")]
+        if parse_seq(seq) not in values:
+            return False
+    return (workload is not None or "workload" not in when) and (
+        seq is not None or "seq" not in when
+    )
+
+
+def _merge(check: Validator, base: Node, update: Node) -> None:
+    if not isinstance(update.value, dict) or not isinstance(base.value, dict):
+        return
+    for key, value in update.value.items():
+        if key not in _BODY:
+            check.error(
+                101, f"unknown key '{key}' in a variant", update.key_spans[key], suggest(key, _BODY)
+            )
+            continue
+        old = base.value.get(key)
+        if key in {"place", "reads", "writes"} or old is None or not isinstance(old.value, dict):
+            base.value[key] = value
+            base.key_spans[key] = update.key_spans[key]
+        else:
+            _merge_plain(old, value)
+
+
+def _merge_plain(base: Node, update: Node) -> None:
+    if isinstance(base.value, dict) and isinstance(update.value, dict):
+        for key, value in update.value.items():
+            old = base.value.get(key)
+            if old is not None and isinstance(old.value, dict):
+                _merge_plain(old, value)
+            else:
+                base.value[key] = value
+                base.key_spans[key] = update.key_spans[key]
+
+
+def _spatial(check: Validator, node: Node, array: str) -> tuple[tuple[str, str], ...]:
+    """Return (dim, variable) pairs; a list gives candidates, the first an einsum has wins."""
+    pairs: list[tuple[str, str]] = []
+    for dim, value in check.mapping(node, f"spatial.{array}").items():
+        items = value.value if isinstance(value.value, list) else [value]
+        pairs.extend((dim, check.string(v, "index variable")) for v in items)
+    return tuple(pairs)
+
+
+def _quantity(check: Validator, node: Node) -> Quantity:
+    if isinstance(node.value, dict):
+        fields = check.keys(node, ("array", "dim"), ("array", "dim"), "an array dimension")
+        return DimRef(
+            check.string(fields.get("array"), "array"), check.string(fields.get("dim"), "dim")
+        )
+    return check.number(node, "a quantity")
+
+
+def _bind(
+    check: Validator, node: Node | None, spans: list[tuple[str, SourceSpan]]
+) -> tuple[tuple[str, str], ...]:
+    pairs: list[tuple[str, str]] = []
+    for array, einsums in check.mapping(node, "bind").items():
+        assert node is not None
+        spans.append((f"bind.{array}", node.key_spans[array]))
+        for einsum in check.sequence(einsums, f"bind.{array}"):
+            name = check.string(einsum, "einsum")
+            pairs.append((name, array))
+            spans.append((f"bind.{array}.{name}", einsum.span))
+    return tuple(pairs)
+
+
+def _tile(check: Validator, rank: str, node: Node) -> TileRule:
+    if node.value == "whole":
+        return TileRule(rank, whole=True)
+    if not isinstance(node.value, dict):
+        return TileRule(rank, fixed=int(check.number(node, f"tile of {rank}")))
+    if "fit" not in node.value and {"array", "dim"} & set(node.value):
+        return TileRule(rank, fixed=_quantity(check, node))
+    fields = check.keys(
+        node, ("fit", "step", "budget_bytes", "fraction", "tensors"), ("fit",), f"tile of {rank}"
+    )
+    budget = fields.get("budget_bytes")
+    fraction = fields.get("fraction")
+    share = check.number(fraction, "fraction", strict=False) if fraction is not None else 1.0
+    if fraction is not None and not 0 < share <= 1:
+        check.error(104, f"fraction of the tile of {rank} must be in (0, 1]", fraction.span)
+    return TileRule(
+        rank,
+        fit_level=check.string(fields.get("fit"), "fit level"),
+        step=_quantity(check, fields["step"]) if "step" in fields else 1,
+        budget_bytes=parse_size_bytes(budget.value) if budget is not None else None,
+        fraction=share,
+        tensors=tuple(
+            check.string(t, "tensor") for t in check.sequence(fields.get("tensors"), "tensors")
+        ),
+    )
+
+
+def _schedule(check: Validator, node: Node | None) -> Schedule:
+    if node is None:
+        return Schedule("sequential")
+    if isinstance(node.value, str):
+        if node.value not in SCHEDULE_KINDS:
+            check.error(
+                106,
+                f"unknown schedule '{node.value}'",
+                node.span,
+                suggest(node.value, SCHEDULE_KINDS),
+            )
+        return Schedule(node.value)
+    fields = check.keys(node, SCHEDULE_KINDS, (), "schedule")
+    if len(fields) != 1:
+        check.error(103, "schedule must name exactly one kind", node.span)
+        return Schedule("sequential")
+    kind, groups = next(iter(fields.items()))
+    return Schedule(
+        kind,
+        tuple(
+            tuple(_stage_item(check, item) for item in check.sequence(group, "stage"))
+            for group in check.sequence(groups, kind)
+        ),
+    )
+
+
+def _stage_item(check: Validator, node: Node) -> StageItem:
+    if isinstance(node.value, dict):
+        fields = check.keys(node, ("stall", "times"), ("stall", "times"), "a stall")
+        return Stall(
+            check.string(fields.get("stall"), "einsum"),
+            _quantity(check, fields["times"]) if "times" in fields else 1,
+        )
+    return check.string(node, "einsum")
+
+
+def _overrides(check: Validator, node: Node) -> tuple[OpOverride, ...]:
+    out = []
+    for array, ops in check.mapping(node, "cost table").items():
+        for op, entry in check.mapping(ops, f"ops of {array}").items():
+            fields = check.keys(entry, ("cycles", "energy_pj"), (), f"override of {op}")
+            cycles, energy = fields.get("cycles"), fields.get("energy_pj")
+            out.append(
+                OpOverride(
+                    array,
+                    op,
+                    check.number(cycles, "cycles", strict=False) if cycles is not None else None,
+                    check.number(energy, "energy_pj", strict=False) if energy is not None else None,
+                )
+            )
+    return tuple(out)
+
+
+__all__ = ["REGISTERS", "available_mappings", "load_mapping", "mapping_from_text"]

@@ -1,0 +1,205 @@
+"""The search's results, objectives and candidate mappings built from a template.
+
+A template mapping fixes what the search does not vary (levels, schedule, loop order); a
+candidate replaces its binding, spatial spreads, tiles and placement.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+from numpy.typing import NDArray
+
+from einsum_cascade.ir import Cascade
+from mappers.errors import MappingError
+from mappers.hardware.spec import ArchSpec
+from mappers.mapping.schema import Mapping, Schedule, TileRule
+from mappers.search.space import Placement, Structure, capable_arrays
+
+Array = NDArray[np.float64]
+OBJECTIVES = ("latency", "energy", "edp")
+SEARCHABLE_SCHEDULES = ("overlapped", "stages")  # latency = max(memory, compute)
+TOLERANCE = 1e-9
+
+
+@dataclass(frozen=True, slots=True)
+class SearchCounts:
+    """How many candidates one point's search generated, pruned and costed.
+
+    ``generated`` counts the whole space (bindings x spatial spreads x tiles x placements);
+    ``illegal`` those an array cannot run, a mapping cannot express or the buffers cannot
+    hold; ``dominated`` symmetric spreads and tiles smaller than a fitting larger one;
+    ``bounded`` those cut because their compute alone is worse than the best found;
+    ``evaluated`` those costed; ``models_built`` the cost models compiled for the search.
+    """
+
+    generated: int = 0
+    illegal: int = 0
+    dominated: int = 0
+    bounded: int = 0
+    evaluated: int = 0
+    models_built: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """One searched mapping with its cost at one point (from the cost model directly)."""
+
+    mapping: Mapping
+    latency_s: float
+    energy_pj: float
+    traffic_bytes: float
+    summary: str
+    metrics: tuple[tuple[str, float], ...] = field(repr=False)
+    screened: tuple[float, float] = (0.0, 0.0)  # (latency_s, energy_pj) by decomposition
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """The best mappings found for one workload point, best first, and the counts."""
+
+    objective: str
+    point: tuple[tuple[str, float], ...]
+    best: tuple[Found, ...]
+    counts: SearchCounts
+
+
+def objective_key(objective: str, latency: Array, energy: Array) -> tuple[Array, Array]:
+    """Return (primary, secondary) arrays to minimise lexicographically.
+
+    Primaries equal within a relative 1e-9 tie, so the secondary decides between them.
+    """
+    if objective == "latency":
+        primary, secondary = latency, energy
+    elif objective == "energy":
+        primary, secondary = energy, latency
+    else:
+        primary, secondary = latency * energy, latency
+    quantised = np.round(np.log(np.maximum(primary, 1e-300)) / TOLERANCE)
+    return quantised, secondary
+
+
+def check_template(template: Mapping, objective: str) -> None:
+    if objective not in OBJECTIVES:
+        raise MappingError.single(
+            "M501",
+            f"unknown objective '{objective}'",
+            None,
+            f"objectives: {', '.join(OBJECTIVES)}",
+        )
+    if template.schedule.kind not in SEARCHABLE_SCHEDULES:
+        raise MappingError.single(
+            "M502",
+            f"the search costs placements for schedules where latency is max(memory, "
+            f"compute); template '{template.name}' is '{template.schedule.kind}'",
+            template.span_of("schedule"),
+            f"use a template with schedule {' or '.join(SEARCHABLE_SCHEDULES)}",
+        )
+
+
+def default_loop_order(cascade: Cascade, bound: collections.abc.Iterable[str]) -> tuple[str, ...]:
+    """Return the ranks every bound einsum iterates over and none reduces (fused tile loops)."""
+    names = set(bound)
+    einsums = [e for e in cascade.einsums if e.name in names]
+    ranks = []
+    for rank in cascade.free_ranks:
+        variable = rank.name.lower()
+        if all(variable in e.variables and variable not in e.reduced_variables for e in einsums):
+            ranks.append(rank.name)
+    return tuple(ranks)
+
+
+def template_for(cascade: Cascade, spec: ArchSpec) -> Mapping:
+    """Return a search template with defaults: overlapped schedule, fused tile loops."""
+    capable = capable_arrays(cascade, spec)
+    return Mapping(
+        name=f"{cascade.name}-on-{spec.name}-searched",
+        cascade=cascade.name,
+        spec=spec.name,
+        extents=(),
+        bind=(),
+        spatial=(),
+        loop_order=default_loop_order(cascade, capable),
+        tiles=(),
+        place=(),
+        reads=(),
+        writes=(),
+        spill_fraction=0.0,
+        schedule=Schedule("overlapped"),
+        cost_tables=(),
+    )
+
+
+def candidate_mapping(
+    template: Mapping,
+    spec: ArchSpec,
+    structure: Structure,
+    tiles: tuple[tuple[str, int | None], ...],
+    placement: dict[str, Placement],
+    name: str | None = None,
+) -> Mapping:
+    """Return the mapping of one candidate: the template with the searched choices."""
+    place = tuple(
+        (level.name, tuple(t for t, option in placement.items() if level.name in option))
+        for level in spec.levels
+    )
+    return replace(
+        template,
+        name=name or template.name,
+        bind=structure.bind,
+        spatial=structure.spatial,
+        tiles=tuple(
+            TileRule(rank, whole=True) if tile is None else TileRule(rank, fixed=tile)
+            for rank, tile in tiles
+        ),
+        place=tuple((level, tensors) for level, tensors in place if tensors),
+        reads=structure.reads,
+        writes=(),
+        spill_fraction=0.0,
+        spans=(),
+    )
+
+
+def tile_kind(tiles: tuple[tuple[str, int | None], ...]) -> tuple[tuple[str, int | None], ...]:
+    """Return the tiles' kind: whole stays, a fixed tile becomes 1.
+
+    A compiled model depends on whether a rank is whole or fixed, not on the fixed value,
+    which is read at evaluation; one model per kind serves every tile value.
+    """
+    return tuple((rank, None if tile is None else 1) for rank, tile in tiles)
+
+
+def worse(key: tuple[Array, Array], than: tuple[Array, Array]) -> NDArray[np.bool_]:
+    return np.asarray((key[0] > than[0]) | ((key[0] == than[0]) & (key[1] > than[1])))
+
+
+def dominated_tiles(
+    combos: list[tuple[tuple[str, int | None], ...]], feasible: NDArray[np.bool_]
+) -> NDArray[np.bool_]:
+    """Return, per tile combination, where a larger one (every rank at least) also fits."""
+
+    def size(tile: int | None) -> float:
+        return math.inf if tile is None else float(tile)
+
+    out = np.zeros_like(feasible)
+    for i, small in enumerate(combos):
+        for j, large in enumerate(combos):
+            if i == j:
+                continue
+            bigger = all(size(b) >= size(a) for (_, a), (_, b) in zip(small, large, strict=True))
+            if bigger and small != large:
+                out[i] |= feasible[j]
+    return out
+
+
+def spread_count(cascade: Cascade, spec: ArchSpec, bind: dict[str, str]) -> int:
+    total = 1
+    for einsum in cascade.einsums:
+        array = bind.get(einsum.name)
+        if array is not None:
+            dims = len(spec.array(array).dims)
+            total *= math.perm(len(einsum.variables), dims)
+    return total

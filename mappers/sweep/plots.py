@@ -1,0 +1,394 @@
+"""Figures from sweep results: line, bar and scatter plots, Pareto fronts, FuseMax figures.
+
+Matplotlib is imported inside the functions and drives the Agg canvas through
+``matplotlib.figure.Figure`` directly, so no global pyplot state or display is involved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from einsum_cascade.diagnostics import suggest
+from mappers.sweep.errors import SweepError
+from mappers.sweep.pareto import pareto
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+KINDS = ("line", "bar", "scatter")
+FUSEMAX_TABLES = ("attention", "linear", "pe_sweep")
+
+
+@dataclass(frozen=True, slots=True)
+class PlotRequest:
+    """What to draw: columns for the axes and colours, the kind of plot, log axes, front."""
+
+    x: str
+    y: str
+    hue: str | None = None
+    kind: str = "line"
+    logx: bool = False
+    logy: bool = False
+    pareto: tuple[str, str] | None = None
+    title: str | None = None
+
+
+def plot_results(frame: pd.DataFrame, request: PlotRequest) -> Figure:
+    """Draw ``frame`` as ``request`` says and return the figure (save it with ``savefig``).
+
+    Line and bar plots need one row per (hue, x); rows that repeat one are an error whose
+    hint names the columns that still vary, so the user can add ``hue`` or filter.
+
+    Raises:
+        SweepError: SW404 for an unknown column or kind, SW405 for repeated (hue, x) rows,
+            SW406 for an empty table.
+    """
+    _check_request(frame, request)
+    figure = _new_figure((7.5, 4.8))
+    axes = figure.add_subplot()
+    axes.grid(True, alpha=0.3)
+    groups = _groups(frame, request.hue)
+    axes.set_xscale("log" if request.logx and request.kind != "bar" else "linear")
+    axes.set_yscale("log" if request.logy else "linear")
+    if request.kind == "bar":
+        _draw_bars(axes, groups, request.x, request.y)
+    else:
+        for label, rows in groups:
+            rows = rows.sort_values(request.x)
+            style = "-o" if request.kind == "line" else "o"
+            alpha = 0.9 if request.kind == "line" else 0.6
+            axes.plot(rows[request.x], rows[request.y], style, label=label, alpha=alpha, ms=4)
+    if request.pareto is not None:
+        _draw_front(axes, frame, request)
+    if request.kind != "bar":
+        _tick_at_values(axes, frame[request.x])
+    axes.set_xlabel(request.x)
+    axes.set_ylabel(request.y)
+    if request.title:
+        axes.set_title(request.title)
+    if request.hue is not None or request.pareto is not None:
+        axes.legend(title=request.hue, fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1))
+    figure.tight_layout()
+    return figure
+
+
+def _check_request(frame: pd.DataFrame, request: PlotRequest) -> None:
+    if request.kind not in KINDS:
+        hint = suggest(request.kind, KINDS) or "valid kinds: " + ", ".join(KINDS)
+        raise SweepError.single("SW404", f"unknown plot kind '{request.kind}'", None, hint)
+    if frame.empty:
+        raise SweepError.single("SW406", "the results table has no rows to plot")
+    wanted = [request.x, request.y, *([request.hue] if request.hue else [])]
+    wanted += list(request.pareto or ())
+    for name in wanted:
+        if name not in frame.columns:
+            columns = [str(c) for c in frame.columns]
+            hint = suggest(name, columns) or "columns: " + ", ".join(columns)
+            raise SweepError.single("SW404", f"the results have no column '{name}'", None, hint)
+    if request.kind in ("line", "bar"):
+        keys = [request.x, *([request.hue] if request.hue else [])]
+        if frame.duplicated(keys).any():
+            varying = [
+                str(c)
+                for c in frame.columns
+                if c not in (*keys, request.y, "point_id") and frame[c].nunique() > 1
+            ]
+            raise SweepError.single(
+                "SW405",
+                f"several rows share each {' and '.join(keys)}, so a {request.kind} plot "
+                "would mix them",
+                None,
+                "use --hue or --where on one of: " + ", ".join(varying[:8]),
+            )
+
+
+def _groups(frame: pd.DataFrame, hue: str | None) -> list[tuple[str | None, pd.DataFrame]]:
+    if hue is None:
+        return [(None, frame)]
+    return [(_label(value), rows) for value, rows in frame.groupby(hue, sort=False)]
+
+
+def _label(value: Any) -> str:
+    """Format a category or tick: 1K/64K/1M for multiples of 1024 (sizes, sequence lengths)."""
+    if not isinstance(value, int | float | np.number):
+        return str(value)
+    number = float(value)
+    if number.is_integer() and number >= 1024 and number % 1024 == 0:
+        return _seq_label(number)
+    return f"{int(number)}" if number.is_integer() and abs(number) < 1e6 else f"{number:g}"
+
+
+def _draw_bars(axes: Axes, groups: list[tuple[str | None, pd.DataFrame]], x: str, y: str) -> None:
+    categories = sorted({v for _, rows in groups for v in rows[x]})
+    position = {value: index for index, value in enumerate(categories)}
+    width = 0.8 / len(groups)
+    for slot, (label, rows) in enumerate(groups):
+        offsets = np.array([position[v] for v in rows[x]]) - 0.4 + width * (slot + 0.5)
+        axes.bar(offsets, rows[y], width=width, label=label)
+    axes.set_xticks(range(len(categories)), [_label(c) for c in categories])
+
+
+def _draw_front(axes: Axes, frame: pd.DataFrame, request: PlotRequest) -> None:
+    assert request.pareto is not None
+    front = pareto(frame, request.pareto)
+    x, y = request.x, request.y
+    if (x, y) == request.pareto or (y, x) == request.pareto:
+        front = front.sort_values(x)
+        axes.plot(front[x], front[y], "-", color="black", lw=1.5, label="Pareto front", zorder=5)
+    axes.plot(front[x], front[y], "o", mfc="none", mec="black", ms=9, mew=1.5, zorder=6)
+
+
+def _tick_at_values(axes: Axes, values: pd.Series) -> None:
+    """Label a few distinct numeric x values directly instead of crowded log-axis ticks."""
+    from matplotlib.ticker import NullFormatter
+
+    distinct = np.unique(values.to_numpy()) if values.dtype.kind in "iuf" else np.array([])
+    if 1 < len(distinct) <= 12 and np.all(np.mod(distinct, 1) == 0):
+        axes.set_xticks(distinct, [_label(v) for v in distinct])
+        axes.xaxis.set_minor_formatter(NullFormatter())
+
+
+def _new_figure(size: tuple[float, float]) -> Figure:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=size)
+
+
+def save_figure(figure: Figure, path: str | Path) -> Path:
+    """Write ``figure`` to ``path`` (format from the suffix), creating the folder."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(out, dpi=130)
+    return out
+
+
+def write_fusemax_figures(
+    results: str | Path | Mapping[str, pd.DataFrame],
+    out_dir: str | Path,
+    *,
+    baseline: str = "unfused",
+) -> tuple[Path, ...]:
+    """Write the FuseMax paper's figures from our reproduction numbers.
+
+    ``results`` is a folder holding ``attention``, ``linear`` and ``pe_sweep`` tables (each
+    ``.csv`` or ``.parquet``), or a mapping from those names to frames:
+
+    * ``attention``: ``config, workload, seq, latency_s, energy_pj, util_2d, util_1d``;
+    * ``linear`` (the linear layers each configuration is paired with, end to end):
+      ``config, workload, seq, latency_s, energy_pj``;
+    * ``pe_sweep``: ``workload, pe_dim, latency_s, area_um2``.
+
+    Figures whose table is absent are skipped. Written: ``fusemax-utilisation.png``,
+    ``fusemax-{attention,end-to-end}-{speedup,energy}.png`` (relative to ``baseline``) and
+    ``fusemax-pe-sweep.png`` (area against latency, log-log, with the Pareto front).
+
+    Returns:
+        The paths written, in that order.
+
+    Raises:
+        SweepError: SW407 when a table lacks a column or the baseline configuration.
+    """
+    tables = _fusemax_tables(results)
+    out = Path(out_dir)
+    written: list[Path] = []
+    attention = tables.get("attention")
+    if attention is not None:
+        _require(attention, "attention", ("config", "workload", "seq", "latency_s", "energy_pj"))
+        _require(attention, "attention", ("util_2d", "util_1d"))
+        written.append(save_figure(_utilisation_figure(attention), out / "fusemax-utilisation.png"))
+        parts = [("attention", attention)]
+        linear = tables.get("linear")
+        if linear is not None:
+            parts.append(("end-to-end", _end_to_end(attention, linear)))
+        for name, frame in parts:
+            relative = _relative_to(frame, baseline)
+            for metric, label in (("speedup", "speedup"), ("energy_ratio", "energy")):
+                colours = _colours(list(dict.fromkeys(attention["config"])))
+                figure = _relative_figure(relative, metric, name, baseline, colours)
+                written.append(save_figure(figure, out / f"fusemax-{name}-{label}.png"))
+    sweep = tables.get("pe_sweep")
+    if sweep is not None:
+        _require(sweep, "pe_sweep", ("workload", "pe_dim", "latency_s", "area_um2"))
+        written.append(save_figure(_pe_sweep_figure(sweep), out / "fusemax-pe-sweep.png"))
+    return tuple(written)
+
+
+def _fusemax_tables(results: str | Path | Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    if isinstance(results, Mapping):
+        return {k: v for k, v in results.items() if k in FUSEMAX_TABLES}
+    folder = Path(results)
+    tables = {}
+    for name in FUSEMAX_TABLES:
+        for suffix, reader in ((".parquet", pd.read_parquet), (".csv", pd.read_csv)):
+            if (folder / f"{name}{suffix}").exists():
+                tables[name] = reader(folder / f"{name}{suffix}")
+                break
+    if not tables:
+        raise SweepError.single(
+            "SW407", f"'{folder}' holds none of the tables " + ", ".join(FUSEMAX_TABLES)
+        )
+    return tables
+
+
+def _require(frame: pd.DataFrame, table: str, columns: Sequence[str]) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise SweepError.single("SW407", f"the {table} table lacks column(s) " + ", ".join(missing))
+
+
+def _end_to_end(attention: pd.DataFrame, linear: pd.DataFrame) -> pd.DataFrame:
+    _require(linear, "linear", ("config", "workload", "seq", "latency_s", "energy_pj"))
+    keys = ["config", "workload", "seq"]
+    both = attention[[*keys, "latency_s", "energy_pj"]].merge(
+        linear[[*keys, "latency_s", "energy_pj"]], on=keys, suffixes=("", "_linear")
+    )
+    both["latency_s"] += both.pop("latency_s_linear")
+    both["energy_pj"] += both.pop("energy_pj_linear")
+    return both
+
+
+def _relative_to(frame: pd.DataFrame, baseline: str) -> pd.DataFrame:
+    if baseline not in set(frame["config"]):
+        configs = sorted(set(map(str, frame["config"])))
+        raise SweepError.single(
+            "SW407",
+            f"no rows for the baseline configuration '{baseline}'",
+            None,
+            suggest(baseline, configs) or "configurations: " + ", ".join(configs),
+        )
+    base = frame[frame["config"] == baseline][["workload", "seq", "latency_s", "energy_pj"]]
+    merged = frame.merge(base, on=["workload", "seq"], suffixes=("", "_base"))
+    merged["speedup"] = merged["latency_s_base"] / merged["latency_s"]
+    merged["energy_ratio"] = merged["energy_pj"] / merged["energy_pj_base"]
+    return merged[merged["config"] != baseline]
+
+
+def _seq_label(seq: Any) -> str:
+    if not isinstance(seq, int | float | np.number):
+        return str(seq)
+    value = float(seq)
+    for size, suffix in ((2**20, "M"), (2**10, "K")):
+        if value >= size and value % size == 0:
+            return f"{int(value // size)}{suffix}"
+    return f"{seq:g}"
+
+
+def _grouped_panels(
+    frame: pd.DataFrame, metric: str, rows: int, size: tuple[float, float]
+) -> tuple[Figure, list[Axes]]:
+    workloads = list(dict.fromkeys(frame["workload"]))
+    figure = _new_figure(size)
+    panels = figure.subplots(rows, len(workloads), squeeze=False, sharey="row")
+    for column, workload in enumerate(workloads):
+        for row in range(rows):
+            panels[row][column].set_title(str(workload) if row == 0 else "", fontsize=11)
+    return figure, [panels[r][c] for r in range(rows) for c in range(len(workloads))]
+
+
+def _colours(configs: Sequence[str]) -> dict[str, Any]:
+    from matplotlib import colormaps
+
+    palette = colormaps["tab10"]
+    return {config: palette(index % 10) for index, config in enumerate(configs)}
+
+
+def _bars_by_seq(axes: Axes, frame: pd.DataFrame, metric: str, colours: dict[str, Any]) -> None:
+    data = frame.pivot_table(index="seq", columns="config", values=metric, sort=False)
+    data = data.sort_index()[list(dict.fromkeys(frame["config"]))]
+    width = 0.8 / data.shape[1]
+    for slot, config in enumerate(data.columns):
+        offsets = np.arange(len(data)) - 0.4 + width * (slot + 0.5)
+        axes.bar(offsets, data[config], width=width, label=str(config), color=colours[config])
+    axes.set_xticks(range(len(data)), [_seq_label(s) for s in data.index], fontsize=9)
+    axes.grid(True, axis="y", alpha=0.3)
+
+
+def _utilisation_figure(attention: pd.DataFrame) -> Figure:
+    count = attention["workload"].nunique()
+    figure, panels = _grouped_panels(attention, "util_2d", 2, (3.2 * count + 1.5, 6.2))
+    for index, axes in enumerate(panels):
+        workload = list(dict.fromkeys(attention["workload"]))[index % count]
+        metric = "util_2d" if index < count else "util_1d"
+        rows = attention[attention["workload"] == workload]
+        _bars_by_seq(axes, rows, metric, _colours(list(dict.fromkeys(attention["config"]))))
+        axes.set_ylim(0, 1.05)
+        if index % count == 0:
+            axes.set_ylabel(f"{'2D' if metric == 'util_2d' else '1D'} array utilisation")
+        if index >= count:
+            axes.set_xlabel("sequence length")
+    _figure_legend(figure, panels[0], "Utilisation per configuration and sequence length")
+    return figure
+
+
+def _relative_figure(
+    relative: pd.DataFrame, metric: str, scope: str, baseline: str, colours: dict[str, Any]
+) -> Figure:
+    count = relative["workload"].nunique()
+    figure, panels = _grouped_panels(relative, metric, 1, (3.2 * count + 1.5, 3.9))
+    workloads = list(dict.fromkeys(relative["workload"]))
+    for axes, workload in zip(panels, workloads, strict=True):
+        _bars_by_seq(axes, relative[relative["workload"] == workload], metric, colours)
+        axes.axhline(1.0, color="black", lw=0.8)
+        axes.set_xlabel("sequence length")
+    if metric == "speedup":
+        panels[0].set_ylabel(f"speedup over {baseline} (×)")
+        title = f"{scope.capitalize()}: speedup relative to {baseline}"
+    else:
+        panels[0].set_ylabel(f"energy / {baseline} energy")
+        title = f"{scope.capitalize()}: energy relative to {baseline}"
+    _figure_legend(figure, panels[0], title)
+    return figure
+
+
+def _figure_legend(figure: Figure, axes: Axes, title: str) -> None:
+    # Title and legend take fixed heights in inches, so short and tall figures look alike.
+    height = figure.get_figheight()
+    handles, labels = axes.get_legend_handles_labels()
+    figure.suptitle(title, fontsize=12, y=1 - 0.08 / height, va="top")
+    legend_top = 1 - 0.36 / height
+    figure.legend(handles, labels, loc="upper center", ncol=len(labels), fontsize=9,
+                  bbox_to_anchor=(0.5, legend_top), frameon=False)  # fmt: skip
+    figure.tight_layout()
+    figure.subplots_adjust(top=1 - 0.95 / height)
+
+
+def _pe_sweep_figure(sweep: pd.DataFrame) -> Figure:
+    figure = _new_figure((7.5, 5.2))
+    axes = figure.add_subplot()
+    frame = sweep.assign(area_cm2=sweep["area_um2"] * 1e-8)
+    for workload, rows in frame.groupby("workload", sort=False):
+        rows = rows.sort_values("pe_dim")
+        axes.plot(rows["area_cm2"], rows["latency_s"], "-o", label=str(workload), ms=5)
+    tops = frame.loc[frame.groupby("pe_dim")["latency_s"].idxmax()]
+    for _, row in tops.iterrows():
+        axes.annotate(
+            f"PE {row['pe_dim']:g}",
+            (row["area_cm2"], row["latency_s"]),
+            textcoords="offset points",
+            xytext=(0, 9),
+            ha="center",
+            fontsize=8,
+        )
+    for index, (_, rows) in enumerate(frame.groupby("workload", sort=False)):
+        front = pareto(rows, ["area_cm2", "latency_s"])
+        label = "Pareto-optimal (per workload)" if index == 0 else None
+        axes.plot(
+            front["area_cm2"], front["latency_s"], "o", mfc="none", mec="black", ms=10, label=label
+        )
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.margins(x=0.06, y=0.12)
+    axes.set_xlabel("area (cm², 45 nm)")
+    axes.set_ylabel("attention latency (s)")
+    axes.set_title("PE-array size sweep (PE N: N x N 2D array, N-wide 1D array)")
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend(fontsize=9)
+    figure.tight_layout()
+    return figure

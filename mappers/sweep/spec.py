@@ -1,0 +1,328 @@
+"""Sweep specs: the frozen description of a design-space sweep, read from YAML or CLI flags.
+
+A sweep names an evaluator, base settings (spec, mapping, cascade, workload...), optional
+named configurations, axes (lists or ranges of numbers, vectors or names), groups of axes
+that vary together (``zip``), the metrics to keep and constraints on columns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import yaml
+
+from einsum_cascade.diagnostics import SourceSpan, suggest
+from mappers.sweep.errors import SweepError
+from mappers.sweep.values import Constraint, is_range, parse_constraint, parse_number, parse_range
+from mappers.sweep.yaml_nodes import NodeReader, compose
+
+SUPPORTED_VERSIONS = (1,)
+TOP_KEYS = (
+    "version",
+    "name",
+    "evaluator",
+    "base",
+    "configs",
+    "axes",
+    "zip",
+    "metrics",
+    "constraints",
+    "chunk_points",
+)
+DEFAULT_EVALUATOR = "cost"
+DEFAULT_CHUNK_POINTS = 20_000
+CONFIG_AXIS = "config"
+
+Scalar = int | float | str
+Value = Scalar | tuple[int | float, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Axis:
+    """One swept column: its name, its values and how they are evaluated.
+
+    ``kind`` is ``"number"`` (scalars, evaluated vectorised), ``"vector"`` (equal-length
+    tuples of numbers, evaluated vectorised as a 2-D column) or ``"text"`` (names such as a
+    workload or cascade; each distinct value is a separate group of points).
+    """
+
+    name: str
+    values: tuple[Value, ...]
+    kind: str
+    span: SourceSpan | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SweepSpec:
+    """A design-space sweep; ``fingerprint()`` identifies it for resuming."""
+
+    name: str = "sweep"
+    evaluator: str = DEFAULT_EVALUATOR
+    base: tuple[tuple[str, str], ...] = ()
+    configs: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
+    axes: tuple[Axis, ...] = ()
+    zips: tuple[tuple[str, ...], ...] = ()
+    metrics: tuple[str, ...] = ()
+    constraints: tuple[Constraint, ...] = ()
+    chunk_points: int = DEFAULT_CHUNK_POINTS
+    base_dir: str = field(default=".", compare=False)
+    spans: tuple[tuple[str, SourceSpan], ...] = field(default=(), compare=False)
+
+    def span(self, key: str) -> SourceSpan | None:
+        """Return the span recorded for ``key`` (such as ``metrics[1]``), if any."""
+        return dict(self.spans).get(key)
+
+    def fingerprint(self) -> str:
+        """Return a hash of everything that decides the points and their rows."""
+        data = {
+            "evaluator": self.evaluator,
+            "base": self.base,
+            "configs": self.configs,
+            "axes": [(a.name, a.kind, a.values) for a in self.axes],
+            "zips": self.zips,
+            "metrics": self.metrics,
+            "constraints": [str(c) for c in self.constraints],
+            "chunk_points": self.chunk_points,
+        }
+        text = json.dumps(data, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def load_sweep(path: str | Path) -> SweepSpec:
+    """Read a sweep spec YAML file.
+
+    Raises:
+        SweepError: with file:line:col for every mistake in the text.
+    """
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SweepError.single(
+            "SW120", f"cannot read sweep spec '{path}': {exc.strerror}"
+        ) from None
+    spec = sweep_from_text(text, str(path))
+    return replace(spec, base_dir=str(file.parent))
+
+
+def sweep_from_text(text: str, file: str = "<string>") -> SweepSpec:
+    """Parse the text of a sweep spec (see the module docstring and examples/sweeps/)."""
+    node = compose(text, file)
+    reader = NodeReader(text, file)
+    if node is None:
+        raise SweepError.single("SW102", "the sweep spec is empty", SourceSpan.point(file, 1, 1))
+    fields: dict[str, object] = {}
+    spans: list[tuple[str, SourceSpan]] = []
+    items = reader.mapping(node, "the sweep spec", TOP_KEYS)
+    keys = {key: (key_node, value) for key, key_node, value in items}
+    if "version" not in keys:
+        raise reader.error("SW102", "the sweep spec has no 'version' key", node, "add 'version: 1'")
+    _check_version(reader, keys["version"][1])
+    for key, (key_node, value) in keys.items():
+        spans.append((key, reader.span(key_node)))
+        if key in ("name", "evaluator"):
+            fields[key] = reader.text_value(value, f"'{key}'")
+        elif key == "base":
+            fields["base"] = _settings(reader, value, "'base'")
+        elif key == "configs":
+            fields["configs"] = tuple(
+                (name, _settings(reader, v, f"config '{name}'"))
+                for name, _, v in reader.mapping(value, "'configs'")
+            )
+        elif key == "axes":
+            fields["axes"] = tuple(
+                read_axis(reader, name, v) for name, _, v in reader.mapping(value, "'axes'")
+            )
+        elif key == "zip":
+            fields["zips"] = _zips(reader, value)
+        elif key == "metrics":
+            entries = reader.sequence(value, "'metrics'")
+            fields["metrics"] = tuple(reader.text_value(e, "a metric") for e in entries)
+            spans.extend((f"metrics[{i}]", reader.span(e)) for i, e in enumerate(entries))
+        elif key == "constraints":
+            fields["constraints"] = tuple(
+                parse_constraint(reader.text_value(e, "a constraint"), reader.span(e))
+                for e in reader.sequence(value, "'constraints'")
+            )
+        elif key == "chunk_points":
+            fields["chunk_points"] = _positive_int(reader, value, "'chunk_points'")
+    spec = SweepSpec(**fields, spans=tuple(spans))  # type: ignore[arg-type]
+    check_sweep(spec)
+    return spec
+
+
+def _check_version(reader: NodeReader, node: yaml.Node) -> None:
+    text = reader.text_value(node, "'version'")
+    if text not in {str(v) for v in SUPPORTED_VERSIONS}:
+        supported = ", ".join(str(v) for v in SUPPORTED_VERSIONS)
+        raise reader.error(
+            "SW105", f"unknown sweep spec version '{text}'", node, f"supported: {supported}"
+        )
+
+
+def _settings(reader: NodeReader, node: yaml.Node, what: str) -> tuple[tuple[str, str], ...]:
+    return tuple(
+        (key, reader.text_value(value, f"'{key}' in {what}"))
+        for key, _, value in reader.mapping(node, what)
+    )
+
+
+def _positive_int(reader: NodeReader, node: yaml.Node, what: str) -> int:
+    value = parse_number(reader.text_value(node, what), reader.span(node))
+    if not isinstance(value, int) or value < 1:
+        raise reader.error("SW103", f"{what} must be a positive whole number", node)
+    return value
+
+
+def _zips(reader: NodeReader, node: yaml.Node) -> tuple[tuple[str, ...], ...]:
+    groups = []
+    for group in reader.sequence(node, "'zip'"):
+        names = tuple(reader.text_value(n, "an axis name") for n in reader.sequence(group, "a zip"))
+        groups.append(names)
+    return tuple(groups)
+
+
+def read_axis(reader: NodeReader, name: str, node: yaml.Node) -> Axis:
+    """Read one axis: a range text, a single value, or a list of values or vectors."""
+    span = reader.span(node)
+    if isinstance(node, yaml.ScalarNode):
+        text = str(node.value)
+        if is_range(text):
+            return Axis(name, parse_range(text, span), "number", span)
+        items: list[yaml.Node] = [node]
+    else:
+        items = reader.sequence(node, f"axis '{name}'")
+    if not items:
+        raise reader.error("SW106", f"axis '{name}' has no values", node)
+    if all(isinstance(item, yaml.SequenceNode) for item in items):
+        vectors = tuple(_vector(reader, item) for item in items)
+        if len({len(v) for v in vectors}) != 1:
+            raise reader.error("SW106", f"the vectors of axis '{name}' differ in length", node)
+        return Axis(name, vectors, "vector", span)
+    texts = [reader.text_value(item, f"a value of axis '{name}'") for item in items]
+    numbers = [_maybe_number(text) for text in texts]
+    if all(n is not None for n in numbers):
+        return Axis(name, tuple(n for n in numbers if n is not None), "number", span)
+    return Axis(name, tuple(texts), "text", span)
+
+
+def _vector(reader: NodeReader, node: yaml.Node) -> tuple[int | float, ...]:
+    items = reader.sequence(node, "a vector")
+    return tuple(parse_number(reader.text_value(i, "a number"), reader.span(i)) for i in items)
+
+
+def _maybe_number(text: str) -> int | float | None:
+    try:
+        return parse_number(text)
+    except SweepError:
+        return None
+
+
+def check_sweep(spec: SweepSpec) -> None:
+    """Check cross-references: zip members exist, zipped axes agree in length, no clashes.
+
+    Raises:
+        SweepError: SW107 for a zip problem, SW108 for an axis that clashes with a name.
+    """
+    names = [a.name for a in spec.axes]
+    by_name = {a.name: a for a in spec.axes}
+    zip_span = spec.span("zip")
+    seen: set[str] = set()
+    for group in spec.zips:
+        for name in group:
+            if name not in by_name:
+                hint = suggest(name, names)
+                raise SweepError.single(
+                    "SW107", f"zip names '{name}', which is not an axis", zip_span, hint
+                )
+            if name in seen:
+                raise SweepError.single("SW107", f"axis '{name}' is in two zip groups", zip_span)
+            seen.add(name)
+        lengths = {len(by_name[n].values) for n in group}
+        if len(lengths) > 1:
+            detail = ", ".join(f"{n}: {len(by_name[n].values)}" for n in group)
+            raise SweepError.single(
+                "SW107", f"zipped axes must have equal lengths ({detail})", zip_span
+            )
+    if spec.configs and CONFIG_AXIS in by_name:
+        raise SweepError.single(
+            "SW108",
+            f"axis '{CONFIG_AXIS}' clashes with the 'configs' section",
+            by_name[CONFIG_AXIS].span,
+        )
+
+
+def axis_from_option(name: str, value_text: str) -> Axis:
+    """Read an axis given on the command line as ``NAME=VALUE`` (VALUE in YAML flow form).
+
+    Example:
+        >>> axis_from_option("seq", "1K..4K x2").values
+        (1024, 2048, 4096)
+        >>> axis_from_option("pe2d.shape", "[[16,16],[32,32]]").values
+        ((16, 16), (32, 32))
+    """
+    file = f"<--axis {name}>"
+    node = compose(value_text, file)
+    reader = NodeReader(value_text, file)
+    if node is None:
+        raise SweepError.single(
+            "SW106", f"axis '{name}' has no values", SourceSpan.point(file, 1, 1)
+        )
+    return read_axis(reader, name, node)
+
+
+def with_options(
+    spec: SweepSpec,
+    *,
+    axes: tuple[str, ...] = (),
+    base: tuple[str, ...] = (),
+    metrics: tuple[str, ...] = (),
+    constraints: tuple[str, ...] = (),
+    evaluator: str | None = None,
+    chunk_points: int | None = None,
+) -> SweepSpec:
+    """Return ``spec`` with command-line options applied (``NAME=VALUE`` for axes and base).
+
+    An axis or base key given again replaces the spec's; metrics and constraints given on
+    the command line replace and extend the spec's respectively.
+
+    Raises:
+        SweepError: SW109 for an option without ``=``, and any error of the values.
+    """
+    new_axes = {a.name: a for a in spec.axes}
+    for option in axes:
+        name, value = _split_option(option, "--axis")
+        new_axes[name] = axis_from_option(name, value)
+    new_base = dict(spec.base)
+    new_base.update(_split_option(option, "--base") for option in base)
+    extra = tuple(
+        parse_constraint(text, SourceSpan(f"<--constraint {text}>", 1, 1, 1, len(text), text))
+        for text in constraints
+    )
+    updated = replace(
+        spec,
+        axes=tuple(new_axes.values()),
+        base=tuple(new_base.items()),
+        metrics=metrics or spec.metrics,
+        constraints=spec.constraints + extra,
+        evaluator=evaluator or spec.evaluator,
+        chunk_points=chunk_points or spec.chunk_points,
+        spans=spec.spans if not metrics else tuple(s for s in spec.spans if "[" not in s[0]),
+    )
+    check_sweep(updated)
+    return updated
+
+
+def _split_option(option: str, flag: str) -> tuple[str, str]:
+    name, sep, value = option.partition("=")
+    if not sep or not name.strip():
+        raise SweepError.single(
+            "SW109",
+            f"{flag} '{option}' is not NAME=VALUE",
+            None,
+            f"for example {flag} seq=1K..1M x4",
+        )
+    return name.strip(), value.strip()

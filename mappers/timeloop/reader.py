@@ -1,0 +1,266 @@
+"""Timeloop v4 architecture YAML (``!Container``/``!Component`` nodes) -> :class:`ArchSpec`.
+
+A Timeloop architecture gives structure: clock, word size, storage levels and their sizes,
+spatial containers and per-PE registers. It has no energies (Accelergy's job) and knows one
+compute unit, so per-action energies, op tables and areas come from a ``base`` spec, matched
+by level name and by array name. Arrays are named by their number of spatial dimensions
+(``pe2d``, ``pe1d``) so that mappings written for the built-in specs apply.
+
+Which components become what:
+
+* class ``DRAM``: the backing level (bandwidth from ``shared_bandwidth`` words per cycle,
+  else from ``base``);
+* a ``*SRAM*`` class outside the spatial containers: an on-chip level;
+* containers with ``spatial: {meshX, meshY}``: one array, ``meshY`` rows by ``meshX`` cols;
+* storage inside the spatial containers: the PE registers (``depth``, summed over a
+  ``!Parallel`` group);
+* other storage outside the arrays (the artifact's ``reg_file_1d``) is not modelled and is
+  listed in the spec's description.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from einsum_cascade.diagnostics import SourceSpan
+from mappers.errors import SpecError
+from mappers.hardware.spec import ArchSpec, ComputeArray, Level
+
+_TAGS = ("!Container", "!Component", "!Parallel", "!Hierarchical", "!Nothing")
+
+
+@dataclass(frozen=True, slots=True)
+class _Node:
+    kind: str
+    fields: dict[str, Any]
+    span: SourceSpan
+
+
+class _Loader(yaml.SafeLoader):
+    """A safe loader that keeps Timeloop's node tags and each tagged node's position."""
+
+
+def _tagged(loader: _Loader, node: yaml.MappingNode) -> _Node:
+    fields = {str(k): v for k, v in loader.construct_mapping(node, deep=True).items()}
+    start, end = node.start_mark, node.end_mark
+    text = getattr(loader, "text", None)
+    span = SourceSpan(
+        str(loader.name), start.line + 1, start.column + 1, end.line + 1, end.column + 1, text
+    )
+    return _Node(node.tag.lstrip("!"), fields, span)
+
+
+for _tag in _TAGS:
+    _Loader.add_constructor(_tag, _tagged)
+
+
+def _parse(path: Path) -> tuple[list[_Node], str]:
+    text = path.read_text(encoding="utf-8")
+    loader = _Loader(text)
+    loader.name = str(path)
+    loader.text = text  # type: ignore[attr-defined]
+    try:
+        data = loader.get_single_data()
+    except yaml.YAMLError as error:
+        raise SpecError.single("S300", f"{path}: not valid YAML: {error}", None) from error
+    finally:
+        loader.dispose()
+    nodes = (data or {}).get("architecture", {}).get("nodes") if isinstance(data, dict) else None
+    if not isinstance(nodes, list):
+        raise SpecError.single(
+            "S301",
+            f"{path}: no 'architecture: nodes:' list",
+            None,
+            "a Timeloop v4 architecture starts with 'architecture:' then 'nodes:'",
+        )
+    return _flatten(nodes), text
+
+
+def _flatten(nodes: list[Any]) -> list[_Node]:
+    flat: list[_Node] = []
+    for node in nodes:
+        if isinstance(node, _Node) and node.kind in {"Parallel", "Hierarchical"}:
+            inner = _flatten(node.fields.get("nodes", []))
+            if node.kind == "Parallel":
+                flat.append(_Node("Parallel", {"nodes": inner}, node.span))
+            else:
+                flat.extend(inner)
+        elif isinstance(node, _Node):
+            flat.append(node)
+    return flat
+
+
+def _number(node: _Node, key: str) -> float:
+    value = node.fields.get("attributes", {}).get(key)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    raise SpecError.single(
+        "S302",
+        f"component '{node.fields.get('name')}' needs a numeric attribute '{key}'",
+        node.span,
+    )
+
+
+def _storage(node: _Node) -> bool:
+    cls = str(node.fields.get("class", ""))
+    return "DRAM" in cls or "SRAM" in cls or cls in {"storage", "regfile", "smartbuffer_RF"}
+
+
+@dataclass
+class _Parsed:
+    clock_hz: float | None = None
+    word_bytes: int | None = None
+    levels: list[tuple[Level, _Node]] | None = None
+    arrays: list[tuple[ComputeArray, _Node]] | None = None
+    ignored: list[str] | None = None
+
+
+def _read_one(path: Path, parsed: _Parsed, base: ArchSpec, bandwidth: float | None) -> None:
+    nodes, _ = _parse(path)
+    mesh: dict[str, int] = {}
+    registers = 0
+    first_spatial: _Node | None = None
+    for node in nodes:
+        fields = node.fields
+        if node.kind == "Container":
+            seconds = fields.get("attributes", {}).get("global_cycle_seconds")
+            if seconds is not None:
+                clock = 1.0 / float(seconds)
+                if parsed.clock_hz is not None and abs(clock / parsed.clock_hz - 1) > 1e-9:
+                    raise SpecError.single(
+                        "S303", f"{path}: clock differs from the other files", node.span
+                    )
+                parsed.clock_hz = clock
+            for axis, size in (fields.get("spatial") or {}).items():
+                mesh[axis] = mesh.get(axis, 1) * int(size)
+                first_spatial = first_spatial or node
+            continue
+        members = fields["nodes"] if node.kind == "Parallel" else [node]
+        for member in members:
+            if not _storage(member):
+                continue
+            if mesh:
+                registers += int(_number(member, "depth"))
+                continue
+            name = str(member.fields.get("name"))
+            cls = str(member.fields.get("class", ""))
+            if "DRAM" not in cls and "SRAM" not in cls:
+                assert parsed.ignored is not None
+                parsed.ignored.append(name)
+                continue
+            parsed.word_bytes = int(_number(member, "datawidth")) // 8
+            level = _level(member, name, cls, base, bandwidth, parsed)
+            assert parsed.levels is not None
+            _merge_level(parsed.levels, level, member)
+    if not mesh:
+        return
+    shape = tuple(mesh[a] for a in ("meshY", "meshX") if a in mesh)
+    dims = tuple(d for a, d in (("meshY", "rows"), ("meshX", "cols")) if a in mesh)
+    name = f"pe{len(shape)}d"
+    try:
+        template = base.array(name)
+    except KeyError:
+        raise SpecError.single(
+            "S304",
+            f"{path}: the base spec '{base.name}' has no array '{name}' to take ops from",
+            first_spatial.span if first_spatial else None,
+        ) from None
+    array = replace(template, shape=shape, dims=dims, register_words_per_pe=registers)
+    assert parsed.arrays is not None and first_spatial is not None
+    if any(a.name == name for a, _ in parsed.arrays):
+        raise SpecError.single("S305", f"{path}: a second {name} array", first_spatial.span)
+    parsed.arrays.append((array, first_spatial))
+
+
+def _level(
+    node: _Node, name: str, cls: str, base: ArchSpec, bandwidth: float | None, parsed: _Parsed
+) -> Level:
+    try:
+        template = base.level(name)
+    except KeyError:
+        raise SpecError.single(
+            "S306",
+            f"level '{name}' has no energies in the base spec '{base.name}'",
+            node.span,
+            "name the level as in the base spec, or pass a base spec that has it",
+        ) from None
+    width = int(_number(node, "width"))
+    if "DRAM" in cls:
+        shared = node.fields.get("attributes", {}).get("shared_bandwidth")
+        words = float(shared) if shared is not None else None
+        per_s = (
+            bandwidth
+            or (
+                words * parsed.word_bytes * parsed.clock_hz
+                if words and parsed.word_bytes and parsed.clock_hz
+                else None
+            )
+            or template.bandwidth_bytes_per_s
+        )
+        return replace(template, size_bytes=None, bandwidth_bytes_per_s=per_s, access_bits=width)
+    size = _number(node, "depth") * width / 8
+    return replace(template, size_bytes=size, access_bits=width)
+
+
+def _merge_level(levels: list[tuple[Level, _Node]], level: Level, node: _Node) -> None:
+    for old, _ in levels:
+        if old.name == level.name:
+            if old.size_bytes != level.size_bytes:
+                raise SpecError.single(
+                    "S307", f"level '{level.name}' has different sizes in the files", node.span
+                )
+            return
+    levels.append((level, node))
+
+
+def import_timeloop_arch(
+    paths: list[str | Path] | str | Path,
+    base: ArchSpec,
+    name: str | None = None,
+    bandwidth_bytes_per_s: float | None = None,
+) -> ArchSpec:
+    """Build a spec from Timeloop v4 architecture files (one per array, sharing levels).
+
+    Args:
+        paths: the files, e.g. the artifact's ``arch-2d.yaml`` and ``arch-1d.yaml``.
+        base: the spec to take per-action energies, op tables and areas from.
+        name: the new spec's name (default: the first file's stem).
+        bandwidth_bytes_per_s: DRAM bandwidth; default the file's ``shared_bandwidth`` or
+            the base spec's.
+
+    Raises:
+        SpecError: invalid YAML, no node list, a level or array the base spec lacks, or
+            files that disagree on the clock or a level's size.
+    """
+    files = [Path(p) for p in (paths if isinstance(paths, list) else [paths])]
+    parsed = _Parsed(levels=[], arrays=[], ignored=[])
+    for path in files:
+        _read_one(path, parsed, base, bandwidth_bytes_per_s)
+    assert parsed.levels is not None and parsed.arrays is not None
+    levels = [lv for lv, _ in parsed.levels]
+    if not levels or levels[0].bandwidth_bytes_per_s is None or not parsed.arrays:
+        raise SpecError.single(
+            "S308",
+            f"{files[0]}: needs a DRAM component first, an SRAM level and a spatial array",
+            None,
+        )
+    ignored = f"; not modelled: {', '.join(parsed.ignored)}" if parsed.ignored else ""
+    names = {a.name for a, _ in parsed.arrays}
+    tables = tuple(
+        (table, tuple(e for e in entries if e.array in names))
+        for table, entries in base.cost_tables
+    )
+    return ArchSpec(
+        name=name or files[0].stem,
+        clock_hz=parsed.clock_hz or base.clock_hz,
+        word_bytes=parsed.word_bytes or base.word_bytes,
+        levels=tuple(levels),
+        arrays=tuple(a for a, _ in parsed.arrays),
+        cost_tables=tables,
+        description=f"imported from Timeloop: {', '.join(p.name for p in files)}{ignored}",
+        source_file=str(files[0]),
+    )

@@ -1,0 +1,120 @@
+"""schedule: simulate — hand-traced task schedules, exact extrapolation, FuseMax at 1K."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+import einsum_cascade.library as library
+from mappers.cost.model import build_cost_model, evaluate_design_points
+from mappers.cost.pipeline import Pipeline
+from mappers.cost.simulate import (
+    Durations,
+    TileGraph,
+    simulate_point,
+    simulate_run,
+)
+from mappers.hardware.spec_loader import load_spec
+from mappers.mapping.loader import load_mapping, mapping_from_text, mapping_path
+from mappers.mapping.schema import Schedule
+
+
+def toy(epilogue=False):
+    """A on array x, B on y reads A (same tile) and its own previous value; E reads final B."""
+    names = ("A", "B", "E") if epilogue else ("A", "B")
+    pipeline = Pipeline(
+        tiles=np.array(1.0),
+        looped=frozenset({"A", "B"}),
+        order=names,
+        preds=(("A", ()), ("B", ("A",)), ("E", ("B",))),
+        recurrences=(("B",),),
+        current=(("A", ()), ("B", ("A",)), ("E", ("B",))),
+        carried=(("B", ("B",)),),
+    )
+    arrays = {"A": "x", "B": "y", "E": "x"}
+    graph = TileGraph.of(pipeline, {n: arrays[n] for n in names})
+    return graph, Durations({"A": 2.0, "B": 3.0}, {"E": 1.0}, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("buffers", "expected"),
+    [
+        # x: A0 [0,2] A1 [2,4]; A2 waits until tile 0 is done (B0 ends 5): A2 [5,7]
+        # y: B0 [2,5] B1 [5,8] (A1 4, B0 5) B2 [8,11] (A2 7, B1 8) -> 11
+        (2, 11.0),
+        # one buffer: tile i+1 starts when tile i is done:
+        # A0 [0,2] B0 [2,5] A1 [5,7] B1 [7,10] A2 [10,12] B2 [12,15] -> 15
+        (1, 15.0),
+    ],
+    ids=["double-buffered", "single-buffered"],
+)
+def test_one_row_of_three_tiles(buffers, expected):
+    graph, times = toy()
+    assert simulate_run(graph, times, rows=1, inner=3, buffers=buffers) == expected
+
+
+def test_rows_with_an_epilogue_and_one_state_buffer():
+    graph, times = toy(epilogue=True)
+    assert graph.epilogue == ("E",) and graph.looped == ("A", "B")
+    # row 0: A0 [0,2] B0 [2,5] E0 [5,6] on x (reads the final B)
+    # row 1: A1 [2,4] runs ahead on x; B1 writes the running state, so it waits for E0:
+    # B1 [6,9]; E1 [9,10] -> 10
+    assert simulate_run(graph, times, rows=2, inner=1) == 10.0
+
+
+@pytest.mark.parametrize(("rows", "inner"), [(9, 40), (30, 3), (7, 17), (13, 101)], ids=str)
+def test_extrapolation_is_exact_against_the_full_simulation(rows, inner):
+    graph, times = toy(epilogue=True)
+    times = dataclasses.replace(times, memory_per_tile=2.5)
+    full = simulate_run(graph, times, rows, inner)
+    assert simulate_point(graph, times, rows, inner) == pytest.approx(full, rel=1e-12)
+
+
+def fusemax(schedule, workload_extents):
+    mapping = load_mapping("fusemax-pipelined")
+    if schedule != "pipelined":
+        mapping = dataclasses.replace(mapping, schedule=Schedule(schedule))
+    model = build_cost_model(library.load("attention/1pass"), load_spec("fusemax"), mapping)
+    return evaluate_design_points(model, workload_extents)
+
+
+BERT_1K = {"B": 64, "H": 12, "E": 64, "F": 64, "M": 1024, "P": 1024}
+
+
+def test_fusemax_at_1k_the_closed_form_misses_the_first_tiles_fill():
+    closed = fusemax("pipelined", BERT_1K)
+    simulated = fusemax("simulate", BERT_1K)
+    # tiles = B*H*P1*M1 = 64*12*1*4 = 3072 (tile_P = 1024); per tile on pe1d: RM 4 + PRM 28
+    # + SPD 4 + RD 4 + SPNV 256 + RNV 256 = 552, plus AV once per row: F*P/256 = 256 cycles.
+    # pe1d is the bottleneck and never idles once started: busy = 3072*552 + 768*256 = 1892352
+    # It starts after tile 0 arrives (memory/3072 cycles) and BQK (256) and LM (4) ran on pe2d.
+    memory = float(closed["traffic_bytes"][()]) / (400 * 2**30 / 940e6)
+    assert float(simulated["latency_cycles"]) == pytest.approx(
+        memory / 3072 + 256 + 4 + 1892352, rel=1e-12
+    )
+    # closed form: (3072 - 1)*552 + critical path BQK LM RM SLN SLNV RNV (804) + AV 196608
+    assert float(closed["latency_cycles"]) == pytest.approx(3071 * 552 + 804 + 196608)
+    assert float(simulated["latency_cycles"]) > float(closed["latency_cycles"])
+
+
+@pytest.mark.parametrize(
+    ("seq", "low", "high"),
+    [(1024, 1e-4, 2e-4), (4096, 5e-3, 1e-2), (65536, 0.0, 1e-5)],
+    ids=["1K", "4K", "64K"],
+)
+def test_the_closed_form_is_optimistic_at_short_sequences_only(seq, low, high):
+    point = {**BERT_1K, "M": seq, "P": seq}
+    gap = float(fusemax("simulate", point)["latency_cycles"]) / float(
+        fusemax("pipelined", point)["latency_cycles"]
+    )
+    assert low <= gap - 1 <= high
+
+
+def test_a_mapping_file_can_ask_for_the_simulation():
+    text = mapping_path("fusemax-pipelined").read_text(encoding="utf-8")
+    mapping = mapping_from_text(text.replace("schedule: pipelined", "schedule: simulate"))
+    assert mapping.schedule.kind == "simulate"
+    model = build_cost_model(library.load("attention/1pass"), load_spec("fusemax"), mapping)
+    out = evaluate_design_points(model, {**BERT_1K, "M": [1024, 4096], "P": [1024, 4096]})
+    assert out["latency_cycles"].shape == (2,)
+    assert np.all(out["util_pe2d"] < 1)
