@@ -14,8 +14,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import kernels.build.nvrtc as nvrtc
 from einsum_cascade import Diagnostic, Severity
-from kernels.build import nvrtc
 from kernels.build.cache import content_key, entry_dir
 from kernels.build.source import KernelSource
 from kernels.errors import KernelError
