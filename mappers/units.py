@@ -89,7 +89,7 @@ class Kind:
         return f"{what} above {self.low:g} and at most {self.high:g}"
 
 
-COUNT = Kind("count", (NONE,), 1, 2**48, integer=True)
+COUNT = Kind("count", (NONE,), 1, 2**40, integer=True)
 SHAPE = Kind("dimension", (NONE,), 1, 2**31, integer=True)
 WHOLE = Kind("whole number", (NONE,), 0, 2**31, integer=True)
 SIZE = Kind("size in bytes", (NONE, BYTES), 0, 2**60, low_inclusive=False)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mappers.cascades import load_cascade
+from einsum_cascade import load_cascade
 from mappers.cost.linear import linear_layers_cost
 from mappers.cost.model import build_cost_model, evaluate_design_points
 from mappers.errors import MappingError

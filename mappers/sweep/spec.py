@@ -62,6 +62,15 @@ class Axis:
     values: tuple[Value, ...]
     kind: str
     span: SourceSpan | None = field(default=None, compare=False)
+    value_spans: tuple[SourceSpan, ...] = field(default=(), compare=False)
+
+    def value_span(self, value: Value) -> SourceSpan | None:
+        """Return where ``value`` is written (the axis's span for a range), if known."""
+        if len(self.value_spans) == len(self.values):
+            for candidate, span in zip(self.values, self.value_spans, strict=True):
+                if candidate == value:
+                    return span
+        return self.span
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,17 +139,11 @@ def sweep_from_text(text: str, file: str = "<string>") -> SweepSpec:
         if key in ("name", "evaluator"):
             fields[key] = reader.text_value(value, f"'{key}'")
         elif key == "base":
-            fields["base"] = _settings(reader, value, "'base'")
-            spans.extend((f"base.{k}", reader.span(kn)) for k, kn, _ in reader.mapping(value, ""))
+            fields["base"] = _settings(reader, value, "'base'", spans)
         elif key == "configs":
             fields["configs"] = tuple(
-                (name, _settings(reader, v, f"config '{name}'"))
+                (name, _settings(reader, v, f"config '{name}'", spans))
                 for name, _, v in reader.mapping(value, "'configs'")
-            )
-            spans.extend(
-                (f"configs.{name}.{k}", reader.span(kn))
-                for name, _, v in reader.mapping(value, "'configs'")
-                for k, kn, _ in reader.mapping(v, f"config '{name}'")
             )
         elif key == "axes":
             fields["axes"] = tuple(
@@ -173,11 +176,14 @@ def _check_version(reader: NodeReader, node: Node) -> None:
         )
 
 
-def _settings(reader: NodeReader, node: Node, what: str) -> tuple[tuple[str, str], ...]:
-    return tuple(
-        (key, reader.text_value(value, f"'{key}' in {what}"))
-        for key, _, value in reader.mapping(node, what)
-    )
+def _settings(
+    reader: NodeReader, node: Node, what: str, spans: list[tuple[str, SourceSpan]]
+) -> tuple[tuple[str, str], ...]:
+    settings = []
+    for key, key_node, value in reader.mapping(node, what):
+        settings.append((key, reader.text_value(value, f"'{key}' in {what}")))
+        spans.append((f"setting {key}", reader.span(key_node)))
+    return tuple(settings)
 
 
 def _positive_int(reader: NodeReader, node: Node, what: str) -> int:
@@ -218,6 +224,7 @@ def read_axis(reader: NodeReader, name: str, node: Node) -> Axis:
         items = reader.sequence(node, f"axis '{name}'")
     if not items:
         raise reader.error("SW106", f"axis '{name}' has no values", node)
+    spans = tuple(reader.span(item) for item in items)
     vectors = [item for item in items if isinstance(item.value, list)]
     if vectors:
         if kind not in (SHAPE, NUMBER):
@@ -233,14 +240,14 @@ def read_axis(reader: NodeReader, name: str, node: Node) -> Axis:
         rows = tuple(_vector(reader, item, kind) for item in items)
         if len({len(v) for v in rows}) != 1:
             raise reader.error("SW106", f"the vectors of axis '{name}' differ in length", node)
-        return Axis(name, rows, "vector", span)
+        return Axis(name, rows, "vector", span, spans)
     texts = [(reader.text_value(item, f"a value of axis '{name}'"), item) for item in items]
     if kind is not NUMBER:
         numbers = tuple(sweep_number(text, item.span, kind) for text, item in texts)
-        return Axis(name, numbers, "number", span)
+        return Axis(name, numbers, "number", span, spans)
     parsed = [_maybe_number(text) for text, _ in texts]
     if all(n is not None for n in parsed):
-        return Axis(name, tuple(n for n in parsed if n is not None), "number", span)
+        return Axis(name, tuple(n for n in parsed if n is not None), "number", span, spans)
     if any(n is not None for n in parsed):
         number, text_item = next(
             (t, i) for (t, i), n in zip(texts, parsed, strict=True) if n is not None
@@ -252,7 +259,7 @@ def read_axis(reader: NodeReader, name: str, node: Node) -> Axis:
             text_item,
             "an axis holds numbers or names, not both",
         )
-    return Axis(name, tuple(text for text, _ in texts), "text", span)
+    return Axis(name, tuple(text for text, _ in texts), "text", span, spans)
 
 
 def _vector(reader: NodeReader, node: Node, kind: object) -> tuple[int | float, ...]:
@@ -346,12 +353,12 @@ def with_options(
         name, value = _split_option(option, "--axis")
         new_axes[name] = axis_from_option(name, value)
     new_base = dict(spec.base)
-    base_spans = []
+    new_spans = list(spec.spans)
     for option in base:
         key, value = _split_option(option, "--base")
         new_base[key] = value
-        where = SourceSpan(f"<--base {option}>", 1, 1, 1, len(key), option)
-        base_spans.append((f"base.{key}", where))
+        file = f"<--base {option}>"
+        new_spans.append((f"setting {key}", SourceSpan(file, 1, 1, 1, len(key), option)))
     extra = tuple(
         parse_constraint(text, SourceSpan(f"<--constraint {text}>", 1, 1, 1, len(text), text))
         for text in constraints
@@ -364,8 +371,7 @@ def with_options(
         constraints=spec.constraints + extra,
         evaluator=evaluator or spec.evaluator,
         chunk_points=chunk_points or spec.chunk_points,
-        spans=(spec.spans if not metrics else tuple(s for s in spec.spans if "[" not in s[0]))
-        + tuple(base_spans),
+        spans=tuple(new_spans) if not metrics else tuple(s for s in new_spans if "[" not in s[0]),
     )
     check_sweep(updated)
     return updated

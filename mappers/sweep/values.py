@@ -41,7 +41,7 @@ def sweep_number(text: str, span: SourceSpan | None = None, kind: Kind = NUMBER)
     """Read ``text`` with the one quantity grammar (:mod:`mappers.units`) as a ``kind``.
 
     Raises:
-        SweepError: SW110 when the text is not a number, SW113 when it is out of the
+        SweepError: SW110 when the text is not a number, SW115 when it is out of the
             kind's range (a negative batch, a clock of 0...).
 
     Example:
@@ -51,7 +51,7 @@ def sweep_number(text: str, span: SourceSpan | None = None, kind: Kind = NUMBER)
     try:
         return parse_quantity(text, kind)
     except QuantityError as exc:
-        code = "SW113" if exc.out_of_range else "SW110"
+        code = "SW115" if exc.out_of_range else "SW110"
         raise SweepError.single(code, f"value {exc.message}", span, exc.hint) from None
 
 
@@ -59,7 +59,7 @@ def check_values(values: np.ndarray, kind: Kind, what: str, span: SourceSpan | N
     """Check numbers already expanded (a range) against ``kind``, all at once.
 
     Raises:
-        SweepError: SW113 at ``span`` for the first value out of range.
+        SweepError: SW115 at ``span`` for the first value out of range.
     """
     bad = ~np.isfinite(values) | (values > kind.high) | (values < kind.low)
     if not kind.low_inclusive:
@@ -69,7 +69,7 @@ def check_values(values: np.ndarray, kind: Kind, what: str, span: SourceSpan | N
     if bad.any():
         first = values[np.flatnonzero(bad)[0]]
         raise SweepError.single(
-            "SW113", f"{what} has the value {first:g}, out of range", span, kind.describe()
+            "SW115", f"{what} has the value {first:g}, out of range", span, kind.describe()
         )
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from einsum_cascade.errors import DslSyntaxError
-from einsum_cascade.teaal import cascade_from_yaml
+from einsum_cascade.teaal import parse_teaal_yaml
 from einsum_cascade.yaml_source import MAX_BYTES, MAX_DEPTH, compose, read_yaml
 from mappers.errors import MappingError, SpecError
 from mappers.hardware.spec_loader import spec_from_text
@@ -30,7 +30,7 @@ READERS = {
     "spec": (lambda text: spec_from_text(text, "f.yaml"), SpecError),
     "mapping": (lambda text: mapping_from_text(text, "f.yaml"), MappingError),
     "sweep": (lambda text: sweep_from_text(text, "f.yaml"), SweepError),
-    "teaal": (lambda text: cascade_from_yaml(text, "f.yaml"), DslSyntaxError),
+    "teaal": (lambda text: parse_teaal_yaml(text, "f.yaml"), DslSyntaxError),
 }
 
 
@@ -50,7 +50,9 @@ def test_deep_nesting_is_a_located_error_not_a_recursion_error(reader):
     with pytest.raises(error) as caught:
         read(text)
     assert caught.value.codes == ("Y007",)
-    assert caught.value.diagnostics[0].span.col == 3 + MAX_DEPTH  # the root mapping is the first level
+    assert (
+        caught.value.diagnostics[0].span.col == 3 + MAX_DEPTH
+    )  # the root mapping is the first level
 
 
 @pytest.mark.parametrize(

@@ -54,16 +54,20 @@ COUNT_ENTRY_POINTS = {
     "cli --shape": lambda t: extents_option(f"M={t}")["M"],
     "workload --seq": lambda t: get_workload("BERT", t).seq_len,
 }
+
+
+def _level(old: str, new: str, index: int, field: str):
+    return getattr(_spec(old, new).levels[index], field)
+
+
 SIZE_ENTRY_POINTS = {
-    "spec size_bytes": lambda t: _spec("size_bytes: 16MiB", f"size_bytes: {t}").levels[1].size_bytes,
-    "spec bandwidth": lambda t: _spec("bandwidth_bytes_per_s: 400GiB", f"bandwidth_bytes_per_s: {t}")
-    .levels[0]
-    .bandwidth_bytes_per_s,
-    "mapping budget_bytes": lambda t: _mapping(
-        "{fit: L3, step", f"{{fit: L3, budget_bytes: {t}, step"
-    )
-    .tiles[0]
-    .budget_bytes,
+    "spec size_bytes": lambda t: _level("size_bytes: 16MiB", f"size_bytes: {t}", 1, "size_bytes"),
+    "spec bandwidth": lambda t: _level(
+        "bandwidth_bytes_per_s: 400GiB", f"bandwidth_bytes_per_s: {t}", 0, "bandwidth_bytes_per_s"
+    ),
+    "mapping budget_bytes": lambda t: (
+        _mapping("{fit: L3, step", f"{{fit: L3, budget_bytes: {t}, step").tiles[0].budget_bytes
+    ),
     "sweep axis size": lambda t: _sweep_axis("L3.size_bytes", t),
 }
 FREQUENCY_ENTRY_POINTS = {

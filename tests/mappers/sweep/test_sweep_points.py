@@ -5,7 +5,7 @@ from mappers.sweep.spec import sweep_from_text
 
 SPEC = """\
 version: 1
-base: {spec: a.yaml}
+base: {arch: a.yaml}
 configs: {fast: {mapping: f.yaml}, slow: {mapping: s.yaml}}
 axes:
   seq: [1K, 4K]
@@ -43,6 +43,6 @@ def test_point_blocks_split_a_chunk_where_settings_change():
     # ids 2,3 are (fast, BERT); 4,5,6 are (fast, XLM)
     assert [b.point_ids.tolist() for b in blocks] == [[2, 3], [4, 5, 6]]
     settings = dict(blocks[1].group.settings)
-    assert settings == {"spec": "a.yaml", "config": "fast", "mapping": "f.yaml", "workload": "XLM"}
+    assert settings == {"arch": "a.yaml", "config": "fast", "mapping": "f.yaml", "workload": "XLM"}
     np.testing.assert_array_equal(blocks[1].columns["pe2d.shape"], [[16, 16], [32, 32], [16, 16]])
     np.testing.assert_array_equal(blocks[1].columns["seq"], [1024, 1024, 4096])
