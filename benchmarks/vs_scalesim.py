@@ -147,24 +147,47 @@ def points(
     ]
 
 
+def pair(values: Sequence[str]) -> str:
+    """Join one value per dataflow (OS / WS), or give one value when they agree."""
+    return values[0] if len(set(values)) == 1 else " / ".join(values)
+
+
 def table(
     rows: Sequence[tuple[tuple[tuple[int, int, int], int, str], Ours, dict[str, Any]]],
 ) -> str:
-    head = (
-        "| M×K×N | array | flow | cycles ours | cycles SCALE-Sim | ratio | DRAM reads ours "
-        "| DRAM reads SCALE-Sim | DRAM writes ours | DRAM writes SCALE-Sim | K folds "
-        "| SCALE-Sim s |"
+    """One line per shape and array: cycles per dataflow, then DRAM words (OS / WS)."""
+    flows = "/".join(f.upper() for f in DATAFLOWS)
+    head = "| M×K×N | array |"
+    for flow in DATAFLOWS:
+        head += f" {flow.upper()} cycles ours | SCALE-Sim | ratio |"
+    head += (
+        f" DRAM reads ours ({flows}) | SCALE-Sim | DRAM writes ours ({flows}) | SCALE-Sim "
+        "| WS K folds | SCALE-Sim s |"
     )
     lines = [head, "|" + "|".join("---" for _ in range(head.count("|") - 1)) + "|"]
-    for ((m, k, n), size, dataflow), our, peer in rows:
-        folds = math.ceil(k / size) if dataflow == "ws" else 1
-        lines.append(
-            f"| {m}×{k}×{n} | {size}² | {dataflow.upper()} | {our.cycles:,.0f} "
-            f"| {peer['cycles']:,} | {ratio(our.cycles, peer['cycles'])} "
-            f"| {count(our.dram_read_words)} | {peer['dram_read_words']:,} "
-            f"| {count(our.dram_write_words)} | {peer['dram_write_words']:,} | {folds} "
-            f"| {peer['wall_s']:.1f}{' (cached)' if peer['cached'] else ''} |"
+    groups: dict[tuple[tuple[int, int, int], int], list[tuple[Ours, dict[str, Any]]]] = {}
+    for (shape, size, _), our, peer in rows:
+        groups.setdefault((shape, size), []).append((our, peer))
+    for ((m, k, n), size), cells in groups.items():
+        line = f"| {m}×{k}×{n} | {size}² |"
+        for our, peer in cells:
+            line += (
+                f" {our.cycles:,.0f} | {peer['cycles']:,} | {ratio(our.cycles, peer['cycles'])} |"
+            )
+        if all(our.dram_read_words is not None for our, _ in cells):
+            our_reads = pair([count(our.dram_read_words) for our, _ in cells])
+            our_writes = pair([count(our.dram_write_words) for our, _ in cells])
+        else:  # the model reports only reads + writes
+            our_reads = "total " + pair([count(our.dram_words) for our, _ in cells])
+            our_writes = "—"
+        wall = sum(peer["wall_s"] for _, peer in cells)
+        peer_reads = pair([count(peer["dram_read_words"]) for _, peer in cells])
+        peer_writes = pair([count(peer["dram_write_words"]) for _, peer in cells])
+        line += (
+            f" {our_reads} | {peer_reads} | {our_writes} | {peer_writes} "
+            f"| {math.ceil(k / size)} | {wall:.1f} |"
         )
+        lines.append(line)
     return "\n".join(lines)
 
 
