@@ -122,6 +122,14 @@ class KernelBuilder:
             raise kernel_error(
                 einsum, f"einsum '{einsum.name}' iterates a rank other than the tiles"
             )
+        if self.tile_variable is not None and self.tile_variable in einsum.reduced_variables:
+            raise kernel_error(
+                einsum,
+                f"einsum '{einsum.name}' reduces the tile rank "
+                f"'{rank_of_variable(self.tile_variable)}' outside a running state",
+                hint="kernels keep per-tile values only inside one tile loop; a reduction over "
+                "the tiles must be an iterative (running) tensor, as in the 1-pass cascade",
+            )
         reduced_grid = [rank_of_variable(v) for v in einsum.reduced_variables if v in self.grid]
         if reduced_grid:
             raise kernel_error(
@@ -258,6 +266,10 @@ class KernelBuilder:
         staged = {name for s in segments for name in s.staged}
         produced: set[str] = {e.name for e in einsums}
         read = {ref.tensor for e in einsums for ref in e.operands}
+        for einsum in einsums:  # an init may read an input (a sink logit S[])
+            init = self.cascade.init(einsum.name)
+            if init is not None:
+                read |= {n.tensor for n in walk(init.value) if isinstance(n, TensorRef)}
         for name in sorted(read - produced):
             tensor = self.cascade.tensor(name)
             if name in self.views:
