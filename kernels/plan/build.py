@@ -228,8 +228,15 @@ class KernelBuilder:
                     target = self.cascade.einsum(target).operands[0].tensor
                 tensor = self.cascade.tensor(target)
                 if tensor.kind is TensorKind.INPUT and self.tiling.sequence_rank in tensor.ranks:
+                    if target == ref.tensor and self._rows_unbounded(tensor.ranks):
+                        continue  # read from global memory: a tile of every row cannot fit
                     found.setdefault(target, None)
         return tuple(found)
+
+    def _rows_unbounded(self, ranks: tuple[str, ...]) -> bool:
+        """Tell whether a tensor has the parallel rank with a runtime (unbounded) extent."""
+        parallel = self.tiling.parallel_rank
+        return parallel in ranks and parallel not in self.static
 
     def _step(self, einsum: Einsum) -> Step:
         variables = [v for v in einsum.variables if v not in (self.tile_variable,)]

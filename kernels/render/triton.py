@@ -563,14 +563,8 @@ class TritonRenderer(Renderer):
             if item.storage is not Storage.GLOBAL:
                 continue
             axes = self.tensor_axes(item.tensor)
-            if self.plan.in_tile_variable in axes:
-                raise KernelError.single(
-                    "K702",
-                    f"'{item.tensor}' is read whole along the sequence rank outside a tile "
-                    "loop; the triton renderer streams such tensors only inside tile loops",
-                )
-            if item.tensor not in self.used_globals():
-                continue
+            if item.tensor not in self.used_globals() or self.plan.in_tile_variable in axes:
+                continue  # along the sequence rank: loaded tile by tile in the loop
             self.out.line(f"g_{item.tensor} = {self.load(item.tensor, axes)}  # once per program")
 
     def used_globals(self) -> set[str]:
@@ -638,6 +632,11 @@ class TritonRenderer(Renderer):
         for tensor in segment.staged:
             axes = self.tensor_axes(tensor)
             self.out.line(f"t_{tensor} = {self.load(tensor, axes)}")
+        read = {ref.tensor for step in segment.steps for ref in step.einsum.operands}
+        for item in self.kernel.buffers:  # rows of the program along the tile (GEMM's A)
+            axes = self.tensor_axes(item.tensor)
+            if item.storage is Storage.GLOBAL and item.tensor in read and variable in axes:
+                self.out.line(f"g_{item.tensor} = {self.load(item.tensor, axes)}")
 
     def loop_bounds(self, bounds: TileBounds | None) -> tuple[str, str]:
         """Return the first tile and the end tile of a loop (whole absent tiles skipped)."""

@@ -22,6 +22,7 @@ from kernels.build.triton_build import (
     TritonBinary,
     check_binary,
     compile_kernel,
+    default_warps,
     interpreted,
     interpreting,
     require_triton,
@@ -157,7 +158,7 @@ class CubinKernel:
 def load_triton_on_device(
     plan: KernelPlan,
     extents: Mapping[str, int],
-    num_warps: int = 4,
+    num_warps: int = 0,
     num_stages: int = 3,
 ) -> list[CubinKernel]:
     """Compile (cached) for the current device and load every kernel; gate each binary."""
@@ -171,7 +172,8 @@ def load_triton_on_device(
     loaded = []
     for kernel in source.kernels:
         even = kernel.specialization(dict(extents))["EVEN"]
-        binary = compile_kernel(source, kernel, arch, num_warps, num_stages, aligned, even)
+        warps = num_warps or default_warps(plan)
+        binary = compile_kernel(source, kernel, arch, warps, num_stages, aligned, even)
         check_binary(binary, kernel.dots)
         loaded.append(CubinKernel(binary, kernel))
     return loaded
@@ -181,7 +183,7 @@ def run_triton_cupy(
     plan: KernelPlan,
     inputs: Mapping[str, Any],
     extents: Mapping[str, int] | None = None,
-    num_warps: int = 4,
+    num_warps: int = 0,
     num_stages: int = 3,
 ) -> dict[str, Any]:
     """Run the plan's Triton kernels on the GPU; inputs and outputs are CuPy arrays."""
@@ -198,6 +200,47 @@ def run_triton_cupy(
     for kernel in load_triton_on_device(plan, bound, num_warps, num_stages):
         kernel(tensors, bound)
     return {t.name: tensors[t.name] for t in plan.cascade.outputs}
+
+
+def run_triton_cupy_host(
+    plan: KernelPlan, inputs: Mapping[str, np.ndarray], extents: Mapping[str, int] | None = None
+) -> dict[str, np.ndarray]:
+    """Run on the GPU from host arrays and return host arrays (the CLI's ``triton-gpu``)."""
+    from kernels.run.cupy_launch import require_cupy
+
+    cupy = require_cupy()
+    outputs = run_triton_cupy(plan, inputs, extents)
+    cupy.cuda.Device().synchronize()
+    return {name: cupy.asnumpy(array) for name, array in outputs.items()}
+
+
+def time_triton_cupy(
+    plan: KernelPlan,
+    inputs: Mapping[str, Any],
+    extents: Mapping[str, int] | None = None,
+    repeats: int = 20,
+    num_warps: int = 0,
+    num_stages: int = 3,
+) -> Any:
+    """Time the plan's Triton kernels with CUDA events (inputs already on the device)."""
+    from kernels.run.cupy_launch import require_cupy
+    from kernels.run.timing import time_cuda
+
+    cupy = require_cupy()
+    bound = bind_extents(plan, inputs, extents)
+    tensors: dict[str, Any] = {
+        name: cupy.ascontiguousarray(cupy.asarray(array), dtype=_dtype(plan))
+        for name, array in inputs.items()
+    }
+    for name in produced_tensors(plan):
+        tensors[name] = cupy.empty(tensor_shape(plan, name, bound), dtype=cupy.float32)
+    kernels = load_triton_on_device(plan, bound, num_warps, num_stages)
+
+    def launch() -> None:
+        for kernel in kernels:
+            kernel(tensors, bound)
+
+    return time_cuda(launch, 5, repeats)
 
 
 def triton_version() -> str:
