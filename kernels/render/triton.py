@@ -69,6 +69,7 @@ class TritonRenderer(Renderer):
         self.target: Axes = ()
         self.mutate_dots = mutate_dots  # the mutation test: every tl.dot as a multiply-sum
         self.dots = 0
+        self.in_loop = False  # inside a tile loop a tile of the sequence rank can be stored
         self.empties: dict[str, float] = {}  # aligned register reads -> their empty value
         self.block_p = plan.tiling.threads_per_block
         self.tile = plan.tiling.tile
@@ -456,11 +457,11 @@ class TritonRenderer(Renderer):
             return
         buffer = self.kernel.buffer(name)
         tensor = self.cascade.tensor(name)
-        if self.plan.in_tile_variable in buffer.dims:
+        if self.plan.in_tile_variable in buffer.dims and not self.in_loop:
             raise KernelError.single(
                 "K004",
-                f"tensor '{name}' keeps the sequence rank; kernels cannot write it to global "
-                "memory",
+                f"tensor '{name}' keeps the sequence rank outside a tile loop; kernels cannot "
+                "write it to global memory",
             )
         suffix = "_cur" if buffer.iterative else ""
         axes = self.buffer_axes(buffer)
@@ -615,6 +616,12 @@ class TritonRenderer(Renderer):
         self.out.line(f"{name}_prev = {name}_cur")
         if buffer.maybe_absent:
             self.out.line(f"{name}_prev_ok = {name}_cur_ok")
+
+    def segment(self, segment: Segment) -> None:
+        """Write a segment; remember when a tile loop is open."""
+        self.in_loop = segment.is_loop
+        super().segment(segment)
+        self.in_loop = False
 
     def open_tile_loop(self, segment: Segment) -> None:
         """Open the loop over the tiles a filter leaves present and load their staged blocks."""
