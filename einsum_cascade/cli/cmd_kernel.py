@@ -235,7 +235,7 @@ def check(
 
 
 def _check_triton(plan: Any, arch: str, warps: int, stages: int, as_json: bool) -> None:
-    from kernels.build.triton_build import check_binary, compile_kernel, default_warps
+    from kernels.build.triton_build import check_binary, compile_kernel
     from kernels.errors import KernelError
     from kernels.render.triton import render_triton
 
@@ -244,7 +244,7 @@ def _check_triton(plan: Any, arch: str, warps: int, stages: int, as_json: bool) 
     failures: list[KernelError] = []
     for target in [a.strip() for a in arch.split(",") if a.strip()]:
         for kernel in source.kernels:
-            binary = compile_kernel(source, kernel, target, warps or default_warps(plan), stages)
+            binary = compile_kernel(source, kernel, target, warps or kernel.warps, stages)
             try:
                 check_binary(binary, kernel.dots)
                 gate = "ok"

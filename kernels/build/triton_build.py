@@ -29,7 +29,6 @@ from typing import Any
 from kernels.build.cache import content_key, entry_dir
 from kernels.build.triton_source import TritonKernel, TritonSource
 from kernels.errors import KernelError
-from kernels.plan.nodes import KernelPlan
 
 ARCHS = {"sm_80": 80, "sm_90a": 90, "sm_90": 90}
 TENSOR_CORE_OPCODES = ("HGMMA", "HMMA")
@@ -60,13 +59,6 @@ def require_triton() -> ModuleType:
     import triton
 
     return triton
-
-
-def default_warps(plan: KernelPlan) -> int:
-    """Return the warps per program: 8 when masks or a head dim >= 128 need the registers."""
-    filtered = any(e.condition is not None for e in plan.cascade.einsums)
-    wide = any(value >= 128 for _, value in plan.tiling.static_extents)
-    return 8 if filtered or wide else 4
 
 
 def module_file(source: TritonSource) -> Path:

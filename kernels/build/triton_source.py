@@ -31,6 +31,7 @@ class TritonKernel:
     block_p: int
     dots: int  # tl.dot calls in the rendered body
     sequence_rank: str  # EVEN (a constexpr) says its extent is a multiple of TILE
+    warps: int  # the default warps per program
 
     def specialization(self, extents: dict[str, int]) -> dict[str, bool]:
         """Return the launch-time constexprs for runtime extents (``EVEN``)."""

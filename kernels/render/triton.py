@@ -705,8 +705,16 @@ class TritonRenderer(Renderer):
             self.block_p,
             self.dots,
             self.plan.tiling.sequence_rank,
+            default_warps(self.plan),
         )
         return "\n".join(lines), kernel
+
+
+def default_warps(plan: KernelPlan) -> int:
+    """Return the warps per program: 8 when masks or a head dim >= 128 need the registers."""
+    filtered = any(e.condition is not None for e in plan.cascade.einsums)
+    wide = any(value >= 128 for _, value in plan.tiling.static_extents)
+    return 8 if filtered or wide else 4
 
 
 def _is_constant(code: str) -> bool:

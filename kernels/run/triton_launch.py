@@ -22,7 +22,6 @@ from kernels.build.triton_build import (
     TritonBinary,
     check_binary,
     compile_kernel,
-    default_warps,
     interpreted,
     interpreting,
     require_triton,
@@ -172,7 +171,7 @@ def load_triton_on_device(
     loaded = []
     for kernel in source.kernels:
         even = kernel.specialization(dict(extents))["EVEN"]
-        warps = num_warps or default_warps(plan)
+        warps = num_warps or kernel.warps
         binary = compile_kernel(source, kernel, arch, warps, num_stages, aligned, even)
         check_binary(binary, kernel.dots)
         loaded.append(CubinKernel(binary, kernel))

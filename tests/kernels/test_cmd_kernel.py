@@ -129,7 +129,7 @@ def test_run_of_the_help_example_passes_a_relative_and_absolute_tolerance():
 
 
 def test_gemm_cascade_compiles_and_runs_without_a_tile_option():
-    gemm = "mappers/data/cascades/gemm.cascade"
+    gemm = "linear/gemm"
     common = ["--parallel", "M", "--sequence", "K", "--extent", "N=64"]
     result = invoke("kernel", "check", gemm, *common, "--arch", "sm_80", "--json")
     assert result.exit_code == 0, result.output  # no runtime-sized __shared__ array

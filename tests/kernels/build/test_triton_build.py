@@ -63,7 +63,7 @@ def test_the_tensor_core_gate_fails_when_the_dots_are_lowered_to_scalar_loops(ar
 
 
 def test_gemm_contraction_uses_tensor_cores() -> None:
-    gemm = load_cascade("mappers/data/cascades/gemm.cascade")
+    gemm = load_cascade("linear/gemm")
     tiling = Tiling(
         parallel_rank="M",
         sequence_rank="K",

@@ -108,7 +108,7 @@ def test_head_dim_128_and_a_padded_head_dim() -> None:
 
 
 def test_gemm_and_layernorm_shaped_cascades() -> None:
-    gemm = load_cascade(str(ROOT / "mappers/data/cascades/gemm.cascade"))
+    gemm = load_cascade("linear/gemm")
     tiling = Tiling(parallel_rank="M", sequence_rank="K", static_extents=(("N", 64),), tile=32)
     _check(plan_kernels(gemm, tiling), {"K": 70, "M": 50})
     norm = load_cascade(str(ROOT / "examples/kernels/layernorm.cascade"))
