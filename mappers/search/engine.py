@@ -34,6 +34,7 @@ from einsum_cascade.ir import Cascade
 from mappers.cost.footprint import build_extents
 from mappers.cost.model import CostModel, build_cost_model, evaluate_design_points
 from mappers.cost.symbolic import apply_table, resolve_quantity
+from mappers.errors import MappingError
 from mappers.hardware.spec import ArchSpec
 from mappers.mapping.schema import Mapping, Schedule, TileRule
 from mappers.search.candidates import (
@@ -199,6 +200,16 @@ class _Search:
             out[einsum] = {}
             for op, count in ops.items():
                 expr = sympy.sympify(count)
+                if expr.has(sympy.Sum):
+                    raise MappingError.single(
+                        "M504",
+                        f"the {op} count of einsum '{einsum}' in cascade '{self.cascade.name}' "
+                        "has no closed form the search can evaluate per point",
+                        self.cascade.einsum(einsum).span,
+                        "the search needs closed-form op counts; filters that couple a "
+                        "split rank with another (causal masks over m1 * M0 + m0) do not "
+                        "have one yet",
+                    )
                 symbols = sorted(expr.free_symbols, key=lambda s: s.name)
                 number = sympy.lambdify(symbols, expr, "numpy")(*(values[s.name] for s in symbols))
                 out[einsum][op] = np.broadcast_to(np.asarray(number, dtype=float), (self.count,))
@@ -242,7 +253,8 @@ class _Search:
         self.progress(total, best)
 
     def out_of_time(self) -> bool:
-        if time.monotonic() > self.deadline:
+        """Return whether the budget is spent (only once every point has a mapping)."""
+        if time.monotonic() > self.deadline and all(self.best):
             self.stopped = True
         self.report()
         return self.stopped
