@@ -55,7 +55,7 @@ def test_partition_ranks(name, ranks):
 def test_partition_values_hold_the_default_and_the_array_steps():
     values = partition_values(load_cascade("attention/1pass"), load_spec("flat"), "M0", 4096, 16)
     assert 256 in values and 16 in values and 4096 in values
-    assert all(a < b for a, b in zip(values, values[1:], strict=False))
+    assert list(values) == sorted(set(values))
 
 
 def test_workload_extents_missing_are_named_with_how_to_give_them():
@@ -143,7 +143,8 @@ def test_search_rediscovers_fusemax(model):
         binding = load_mapping("fusemax-binding", point.name, point.seq_len)
         reference = estimate_cost(cascade, spec, binding, point).metric("latency_s")
         assert result.best, point.seq_len
-        assert result.best[0].latency_s <= reference * 1.001, (point.seq_len, result.best[0].summary)
+        best = result.best[0]
+        assert best.latency_s <= reference * 1.001, (point.seq_len, best.summary)
 
 
 @pytest.mark.slow
@@ -153,7 +154,7 @@ def test_every_library_cascade_gets_a_legal_mapping(name, arch):
     """With the workload's own extents (BERT 1K; GEMM: K = N = 768; GQA: G, R given), a
     legal mapping comes back: the model costs it without an error and its buffers fit."""
     cascade, spec = load_cascade(name), load_spec(arch)
-    point = {k: v for k, v in get_workload("BERT", "1K").extents().items()}
+    point = dict(get_workload("BERT", "1K").extents())
     declared = {r.name for r in cascade.ranks if r.default is not None}
     point = {k: v for k, v in point.items() if k not in declared}
     if name == "gemm":
