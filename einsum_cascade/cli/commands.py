@@ -62,7 +62,7 @@ COMMANDS: tuple[CommandEntry, ...] = (
     CommandEntry(
         "search",
         "cmd_search",
-        "Search bindings, spatial spreads, tiles and placements; list the best mappings.",
+        "Search partition sizes, bindings, spreads, loop orders, tiles, schedules and placements.",
     ),
     CommandEntry(
         "sweep",
