@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import typer
+import typer.core
 from rich.console import Console
 
 from einsum_cascade.errors import CascadeError
@@ -21,6 +22,60 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _flag_type_label(
+    original: Callable[[typer.core.TyperOption, Any], str | None],
+) -> Callable[[typer.core.TyperOption, Any], str | None]:
+    """Wrap Typer's type label so that a flag, which takes no value, shows none."""
+
+    @functools.wraps(original)
+    def label(option: typer.core.TyperOption, ctx: Any) -> str | None:
+        return None if option.is_flag else original(option, ctx)
+
+    return label
+
+
+# Typer labels every option with its Python type; `--json <bool>` reads as if the flag
+# took a value. Done once, here, for every command.
+typer.core.TyperOption.display_type_rich = _flag_type_label(  # type: ignore[method-assign,assignment]
+    typer.core.TyperOption.display_type_rich
+)
+
+
+def package_version() -> str:
+    """Return the installed package's version (``unknown`` when run from a bare checkout)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("einsum-cascade")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"einsum-cascade {package_version()}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_print_version,
+        is_eager=True,
+        help="Print the version and exit.",
+    ),
+) -> None:
+    """Extended-Einsum cascades: check, count passes, model accelerators, generate kernels."""
+
+
+def plural(count: int, noun: str, plural_form: str | None = None) -> str:
+    """Return ``"1 einsum"`` or ``"3 einsums"``."""
+    return f"{count} {noun if count == 1 else plural_form or noun + 's'}"
+
 
 EXIT_OK = 0
 EXIT_USER_ERROR = 1
