@@ -13,6 +13,18 @@ Glossary (always the same word for the same thing):
 - absent: an iteration point removed by a filter or out of range; it contributes nothing.
 - level: a storage level of an architecture; array: a spatial PE array.
 - mapping, tile, plan (a lowered kernel), renderer, twin (the NumPy rendering of a plan).
+
+The IR (:class:`Cascade`) holds data only; what reads it is a function here:
+
+- in: ``parse_cascade(text)``, ``parse_teaal_yaml(text)``, ``load_cascade(name_or_path)``;
+- out: ``to_text``, ``to_yaml``, ``to_dot``;
+- analyses: ``build_graph``, ``einsum_order``, ``count_ops``, ``count_passes``;
+- semantics: ``evaluate`` (the NumPy reference interpreter).
+
+Example:
+    >>> from einsum_cascade import count_passes, load_cascade
+    >>> count_passes(load_cascade("attention/1pass"), "M0").pass_of("SLN")
+    2
 """
 
 from einsum_cascade.diagnostics import Diagnostic, Severity, SourceSpan
@@ -25,7 +37,10 @@ from einsum_cascade.errors import (
     LibraryError,
     ShapeError,
 )
+from einsum_cascade.frontend import parse_cascade
 from einsum_cascade.functions import register_function, unregister_function
+from einsum_cascade.graph import build_graph, einsum_order
+from einsum_cascade.interpret import evaluate
 from einsum_cascade.ir import (
     Cascade,
     Einsum,
@@ -35,6 +50,11 @@ from einsum_cascade.ir import (
     Tensor,
     TensorKind,
 )
+from einsum_cascade.passes import PassReport, count_passes
+from einsum_cascade.printer import to_dot, to_text
+from einsum_cascade.shapes import count_ops
+from einsum_cascade.sources import load_cascade
+from einsum_cascade.teaal import parse_teaal_yaml, to_yaml
 
 __all__ = [
     "Cascade",
@@ -47,6 +67,7 @@ __all__ = [
     "FunctionRegistryError",
     "Generation",
     "LibraryError",
+    "PassReport",
     "Rank",
     "ReduceOp",
     "Severity",
@@ -54,6 +75,17 @@ __all__ = [
     "SourceSpan",
     "Tensor",
     "TensorKind",
+    "build_graph",
+    "count_ops",
+    "count_passes",
+    "einsum_order",
+    "evaluate",
+    "load_cascade",
+    "parse_cascade",
+    "parse_teaal_yaml",
     "register_function",
+    "to_dot",
+    "to_text",
+    "to_yaml",
     "unregister_function",
 ]

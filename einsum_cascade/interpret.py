@@ -73,9 +73,9 @@ def evaluate(cascade: Cascade, **arrays_and_extents: Any) -> dict[str, Array]:
 
     Example:
         >>> import numpy as np
-        >>> from einsum_cascade import Cascade
-        >>> c = Cascade.from_text("rank K\\ninput A[K], B[K]\\nY[] = A[k] * B[k]")
-        >>> float(c.evaluate(A=np.ones(3), B=np.arange(3.0))["Y"])
+        >>> from einsum_cascade import parse_cascade
+        >>> c = parse_cascade("rank K\\ninput A[K], B[K]\\nY[] = A[k] * B[k]")
+        >>> float(evaluate(c, A=np.ones(3), B=np.arange(3.0))["Y"])
         3.0
     """
     return interpret(cascade, **arrays_and_extents).outputs(cascade)

@@ -1,4 +1,4 @@
-"""Frozen IR of a cascade: ranks, tensors, expressions, einsums and the dependency graph.
+"""Frozen IR of a cascade: ranks, tensors, expressions and einsums (it imports no analysis).
 
 Everything here is immutable and hashable; spans take no part in equality, so a cascade
 printed and parsed again compares equal to the original.
@@ -10,9 +10,7 @@ import enum
 import functools
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 import sympy
 
 from einsum_cascade.diagnostics import Diagnostic, SourceSpan
@@ -42,12 +40,6 @@ from einsum_cascade.symbols import (
     index_variables,
     rank_of_variable,
 )
-
-if TYPE_CHECKING:
-    from collections.abc import Sequence
-    from pathlib import Path
-
-    from einsum_cascade.passes import PassReport
 
 
 class TensorKind(enum.Enum):
@@ -221,8 +213,8 @@ def generation_of(ref: TensorRef, tensor: Tensor) -> Generation | None:
 class Cascade:
     """A checked cascade: the immutable IR every analysis, model and renderer reads.
 
-    Build one with :meth:`from_text`, :meth:`from_file`, :meth:`from_yaml` or
-    ``einsum_cascade.library.load``.
+    Build one with ``parse_cascade``, ``parse_teaal_yaml`` or ``load_cascade`` (a library
+    name or a file); the analyses that read it are functions of their own modules.
     """
 
     name: str
@@ -233,30 +225,6 @@ class Cascade:
     einsums: tuple[Einsum, ...]
     source_file: str = field(default="<string>", compare=False, hash=False)
     warnings: tuple[Diagnostic, ...] = field(default=(), compare=False, hash=False, repr=False)
-
-    # ---- construction (implemented in the front end, kept here as the public API)
-
-    @classmethod
-    def from_text(cls, text: str, file: str = "<string>") -> Cascade:
-        """Parse and check cascade text; raise a CascadeError listing every problem."""
-        from einsum_cascade.check import check_program
-        from einsum_cascade.parser import parse_program
-
-        return check_program(parse_program(text, file))
-
-    @classmethod
-    def from_file(cls, path: str | Path) -> Cascade:
-        """Read a ``.cascade`` file (or a TeAAL-style ``.yaml`` file) and check it."""
-        from einsum_cascade.sources import load_path
-
-        return load_path(path)
-
-    @classmethod
-    def from_yaml(cls, text: str, file: str = "<string>") -> Cascade:
-        """Parse TeAAL-style YAML whose expressions go through the cascade grammar."""
-        from einsum_cascade.teaal import cascade_from_yaml
-
-        return cascade_from_yaml(text, file)
 
     # ---- lookups
 
@@ -320,59 +288,6 @@ class Cascade:
             if isinstance(symbol, sympy.Symbol) and self.has_rank(symbol.name)
         }
         return found.expression.xreplace(substitutions)
-
-    # ---- graph and order
-
-    @functools.cached_property
-    def graph(self) -> nx.DiGraph:
-        """Return the bipartite graph of tensors and einsums (see ``einsum_cascade.graph``)."""
-        from einsum_cascade.graph import build_graph
-
-        return build_graph(self)
-
-    def order(self) -> tuple[Einsum, ...]:
-        """Return the einsums in an order that respects every dependency."""
-        from einsum_cascade.graph import einsum_order
-
-        return einsum_order(self)
-
-    # ---- printers, analyses, semantics
-
-    def to_text(self) -> str:
-        """Print canonical ``.cascade`` text; parsing it gives an equal cascade."""
-        from einsum_cascade.printer import to_text
-
-        return to_text(self)
-
-    def to_yaml(self) -> str:
-        """Print TeAAL-style YAML that :meth:`from_yaml` reads back."""
-        from einsum_cascade.teaal import to_yaml
-
-        return to_yaml(self)
-
-    def to_dot(self) -> str:
-        """Print the dependency graph in Graphviz DOT."""
-        from einsum_cascade.printer import to_dot
-
-        return to_dot(self)
-
-    def op_counts(self) -> dict[str, dict[str, sympy.Expr]]:
-        """Count primitive operations per einsum as sympy expressions of the extents."""
-        from einsum_cascade.shapes import count_ops
-
-        return count_ops(self)
-
-    def passes(self, rank: str, *, same_sequence: Sequence[str] = ()) -> PassReport:
-        """Count the passes over ``rank`` (see ``einsum_cascade.passes.count_passes``)."""
-        from einsum_cascade.passes import count_passes
-
-        return count_passes(self, rank, same_sequence=same_sequence)
-
-    def evaluate(self, **arrays_and_extents: Any) -> dict[str, Any]:
-        """Evaluate with the NumPy reference interpreter; return the output arrays."""
-        from einsum_cascade.interpret import evaluate
-
-        return dict(evaluate(self, **arrays_and_extents))
 
 
 __all__ = [

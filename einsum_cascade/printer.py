@@ -8,6 +8,7 @@ from typing import Any
 import sympy
 from sympy.printing.str import StrPrinter
 
+from einsum_cascade.graph import EINSUM, TENSOR, build_graph
 from einsum_cascade.ir import (
     Binary,
     Cascade,
@@ -134,7 +135,7 @@ def _format_init(init: Init) -> str:
 
 
 def to_text(cascade: Cascade) -> str:
-    """Print canonical cascade text; ``Cascade.from_text`` of it equals ``cascade``."""
+    """Print canonical cascade text; ``parse_cascade`` of it equals ``cascade``."""
     lines = [f"cascade {cascade.name}"]
     if cascade.description:
         lines.append(f'  "{cascade.description}"')
@@ -164,15 +165,13 @@ def to_text(cascade: Cascade) -> str:
 
 def to_dot(cascade: Cascade) -> str:
     """Print the tensor/einsum graph in Graphviz DOT (iterative reads dashed)."""
-    from einsum_cascade.graph import EINSUM, TENSOR
-
     shapes = {
         TensorKind.INPUT.value: "invhouse",
         TensorKind.OUTPUT.value: "house",
         TensorKind.INTERMEDIATE.value: "ellipse",
     }
     lines = [f'digraph "{cascade.name}" {{', "  rankdir=LR;"]
-    graph = cascade.graph
+    graph = build_graph(cascade)
     for node, data in graph.nodes(data=True):
         kind, name = node
         if kind == TENSOR:

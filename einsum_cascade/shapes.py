@@ -27,6 +27,7 @@ import numpy as np
 import sympy
 
 from einsum_cascade.functions import lookup
+from einsum_cascade.graph import einsum_order
 from einsum_cascade.ir import (
     Binary,
     Call,
@@ -150,7 +151,7 @@ def presence_conditions(cascade: Cascade) -> dict[str, sympy.Basic]:
     """
     known: dict[str, tuple[tuple[str, ...], sympy.Basic]] = {}
     conditions: dict[str, sympy.Basic] = {}
-    for einsum in cascade.order():
+    for einsum in einsum_order(cascade):
         condition = _expression_condition(einsum.expression, known, set(einsum.variables))
         if einsum.condition is not None:
             condition = sympy.And(condition, filter_relation(einsum.condition))

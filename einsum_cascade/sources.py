@@ -1,4 +1,8 @@
-"""Load a cascade from a path or a library name, with located errors for bad files."""
+"""The one cascade resolver: a library name, a former name (``gemm``) or a file path -> IR.
+
+Every entry point (``check``, ``passes``, ``model``, ``search``, ``sweep``, ``kernel``)
+finds cascades here, so a name means the same cascade everywhere.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,9 @@ from pathlib import Path
 
 from einsum_cascade import library
 from einsum_cascade.errors import DiagnosticError
+from einsum_cascade.frontend import parse_cascade
 from einsum_cascade.ir import Cascade
+from einsum_cascade.teaal import parse_teaal_yaml
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -27,17 +33,29 @@ def load_path(path: str | Path) -> Cascade:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise DiagnosticError.single("E001", f"cannot read {file}: {reason}") from None
     if file.suffix in YAML_SUFFIXES:
-        return Cascade.from_yaml(text, str(file))
-    return Cascade.from_text(text, str(file))
+        return parse_teaal_yaml(text, str(file))
+    return parse_cascade(text, str(file))
 
 
-def load_cascade(name_or_path: str) -> Cascade:
-    """Load a library cascade by name (``attention/1pass``) or a file by path.
+def load_cascade(name_or_path: str | Path) -> Cascade:
+    """Load a library cascade by name (``attention/1pass``, ``gemm``) or a file by path.
 
-    A path that exists wins over a library name; otherwise library names are tried, and
-    the error for an unknown name suggests close library names.
+    A path that exists wins over a library name; a name with a cascade or YAML suffix is a
+    path; anything else is a library name, and the error for an unknown name suggests
+    close library names.
+
+    Example:
+        >>> load_cascade("gemm").name
+        'gemm'
     """
     file = Path(name_or_path)
-    if file.exists() or file.suffix in (".cascade", *YAML_SUFFIXES):
+    if (
+        isinstance(name_or_path, Path)
+        or file.is_file()
+        or file.suffix in (".cascade", *YAML_SUFFIXES)
+    ):
         return load_path(file)
-    return library.load(name_or_path)
+    return library.load(str(name_or_path))
+
+
+__all__ = ["YAML_SUFFIXES", "load_cascade", "load_path"]

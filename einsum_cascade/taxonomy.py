@@ -16,9 +16,12 @@ import sympy
 from einsum_cascade import library
 from einsum_cascade.ir import Cascade
 from einsum_cascade.passes import PassReport, count_passes
+from einsum_cascade.shapes import count_ops
 from einsum_cascade.symbols import extent_symbol, is_index_symbol
 
 # The rank whose passes classify a cascade: the key sequence, or the sequence itself.
+# The library groups the taxonomy classifies (``linear`` holds no attention algorithm).
+ATTENTION_GROUPS = ("attention", "pedagogy", "variants")
 SEQUENCE_RANKS = ("M", "N", "K")
 # Free ranks a cascade may have and still be compared with the 3-pass baseline.
 BASELINE_RANKS = frozenset({"E", "F", "M", "P", "M0", "W"})
@@ -139,7 +142,7 @@ def _total_ops(cascade: Cascade) -> sympy.Expr:
         for rank in cascade.ranks
         if rank.expression is not None
     }
-    counts = cascade.op_counts()
+    counts = count_ops(cascade)
     total = sympy.Add(*(count for ops in counts.values() for count in ops.values()))
     for _ in derived:  # derived extents may be written with other derived extents
         total = total.xreplace(derived)
@@ -204,11 +207,12 @@ def classify(name: str) -> TaxonomyRow:
 
 
 def classify_library() -> tuple[TaxonomyRow, ...]:
-    """Classify every library cascade, in library order."""
-    return tuple(classify(name) for name in library.names())
+    """Classify every attention cascade of the library, in library order."""
+    return tuple(classify(name) for name in library.names(ATTENTION_GROUPS))
 
 
 __all__ = [
+    "ATTENTION_GROUPS",
     "BASELINE_RANKS",
     "REFERENCE_SHAPE",
     "SEQUENCE_RANKS",

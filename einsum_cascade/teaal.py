@@ -126,7 +126,7 @@ def _shift(obj: Any, lines: int, cols: int, source: str) -> Any:
     return obj
 
 
-def cascade_from_yaml(text: str, file: str = "<string>") -> Cascade:
+def parse_teaal_yaml(text: str, file: str = "<string>") -> Cascade:
     """Build a cascade from TeAAL-style YAML.
 
     Raises:
@@ -262,7 +262,7 @@ def _number(doc: _Yaml, node: yaml.Node) -> float:
 
 
 def to_yaml(cascade: Cascade) -> str:
-    """Print the cascade as TeAAL-style YAML that ``cascade_from_yaml`` reads back."""
+    """Print the cascade as TeAAL-style YAML that ``parse_teaal_yaml`` reads back."""
     from einsum_cascade.printer import format_expression
 
     einsum: dict[str, Any] = {"name": cascade.name}

@@ -34,7 +34,6 @@ _EXPORTS = {
     "estimate_linear_cost": "mappers.cost",
     "linear_layers_cost": "mappers.cost",
     "load_linear_plan": "mappers.cost",
-    "load_cascade": "mappers.cascades",
     "tiles_fit": "mappers.cost",
     "import_timeloop_arch": "mappers.timeloop",
     "timeloop_documents": "mappers.timeloop",

@@ -99,11 +99,12 @@ def show(
     json: JsonOpt = False,
 ) -> None:
     """Show a cascade: its einsums and tensors, or DOT / text / YAML."""
-    from einsum_cascade.printer import format_einsum, format_filter
+    from einsum_cascade.printer import format_einsum, format_filter, to_dot, to_text
+    from einsum_cascade.teaal import to_yaml
 
     loaded = _load(cascade)
     if dot or text or yaml:
-        out = loaded.to_dot() if dot else loaded.to_text() if text else loaded.to_yaml()
+        out = to_dot(loaded) if dot else to_text(loaded) if text else to_yaml(loaded)
         sys.stdout.write(out)
         return
     if json:

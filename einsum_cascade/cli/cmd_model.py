@@ -84,7 +84,7 @@ def model(
 def _attention(
     spec: ArchSpec, mapping: str, shape: Workload, table: str, extents: dict[str, int]
 ) -> CostReport:
-    from mappers.cascades import load_cascade
+    from einsum_cascade.sources import load_cascade
     from mappers.cost.model import estimate_cost
     from mappers.mapping.loader import load_mapping
 

@@ -90,7 +90,7 @@ def _taxonomy_table(rows: tuple[TaxonomyRow, ...]) -> Table:
 def taxonomy(
     json_output: Annotated[bool, typer.Option("--json", help="Print the rows as JSON.")] = False,
 ) -> None:
-    """Print pass class, extra compute and buffer bound for every library cascade."""
+    """Print pass class, extra compute and buffer bound for each attention cascade."""
     from einsum_cascade.taxonomy import classify_library
 
     rows = classify_library()

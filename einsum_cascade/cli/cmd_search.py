@@ -56,7 +56,7 @@ def search(
     """Search bindings, spatial spreads, tiles and placements; list the best mappings."""
     from dataclasses import replace
 
-    from mappers.cascades import load_cascade
+    from einsum_cascade.sources import load_cascade
     from mappers.hardware.spec_loader import load_spec
     from mappers.mapping.loader import load_mapping
     from mappers.mapping.writer import mapping_yaml

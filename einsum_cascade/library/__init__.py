@@ -1,5 +1,8 @@
 """The built-in cascade library: ``.cascade`` files addressed as ``group/name``.
 
+Groups: ``attention`` (the FuseMax cascades), ``variants`` (other attention algorithms),
+``pedagogy`` (the paper's small examples) and ``linear`` (linear layers).
+
 Example:
     >>> from einsum_cascade import library
     >>> library.load("attention/1pass").name
@@ -14,20 +17,24 @@ from pathlib import Path
 
 from einsum_cascade.diagnostics import suggest
 from einsum_cascade.errors import LibraryError
+from einsum_cascade.frontend import parse_cascade
 from einsum_cascade.ir import Cascade
 
 _SUFFIX = ".cascade"
+
+# Former names that mappings still use: the short name -> the library name.
+ALIASES = {"gemm": "linear/gemm"}
 
 
 def _root() -> Path:
     return Path(str(resources.files(__name__)))
 
 
-def names() -> tuple[str, ...]:
-    """Return every library cascade name (``group/name``), sorted."""
+def names(groups: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """Return every library cascade name (``group/name``), sorted; only ``groups`` if given."""
     root = _root()
     found = (p.relative_to(root).with_suffix("").as_posix() for p in root.rglob(f"*{_SUFFIX}"))
-    return tuple(sorted(found))
+    return tuple(sorted(n for n in found if not groups or n.split("/", 1)[0] in groups))
 
 
 def path(name: str) -> Path:
@@ -36,6 +43,7 @@ def path(name: str) -> Path:
     Raises:
         LibraryError: when no such cascade exists (with a did-you-mean hint).
     """
+    name = ALIASES.get(name, name)
     candidate = _root() / f"{name}{_SUFFIX}"
     if name.startswith("/") or ".." in name or not candidate.is_file():
         available = names()
@@ -45,15 +53,15 @@ def path(name: str) -> Path:
 
 
 def exists(name: str) -> bool:
-    """Tell whether ``name`` is a library cascade."""
-    return name in names()
+    """Tell whether ``name`` is a library cascade (or the former name of one)."""
+    return ALIASES.get(name, name) in names()
 
 
 @functools.cache
 def load(name: str) -> Cascade:
     """Parse and check library cascade ``name`` (cached: the IR is immutable)."""
     file = path(name)
-    return Cascade.from_text(file.read_text(encoding="utf-8"), f"{name}{_SUFFIX}")
+    return parse_cascade(file.read_text(encoding="utf-8"), f"{ALIASES.get(name, name)}{_SUFFIX}")
 
 
-__all__ = ["exists", "load", "names", "path"]
+__all__ = ["ALIASES", "exists", "load", "names", "path"]

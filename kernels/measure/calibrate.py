@@ -88,7 +88,7 @@ def run_worker(module: str, request: dict[str, Any], threads: int, code: str, wh
 
 def contraction_shapes(settings: CalibrationSettings) -> tuple[tuple[str, tuple[Any, ...]], ...]:
     """Trace the plans of ``settings.cascades`` and return their distinct einsum calls."""
-    from einsum_cascade.sources import load_cascade
+    from einsum_cascade import load_cascade
     from kernels.model.cpu import trace_twin
     from kernels.plan.lower import plan_kernels
     from kernels.plan.tiling import Tiling

@@ -101,7 +101,7 @@ def sweep_points(cascade: str, sizes: Mapping[str, tuple[int, ...]]) -> tuple[Sw
 
 def plan_for(point: SweepPoint) -> Any:
     """Plan the point's cascade for its tile and head dim (E = F)."""
-    from einsum_cascade.sources import load_cascade
+    from einsum_cascade import load_cascade
     from kernels.plan.lower import plan_kernels
     from kernels.plan.tiling import Tiling
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sympy
 
-from einsum_cascade import Cascade, Einsum, TensorKind
+from einsum_cascade import Cascade, Einsum, TensorKind, count_passes, einsum_order
 from einsum_cascade.ir import TensorRef
 from einsum_cascade.symbols import extent_symbol, rank_of_variable
 from kernels.plan.build import SUPPORTED_FUNCTIONS, KernelBuilder, is_split_index, kernel_error
@@ -41,7 +41,7 @@ def _is_partitioned(cascade: Cascade, rank: str) -> bool:
 
 def _pass_numbers(cascade: Cascade, variable: str) -> dict[str, int | None]:
     """Return the pass of every einsum over the loop rank, from the cascade's pass analysis."""
-    report = cascade.passes(rank_of_variable(variable))
+    report = count_passes(cascade, rank_of_variable(variable))
     return dict(report.einsum_passes)
 
 
@@ -103,7 +103,7 @@ def _kernel_groups(
     parallel over its first output variable. A kernel starts after every kernel it reads
     from; an einsum whose consumers all share its parallel variable joins their kernel.
     """
-    order = [e for e in cascade.order() if e.name not in views]
+    order = [e for e in einsum_order(cascade) if e.name not in views]
     own: dict[str, str] = {e.name: _own_parallel(e, parallel) for e in order}
     consumers: dict[str, list[str]] = {e.name: [] for e in order}
     level: dict[str, int] = {}

@@ -9,7 +9,7 @@ array, which keeps per-thread state small enough to stay in registers.
 
 from __future__ import annotations
 
-from einsum_cascade import Cascade, Einsum
+from einsum_cascade import Cascade, Einsum, einsum_order
 from einsum_cascade.ir import Binary, Call, Expr, Literal, TensorRef, Unary, filter_variables
 from einsum_cascade.symbols import index_variables
 
@@ -49,7 +49,7 @@ def maybe_absent(cascade: Cascade, views: set[str]) -> dict[str, bool]:
             isinstance(value, Literal) and value.value != cascade.tensor(init.tensor).empty
         )
     for _ in range(2):  # iterative tensors: the update may read the previous generation
-        for einsum in cascade.order():
+        for einsum in einsum_order(cascade):
             if einsum.name in views:
                 continue
             found = _expression_maybe_absent(einsum.expression, absent)
@@ -116,7 +116,7 @@ def presence_ranks(
     changed = True
     while changed:  # grows monotonically over a finite lattice, so it ends
         changed = False
-        for einsum in cascade.order():
+        for einsum in einsum_order(cascade):
             if einsum.name in views or not absent.get(einsum.name, False):
                 continue
             varying = _point_variables(einsum, cascade, ranks, absent)

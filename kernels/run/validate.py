@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from einsum_cascade import TensorKind
+from einsum_cascade import TensorKind, evaluate
 from kernels.build.shim import BufferSpec, LaunchSpec, SanitizerRun, run_sanitized
 from kernels.build.source import KernelSource
 from kernels.plan.lower import KernelPlan
@@ -39,7 +39,7 @@ def reference(
     }
     if plan.cascade.has_rank(plan.tile_extent):
         free[plan.tile_extent] = plan.tiling.tile
-    return {k: np.asarray(v) for k, v in plan.cascade.evaluate(**arrays, **free).items()}
+    return {k: np.asarray(v) for k, v in evaluate(plan.cascade, **arrays, **free).items()}
 
 
 def compare(outputs: Mapping[str, np.ndarray], expected: Mapping[str, np.ndarray]) -> Comparison:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mappers.cascades import load_cascade
+from einsum_cascade import load_cascade
 from mappers.cost.linear_plan import (
     LINEAR_PLAN,
     LinearLayer,

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import sympy
 
+from einsum_cascade import einsum_order
 from einsum_cascade.ir import Cascade, Generation, generation_of
 from einsum_cascade.symbols import extent_symbol
 from mappers.cost.footprint import tile_footprint, tile_symbol
@@ -222,7 +223,7 @@ def _pipeline(
 ) -> Pipeline:
     """Return the pipeline graph: costed einsums, their predecessors and recurrence chains."""
     cascade, names = model.cascade, set(model.einsum_names)
-    order = tuple(e.name for e in cascade.order() if e.name in names)
+    order = tuple(e.name for e in einsum_order(cascade) if e.name in names)
     preds: dict[str, tuple[str, ...]] = {}
     same_tile: dict[str, tuple[str, ...]] = {}
     carried: dict[str, tuple[str, ...]] = {}

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import sympy
 
+from einsum_cascade import count_ops
 from einsum_cascade.diagnostics import suggest
 from einsum_cascade.ir import Cascade, Einsum, TensorRef
 from einsum_cascade.symbols import extent_symbol
@@ -97,7 +98,7 @@ def build_symbolic(cascade: Cascade, spec: ArchSpec, mapping: Mapping) -> Symbol
     subs.update(
         {extent_symbol(r.name): extents.full[r.name] for r in cascade.ranks if r.is_derived}
     )
-    counts = cascade.op_counts()
+    counts = count_ops(cascade)
     traffic = _Traffic(cascade, spec, mapping, extents)
     einsums = []
     for einsum in cascade.einsums:
@@ -340,7 +341,7 @@ def check_binding(cascade: Cascade, spec: ArchSpec, mapping: Mapping) -> None:
             check.error(
                 203, f"spec '{spec.name}' has no level '{level}'", None, suggest(level, levels)
             )
-    counts = cascade.op_counts()
+    counts = count_ops(cascade)
     bound = dict(mapping.bind)
     for einsum in cascade.einsums:
         if einsum.name not in bound and any(counts.get(einsum.name, {}).values()):

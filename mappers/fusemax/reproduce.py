@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from mappers.cascades import load_cascade
+from einsum_cascade import load_cascade
 from mappers.cost.linear import linear_layers_cost
 from mappers.cost.model import build_cost_model, evaluate_design_points
 from mappers.hardware.spec_loader import load_spec

@@ -26,6 +26,7 @@ import numpy as np
 import sympy
 from numpy.typing import NDArray
 
+from einsum_cascade import count_ops
 from einsum_cascade.ir import Cascade
 from einsum_cascade.symbols import rank_of_variable
 from mappers.cost.footprint import build_extents
@@ -130,7 +131,7 @@ class _Search:
     def _op_values(self) -> dict[str, dict[str, Array]]:
         values = {**self.columns, **self.full}
         out: dict[str, dict[str, Array]] = {}
-        for einsum, ops in self.cascade.op_counts().items():
+        for einsum, ops in count_ops(self.cascade).items():
             out[einsum] = {}
             for op, count in ops.items():
                 expr = sympy.sympify(count)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import networkx as nx
 
+from einsum_cascade import count_ops
 from einsum_cascade.ir import Cascade, Einsum, TensorKind
 from mappers.hardware.spec import ArchSpec, ComputeArray, op_cycles_and_energy
 from mappers.mapping.schema import REGISTERS
@@ -52,13 +53,13 @@ class Structure:
 
 def computing_einsums(cascade: Cascade) -> tuple[Einsum, ...]:
     """Return the einsums that perform operations (a view or copy einsum performs none)."""
-    counts = cascade.op_counts()
+    counts = count_ops(cascade)
     return tuple(e for e in cascade.einsums if any(counts.get(e.name, {}).values()))
 
 
 def capable_arrays(cascade: Cascade, spec: ArchSpec) -> dict[str, tuple[str, ...]]:
     """Return, per computing einsum, the arrays that can run every op it performs."""
-    counts = cascade.op_counts()
+    counts = count_ops(cascade)
     out: dict[str, tuple[str, ...]] = {}
     for einsum in computing_einsums(cascade):
         ops = [op for op, n in counts[einsum.name].items() if n != 0]

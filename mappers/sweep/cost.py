@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from einsum_cascade import Cascade, library
+from einsum_cascade import Cascade, load_cascade
 from einsum_cascade.diagnostics import suggest
 from mappers.cost.model import DEFAULT_TABLE, build_cost_model, evaluate_design_points
 from mappers.cost.parameters import (
@@ -127,7 +127,7 @@ def _load_spec(name: str) -> ArchSpec:
 
 @functools.lru_cache(maxsize=64)
 def _load_cascade(name: str) -> Cascade:
-    return library.load(name) if library.exists(name) else Cascade.from_file(name)
+    return load_cascade(name)
 
 
 def _spec(group: PointGroup, mapping: CostMapping) -> ArchSpec:

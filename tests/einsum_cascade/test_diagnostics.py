@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from einsum_cascade import Cascade, DslError, DslSyntaxError, Severity
+from einsum_cascade import DslError, DslSyntaxError, Severity, parse_cascade
 from einsum_cascade.diagnostics import SourceSpan, suggest
 
 HEAD = "rank E, F, M, P\ninput Q[E, P], K[E, M], V[F, M]\noutput AV\n"
@@ -200,7 +200,7 @@ def test_diagnostic_code_span_and_message(
     text: str, error: type, code: str, line: int, col: int, end_col: int, golden
 ) -> None:
     with pytest.raises(error) as info:
-        Cascade.from_text(text, "attn.cascade")
+        parse_cascade(text, "attn.cascade")
     first = info.value.diagnostics[0]
     assert first.code == code
     assert first.severity is Severity.ERROR
@@ -218,14 +218,14 @@ def test_diagnostic_code_span_and_message(
 def test_semantic_errors_are_all_collected_in_order() -> None:
     text = HEAD + "QK[m, p] = Qq[e, p] * K[e, m]\nAV[f, p] = QK[m, p] * Vv[f, m]\n"
     with pytest.raises(DslError) as info:
-        Cascade.from_text(text)
+        parse_cascade(text)
     assert info.value.codes == ("E201", "E201")
     assert [d.span.line for d in info.value.diagnostics] == [4, 5]
 
 
 def test_unknown_tensor_suggests_close_name() -> None:
     with pytest.raises(DslError) as info:
-        Cascade.from_text(HEAD + "AV[f, p] = Q[e, p] * Kk[e, m] * V[f, m]\n")
+        parse_cascade(HEAD + "AV[f, p] = Q[e, p] * Kk[e, m] * V[f, m]\n")
     assert info.value.diagnostics[0].hint == "did you mean 'K'?"
 
 
@@ -238,7 +238,7 @@ def test_unknown_tensor_suggests_close_name() -> None:
     ids=["unreachable-intermediate", "reduce-op-without-reduction"],
 )
 def test_warnings_do_not_stop_the_cascade(text: str, code: str) -> None:
-    cascade = Cascade.from_text(text)
+    cascade = parse_cascade(text)
     assert code in {w.code for w in cascade.warnings}
     assert all(w.severity is Severity.WARNING for w in cascade.warnings)
 

@@ -6,7 +6,14 @@ import random
 
 import pytest
 
-from einsum_cascade import Cascade, CascadeError, library
+from einsum_cascade import (
+    CascadeError,
+    library,
+    parse_cascade,
+    parse_teaal_yaml,
+    to_text,
+    to_yaml,
+)
 
 SEEDS = library.names()
 ALPHABET = [
@@ -37,12 +44,12 @@ def _mutate(text: str, rng: random.Random) -> str:
 @pytest.mark.parametrize("chunk", range(10), ids=lambda c: f"chunk{c}")
 def test_mutated_texts_never_raise_anything_but_cascade_error(chunk: int) -> None:
     rng = random.Random(chunk)
-    texts = [library.load(n).to_text() for n in SEEDS]
+    texts = [to_text(library.load(n)) for n in SEEDS]
     outcomes = {"valid": 0, "error": 0}
     for _ in range(1000):
         text = _mutate(rng.choice(texts), rng)
         try:
-            Cascade.from_text(text, "fuzz.cascade")
+            parse_cascade(text, "fuzz.cascade")
         except CascadeError as exc:
             assert str(exc)  # renders without raising
             outcomes["error"] += 1
@@ -55,10 +62,10 @@ def test_mutated_texts_never_raise_anything_but_cascade_error(chunk: int) -> Non
 @pytest.mark.parametrize("chunk", range(2), ids=lambda c: f"yaml{c}")
 def test_mutated_yaml_never_raises_anything_but_cascade_error(chunk: int) -> None:
     rng = random.Random(100 + chunk)
-    texts = [library.load(n).to_yaml() for n in SEEDS[:6]]
+    texts = [to_yaml(library.load(n)) for n in SEEDS[:6]]
     for _ in range(300):
         text = _mutate(rng.choice(texts), rng)
         try:
-            Cascade.from_yaml(text, "fuzz.yaml")
+            parse_teaal_yaml(text, "fuzz.yaml")
         except CascadeError as exc:
             assert str(exc)

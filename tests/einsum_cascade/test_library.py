@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from builders import attention_inputs, softmax_attention
 
-from einsum_cascade import LibraryError, library
+from einsum_cascade import LibraryError, evaluate, library
 
 ATTENTION = [n for n in library.names() if n.startswith("attention/")]
 # (E, F, M, P, M0): M not a multiple of M0, a single partial tile, one key, P != M
@@ -39,7 +39,7 @@ def test_attention_cascade_matches_softmax(
     extents = {"M0": m0} if cascade.has_rank("M0") else {}
     if cascade.has_rank("W"):
         extents["W"] = WINDOW
-    out = cascade.evaluate(**inputs, **extents)["AV"]
+    out = evaluate(cascade, **inputs, **extents)["AV"]
     assert np.isfinite(out).all()
     np.testing.assert_allclose(out, _reference(name, inputs), rtol=1e-10, atol=1e-12)
 
@@ -60,6 +60,6 @@ def test_fully_masked_rows_give_zero_not_nan() -> None:
     # a window of 1 key that lies past the last key for queries p >= M: no key at all
     cascade = library.load("attention/1pass-window")
     inputs = attention_inputs(4, 3, 5, 9, seed=3)
-    out = cascade.evaluate(**inputs, M0=2, W=1)["AV"]
+    out = evaluate(cascade, **inputs, M0=2, W=1)["AV"]
     assert np.isfinite(out).all()
     np.testing.assert_array_equal(out[:, 5:], 0.0)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from builders import attention_inputs, softmax_attention
 
-from einsum_cascade import Cascade, DslError, DslSyntaxError
+from einsum_cascade import DslError, DslSyntaxError, evaluate, parse_teaal_yaml
 
 THREE_PASS = """\
 einsum:
@@ -23,12 +23,12 @@ einsum:
 
 
 def test_yaml_cascade_evaluates_like_softmax() -> None:
-    cascade = Cascade.from_yaml(THREE_PASS, "attn.yaml")
+    cascade = parse_teaal_yaml(THREE_PASS, "attn.yaml")
     assert [t.name for t in cascade.inputs] == ["Q", "K", "V"]
     assert [t.name for t in cascade.outputs] == ["AV"]
     inputs = attention_inputs(4, 3, 7, 5)
     np.testing.assert_allclose(
-        cascade.evaluate(**inputs)["AV"],
+        evaluate(cascade, **inputs)["AV"],
         softmax_attention(**{k.lower(): v for k, v in inputs.items()}),
         rtol=1e-10,
     )
@@ -37,7 +37,7 @@ def test_yaml_cascade_evaluates_like_softmax() -> None:
 def test_semantic_error_points_into_the_yaml_string() -> None:
     text = THREE_PASS.replace("A[m, p] * V[f, m]", "A[m, p] * Vv[f, m]")
     with pytest.raises(DslError) as info:
-        Cascade.from_yaml(text, "attn.yaml")
+        parse_teaal_yaml(text, "attn.yaml")
     span = info.value.diagnostics[0].span
     assert (span.file, span.line, span.col) == ("attn.yaml", 10, 28)
     assert "did you mean 'V'?" in str(info.value)
@@ -46,7 +46,7 @@ def test_semantic_error_points_into_the_yaml_string() -> None:
 def test_syntax_error_in_quoted_string_is_located() -> None:
     text = THREE_PASS.replace('"QK[m, p] = Q[e, p] * K[e, m]"', '"QK[m, p] = Q[e, p] * * K"')
     with pytest.raises(DslSyntaxError) as info:
-        Cascade.from_yaml(text, "attn.yaml")
+        parse_teaal_yaml(text, "attn.yaml")
     span = info.value.diagnostics[0].span
     assert (span.line, span.col) == (5, 29)
 
@@ -64,7 +64,7 @@ def test_syntax_error_in_quoted_string_is_located() -> None:
 )
 def test_malformed_documents_give_located_errors(text: str, message: str) -> None:
     with pytest.raises(DslSyntaxError) as info:
-        Cascade.from_yaml(text, "bad.yaml")
+        parse_teaal_yaml(text, "bad.yaml")
     assert message in str(info.value)
     assert info.value.diagnostics[0].span.file == "bad.yaml"
 
@@ -72,5 +72,5 @@ def test_malformed_documents_give_located_errors(text: str, message: str) -> Non
 def test_unquoted_reduce_op_gets_a_quoting_hint() -> None:
     text = THREE_PASS.replace('"GM[p] = QK[m, p] :: max"', "GM[p] = QK[m, p] :: max")
     with pytest.raises(DslSyntaxError) as info:
-        Cascade.from_yaml(text, "attn.yaml")
+        parse_teaal_yaml(text, "attn.yaml")
     assert "put it in quotes" in str(info.value)

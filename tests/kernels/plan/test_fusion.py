@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from einsum_cascade import Cascade, library
+from einsum_cascade import library, load_cascade, parse_cascade
 from kernels.plan.lower import plan_kernels
 from kernels.plan.tiling import Tiling
 
@@ -16,7 +16,7 @@ def _steps(kernel):
 
 def test_independent_step_moves_ahead_so_f_steps_share_one_loop():
     # N[f] and AV[f] loop over f; D does not read N, so it moves ahead of N
-    plan = plan_kernels(Cascade.from_file(DATA / "linear.cascade"), TILING)
+    plan = plan_kernels(load_cascade(DATA / "linear.cascade"), TILING)
     assert _steps(plan.kernels[1]) == [("FQ", None), ("D", None), ("N", 0), ("AV", 0)]
 
 
@@ -27,7 +27,7 @@ def test_step_reading_a_reduction_of_the_group_does_not_join_it():
         "A[f, p] = Q[f, p] * 2\nS[p] = A[f, p]\nB[f, p] = A[f, p] / S[p]\n"
     )
     tiling = Tiling(tile=32, threads_per_block=64, static_extents=(("F", 8),))
-    (kernel,) = plan_kernels(Cascade.from_text(text), tiling).kernels
+    (kernel,) = plan_kernels(parse_cascade(text), tiling).kernels
     assert _steps(kernel) == [("A", None), ("S", None), ("B", None)]
 
 

@@ -5,7 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from einsum_cascade import Cascade, library
+from einsum_cascade import library, parse_cascade
 from kernels.build.compile import check_resources, compile_source
 from kernels.errors import KernelError
 from kernels.plan.lower import Role, plan_kernels
@@ -90,5 +90,5 @@ def test_reducing_a_grid_rank_is_an_error():
     text = "rank E, H, M, P\ninput Q[H, E, P], K[E, M]\noutput S\nS[m, p] = Q[h, e, p] * K[e, m]\n"
     tiling = dataclasses.replace(SMALL, static_extents=(("E", 4),), grid_ranks=("H",))
     with pytest.raises(KernelError) as info:
-        plan_kernels(Cascade.from_text(text), tiling)
+        plan_kernels(parse_cascade(text), tiling)
     assert "einsum 'S' reduces the grid rank 'H'" in str(info.value)

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from einsum_cascade import Cascade, library
+from einsum_cascade import library, load_cascade
 from kernels.plan.lower import plan_kernels
 from kernels.plan.tiling import Tiling
 from kernels.render.cuda import render_cuda
@@ -14,7 +14,7 @@ TILING = Tiling(tile=32, threads_per_block=64, static_extents=(("E", 64), ("F", 
 
 def load(name):
     if name == "linear":
-        return Cascade.from_file(DATA / "linear.cascade")
+        return load_cascade(DATA / "linear.cascade")
     return library.load(name)
 
 

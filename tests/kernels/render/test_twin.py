@@ -3,7 +3,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from einsum_cascade import Cascade, library
+from einsum_cascade import library, load_cascade, parse_cascade
 from kernels.plan.lower import plan_kernels
 from kernels.plan.tiling import Tiling
 from kernels.render.twin import render_twin
@@ -27,7 +27,7 @@ VARIANTS = [
 
 def load(name):
     if name == "linear":
-        return Cascade.from_file(DATA / "linear.cascade")
+        return load_cascade(DATA / "linear.cascade")
     return library.load(name)
 
 
@@ -106,7 +106,7 @@ def shifted_causal(name):
     text = text.replace("m1 * M0 + m0 <= p", "m1 * M0 + m0 + 4 <= p")
     text = text.replace("where m <= p", "where m + 4 <= p")
     assert "+ 4 <= p" in text
-    return Cascade.from_text(text)
+    return parse_cascade(text)
 
 
 @pytest.mark.parametrize("name", ["attention/1pass-causal", "attention/3pass-causal"])

@@ -3,7 +3,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from einsum_cascade import Cascade, library
+from einsum_cascade import library, load_cascade
 from kernels.build.shim import build_shared_library
 from kernels.build.source import KernelSource
 from kernels.errors import KernelError
@@ -30,7 +30,7 @@ PADDING = 64
 
 def load(name):
     if name == "linear":
-        return Cascade.from_file(DATA / "linear.cascade")
+        return load_cascade(DATA / "linear.cascade")
     return library.load(name)
 
 

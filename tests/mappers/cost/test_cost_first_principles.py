@@ -139,7 +139,7 @@ def test_unfused_l3_words_and_energy():
 
 @pytest.mark.parametrize("table", ["default", "artifact"], ids=["default", "artifact"])
 def test_gemm_register_file_words_and_energy(table):
-    from mappers.cascades import load_cascade
+    from einsum_cascade import load_cascade
 
     model = build_cost_model(
         load_cascade("gemm"), load_spec("fusemax"), load_mapping("gemm-resident"), table

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from einsum_cascade import load_cascade
 from einsum_cascade.cli import app
-from mappers.cascades import load_cascade
 from mappers.cost.model import build_cost_model, estimate_cost, evaluate_design_points
 from mappers.errors import MappingError
 from mappers.hardware.spec_loader import load_spec

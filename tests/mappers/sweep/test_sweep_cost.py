@@ -97,3 +97,28 @@ def test_a_spec_parameter_sweep_builds_one_model_and_matches_rebuilt_specs():
     assert last["energy_pj"] == pytest.approx(report.metric("energy_pj"), rel=1e-12)
     # area: 128^2 2D PEs * 18426.05 + 256 1D PEs * 42200 um^2
     assert last["area_um2"] == pytest.approx(128**2 * 18426.05 + 256 * 42200)
+
+
+def test_gemm_mapping_resolves_its_cascade_as_model_does():
+    # The mapping names the cascade 'gemm': the sweep finds it where 'model' does.
+    from einsum_cascade import load_cascade
+    from mappers import estimate_cost, get_workload, load_mapping, load_spec
+
+    text = """\
+version: 1
+evaluator: cost
+base: {mapping: gemm-resident, spec: fusemax}
+metrics: [latency_s]
+axes:
+  M: [4M]
+  K: [768]
+  N: [768]
+"""
+    frame = evaluate_sweep(sweep_from_text(text))
+    mapping = load_mapping("gemm-resident")
+    extents = {"M": 4 * 2**20, "K": 768, "N": 768}
+    shape = get_workload("BERT", 1024)  # its extents are not the GEMM's: M, K, N override
+    report = estimate_cost(
+        load_cascade("gemm"), load_spec("fusemax"), mapping, shape, extents=extents
+    )
+    assert frame["latency_s"].item() == pytest.approx(report.metric("latency_s"), rel=1e-12)

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 import sympy
 
 from einsum_cascade.ir import Cascade, Einsum
-from einsum_cascade.passes_rules import Target, filtered_length
+from einsum_cascade.passes.rules import Target, filtered_length
 from einsum_cascade.symbols import extent_symbol
 
 
