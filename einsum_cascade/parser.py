@@ -434,7 +434,7 @@ def _check_depth(statement: ast.Statement) -> None:
     but still build a tree one level deeper per operator, which every later pass walks
     recursively.
     """
-    stack: list[tuple[object, int]] = [(statement, 0)]
+    stack: list[tuple[object, int]] = [(statement, -1)]
     while stack:
         node, depth = stack.pop()
         if depth > MAX_DEPTH:

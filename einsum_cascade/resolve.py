@@ -13,6 +13,7 @@ import sympy
 
 from einsum_cascade import ast
 from einsum_cascade.diagnostics import Diagnostic, Note, Severity, SourceSpan, suggest
+from einsum_cascade.extents import MAX_EXTENT
 from einsum_cascade.functions import lookup, registered
 from einsum_cascade.ir import (
     Binary,
@@ -102,10 +103,15 @@ class Resolver:
             except InvalidError:
                 return
             if value.is_number:
-                if not (value.is_integer and value > 0):
+                if not (value.is_integer and 0 < value <= MAX_EXTENT):
                     self.error(
-                        "E217", f"rank '{decl.name}' needs a positive whole extent", decl.value.span
+                        "E217",
+                        f"rank '{decl.name}' needs a positive whole extent",
+                        decl.value.span,
+                        hint=f"at most 2^40 = {MAX_EXTENT:,}" if value.is_positive else None,
                     )
+                    # declared without its default, so its uses report nothing more
+                    self.ranks[decl.name] = Rank(RankName(decl.name), None, None, decl.span)
                     return
                 default = int(value)
             else:
@@ -272,6 +278,14 @@ class Resolver:
         if isinstance(node, ast.Number):
             if node.value != int(node.value) if math.isfinite(node.value) else True:
                 self.error("E217", "an index must be a whole number", node.span)
+                raise InvalidError
+            if abs(node.value) > MAX_EXTENT:
+                self.error(
+                    "E217",
+                    "an index number must be at most 2^40 in magnitude",
+                    node.span,
+                    hint=f"2^40 = {MAX_EXTENT:,}",
+                )
                 raise InvalidError
             return sympy.Integer(int(node.value))
         if isinstance(node, ast.Name):
