@@ -186,10 +186,13 @@ def _check_nesting(text: str, file: str) -> None:
             depth += 1
             if depth > MAX_YAML_DEPTH:
                 mark = event.start_mark
+                span = (
+                    SourceSpan.point(file, mark.line + 1, mark.column + 1, text)
+                    if mark is not None
+                    else None
+                )
                 raise DslSyntaxError.single(
-                    "E120",
-                    f"YAML nested more than {MAX_YAML_DEPTH} levels deep",
-                    SourceSpan.point(file, mark.line + 1, mark.column + 1, text),
+                    "E120", f"YAML nested more than {MAX_YAML_DEPTH} levels deep", span
                 )
         elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
             depth -= 1
