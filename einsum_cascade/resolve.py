@@ -6,6 +6,7 @@ located diagnostic for every name it cannot resolve.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -258,20 +259,13 @@ class Resolver:
 
     def index(self, node: ast.Node) -> sympy.Expr:
         value = self.index_value(node)
-        variables = [s for s in value.free_symbols if s.name == s.name.lower()]
-        if variables:
-            try:
-                poly = sympy.Poly(value, *variables)
-                affine = poly.total_degree() <= 1
-            except sympy.PolynomialError:
-                affine = False
-            if not affine:
-                self.error(
-                    "E217",
-                    "an index must be affine in the index variables (like m1 * M0 + m0)",
-                    node.span,
-                )
-                raise InvalidError
+        if not _affine(value):
+            self.error(
+                "E217",
+                "an index must be affine in the index variables (like m1 * M0 + m0)",
+                node.span,
+            )
+            raise InvalidError
         return value
 
     def index_value(self, node: ast.Node) -> sympy.Expr:
@@ -313,6 +307,20 @@ class Resolver:
         if isinstance(node, ast.NotNode):
             return Not(self.condition(node.operand), node.span)
         return BoolOp(node.op, tuple(self.condition(c) for c in node.operands), node.span)
+
+
+@functools.lru_cache(maxsize=4096)
+def _affine(value: sympy.Expr) -> bool:
+    """Whether an index is affine in its index variables (lower-case symbols)."""
+    if value.is_Symbol or value.is_Number:
+        return True
+    variables = [s for s in value.free_symbols if s.name == s.name.lower()]
+    if not variables:
+        return True
+    try:
+        return bool(sympy.Poly(value, *variables).total_degree() <= 1)
+    except sympy.PolynomialError:
+        return False
 
 
 def arith(op: str, left: sympy.Expr, right: sympy.Expr) -> sympy.Expr:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import typer
 import typer.core
 from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
 from einsum_cascade.errors import CascadeError
 
@@ -134,6 +136,38 @@ def user_errors(func: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(EXIT_USER_ERROR) from None
 
     return wrapper
+
+
+PLAIN_TABLE_ROWS = 500
+"""Past this many rows a table is printed as plain aligned columns: Rich lays a table out in
+time that grows with every cell, which made a 10,000-einsum report take longer than the
+analysis."""
+
+
+def print_table(
+    console: Console,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    title: str | None = None,
+    right: Sequence[str] = (),
+) -> None:
+    """Print ``rows`` under ``headers``: a Rich table, or plain columns when very long.
+
+    Cells are plain text, never Rich markup (an index like ``[m, p]`` stays as written).
+    """
+    if len(rows) <= PLAIN_TABLE_ROWS:
+        table = Table(title=Text(title) if title else None, title_justify="left")
+        for header in headers:
+            table.add_column(header, justify="right" if header in right else "left")
+        for row in rows:
+            table.add_row(*(Text(cell) for cell in row))
+        console.print(table)
+        return
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    lines = [title] if title else []
+    for row in (headers, ["-" * w for w in widths], *rows):
+        lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    sys.stdout.write("\n".join(lines) + "\n")
 
 
 def print_json(data: Any) -> None:

@@ -10,7 +10,14 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from einsum_cascade.cli.app import app, plural, print_json, stdout_console, user_errors
+from einsum_cascade.cli.app import (
+    app,
+    plural,
+    print_json,
+    print_table,
+    stdout_console,
+    user_errors,
+)
 
 _SIZE = re.compile(r"^(\d+)([KkMG]?)$")
 _MULTIPLIER = {"": 1, "K": 1024, "k": 1024, "M": 1024**2, "G": 1024**3}
@@ -114,28 +121,24 @@ def show(
         return
     console = stdout_console()
     console.print(Text.assemble((loaded.name, "bold"), f"  {loaded.description}"))
-    table = Table("einsum", "iteration ranks", "reduces", "filter", "equation")
+    einsums = []
     for einsum in loaded.einsums:
         reduced = ", ".join(v.upper() for v in einsum.reduced_variables)
-        # Text cells: an equation's `[m, p]` is not Rich markup
-        table.add_row(
-            Text(einsum.name),
-            Text(" ".join(einsum.ranks)),
-            Text(f"{reduced} ({einsum.reduce_op.value})" if reduced else ""),
-            Text(format_filter(einsum.condition) if einsum.condition is not None else ""),
-            Text(format_einsum(einsum)),
+        einsums.append(
+            (
+                einsum.name,
+                " ".join(einsum.ranks),
+                f"{reduced} ({einsum.reduce_op.value})" if reduced else "",
+                format_filter(einsum.condition) if einsum.condition is not None else "",
+                format_einsum(einsum),
+            )
         )
-    console.print(table)
-    tensors = Table("tensor", "kind", "ranks", "empty", "iterative")
-    for tensor in loaded.tensors:
-        tensors.add_row(
-            tensor.name,
-            tensor.kind.value,
-            ", ".join(tensor.ranks),
-            str(tensor.empty),
-            tensor.iterative_rank or "",
-        )
-    console.print(tensors)
+    print_table(console, ("einsum", "iteration ranks", "reduces", "filter", "equation"), einsums)
+    tensors = [
+        (t.name, t.kind.value, ", ".join(t.ranks), str(t.empty), t.iterative_rank or "")
+        for t in loaded.tensors
+    ]
+    print_table(console, ("tensor", "kind", "ranks", "empty", "iterative"), tensors)
     _print_warnings(loaded)
 
 
