@@ -74,7 +74,7 @@ class _Checker(Resolver):
         errors = [d for d in self.diagnostics if d.severity is Severity.ERROR]
         if errors:
             raise DslError(self.diagnostics)
-        producers = {einsum.name: einsum for einsum in einsums}
+        producers: dict[str, Einsum] = {einsum.name: einsum for einsum in einsums}
         cascade = Cascade(
             name=name,
             description=description,
