@@ -148,7 +148,7 @@ def test_a_tile_past_32_bits_is_a_diagnostic_not_a_crash():
         "kernel", "run", "attention/1pass", "--backend", "shim", "--tile", "M0=4294967296"
     )
     assert result.exit_code == 2
-    assert "outside 1..2147483647" in result.output
+    assert "must be at most 2147483647" in result.output
 
 
 @pytest.mark.parametrize("twin", [[], ["--twin"]])
