@@ -132,8 +132,9 @@ def searched_schedules(cascade: Cascade) -> tuple[str, ...]:
 
     ``overlapped`` (max of memory and the busiest array) ignores dependencies between
     tiles, so it is legal only without a loop-carried recurrence; ``pipelined`` derives the
-    interval from the resource and recurrence bounds and adds fill and drain, so it is
-    never faster than ``overlapped`` where both are legal. A ``stages`` list is a hand-made
+    interval from the resource and recurrence bounds and adds fill and drain (its critical
+    path per tile can also be shorter than a whole tile's array load, so either may win by
+    a little). Both are costed where both are legal. A ``stages`` list is a hand-made
     choice a template may give.
     """
     if has_recurrence(cascade):
