@@ -655,11 +655,8 @@ class _Search:
             structure, entry.loop_order, entry.schedule, entry.tiles, placement, entry.partitions
         )
         columns = {k: v[point : point + 1] for k, v in self.point_columns.items()}
-        whole = tuple(
-            TileRule(rank, whole=True) if tile >= columns[rank][0] else TileRule(rank, fixed=tile)
-            for rank, tile in entry.tiles
-        )
-        mapping = replace(mapping, tiles=whole)
+        # a whole rank stays a fixed tile of its full extent (the same cost): the model's
+        # tile pipeline does not yet broadcast a whole rank beside another loop rank
         model = build_cost_model(self.cascade, self.spec, mapping, self.table)
         values = evaluate_design_points(model, columns)
         metrics = tuple((k, float(np.asarray(v).reshape(-1)[0])) for k, v in values.items())
