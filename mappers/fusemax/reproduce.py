@@ -18,7 +18,7 @@ import yaml
 
 from einsum_cascade import load_cascade
 from mappers.cost.linear import linear_layers_cost
-from mappers.cost.model import build_cost_model, evaluate_design_points
+from mappers.cost.model import build_cost_model, evaluate_costs
 from mappers.hardware.spec_loader import load_spec
 from mappers.mapping.loader import load_mapping
 from mappers.workloads import FUSEMAX_MODELS, FUSEMAX_SEQS, format_seq, get_workload
@@ -87,14 +87,15 @@ def reproduce_configuration(
             mapping = load_mapping(config.mapping, model, workload.seq_len)
             cascade = load_cascade(mapping.cascade)
             spec = load_spec(mapping.spec or "fusemax")
-            cost = build_cost_model(cascade, spec, mapping, table)
-            values = evaluate_design_points(cost, workload.extents())
+            costs = evaluate_costs(
+                build_cost_model(cascade, spec, mapping, table), workload.extents()
+            )
+            values = costs.row()
             row: dict[str, object] = {"model": model, "seq_len": format_seq(workload.seq_len)}
             row.update({col: float(np.asarray(values[key])) for col, key in METRICS})
-            for einsum in cost.symbolic.einsums:
+            for einsum in costs.einsums:
                 if einsum.array == share_array:
-                    name = rename.get(einsum.name, einsum.name)
-                    row[name] = float(np.asarray(values[f"share_{einsum.name}"]))
+                    row[rename.get(einsum.name, einsum.name)] = float(np.asarray(einsum.share))
             rows.append(row)
     return pd.DataFrame(rows)
 
