@@ -20,6 +20,10 @@ class DiagnosticError(CascadeError):
         self.diagnostics: tuple[Diagnostic, ...] = tuple(sorted(diagnostics, key=sort_key))
         super().__init__(render_all(self.diagnostics))
 
+    def __reduce__(self) -> tuple[type[Self], tuple[tuple[Diagnostic, ...]]]:
+        """Pickle by diagnostics (not the rendered text), so errors cross process pools."""
+        return (type(self), (self.diagnostics,))
+
     @classmethod
     def single(
         cls,

@@ -24,7 +24,14 @@ from einsum_cascade.cli.app import (
 @user_errors
 def sweep(
     spec_file: Annotated[
-        Path | None, typer.Argument(help="Sweep spec YAML (see examples/sweeps/).")
+        Path | None,
+        typer.Argument(
+            help="Sweep spec YAML (see examples/sweeps/); or 'info' to print what a sweep "
+            "output was run from: sweep info OUT."
+        ),
+    ] = None,
+    results: Annotated[
+        Path | None, typer.Argument(help="With 'info': the sweep output (or a Parquet part).")
     ] = None,
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Results directory (Parquet parts).")
@@ -48,14 +55,30 @@ def sweep(
         str | None, typer.Option(help="Dask scheduler address, e.g. tcp://host:8786.")
     ] = None,
     resume: Annotated[bool, typer.Option(help="Skip the chunks an earlier run finished.")] = False,
-    force: Annotated[bool, typer.Option(help="Overwrite an existing output.")] = False,
+    force: Annotated[
+        bool, typer.Option(help="Replace an existing sweep output (nothing else).")
+    ] = False,
+    strict: Annotated[
+        bool,
+        typer.Option(help="Stop at the first point that fails, instead of an infeasible row."),
+    ] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
-    """Evaluate every point of a design-space sweep and append the rows to --out."""
-    from mappers.sweep.executors import choose_executor
+    """Evaluate every point of a design-space sweep and append the rows to --out.
+
+    A point that cannot be evaluated becomes a row with feasible = false and its reason.
+    """
+    from mappers.sweep.executors import check_reachable, choose_executor
     from mappers.sweep.run import run_sweep
     from mappers.sweep.spec import SweepSpec, load_sweep, with_options
 
+    if spec_file is not None and str(spec_file) == "info" and not spec_file.is_file():
+        _info(results, json_output)
+        return
+    if results is not None:
+        raise typer.BadParameter(f"unexpected argument '{results}'", param_hint="RESULTS")
+    if scheduler:
+        check_reachable(scheduler)
     spec = load_sweep(spec_file) if spec_file is not None else SweepSpec()
     spec = with_options(
         spec,
@@ -69,12 +92,32 @@ def sweep(
     executor = choose_executor(workers, scheduler)
     with _progress_bar(f"sweep {spec.name}") as progress:
         summary = run_sweep(
-            spec, out, executor=executor, resume=resume, force=force, progress=progress
+            spec,
+            out,
+            executor=executor,
+            resume=resume,
+            force=force,
+            strict=strict,
+            progress=progress,
         )
     if json_output:
         print_json({k: getattr(summary, k) for k in summary.__slots__})
     else:
         stdout_console().print(str(summary), markup=False)
+
+
+def _info(results: Path | None, json_output: bool) -> None:
+    """Print the provenance of a sweep output: definition, inputs, version, revision."""
+    from mappers.sweep.provenance import provenance_text
+    from mappers.sweep.store import read_provenance
+
+    if results is None:
+        raise typer.BadParameter("give the sweep output: sweep info OUT", param_hint="RESULTS")
+    record = read_provenance(results)
+    if json_output:
+        print_json(record)
+    else:
+        stdout_console().print(provenance_text(record), markup=False)
 
 
 @contextmanager

@@ -8,13 +8,20 @@ imported only when a Dask executor is made.
 from __future__ import annotations
 
 import concurrent.futures as futures
+import functools
 import importlib
 import os
+import socket
+import threading
+import traceback
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from einsum_cascade.diagnostics import suggest
+from einsum_cascade.errors import CascadeError
 from mappers.sweep.errors import SweepError
 
 Task = Any
@@ -46,15 +53,69 @@ class ProcessExecutor:
     workers: int
 
     def run(self, function: Callable[[Task], Result], tasks: Iterable[Task]) -> Iterator[Result]:
-        """Yield results in completion order, with at most two tasks per worker queued."""
+        """Yield results in completion order, with at most two tasks per worker queued.
+
+        Workers exit when this process dies (even by SIGKILL); an exception in a worker
+        arrives here as a :class:`SweepError`, and so does a worker that died.
+        """
         pending = iter(tasks)
-        with futures.ProcessPoolExecutor(max_workers=self.workers) as pool:
-            running = {pool.submit(function, t) for t in _take(pending, 2 * self.workers)}
+        guarded = functools.partial(_guarded, function)
+        pool = futures.ProcessPoolExecutor(
+            max_workers=self.workers, initializer=_watch_parent, initargs=(os.getpid(),)
+        )
+        try:
+            running = {pool.submit(guarded, t) for t in _take(pending, 2 * self.workers)}
             while running:
                 done, running = futures.wait(running, return_when=futures.FIRST_COMPLETED)
-                running |= {pool.submit(function, t) for t in _take(pending, len(done))}
+                running |= {pool.submit(guarded, t) for t in _take(pending, len(done))}
                 for future in done:
-                    yield future.result()
+                    try:
+                        result = future.result()
+                    except BrokenProcessPool:
+                        raise SweepError.single(
+                            "SW312",
+                            "a sweep worker process died (killed, or out of memory)",
+                            None,
+                            "run again with --resume; --workers 1 runs in this process",
+                        ) from None
+                    yield result
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _guarded(function: Callable[[Task], Result], task: Task) -> Result:
+    """Run ``function`` in a worker; an unexpected exception becomes a SweepError."""
+    try:
+        return function(task)
+    except CascadeError:
+        raise
+    except Exception as exc:
+        where = traceback.extract_tb(exc.__traceback__)[-1:]
+        place = f" at {where[0].filename}:{where[0].lineno}" if where else ""
+        raise SweepError.single(
+            "SW311", f"a sweep worker failed: {type(exc).__name__}: {exc}{place}"
+        ) from None
+
+
+def _watch_parent(parent: int) -> None:
+    """Make this worker exit when the process that started it dies."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL (Linux)
+    except (OSError, AttributeError):
+        pass
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent:
+                os._exit(1)
+            threading.Event().wait(0.5)
+
+    if os.getppid() != parent:
+        os._exit(1)
+    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +126,7 @@ class DaskExecutor:
 
     def run(self, function: Callable[[Task], Result], tasks: Iterable[Task]) -> Iterator[Result]:
         """Yield results in completion order, keeping two tasks per worker thread queued."""
+        check_reachable(self.address)
         try:
             distributed: Any = importlib.import_module("distributed")
         except ImportError:
@@ -74,7 +136,11 @@ class DaskExecutor:
                 None,
                 "pip install 'einsum-cascade[dask]'",
             ) from None
-        with distributed.Client(self.address) as client:
+        try:
+            client = distributed.Client(self.address, timeout=10)
+        except (OSError, TimeoutError) as exc:
+            raise _unreachable(self.address, str(exc)) from None
+        with client:
             threads = sum(client.nthreads().values()) or 1
             pending = iter(tasks)
             batch = [client.submit(function, t, pure=False) for t in _take(pending, 2 * threads)]
@@ -83,6 +149,36 @@ class DaskExecutor:
                 for task in _take(pending, 1):
                     queue.add(client.submit(function, task, pure=False))
                 yield future.result()
+
+
+def check_reachable(address: str) -> None:
+    """Fail fast, with a diagnostic, when a tcp:// scheduler address does not answer."""
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme != "tcp":
+        return
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if not parts.hostname or port is None:
+        raise SweepError.single(
+            "SW210",
+            f"--scheduler '{address}' is not an address such as tcp://host:8786",
+        )
+    try:
+        with socket.create_connection((parts.hostname, port), timeout=3):
+            pass
+    except OSError as exc:
+        raise _unreachable(address, exc.strerror or str(exc)) from None
+
+
+def _unreachable(address: str, why: str) -> SweepError:
+    return SweepError.single(
+        "SW210",
+        f"cannot reach the Dask scheduler at '{address}': {why}",
+        None,
+        "start one with 'dask scheduler', or leave out --scheduler to use local processes",
+    )
 
 
 def _take(iterator: Iterator[Task], count: int) -> list[Task]:

@@ -15,9 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from mappers.sweep.errors import SweepError
 from mappers.sweep.spec import CONFIG_AXIS, Axis, SweepSpec
 
 POINT_ID = "point_id"
+MAX_POINTS = 10**10
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +67,24 @@ def dimensions(spec: SweepSpec) -> tuple[tuple[Axis, ...], ...]:
 
 
 def count_points(spec: SweepSpec) -> int:
-    """Return the number of design points of ``spec``."""
-    return int(np.prod([len(d[0].values) for d in dimensions(spec)], dtype=np.int64))
+    """Return the number of design points of ``spec`` (at most :data:`MAX_POINTS`).
+
+    Raises:
+        SweepError: SW114 when the axes multiply to more points than the limit; nothing
+            has been allocated for them.
+    """
+    total = 1
+    for dim in dimensions(spec):
+        total *= len(dim[0].values)  # Python integers: no overflow
+    if total > MAX_POINTS:
+        sizes = " x ".join(f"{len(d[0].values)} ({d[0].name})" for d in dimensions(spec))
+        raise SweepError.single(
+            "SW114",
+            f"the sweep has {total:,} points ({sizes}), more than the limit of {MAX_POINTS:,}",
+            spec.span("axes"),
+            "split it into several sweeps, or use fewer values per axis",
+        )
+    return total
 
 
 def chunk_ranges(spec: SweepSpec) -> list[tuple[int, int]]:
@@ -75,12 +93,23 @@ def chunk_ranges(spec: SweepSpec) -> list[tuple[int, int]]:
     return [(start, min(start + size, total)) for start in range(0, total, size)]
 
 
+def point_groups(spec: SweepSpec) -> Iterator[PointGroup]:
+    """Yield each distinct group of settings the sweep's points use, in point order."""
+    dims = [d for d in dimensions(spec) if all(a.kind == "text" for a in d)]
+    for choice in itertools.product(*(range(len(d[0].values)) for d in dims)):
+        settings = dict(spec.base)
+        for dim, code in zip(dims, choice, strict=True):
+            for axis in dim:
+                settings.update(_text_settings(spec, axis, str(axis.values[code])))
+        yield PointGroup(tuple(sorted(settings.items())), spec.base_dir)
+
+
 def point_blocks(spec: SweepSpec, start: int, stop: int) -> Iterator[PointBlock]:
     """Yield the points ``start <= id < stop`` as blocks of one group each."""
     dims = dimensions(spec)
     ids = np.arange(start, stop, dtype=np.int64)
     shape = tuple(len(d[0].values) for d in dims) or (1,)
-    codes = np.unravel_index(ids, shape) if dims else (np.zeros_like(ids),)
+    codes = np.unravel_index(ids, shape) if dims else ()
     structural = [i for i, d in enumerate(dims) if all(a.kind == "text" for a in d)]
     if structural:
         keys = np.stack([codes[i] for i in structural], axis=1)

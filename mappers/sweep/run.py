@@ -5,28 +5,44 @@ The engine knows nothing about the cost model: it expands the spec into points
 the spec's evaluator in one call (:mod:`mappers.sweep.evaluators`), filters rows by the
 constraints, and writes each finished chunk atomically (:mod:`mappers.sweep.store`) from
 the executor of choice (:mod:`mappers.sweep.executors`).
+
+A point the evaluator cannot evaluate does not stop the sweep: it becomes a row with
+``feasible = false`` and a ``reason`` (the diagnostic, located at the axis value that
+caused it when that is known). Errors of the sweep itself (an unknown metric, a constraint
+on no column) stop it, and so does every error of a ``strict`` sweep.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from einsum_cascade.diagnostics import suggest
+from einsum_cascade.diagnostics import Diagnostic, Severity, SourceSpan, suggest
 from einsum_cascade.errors import DiagnosticError
 from mappers.sweep.errors import SweepError
-from mappers.sweep.evaluators import get_evaluator
+from mappers.sweep.evaluators import InfeasiblePoints, check_settings, get_evaluator
 from mappers.sweep.executors import Executor, SerialExecutor
-from mappers.sweep.points import POINT_ID, PointBlock, chunk_ranges, count_points, point_blocks
-from mappers.sweep.spec import SweepSpec
+from mappers.sweep.points import (
+    POINT_ID,
+    PointBlock,
+    PointGroup,
+    chunk_ranges,
+    count_points,
+    point_blocks,
+)
+from mappers.sweep.provenance import describe_sweep
+from mappers.sweep.spec import Axis, SweepSpec
 from mappers.sweep.store import open_store
 from mappers.sweep.values import Constraint
 
 Progress = Callable[[int, int], None]
+Rows = dict[str, np.ndarray]
+FEASIBLE = "feasible"
+REASON = "reason"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +53,7 @@ class ChunkTask:
     chunk_id: int
     start: int
     stop: int
+    strict: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,13 +66,15 @@ class SweepSummary:
     chunks_skipped: int
     chunks_run: int
     rows_written: int
+    infeasible_rows: int = 0
 
     def __str__(self) -> str:
         """Return a one-line report."""
+        infeasible = f" ({self.infeasible_rows} infeasible)" if self.infeasible_rows else ""
         return (
             f"{self.num_points} points in {self.num_chunks} chunks: ran {self.chunks_run}, "
-            f"skipped {self.chunks_skipped} already done; wrote {self.rows_written} rows "
-            f"to {self.path}"
+            f"skipped {self.chunks_skipped} already done; wrote {self.rows_written} rows"
+            f"{infeasible} to {self.path}"
         )
 
 
@@ -66,6 +85,7 @@ def run_sweep(
     executor: Executor | None = None,
     resume: bool = False,
     force: bool = False,
+    strict: bool = False,
     progress: Progress | None = None,
 ) -> SweepSummary:
     """Evaluate every point of ``spec`` and write the rows, chunk by chunk, to ``out``.
@@ -75,107 +95,355 @@ def run_sweep(
         out: the results directory (see :mod:`mappers.sweep.store`).
         executor: where chunks run; in this process by default.
         resume: skip the chunks an earlier, interrupted run of the same sweep completed.
-        force: overwrite an existing output.
+        force: replace an existing sweep output (never anything else).
+        strict: stop at the first point that fails instead of recording it as a row.
         progress: called with (points done, points in total) after each chunk.
 
     Returns:
         A summary of the chunks run and skipped and the rows written.
 
     Raises:
-        SweepError: for an unknown evaluator or metric, a bad constraint, or an output that
-            exists (without ``resume`` or ``force``) or belongs to another sweep.
+        SweepError: for an unknown evaluator, setting or metric, a bad constraint, an
+            output that exists (without ``resume`` or ``force``), belongs to another sweep
+            or is in use; with ``strict``, for the first point that fails.
     """
     get_evaluator(spec.evaluator, spec.span("evaluator"))
+    check_settings(spec)
     ranges = chunk_ranges(spec)
-    store = open_store(out, spec.fingerprint(), len(ranges), resume=resume, force=force)
-    done = store.completed_chunks()
-    tasks = [ChunkTask(spec, i, a, b) for i, (a, b) in enumerate(ranges) if i not in done]
     total = count_points(spec)
-    finished = total - sum(task.stop - task.start for task in tasks)
-    if progress is not None:
-        progress(finished, total)
-    rows = 0
-    for task, frame in (executor or SerialExecutor()).run(evaluate_chunk, tasks):
-        store.write_chunk(task.chunk_id, frame)
-        rows += len(frame)
-        finished += task.stop - task.start
+    provenance = describe_sweep(spec)
+    store = open_store(
+        out, provenance["fingerprint"], len(ranges), provenance, resume=resume, force=force
+    )
+    try:
+        done = store.completed_chunks()
+        tasks = [
+            ChunkTask(spec, i, a, b, strict) for i, (a, b) in enumerate(ranges) if i not in done
+        ]
+        finished = total - sum(task.stop - task.start for task in tasks)
         if progress is not None:
             progress(finished, total)
-    return SweepSummary(str(out), total, len(ranges), len(ranges) - len(tasks), len(tasks), rows)
+        rows = infeasible = 0
+        for task, table in (executor or SerialExecutor()).run(evaluate_chunk, tasks):
+            store.write_chunk(task.chunk_id, table)
+            rows += len(table[POINT_ID])
+            infeasible += int((~table[FEASIBLE]).sum())
+            finished += task.stop - task.start
+            if progress is not None:
+                progress(finished, total)
+    except BaseException:
+        store.abandon()
+        raise
+    store.close()
+    return SweepSummary(
+        str(out), total, len(ranges), len(ranges) - len(tasks), len(tasks), rows, infeasible
+    )
 
 
-def evaluate_sweep(spec: SweepSpec) -> pd.DataFrame:
-    """Evaluate every point of ``spec`` in this process and return the rows (no file)."""
+def evaluate_sweep(spec: SweepSpec, *, strict: bool = False) -> Any:
+    """Evaluate every point of ``spec`` in this process and return the rows as a DataFrame."""
+    import pandas as pd
+
+    from mappers.sweep.store import arrow_table
+
+    get_evaluator(spec.evaluator, spec.span("evaluator"))
+    check_settings(spec)
     frames = [
-        evaluate_chunk(ChunkTask(spec, i, a, b))[1] for i, (a, b) in enumerate(chunk_ranges(spec))
+        arrow_table(evaluate_chunk(ChunkTask(spec, i, a, b, strict))[1]).to_pandas()
+        for i, (a, b) in enumerate(chunk_ranges(spec))
     ]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def evaluate_chunk(task: ChunkTask) -> tuple[ChunkTask, pd.DataFrame]:
-    """Evaluate one chunk and return it with its rows (``point_id``, axes, metrics).
+def evaluate_chunk(task: ChunkTask) -> tuple[ChunkTask, Rows]:
+    """Evaluate one chunk and return it with its rows (``point_id``, axes, metrics, feasibility).
 
-    Errors from the evaluator are re-raised as :class:`SweepError` with the same
-    diagnostics, so they cross process boundaries intact.
+    Errors that stop the sweep are raised as :class:`SweepError`, whose diagnostics cross
+    process boundaries intact.
     """
     try:
         blocks = [
-            _evaluate_block(task.spec, block)
+            _evaluate_block(task.spec, block, task.strict)
             for block in point_blocks(task.spec, task.start, task.stop)
         ]
+    except SweepError:
+        raise
     except DiagnosticError as exc:
-        if isinstance(exc, SweepError):
-            raise
         raise SweepError(exc.diagnostics) from None
-    return task, pd.concat(blocks, ignore_index=True)
+    return task, _concatenate(blocks)
 
 
-def _evaluate_block(spec: SweepSpec, block: PointBlock) -> pd.DataFrame:
-    metric_constraints, keep = [], np.ones(len(block.point_ids), dtype=bool)
+def _concatenate(blocks: list[Rows]) -> Rows:
+    if len(blocks) == 1:
+        return blocks[0]
+    names = list(dict.fromkeys(name for block in blocks for name in block))
+    out: Rows = {}
+    for name in names:
+        parts = []
+        for block in blocks:
+            count = len(block[POINT_ID])
+            if name in block:
+                parts.append(block[name])
+            else:
+                parts.append(np.full(count, np.nan))
+        out[name] = np.concatenate(parts) if parts else np.zeros(0)
+    return out
+
+
+def _evaluate_block(spec: SweepSpec, block: PointBlock, strict: bool) -> Rows:
+    metric_constraints, keep = [], None
     for constraint in spec.constraints:
         if constraint.column in block.labels:
-            keep &= constraint.mask(block.labels[constraint.column])
+            mask = constraint.mask(block.labels[constraint.column])
+            keep = mask if keep is None else keep & mask
         else:
             metric_constraints.append(constraint)
-    columns = {name: values[keep] for name, values in block.columns.items()}
-    num_points = int(keep.sum())
-    raw = get_evaluator(spec.evaluator)(block.group, columns)
-    metrics = _metric_arrays(spec, raw, num_points)
+    if keep is not None and not keep.all():
+        columns = {name: values[keep] for name, values in block.columns.items()}
+        labels = {name: values[keep] for name, values in block.labels.items()}
+        ids = block.point_ids[keep]
+    else:
+        columns, labels, ids = block.columns, block.labels, block.point_ids
+    outcome = _Outcome(spec, block.group, columns, labels, len(ids), strict)
+    metrics, reasons = outcome.run()
     for constraint in metric_constraints:
-        _check_column(constraint, (*block.labels, *metrics))
-    table = {POINT_ID: block.point_ids[keep]}
-    table |= {name: values[keep] for name, values in block.labels.items()}
-    table |= {name: metrics[name] for name in (spec.metrics or tuple(metrics))}
-    frame = pd.DataFrame(table)
-    rows = np.ones(len(frame), dtype=bool)
+        if metrics or not outcome.failed:
+            _check_column(constraint, (*labels, *metrics))
+    if outcome.failed:
+        feasible = np.array([reason is None for reason in reasons.tolist()], dtype=bool)
+    else:
+        feasible = np.ones(len(ids), dtype=bool)
+    rows = feasible.copy()
     for constraint in metric_constraints:
-        rows &= constraint.mask(metrics[constraint.column])
-    return frame[rows].reset_index(drop=True)
+        if constraint.column in metrics:
+            rows &= constraint.mask(metrics[constraint.column])
+    rows |= ~feasible
+    select = None if rows.all() else rows
+    table: Rows = {POINT_ID: _take(ids, select)}
+    table |= {name: _take(values, select) for name, values in labels.items()}
+    names = spec.metrics or tuple(metrics)
+    table |= {name: _take(metrics.get(name, _nan(len(ids))), select) for name in names}
+    table[FEASIBLE] = _take(feasible, select)
+    table[REASON] = _take(reasons, select)
+    return table
+
+
+def _take(values: np.ndarray, select: np.ndarray | None) -> np.ndarray:
+    return values if select is None else values[select]
+
+
+def _nan(count: int) -> np.ndarray:
+    return np.full(count, np.nan)
+
+
+class _Outcome:
+    """Evaluates one block's points, turning failures into per-point reasons."""
+
+    def __init__(
+        self,
+        spec: SweepSpec,
+        group: PointGroup,
+        columns: Mapping[str, np.ndarray],
+        labels: Mapping[str, np.ndarray],
+        count: int,
+        strict: bool,
+    ) -> None:
+        self.spec, self.group, self.columns, self.labels = spec, group, columns, labels
+        self.count, self.strict = count, strict
+        self.evaluator = get_evaluator(spec.evaluator)
+        self.reasons = np.full(count, None, dtype=object)
+        self.failed = False
+        self.group_fails: bool | None = None
+
+    def run(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Return the metrics (NaN where infeasible) and the reasons (None where feasible)."""
+        results: list[tuple[np.ndarray | None, Mapping[str, np.ndarray]]] = []
+        pending: list[np.ndarray | None] = [None]  # None: every point, no copy
+        while pending:
+            index = pending.pop()
+            try:
+                results.append((index, self.evaluator(self.group, self._columns(index))))
+            except InfeasiblePoints as signal:
+                pending.extend(self._infeasible(index, signal))
+            except SweepError:
+                raise
+            except Exception as exc:
+                pending.extend(self._failed(index, exc))
+        metrics: dict[str, np.ndarray] = {}
+        for index, raw in results:
+            size = self.count if index is None else len(index)
+            for name, values in _metric_arrays(self.spec, raw, size).items():
+                if index is None:
+                    metrics[name] = values
+                else:
+                    metrics.setdefault(name, _nan(self.count))[index] = values
+        if results:
+            _check_metrics(self.spec, tuple(results[0][1]))
+        return metrics, self.reasons
+
+    def _columns(self, index: np.ndarray | None) -> dict[str, np.ndarray]:
+        if index is None:
+            return dict(self.columns)
+        return {name: values[index] for name, values in self.columns.items()}
+
+    def _positions(self, index: np.ndarray | None) -> np.ndarray:
+        return np.arange(self.count) if index is None else index
+
+    def _infeasible(self, index: np.ndarray | None, signal: InfeasiblePoints) -> list[np.ndarray]:
+        positions = self._positions(index)
+        mask = np.broadcast_to(signal.mask, positions.shape)
+        if not mask.any():
+            return self._failed(index, signal)
+        bad = positions[mask]
+        where = np.flatnonzero(mask)
+        if self.strict:
+            raise SweepError([self._locate_on_axis(signal, int(bad[0]), int(where[0]))])
+        self.failed = True
+        self._record_on_axis(signal, bad, where)
+        rest = positions[~mask]
+        return [rest] if len(rest) else []
+
+    def _failed(self, index: np.ndarray | None, exc: Exception) -> list[np.ndarray]:
+        diagnostics = _diagnostics_of(exc, self.spec.evaluator)
+        positions = self._positions(index)
+        if self.strict:
+            raise SweepError([self._relocate(d, int(positions[0])) for d in diagnostics])
+        if len(positions) > 1 and self.columns and not self._fails_as_a_group():
+            half = len(positions) // 2
+            return [positions[half:], positions[:half]]
+        first = self._relocate(diagnostics[0], int(positions[0]))
+        self.failed = True
+        self.reasons[positions] = render_reason(first)
+        return []
+
+    def _fails_as_a_group(self) -> bool:
+        """Return whether the evaluator fails on this group with no points at all."""
+        if self.group_fails is None:
+            empty = {name: values[:0] for name, values in self.columns.items()}
+            try:
+                self.evaluator(self.group, empty)
+                self.group_fails = False
+            except Exception:
+                self.group_fails = True
+        return self.group_fails
+
+    def _record_on_axis(self, signal: InfeasiblePoints, bad: np.ndarray, where: np.ndarray) -> None:
+        axis = self._axis(signal.axis)
+        if axis is None or signal.axis is None:
+            if signal.messages is None:
+                self.reasons[bad] = render_reason(signal.diagnostic())
+            else:
+                for position, at in zip(bad.tolist(), where.tolist(), strict=True):
+                    self.reasons[position] = render_reason(signal.diagnostic(at))
+            return
+        cache: dict[tuple[Any, str], str] = {}
+        for position, at in zip(bad.tolist(), where.tolist(), strict=True):
+            value = self._value(axis, position)
+            message = signal.message if signal.messages is None else str(signal.messages[at])
+            key = (value, message)
+            if key not in cache:
+                cache[key] = render_reason(self._locate_on_axis(signal, position, at))
+            self.reasons[position] = cache[key]
+
+    def _locate_on_axis(self, signal: InfeasiblePoints, position: int, at: int) -> Diagnostic:
+        diagnostic = signal.diagnostic(at)
+        axis = self._axis(signal.axis)
+        if axis is None:
+            return diagnostic
+        span = axis.value_span(self._value(axis, position))
+        return _with_span(diagnostic, span) if span is not None else diagnostic
+
+    def _axis(self, name: str | None) -> Axis | None:
+        return next((a for a in self.spec.axes if a.name == name), None)
+
+    def _value(self, axis: Axis, position: int) -> Any:
+        if axis.kind == "text":
+            return str(self.labels[axis.name][position])
+        values = self.columns[axis.name][position]
+        return tuple(values.tolist()) if axis.kind == "vector" else values.item()
+
+    def _relocate(self, diagnostic: Diagnostic, position: int) -> Diagnostic:
+        """Locate an unlocated diagnostic at the axis value its message quotes."""
+        if diagnostic.span is not None:
+            return diagnostic
+        for axis in self.spec.axes:
+            if axis.name not in self.labels:
+                continue
+            value = self._value(axis, position)
+            text = value if isinstance(value, str) else None
+            if text is not None and f"'{text}'" in diagnostic.message:
+                span = axis.value_span(value)
+                if span is not None:
+                    return _with_span(diagnostic, span)
+        return diagnostic
+
+
+def _with_span(diagnostic: Diagnostic, span: SourceSpan) -> Diagnostic:
+    return Diagnostic(
+        diagnostic.severity,
+        diagnostic.code,
+        diagnostic.message,
+        span,
+        diagnostic.hint,
+        diagnostic.notes,
+    )
+
+
+def _diagnostics_of(exc: Exception, evaluator: str) -> list[Diagnostic]:
+    if isinstance(exc, DiagnosticError) and exc.diagnostics:
+        return list(exc.diagnostics)
+    if isinstance(exc, InfeasiblePoints):
+        return [exc.diagnostic()]
+    message = f"evaluator '{evaluator}' failed: {type(exc).__name__}: {exc}"
+    return [Diagnostic(Severity.ERROR, "SW310", message, None)]
+
+
+def render_reason(diagnostic: Diagnostic) -> str:
+    """Return the one-line ``reason`` of an infeasible row: location, code and message."""
+    head = f"error[{diagnostic.code}]: {diagnostic.message}"
+    return f"{diagnostic.span.location()}: {head}" if diagnostic.span is not None else head
+
+
+def iter_reasons(rows: Mapping[str, np.ndarray]) -> Iterator[str]:
+    """Yield the distinct reasons of the infeasible rows, in order of first appearance."""
+    seen: dict[str, None] = {}
+    for reason in rows[REASON]:
+        if reason is not None and reason not in seen:
+            seen[reason] = None
+            yield reason
 
 
 def _metric_arrays(
     spec: SweepSpec, raw: Mapping[str, np.ndarray], num_points: int
 ) -> dict[str, np.ndarray]:
     metrics = {}
+    wanted = {*spec.metrics, *(c.column for c in spec.constraints)} if spec.metrics else None
     for name, values in raw.items():
+        if wanted is not None and name not in wanted:
+            continue
         array = np.asarray(values, dtype=float)
-        if array.shape not in ((), (num_points,)):
-            raise SweepError.single(
-                "SW303",
-                f"evaluator '{spec.evaluator}' returned {array.shape} values for metric "
-                f"'{name}' but was given {num_points} points",
-            )
-        metrics[name] = np.broadcast_to(array, (num_points,)).copy()
+        if array.shape != (num_points,):
+            if array.shape != ():
+                raise SweepError.single(
+                    "SW303",
+                    f"evaluator '{spec.evaluator}' returned {array.shape} values for metric "
+                    f"'{name}' but was given {num_points} points",
+                )
+            array = np.full(num_points, float(array))
+        metrics[name] = array
+    return metrics
+
+
+def _check_metrics(spec: SweepSpec, available: tuple[str, ...]) -> None:
     for index, name in enumerate(spec.metrics):
-        if name not in metrics:
-            hint = suggest(name, metrics) or "available: " + ", ".join(metrics)
+        if name not in available:
+            hint = suggest(name, available) or "available: " + ", ".join(available)
             raise SweepError.single(
                 "SW304",
                 f"evaluator '{spec.evaluator}' gives no metric '{name}'",
                 spec.span(f"metrics[{index}]"),
                 hint,
             )
-    return metrics
 
 
 def _check_column(constraint: Constraint, names: tuple[str, ...]) -> None:

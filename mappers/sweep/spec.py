@@ -53,6 +53,15 @@ class Axis:
     values: tuple[Value, ...]
     kind: str
     span: SourceSpan | None = field(default=None, compare=False)
+    value_spans: tuple[SourceSpan, ...] = field(default=(), compare=False)
+
+    def value_span(self, value: Value) -> SourceSpan | None:
+        """Return where ``value`` is written (the axis's span for a range), if known."""
+        if len(self.value_spans) == len(self.values):
+            for candidate, span in zip(self.values, self.value_spans, strict=True):
+                if candidate == value:
+                    return span
+        return self.span
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,10 +135,10 @@ def sweep_from_text(text: str, file: str = "<string>") -> SweepSpec:
         if key in ("name", "evaluator"):
             fields[key] = reader.text_value(value, f"'{key}'")
         elif key == "base":
-            fields["base"] = _settings(reader, value, "'base'")
+            fields["base"] = _settings(reader, value, "'base'", spans)
         elif key == "configs":
             fields["configs"] = tuple(
-                (name, _settings(reader, v, f"config '{name}'"))
+                (name, _settings(reader, v, f"config '{name}'", spans))
                 for name, _, v in reader.mapping(value, "'configs'")
             )
         elif key == "axes":
@@ -163,11 +172,14 @@ def _check_version(reader: NodeReader, node: yaml.Node) -> None:
         )
 
 
-def _settings(reader: NodeReader, node: yaml.Node, what: str) -> tuple[tuple[str, str], ...]:
-    return tuple(
-        (key, reader.text_value(value, f"'{key}' in {what}"))
-        for key, _, value in reader.mapping(node, what)
-    )
+def _settings(
+    reader: NodeReader, node: yaml.Node, what: str, spans: list[tuple[str, SourceSpan]]
+) -> tuple[tuple[str, str], ...]:
+    settings = []
+    for key, key_node, value in reader.mapping(node, what):
+        settings.append((key, reader.text_value(value, f"'{key}' in {what}")))
+        spans.append((f"setting {key}", reader.span(key_node)))
+    return tuple(settings)
 
 
 def _positive_int(reader: NodeReader, node: yaml.Node, what: str) -> int:
@@ -197,16 +209,17 @@ def read_axis(reader: NodeReader, name: str, node: yaml.Node) -> Axis:
         items = reader.sequence(node, f"axis '{name}'")
     if not items:
         raise reader.error("SW106", f"axis '{name}' has no values", node)
+    spans = tuple(reader.span(item) for item in items)
     if all(isinstance(item, yaml.SequenceNode) for item in items):
         vectors = tuple(_vector(reader, item) for item in items)
         if len({len(v) for v in vectors}) != 1:
             raise reader.error("SW106", f"the vectors of axis '{name}' differ in length", node)
-        return Axis(name, vectors, "vector", span)
+        return Axis(name, vectors, "vector", span, spans)
     texts = [reader.text_value(item, f"a value of axis '{name}'") for item in items]
     numbers = [_maybe_number(text) for text in texts]
     if all(n is not None for n in numbers):
-        return Axis(name, tuple(n for n in numbers if n is not None), "number", span)
-    return Axis(name, tuple(texts), "text", span)
+        return Axis(name, tuple(n for n in numbers if n is not None), "number", span, spans)
+    return Axis(name, tuple(texts), "text", span, spans)
 
 
 def _vector(reader: NodeReader, node: yaml.Node) -> tuple[int | float, ...]:
@@ -297,7 +310,12 @@ def with_options(
         name, value = _split_option(option, "--axis")
         new_axes[name] = axis_from_option(name, value)
     new_base = dict(spec.base)
-    new_base.update(_split_option(option, "--base") for option in base)
+    new_spans = list(spec.spans)
+    for option in base:
+        key, value = _split_option(option, "--base")
+        new_base[key] = value
+        file = f"<--base {option}>"
+        new_spans.append((f"setting {key}", SourceSpan(file, 1, 1, 1, len(key), option)))
     extra = tuple(
         parse_constraint(text, SourceSpan(f"<--constraint {text}>", 1, 1, 1, len(text), text))
         for text in constraints
@@ -310,7 +328,7 @@ def with_options(
         constraints=spec.constraints + extra,
         evaluator=evaluator or spec.evaluator,
         chunk_points=chunk_points or spec.chunk_points,
-        spans=spec.spans if not metrics else tuple(s for s in spec.spans if "[" not in s[0]),
+        spans=tuple(new_spans) if not metrics else tuple(s for s in new_spans if "[" not in s[0]),
     )
     check_sweep(updated)
     return updated

@@ -116,17 +116,25 @@ def parse_range(text: str, span: SourceSpan | None = None) -> tuple[int | float,
         if amount <= 1 or start <= 0:
             raise _range_error(text, span, "a geometric range needs FACTOR > 1 and START > 0")
         count = int(np.floor(np.log(stop / start) / np.log(amount) + 1e-9)) + 1
+        _check_count(text, span, count)
         values = [start * amount**i for i in range(max(count, 0))]
     else:
         if amount <= 0:
             raise _range_error(text, span, "an arithmetic range needs STEP > 0")
         count = int(np.floor((stop - start) / amount + 1e-9)) + 1
+        _check_count(text, span, count)
         values = [start + amount * i for i in range(max(count, 0))]
     if not values:
         raise _range_error(text, span, "STOP is smaller than START, so the range is empty")
     if len(values) > _MAX_RANGE_POINTS:
         raise _range_error(text, span, f"the range has more than {_MAX_RANGE_POINTS} values")
     return tuple(values)
+
+
+def _check_count(text: str, span: SourceSpan | None, count: int) -> None:
+    """Refuse a range longer than the limit before any of its values is made."""
+    if count > _MAX_RANGE_POINTS:
+        raise _range_error(text, span, f"the range has more than {_MAX_RANGE_POINTS} values")
 
 
 def _range_error(text: str, span: SourceSpan | None, why: str) -> SweepError:

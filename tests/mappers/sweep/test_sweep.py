@@ -97,11 +97,19 @@ def test_constraint_on_unknown_column_is_sw305():
     assert "did you mean 'latency_s'?" in str(caught.value)
 
 
-def test_evaluator_errors_become_sweep_errors_with_their_diagnostics():
+def test_strict_evaluator_errors_become_sweep_errors_with_their_diagnostics():
     spec = toy_spec(SPEC.replace(TOY, "test_sweep_evaluator:failing_evaluator"))
     with pytest.raises(SweepError) as caught:
-        evaluate_sweep(spec)
+        evaluate_sweep(spec, strict=True)
     assert caught.value.codes == ("S999",)
+
+
+def test_evaluator_errors_become_infeasible_rows():
+    frame = evaluate_sweep(toy_spec(SPEC.replace(TOY, "test_sweep_evaluator:failing_evaluator")))
+    assert len(frame) == 48
+    assert not frame["feasible"].any()
+    assert set(frame["reason"]) == {"error[S999]: spec 'None' is broken"}
+    assert frame["latency_s"].isna().all() if "latency_s" in frame else True
 
 
 def test_existing_output_needs_force(tmp_path):

@@ -16,7 +16,12 @@ import pytest
 
 from mappers.errors import SpecError
 from mappers.sweep.errors import SweepError
-from mappers.sweep.evaluators import evaluator_names, get_evaluator, register_evaluator
+from mappers.sweep.evaluators import (
+    InfeasiblePoints,
+    evaluator_names,
+    get_evaluator,
+    register_evaluator,
+)
 from mappers.sweep.points import PointGroup
 
 HEAD_DIM = {"BERT": 64, "XLM": 128}
@@ -39,6 +44,13 @@ def toy_roofline(group: PointGroup, columns: Mapping[str, np.ndarray]) -> dict[s
     delay_s = float(group.get("delay_s", "0") or 0)
     if delay_s:
         time.sleep(delay_s)
+    limit = group.get("infeasible_from_seq")
+    if limit is not None and (seq >= float(limit)).any():
+        message = f"seq {limit} and above does not fit"
+        raise InfeasiblePoints(seq >= float(limit), "T401", message, axis="seq")
+    broken = group.get("broken_seq")
+    if broken is not None and (seq == float(broken)).any():
+        raise ValueError(f"cannot evaluate seq {broken}")
     return {"latency_s": macs / (pes * clock_hz), "area_um2": pes * 1000.0, "macs": macs}
 
 
