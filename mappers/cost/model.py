@@ -138,6 +138,7 @@ def _cost_forms(parametric: SymbolicCost) -> dict[Key, sympy.Expr]:
         forms["energy", e.name] = e.compute_energy_pj
         forms["register_energy", e.name] = e.register_energy_pj
         forms["register_words", e.name] = e.register_reads_words + e.register_writes_words
+        forms["fill_drain", e.name] = e.fill_drain_cycles
     for index, words in enumerate(parametric.dram_words_by_region):
         forms["region", str(index)] = words
     for level, words in parametric.level_reads_words.items():
@@ -263,6 +264,7 @@ def tiles_fit(
     Where it is False, :func:`evaluate_design_points` raises M401 (no tile fits the level).
     """
     cols, shape = point_columns(model, columns)
+    cols.update(fixed_tiles(model, cols))
     ok = np.ones(shape, dtype=bool)
     for rule in model.mapping.tiles:
         if rule.fit_level is not None:
@@ -344,7 +346,7 @@ def evaluate_costs(
     region_words = [values["region", str(i)] * batch for i in range(len(sym.dram_words_by_region))]
     arrays = {e.name: e.array for e in sym.einsums}
     busy = {n: values["busy", n] * batch for n in names}
-    cycles = {n: busy[n] / values["used", n] for n in names}
+    cycles = {n: busy[n] / values["used", n] + values["fill_drain", n] * batch for n in names}
     clock, word_bytes = cols["clock_hz"], cols["word_bytes"]
     bandwidth = cols[f"{spec.backing.name}.bandwidth_bytes_per_s"]
     bandwidth_words_per_cycle = bandwidth / clock / word_bytes
@@ -498,7 +500,10 @@ def _budget_bytes(model: CostModel, rule: TileRule, columns: dict[str, np.ndarra
 def fit_caps(
     model: CostModel, rule: TileRule, columns: dict[str, np.ndarray], shape: tuple[int, ...]
 ) -> np.ndarray:
-    """Return, per point, how many ``step``-sized tiles of a fit rule's rank fit its budget."""
+    """Return, per point, how many ``step``-sized pieces of a fit rule's rank fit its budget.
+
+    An extent shorter than one step is one piece when the whole extent fits.
+    """
     fit = next(f for f in model.fits if f.rank == rule.rank)
     constant, per_tile = (
         np.broadcast_to(np.asarray(v, dtype=float), shape)
@@ -506,17 +511,23 @@ def fit_caps(
     )
     step = quantity_column(columns, rule.step)
     capacity = _budget_bytes(model, rule, columns) / columns["word_bytes"]
-    return np.asarray(np.floor((capacity - constant) / (per_tile * step)), dtype=float)
+    caps = np.floor((capacity - constant) / (per_tile * step))
+    full = np.broadcast_to(np.asarray(columns[rule.rank], dtype=float), shape)
+    short = (full < step) & (constant + per_tile * full <= capacity)
+    return np.asarray(np.where(short, np.maximum(caps, 1.0), caps), dtype=float)
 
 
 def _fit_tiles(
     model: CostModel, rule: TileRule, full: np.ndarray, columns: dict[str, np.ndarray]
 ) -> np.ndarray:
-    """Return the largest multiple of ``step`` dividing ``full`` that fits, per point.
+    """Return the fitting tile per point: ``step`` times the largest fitting divisor of the
+    number of step-sized pieces of the extent, at most the extent.
 
-    The choice is discrete (a divisor), so it is made once per distinct (tiles, cap) pair
-    and scattered back: a sweep over buffer sizes costs one divisor search per distinct
-    pair, not per point.
+    An extent that is no multiple of ``step`` ends in a ragged tile (the model charges it
+    at its real size); one shorter than a step is one tile of its own size. The choice is
+    discrete (a divisor), so it is made once per distinct (pieces, cap) pair and scattered
+    back: a sweep over buffer sizes costs one divisor search per distinct pair, not per
+    point.
     """
     spec, mapping = model.spec, model.mapping
     caps = fit_caps(model, rule, columns, full.shape)
@@ -535,24 +546,35 @@ def _fit_tiles(
             "use a larger buffer, or place fewer tensors in it",
         )
     step = np.broadcast_to(quantity_column(columns, rule.step), full.shape).astype(np.int64)
-    count = full // step
+    count = -(-full // step)  # step-sized pieces, the last one possibly short
     limit = np.minimum(caps, count).astype(np.int64)
     pairs = np.stack([count.ravel(), limit.ravel(), step.ravel()], axis=1)
     unique, inverse = np.unique(pairs, axis=0, return_inverse=True)
     chosen = np.array([s * _largest_divisor_at_most(int(n), int(c)) for n, c, s in unique])
-    return chosen[inverse.reshape(-1)].reshape(full.shape).astype(float)
+    tiles = chosen[inverse.reshape(-1)].reshape(full.shape)
+    return np.asarray(np.minimum(tiles, full), dtype=float)
+
+
+def fixed_tiles(model: CostModel, columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Return ``tile_<rank>`` of every fixed tile rule: its value, at most the extent."""
+    tiles: dict[str, np.ndarray] = {}
+    for rule in model.mapping.tiles:
+        if rule.fixed is not None:
+            full = np.asarray(columns[rule.rank], dtype=np.int64)
+            fixed = quantity_column(columns, rule.fixed)
+            tiles[f"tile_{rule.rank}"] = np.minimum(fixed, full).astype(float)
+    return tiles
 
 
 def tile_extents(model: CostModel, columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Return ``tile_<rank>`` per point for every tiled rank: fixed, or the largest that fits."""
-    tiles: dict[str, np.ndarray] = {}
+    """Return ``tile_<rank>`` per point for every tiled rank: fixed, or the largest that fits.
+
+    Fixed tiles come first: a fit rule's footprint may hold a tensor another rule tiles.
+    """
+    tiles = fixed_tiles(model, columns)
     for rule in model.mapping.tiles:
-        full = np.asarray(columns[rule.rank], dtype=np.int64)
-        if rule.whole:
-            continue
-        if rule.fixed is not None:
-            fixed = quantity_column(columns, rule.fixed)
-            tiles[f"tile_{rule.rank}"] = np.minimum(fixed, full).astype(float)
-            continue
-        tiles[f"tile_{rule.rank}"] = _fit_tiles(model, rule, full, columns)
-    return tiles
+        if rule.fit_level is not None:
+            full = np.asarray(columns[rule.rank], dtype=np.int64)
+            tiles[f"tile_{rule.rank}"] = _fit_tiles(model, rule, full, {**columns, **tiles})
+    order = [f"tile_{rule.rank}" for rule in model.mapping.tiles]
+    return {key: tiles[key] for key in order if key in tiles}
