@@ -22,6 +22,7 @@ import sympy
 from einsum_cascade import einsum_order
 from einsum_cascade.ir import Cascade, Generation, generation_of
 from einsum_cascade.symbols import extent_symbol
+from mappers.cost import cache
 from mappers.cost.footprint import tile_footprint, tile_symbol
 from mappers.cost.parameters import (
     dim_symbol,
@@ -77,8 +78,31 @@ class CostModel:
         return tuple(e.name for e in self.symbolic.einsums)
 
 
+_CACHED_OUTSIDE = ("cascade", "spec", "mapping", "table")
+
+
 @functools.lru_cache(maxsize=64)
 def build_cost_model(
+    cascade: Cascade, spec: ArchSpec, mapping: Mapping, table: str = DEFAULT_TABLE
+) -> CostModel:
+    """Return the compiled cost model, from the on-disk cache when it holds it.
+
+    See :mod:`mappers.cost.cache` (key, folder, ``EINSUM_CASCADE_NO_CACHE``) and
+    :func:`compile_cost_model`.
+    """
+    key = cache.model_key(cascade, spec, mapping, table)
+    stored = cache.load(key)
+    if isinstance(stored, dict):
+        return CostModel(cascade, spec, mapping, table, **stored)
+    model = compile_cost_model(cascade, spec, mapping, table)
+    fields = dataclasses.fields(CostModel)
+    cache.store(
+        key, {f.name: getattr(model, f.name) for f in fields if f.name not in _CACHED_OUTSIDE}
+    )
+    return model
+
+
+def compile_cost_model(
     cascade: Cascade, spec: ArchSpec, mapping: Mapping, table: str = DEFAULT_TABLE
 ) -> CostModel:
     """Validate the mapping against cascade and spec, build and lambdify the symbolic costs.
@@ -106,7 +130,7 @@ def build_cost_model(
     symbols = sorted(
         set().union(*(sympy.sympify(x).free_symbols for x in expressions)), key=lambda s: s.name
     )
-    function = sympy.lambdify(symbols, expressions, modules="numpy")
+    function = cache.numpy_function(symbols, expressions)
     fits = []
     for rule in mapping.tiles:
         if rule.fit_level is None:
@@ -120,7 +144,7 @@ def build_cost_model(
             (
                 rule.rank,
                 tuple(s.name for s in args),
-                sympy.lambdify(args, [constant, per_tile], modules="numpy"),
+                cache.numpy_function(args, [constant, per_tile]),
             )
         )
     defaults: dict[sympy.Symbol, sympy.Expr] = {
@@ -371,7 +395,7 @@ def evaluate_design_points(
 def _dram_extent(model: CostModel, rank: str, cols: dict[str, np.ndarray]) -> np.ndarray:
     expr = model.parametric.extents.dram_loop[rank]
     symbols = sorted(expr.free_symbols, key=lambda s: s.name)
-    value = sympy.lambdify(symbols, expr, modules="numpy")(*(cols[s.name] for s in symbols))
+    value = cache.numpy_function(symbols, expr)(*(cols[s.name] for s in symbols))
     return np.asarray(value, dtype=float)
 
 
