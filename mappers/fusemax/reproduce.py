@@ -213,14 +213,17 @@ def compare(ours: pd.DataFrame, artifact: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def reproduce_fusemax(out_dir: Path, artifact_dir: Path | None, table: str = "artifact") -> str:
+def reproduce_fusemax(
+    out_dir: Path, artifact_dir: Path | None, table: str = "artifact", *, figures: bool = True
+) -> str:
     """Write every CSV of the evaluation and, when artifact CSVs exist, a comparison.
 
     Written: one ``attn-*.csv`` per configuration and one ``end2end-*.csv`` per hardware
     (the artifact's file names and columns), ``end-to-end.csv`` (attention plus linear
     layers per configuration), ``headline.csv`` and, with ``artifact_dir``,
     ``comparison.md`` (relative error of every artifact cell, and the headline), and the
-    paper's figures as PNG files (see ``mappers.sweep.plots.write_fusemax_figures``).
+    paper's figures as PNG files (see ``mappers.sweep.plots.write_fusemax_figures``) unless
+    ``figures`` is False.
 
     Returns:
         The markdown comparison text (empty when no artifact directory was given).
@@ -248,7 +251,8 @@ def reproduce_fusemax(out_dir: Path, artifact_dir: Path | None, table: str = "ar
     combined.to_csv(out_dir / END_TO_END_CSV, index=False)
     summary = headline(attention, combined)
     summary.to_csv(out_dir / HEADLINE_CSV, index=False)
-    _write_figures(attention, linear, out_dir)
+    if figures:
+        _write_figures(attention, linear, out_dir)
     sections += ["## headline: FuseMax (binding) over FLAT", "", _headline_markdown(summary), ""]
     text = "\n".join(sections)
     if artifact_dir is not None:

@@ -166,8 +166,10 @@ def save_figure(figure: Figure, path: str | Path) -> Path:
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     # Fast PNG compression: the files grow a little, the encoding is several times faster.
-    options = {"pil_kwargs": {"compress_level": 1}} if out.suffix.lower() == ".png" else {}
-    figure.savefig(out, dpi=130, **options)
+    if out.suffix.lower() == ".png":
+        figure.savefig(out, dpi=130, pil_kwargs={"compress_level": 1})
+    else:
+        figure.savefig(out, dpi=130)
     return out
 
 
