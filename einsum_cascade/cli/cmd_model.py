@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -161,12 +162,24 @@ def reproduce_fusemax(
     ),
     table: str = typer.Option("artifact", "--costs", help="cost table: artifact or default"),
     force: bool = typer.Option(False, "--force", help="write into a directory that is not empty"),
+    figures: bool = typer.Option(
+        True, "--figures/--no-figures", help="draw the paper's figures as PNG files"
+    ),
+    use_cache: bool = typer.Option(
+        True,
+        "--cache/--no-cache",
+        help="read and write compiled cost models in the user's cache folder",
+    ),
 ) -> None:
     """Reproduce the FuseMax evaluation: attention and end-to-end CSVs, headline, comparison."""
     from mappers.fusemax.reproduce import DEFAULT_ARTIFACT_DIR
     from mappers.fusemax.reproduce import reproduce_fusemax as run
 
     refuse_overwrite(Path(out), force=force)
+    if not use_cache:
+        from mappers.cost import cache
+
+        os.environ[cache.DISABLE_ENV] = "1"
     reference = Path(artifact) if artifact is not None else DEFAULT_ARTIFACT_DIR
-    run(Path(out), reference if reference.exists() else None, table)
+    run(Path(out), reference if reference.exists() else None, table, figures=figures)
     stdout_console().print(f"wrote {out}")

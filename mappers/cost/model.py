@@ -22,6 +22,7 @@ import sympy
 from einsum_cascade import einsum_order
 from einsum_cascade.ir import Cascade, Generation, generation_of
 from einsum_cascade.symbols import extent_symbol
+from mappers.cost import cache
 from mappers.cost.footprint import tile_footprint, tile_symbol
 from mappers.cost.parameters import (
     dim_symbol,
@@ -73,7 +74,7 @@ class CompiledForms:
         symbols = sorted(
             set().union(set(), *(x.free_symbols for x in expressions)), key=lambda s: s.name
         )
-        function = sympy.lambdify(symbols, expressions, modules="numpy")
+        function = cache.numpy_function(symbols, expressions)
         return CompiledForms(tuple(forms), tuple(s.name for s in symbols), function)
 
     def evaluate(
@@ -148,8 +149,31 @@ def _cost_forms(parametric: SymbolicCost) -> dict[Key, sympy.Expr]:
     return forms
 
 
+_CACHED_OUTSIDE = ("cascade", "spec", "mapping", "table")
+
+
 @functools.lru_cache(maxsize=64)
 def build_cost_model(
+    cascade: Cascade, spec: ArchSpec, mapping: Mapping, table: str = DEFAULT_TABLE
+) -> CostModel:
+    """Return the compiled cost model, from the on-disk cache when it holds it.
+
+    See :mod:`mappers.cost.cache` (key, folder, ``EINSUM_CASCADE_NO_CACHE``) and
+    :func:`compile_cost_model`.
+    """
+    key = cache.model_key(cascade, spec, mapping, table)
+    stored = cache.load(key)
+    if isinstance(stored, dict):
+        return CostModel(cascade, spec, mapping, table, **stored)
+    model = compile_cost_model(cascade, spec, mapping, table)
+    fields = dataclasses.fields(CostModel)
+    cache.store(
+        key, {f.name: getattr(model, f.name) for f in fields if f.name not in _CACHED_OUTSIDE}
+    )
+    return model
+
+
+def compile_cost_model(
     cascade: Cascade, spec: ArchSpec, mapping: Mapping, table: str = DEFAULT_TABLE
 ) -> CostModel:
     """Validate the mapping against cascade and spec, build and lambdify the symbolic costs.
@@ -174,7 +198,7 @@ def build_cost_model(
         tile = tile_symbol(rule.rank)
         constant, per_tile = words.subs(tile, 0), sympy.diff(words, tile)
         args = sorted((constant + per_tile).free_symbols, key=lambda s: s.name)
-        function = sympy.lambdify(args, [constant, per_tile], modules="numpy")
+        function = cache.numpy_function(args, [constant, per_tile])
         fits.append(FitForm(rule.rank, tuple(s.name for s in args), function))
     defaults: dict[sympy.Symbol, sympy.Expr] = {
         k: sympy.Integer(int(v)) if k.is_integer else sympy.Float(v)
