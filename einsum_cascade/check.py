@@ -396,7 +396,6 @@ class _Checker(Resolver):
                 cascade.tensor(name).span,
             )
 
-
     def check_reintroduced(self, cascade: Cascade) -> None:
         from einsum_cascade.printer import format_expression, format_filter
         from einsum_cascade.shapes import reintroduced_points
