@@ -247,6 +247,7 @@ def compile_kernel(
         str(aligned),
         str(even),
         triton.__version__,
+        os.environ.get("TRITON_PTXAS_BLACKWELL_PATH", ""),  # the 12.x fallback for sm_90a
     )
     folder = entry_dir("triton-cubin", key)
     record = folder / "binary.json"
