@@ -73,7 +73,7 @@ def test_product_with_a_literal_keeps_the_operand_presence():
 
 
 def test_registry_lists_valid_renderers_for_an_unknown_name():
-    assert renderer_class("cuda") is CudaRenderer and set(RENDERERS) == {"cuda", "twin"}
+    assert renderer_class("cuda") is CudaRenderer and set(RENDERERS) == {"cuda", "twin", "triton"}
     with pytest.raises(KernelError) as info:
         renderer_class("metal")
     assert info.value.codes == ("K006",)
