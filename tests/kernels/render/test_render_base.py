@@ -77,4 +77,4 @@ def test_registry_lists_valid_renderers_for_an_unknown_name():
     with pytest.raises(KernelError) as info:
         renderer_class("metal")
     assert info.value.codes == ("K006",)
-    assert "valid renderers: cuda, twin" in str(info.value)
+    assert "valid renderers: cuda, triton, twin" in str(info.value)
