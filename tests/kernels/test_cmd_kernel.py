@@ -207,3 +207,11 @@ def test_check_triton_prints_sass_counts_for_sm90a():
     (row,) = json.loads(result.output)
     assert row["HGMMA"] == 16 and row["HMMA"] == 0 and row["spill_ldl_stl"] == 0
     assert row["gate"] == "ok" and row["registers"] <= 255
+
+
+def test_a_tile_whose_shared_arrays_overflow_32_bits_is_refused_before_any_source():
+    result = invoke(
+        "kernel", "run", "attention/1pass", "--backend", "shim", "--tile", "M0=2147483647"
+    )
+    assert result.exit_code == 1
+    assert "error[K007]" in result.output
