@@ -235,6 +235,8 @@ def main() -> int:
     parser.add_argument("--lengths", default=",".join(map(str, LENGTHS)))
     parser.add_argument("--skip-simt-above", type=int, default=16384,
                         help="time the SIMT baseline only up to this L (it is slow)")  # fmt: skip
+    parser.add_argument("--budget", type=float, default=200.0,
+                        help="seconds after which the slow SIMT runs are skipped")  # fmt: skip
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     missing = _missing()
@@ -270,8 +272,13 @@ def main() -> int:
             runs: list[tuple[str, Any, tuple[Any, ...]]] = [
                 ("tensor-core (triton)", _time_tensor, (tensor, arrays, extents))
             ]
-            if length <= args.skip_simt_above:
+            late = time.perf_counter() - began > args.budget
+            if length <= args.skip_simt_above and not late:
                 runs.append(("simt (cuda)", _time_simt, (simt, arrays, extents)))
+            elif late:
+                print(
+                    f"  simt (cuda) L={length} d={head}: skipped, past the {args.budget} s budget"
+                )
             runs.append(("sdpa (torch flash)", _measure_sdpa, (length, head)))
             for kernel, measure, measure_args in runs:
                 try:
