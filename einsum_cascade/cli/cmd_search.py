@@ -107,7 +107,13 @@ def search(
             progress=report,
         )
     if not result.best:
-        stderr_console().print("error: no legal mapping fits this spec", markup=False)
+        from mappers.search.explain import why_no_mapping
+
+        reasons = why_no_mapping(graph, spec, {**point, **given}, min_tile)
+        lines = ["error: no legal mapping fits this spec", *(f"  {r}" for r in reasons)]
+        if not reasons:
+            lines.append("  every candidate overflowed a buffer or was pruned; try --min-tile 1")
+        stderr_console().print("\n".join(lines), markup=False)
         raise typer.Exit(1)
     if out is not None:
         best = result.best[0]
