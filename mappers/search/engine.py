@@ -44,6 +44,7 @@ from mappers.search.candidates import (
     Found,
     SearchCounts,
     SearchResult,
+    check_cascade_and_order,
     check_template,
     default_loop_order,
     objective_key,
@@ -788,6 +789,7 @@ def search_mappings(
     searched = template is None if search_order_and_schedule is None else search_order_and_schedule
     template = template or template_for(cascade, spec)
     check_template(template, objective)
+    check_cascade_and_order(cascade, template, searched)
     arrays = [np.atleast_1d(np.asarray(v, dtype=float)) for v in columns.values()]
     shape = np.broadcast(*arrays).shape
     flat = {

@@ -59,3 +59,23 @@ def test_a_tensor_larger_than_every_buffer_at_its_smallest_tile_is_named() -> No
     assert why_no_mapping(parse_cascade(RMS), spec, {"D": 64, "P": 1024})[0].startswith(
         "einsum 'R' needs sqrt"
     )
+
+
+def test_search_on_a_cascade_without_einsums_is_a_diagnostic(tmp_path: Path) -> None:
+    source = tmp_path / "nothing.cascade"
+    source.write_text("cascade nothing\nrank K\ninput A[K]\n")
+    result = CliRunner().invoke(
+        app, ["search", "--arch", "fusemax", "--cascade", str(source), "--extent", "K=8"]
+    )
+    assert result.exit_code == 1
+    assert "error[M506]: cascade 'nothing' has no einsums" in result.output
+
+
+def test_a_template_for_another_cascade_is_a_diagnostic() -> None:
+    result = CliRunner().invoke(
+        app,
+        ["search", "--arch", "fusemax", "--cascade", "attention/3pass", "--template",
+         "fusemax-binding", "--seq", "1K"],
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "error[M505]: template 'fusemax-binding-BERT-1K' loops over rank 'M1'" in (result.output)
