@@ -12,12 +12,14 @@ from einsum_cascade.cli.app import (
     EXIT_USAGE,
     app,
     fail,
+    os_errors,
     print_json,
-    refuse_overwrite,
+    refuse_output_folder,
     stdout_console,
     user_errors,
 )
 from einsum_cascade.cli.options import extent_options
+from einsum_cascade.cli.reproduction import print_reproduction
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -188,11 +190,12 @@ def reproduce_fusemax(
     from mappers.fusemax.reproduce import DEFAULT_ARTIFACT_DIR
     from mappers.fusemax.reproduce import reproduce_fusemax as run
 
-    refuse_overwrite(Path(out), force=force)
+    refuse_output_folder(Path(out), force=force)
     if not use_cache:
         from mappers.cost import cache
 
         os.environ[cache.DISABLE_ENV] = "1"
     reference = Path(artifact) if artifact is not None else DEFAULT_ARTIFACT_DIR
-    run(Path(out), reference if reference.exists() else None, table, figures=figures)
-    stdout_console().print(f"wrote {out}")
+    with os_errors():
+        result = run(Path(out), reference if reference.exists() else None, table, figures=figures)
+    print_reproduction(stdout_console(), result)
