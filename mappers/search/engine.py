@@ -224,9 +224,8 @@ class _Search:
                         f"the {op} count of einsum '{einsum}' in cascade '{self.cascade.name}' "
                         "has no closed form the search can evaluate per point",
                         self.cascade.einsum(einsum).span,
-                        "the search needs closed-form op counts; filters that couple a "
-                        "split rank with another (causal masks over m1 * M0 + m0) do not "
-                        "have one yet",
+                        "the search needs closed-form op counts; filters (causal masks, windows, "
+                        "prefix scans) make them sums it cannot yet evaluate per point",
                     )
                 symbols = sorted(expr.free_symbols, key=lambda s: s.name)
                 number = sympy.lambdify(symbols, expr, "numpy")(*(values[s.name] for s in symbols))
