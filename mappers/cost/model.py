@@ -25,6 +25,7 @@ from einsum_cascade.symbols import extent_symbol
 from mappers.cost import cache
 from mappers.cost.footprint import tile_footprint, tile_symbol
 from mappers.cost.parameters import (
+    broadcast_column,
     dim_symbol,
     is_parameter,
     num_pes,
@@ -219,7 +220,7 @@ def point_columns(
     check_point_extents(model, extents)
     arrays = [np.asarray(v) for v in (*extents.values(), *given.values())]
     shape = np.broadcast(*arrays).shape if arrays else ()
-    cols = {k: np.broadcast_to(np.asarray(v, dtype=float), shape) for k, v in extents.items()}
+    cols = {k: broadcast_column(v, shape) for k, v in extents.items()}
     params = parameter_columns(model.spec, model.table, given, shape)
     cols.update(params)
     for rank, quantity in _dim_extents(model.mapping):
@@ -316,7 +317,7 @@ def evaluate_design_points(
     cols, shape = point_columns(model, columns)
     cols.update(tile_extents(model, cols))
     values = model.function(*(cols[name] for name in model.arguments))
-    values = [np.broadcast_to(np.asarray(v, dtype=float), shape) for v in values]
+    values = [broadcast_column(v, shape) for v in values]
     sym, spec, mapping = model.symbolic, model.spec, model.mapping
     count = len(sym.einsums)
     batch = np.prod([cols[r] for r in mapping.batch_ranks if r in cols], axis=0)
