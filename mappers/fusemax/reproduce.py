@@ -18,7 +18,7 @@ import yaml
 
 from einsum_cascade import load_cascade
 from mappers.cost.linear import linear_layers_cost
-from mappers.cost.model import build_cost_model, evaluate_design_points
+from mappers.cost.model import build_cost_model, evaluate_costs
 from mappers.hardware.spec_loader import load_spec
 from mappers.mapping.loader import load_mapping
 from mappers.mapping.schema import Mapping
@@ -95,17 +95,17 @@ def reproduce_configuration(
     for mapping, workloads in groups.items():
         cascade = load_cascade(mapping.cascade)
         spec = load_spec(mapping.spec or "fusemax")
-        cost = build_cost_model(cascade, spec, mapping, table)
-        values = evaluate_design_points(cost, _columns(workloads))
-        shared = [e.name for e in cost.symbolic.einsums if e.array == share_array]
+        costs = evaluate_costs(build_cost_model(cascade, spec, mapping, table), _columns(workloads))
+        values = costs.row()
+        shared = [e for e in costs.einsums if e.array == share_array]
         for i, workload in enumerate(workloads):
             row: dict[str, object] = {
                 "model": workload.name,
                 "seq_len": format_seq(workload.seq_len),
             }
             row.update({col: float(values[key][i]) for col, key in METRICS})
-            for name in shared:
-                row[rename.get(name, name)] = float(values[f"share_{name}"][i])
+            for einsum in shared:
+                row[rename.get(einsum.name, einsum.name)] = float(einsum.share[i])
             rows[workload.name, workload.seq_len] = row
     order = [get_workload(model, seq) for model in models for seq in seqs]
     return pd.DataFrame([rows[w.name, w.seq_len] for w in order])
@@ -213,9 +213,50 @@ def compare(ours: pd.DataFrame, artifact: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class WorstCell:
+    """The cell of one quantity furthest from the artifact, over every compared file."""
+
+    quantity: str
+    file: str
+    model: str
+    seq_len: str
+    error: float
+
+
+@dataclass(frozen=True, slots=True)
+class Reproduction:
+    """What a reproduction wrote: files, headline, worst cells and the comparison text."""
+
+    out_dir: Path
+    files: tuple[Path, ...]
+    headline: pd.DataFrame
+    worst: tuple[WorstCell, ...]
+    comparison: str
+
+
+def worst_cells(errors: dict[str, pd.DataFrame]) -> tuple[WorstCell, ...]:
+    """Return, per quantity, the cell with the largest relative error over all files.
+
+    ``errors`` maps a file name to its :func:`compare` frame.
+    """
+    worst: dict[str, WorstCell] = {}
+    for file, frame in errors.items():
+        for column in frame.columns:
+            if column in KEYS or frame[column].isna().all():
+                continue
+            row = frame.loc[frame[column].abs().idxmax()]
+            cell = WorstCell(
+                column, file, str(row["model"]), str(row["seq_len"]), float(row[column])
+            )
+            if column not in worst or abs(cell.error) > abs(worst[column].error):
+                worst[column] = cell
+    return tuple(worst.values())
+
+
 def reproduce_fusemax(
     out_dir: Path, artifact_dir: Path | None, table: str = "artifact", *, figures: bool = True
-) -> str:
+) -> Reproduction:
     """Write every CSV of the evaluation and, when artifact CSVs exist, a comparison.
 
     Written: one ``attn-*.csv`` per configuration and one ``end2end-*.csv`` per hardware
@@ -226,9 +267,11 @@ def reproduce_fusemax(
     ``figures`` is False.
 
     Returns:
-        The markdown comparison text (empty when no artifact directory was given).
+        The files written, the headline, the worst cell per quantity and the markdown
+        comparison text (empty when no artifact directory was given).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
+    errors: dict[str, pd.DataFrame] = {}
     sections = ["# FuseMax reproduction: relative error against the artifact", ""]
     attention: dict[str, pd.DataFrame] = {}
     linear: dict[str, pd.DataFrame] = {}
@@ -246,19 +289,22 @@ def reproduce_fusemax(
             continue
         artifact = pd.read_csv(reference).dropna(axis=1, how="all")
         artifact = artifact.loc[:, ~artifact.columns.str.startswith("Unnamed")]
-        sections += [f"## {title} ({csv})", "", _markdown(compare(ours, artifact)), ""]
+        errors[csv] = compare(ours, artifact)
+        sections += [f"## {title} ({csv})", "", _markdown(errors[csv]), ""]
     combined = end_to_end(attention, linear)
     combined.to_csv(out_dir / END_TO_END_CSV, index=False)
     summary = headline(attention, combined)
     summary.to_csv(out_dir / HEADLINE_CSV, index=False)
+    files = [out_dir / csv for _, csv, _ in jobs] + [out_dir / END_TO_END_CSV]
+    files.append(out_dir / HEADLINE_CSV)
     if figures:
-        _write_figures(attention, linear, out_dir)
+        files += _write_figures(attention, linear, out_dir)
     sections += ["## headline: FuseMax (binding) over FLAT", "", _headline_markdown(summary), ""]
-    text = "\n".join(sections)
+    text = "\n".join(sections) if artifact_dir is not None else ""
     if artifact_dir is not None:
         (out_dir / "comparison.md").write_text(text, encoding="utf-8")
-        return text
-    return ""
+        files.append(out_dir / "comparison.md")
+    return Reproduction(out_dir, tuple(files), summary, worst_cells(errors), text)
 
 
 def _write_figures(
