@@ -54,6 +54,12 @@ def model(
     ] = None,
     table: str = typer.Option("default", "--costs", help="cost table: default or artifact"),
     as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
+    stats: bool = typer.Option(
+        False,
+        "--stats",
+        help="also break the cost down: level x tensor traffic and energy, arrays, and what "
+        "bounds each einsum",
+    ),
 ) -> None:
     """Cost a cascade under a mapping, the linear layers, or both, for one workload point.
 
@@ -72,12 +78,19 @@ def model(
     )
     layers = _linear(spec, shape, table, linear_plan) if linear else None
     if as_json:
-        print_json(_json(attention, layers))
+        document = _json(attention, layers)
+        if stats and attention is not None:
+            target = document["attention"] if layers is not None else document
+            target["stats"] = attention.stats_dict()
+        print_json(document)
         return
     console = stdout_console()
     if attention is not None:
         for rendered in attention.tables():
             console.print(rendered)
+        if stats:
+            for rendered in attention.stats_tables():
+                console.print(rendered)
     if layers is not None:
         console.print(_linear_table(layers))
     if attention is not None and layers is not None:
