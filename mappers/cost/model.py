@@ -518,13 +518,15 @@ def _fit_tiles(
     step = np.broadcast_to(quantity_column(columns, rule.step), full.shape).astype(np.int64)
     count = full // step
     limit = np.minimum(caps, count).astype(np.int64)
-    columns = (count.ravel(), limit.ravel(), step.ravel())
-    first, inverse = _distinct_rows(columns)
-    counts, limits, steps = (column[first].tolist() for column in columns)
+    rows = (count.ravel(), limit.ravel(), step.ravel())
+    first, inverse = _distinct_rows(rows)
+    counts, limits, steps = (row[first].tolist() for row in rows)
     chosen = np.array(
-        [s * _largest_divisor_at_most(n, c) for n, c, s in zip(counts, limits, steps, strict=True)]
+        [s * _largest_divisor_at_most(n, c) for n, c, s in zip(counts, limits, steps, strict=True)],
+        dtype=float,
     )
-    return chosen[inverse].reshape(full.shape).astype(float)
+    result: np.ndarray = chosen[inverse].reshape(full.shape)
+    return result
 
 
 def _distinct_rows(columns: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
