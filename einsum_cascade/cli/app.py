@@ -12,10 +12,12 @@ from typing import Any, ParamSpec, TypeVar
 import typer
 from rich.console import Console
 
+from einsum_cascade.cli.lazy import LazyGroup
 from einsum_cascade.errors import CascadeError
 
 app = typer.Typer(
     name="einsum-cascade",
+    cls=LazyGroup,
     help="Extended-Einsum cascades: check, count passes, model accelerators, generate kernels.",
     no_args_is_help=True,
     add_completion=False,

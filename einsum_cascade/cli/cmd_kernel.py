@@ -27,8 +27,22 @@ app.add_typer(kernel_app, name="kernel")
 
 CascadeArg = Annotated[str, typer.Argument(help="A library name (attention/1pass) or a file.")]
 TileOpt = Annotated[
-    str, typer.Option("--tile", help="Tile sizes: M0=32 (the sequence tile) and P0=64 (threads).")
+    str,
+    typer.Option(
+        "--tile",
+        help="Tile sizes: <sequence>0 (default 32) and <parallel>0 (rows per block, default 64), "
+        "e.g. M0=64,P0=128.",
+    ),
 ]
+RendererOpt = Annotated[
+    str, typer.Option("--renderer", help="cuda (SIMT), twin (NumPy) or triton (tensor cores).")
+]
+WarpsOpt = Annotated[
+    int, typer.Option("--warps", help="Triton warps per program (0: 4, or 8 with masks/d>=128).")
+]
+StagesOpt = Annotated[int, typer.Option("--stages", help="Triton pipeline stages.")]
+RENDERERS = ("cuda", "twin", "triton")
+MAX_TILE = 2**31 - 1
 ExtentOpt = Annotated[str, typer.Option("--extent", help="Static extents, e.g. E=64,F=64.")]
 DtypeOpt = Annotated[str, typer.Option("--dtype", help="Input dtype: float32 or float16.")]
 UnrollOpt = Annotated[int, typer.Option("--unroll", help="Unroll factor of in-tile loops.")]
@@ -89,13 +103,20 @@ def _plan(
     from kernels.plan.lower import plan_kernels
     from kernels.plan.tiling import Tiling
 
-    tiles = parse_shape(tile)
+    tiles = parse_shape(tile) if tile.strip() else {}
     unknown = set(tiles) - {f"{sequence}0", f"{parallel}0"}
     if unknown:
         raise typer.BadParameter(
-            f"unknown tile {', '.join(sorted(unknown))}; use {sequence}0 and {parallel}0",
+            f"unknown tile {', '.join(sorted(unknown))}: the sequence rank is {sequence} "
+            f"and the parallel rank {parallel}, so the tiles are {sequence}0 and {parallel}0",
             param_hint="--tile",
         )
+    for key, value in tiles.items():
+        if not 1 <= value <= MAX_TILE:
+            raise typer.BadParameter(
+                f"tile {key}={value} is outside 1..{MAX_TILE} (kernel indices are 32-bit)",
+                param_hint="--tile",
+            )
     tiling = Tiling(
         parallel_rank=parallel,
         sequence_rank=sequence,
@@ -118,7 +139,8 @@ def gen(
         Path | None, typer.Option("-o", "--output", help="Write here instead of stdout.")
     ] = None,
     twin: Annotated[bool, typer.Option("--twin", help="Render the NumPy twin instead.")] = False,
-    tile: TileOpt = "M0=32,P0=64",
+    renderer: RendererOpt = "cuda",
+    tile: TileOpt = "",
     extent: ExtentOpt = "E=64,F=64",
     dtype: DtypeOpt = "float32",
     unroll: UnrollOpt = 1,
@@ -128,26 +150,63 @@ def gen(
     grid: GridOpt = "",
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing -o file.")] = False,
 ) -> None:
-    """Render the CUDA source (or the NumPy twin) of a cascade's kernel plan."""
+    """Render the CUDA source, the NumPy twin or the Triton module of a cascade's kernel plan."""
     from kernels.render.cuda import render_cuda
+    from kernels.render.triton import render_triton
     from kernels.render.twin import render_twin
 
+    chosen = "twin" if twin else _renderer(renderer)
+    _check_output(output)
     refuse_overwrite(output, force=force)
     plan = _plan(name, tile, extent, dtype, unroll, parallel, sequence, placement, grid)
-    text = render_twin(plan) if twin else render_cuda(plan).text
+    if chosen == "twin":
+        text = render_twin(plan)
+    elif chosen == "triton":
+        text = render_triton(plan).text
+    else:
+        text = render_cuda(plan).text
     if output is None:
         sys.stdout.write(text)
-    else:
+        return
+    try:
         output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise fail(f"cannot write {output}: {exc.strerror or exc}") from None
+
+
+def _renderer(renderer: str) -> str:
+    if renderer not in RENDERERS:
+        raise fail(f"unknown renderer '{renderer}'; valid renderers: {', '.join(RENDERERS)}", 2)
+    return renderer
+
+
+def _check_output(output: Path | None) -> None:
+    """Refuse an output path that is a directory or whose folder does not exist."""
+    if output is None:
+        return
+    if output.is_dir():
+        raise fail(f"{output} is a directory; give a file name, e.g. {output / 'kernel.cu'}")
+    if not output.parent.is_dir():
+        raise fail(f"the folder {output.parent} does not exist; create it first")
 
 
 @kernel_app.command("check")
 @user_errors
 def check(
     name: CascadeArg,
-    arch: Annotated[str, typer.Option("--arch", help="Comma-separated archs.")] = "sm_80,sm_90",
+    arch: Annotated[
+        str,
+        typer.Option(
+            "--arch",
+            "--target",
+            help="Comma-separated archs (cuda: sm_80,sm_90; triton: sm_80,sm_90a).",
+        ),
+    ] = "",
     backend: Annotated[str, typer.Option("--backend", help="nvcc or nvrtc.")] = "nvrtc",
-    tile: TileOpt = "M0=32,P0=64",
+    renderer: RendererOpt = "cuda",
+    warps: WarpsOpt = 0,
+    stages: StagesOpt = 3,
+    tile: TileOpt = "",
     extent: ExtentOpt = "E=64,F=64",
     dtype: DtypeOpt = "float32",
     unroll: UnrollOpt = 1,
@@ -157,14 +216,24 @@ def check(
     grid: GridOpt = "",
     as_json: JsonOpt = False,
 ) -> None:
-    """Compile for each arch, report registers, shared memory and spills, and gate them."""
+    """Compile for each arch, report registers, shared memory and spills, and gate them.
+
+    With ``--renderer triton`` the kernels are compiled ahead of time by Triton (no GPU) and
+    the SASS is read: tensor-core instructions (HGMMA on sm_90a, HMMA on sm_80), LDSM,
+    cp.async (LDGSTS), MUFU, registers, shared memory and spills (LDL/STL).
+    """
     from kernels.build.compile import check_resources, compile_source
     from kernels.render.cuda import render_cuda
 
     plan = _plan(name, tile, extent, dtype, unroll, parallel, sequence, placement, grid)
+    if _renderer(renderer) == "triton":
+        _check_triton(plan, arch or "sm_80,sm_90a", warps, stages, as_json)
+        return
+    if renderer != "cuda":
+        raise fail("kernel check compiles the cuda or triton renderer's output", 2)
     source = render_cuda(plan)
     rows: list[dict[str, Any]] = []
-    for target in [a.strip() for a in arch.split(",") if a.strip()]:
+    for target in [a.strip() for a in (arch or "sm_80,sm_90").split(",") if a.strip()]:
         compiled = compile_source(source, target, backend)
         check_resources(compiled)
         for item in compiled.resources:
@@ -195,6 +264,55 @@ def check(
     stdout_console().print(table)
 
 
+def _check_triton(plan: Any, arch: str, warps: int, stages: int, as_json: bool) -> None:
+    from kernels.build.triton_build import check_binary, compile_kernel
+    from kernels.errors import KernelError
+    from kernels.render.triton import render_triton
+
+    source = render_triton(plan)
+    rows: list[dict[str, Any]] = []
+    failures: list[KernelError] = []
+    for target in [a.strip() for a in arch.split(",") if a.strip()]:
+        for kernel in source.kernels:
+            binary = compile_kernel(source, kernel, target, warps or kernel.warps, stages)
+            try:
+                check_binary(binary, kernel.dots)
+                gate = "ok"
+            except KernelError as error:
+                failures.append(error)
+                gate = error.diagnostics[0].code
+            rows.append(
+                {
+                    "arch": target,
+                    "kernel": kernel.name,
+                    "dots": kernel.dots,
+                    "HGMMA": binary.count("HGMMA"),
+                    "HMMA": binary.count("HMMA"),
+                    "LDSM": binary.count("LDSM"),
+                    "LDGSTS": binary.count("LDGSTS"),
+                    "MUFU": binary.count("MUFU"),
+                    "registers": binary.registers,
+                    "shared_bytes": binary.shared_bytes,
+                    "spill_ldl_stl": binary.count("LDL") + binary.count("STL"),
+                    "stack_bytes": binary.stack_bytes,
+                    "warps": binary.num_warps,
+                    "stages": binary.num_stages,
+                    "gate": gate,
+                }
+            )
+    if as_json:
+        print_json(rows)
+    else:
+        columns = ("arch", "kernel", "dots", "HGMMA", "HMMA", "LDSM", "LDGSTS", "MUFU")
+        more = ("registers", "shared_bytes", "spill_ldl_stl", "stack_bytes", "gate")
+        table = Table(*columns, *more)
+        for row in rows:
+            table.add_row(*(str(row[c]) for c in (*columns, *more)))
+        stdout_console().print(table)
+    if failures:
+        raise failures[0]
+
+
 def _inputs(plan: Any, shape: dict[str, int], seed: int) -> tuple[dict[str, Any], dict[str, int]]:
     import numpy as np
 
@@ -210,23 +328,56 @@ def _inputs(plan: Any, shape: dict[str, int], seed: int) -> tuple[dict[str, Any]
     return arrays, shape
 
 
-def _runner(backend: str) -> Any:
-    from kernels.run.execute import BACKENDS, run_cupy, run_shim, run_twin
+RUN_BACKENDS = ("numpy", "shim", "cupy", "triton", "triton-gpu")
 
-    if backend not in BACKENDS:
-        raise fail(f"unknown backend '{backend}'; valid backends: {', '.join(BACKENDS)}", 2)
+
+def _runner(backend: str) -> Any:
+    from kernels.run.execute import run_cupy, run_shim, run_twin
+
+    if backend not in RUN_BACKENDS:
+        raise fail(f"unknown backend '{backend}'; valid backends: {', '.join(RUN_BACKENDS)}", 2)
+    if backend == "triton":
+        from kernels.run.triton_launch import run_triton_interpreter
+
+        return run_triton_interpreter
+    if backend == "triton-gpu":
+        from kernels.run.triton_launch import run_triton_cupy_host
+
+        return run_triton_cupy_host
     return {"numpy": run_twin, "shim": run_shim, "cupy": run_cupy}[backend]
+
+
+def _tolerance_kind(backend: str) -> str:
+    return backend if backend.startswith("triton") else "simt"
 
 
 @kernel_app.command("run")
 @user_errors
 def run(
     name: CascadeArg,
-    backend: Annotated[str, typer.Option("--backend", help="numpy, shim or cupy.")] = "numpy",
-    shape: ShapeOpt = "",
+    backend: Annotated[
+        str,
+        typer.Option(
+            "--backend",
+            help="numpy (twin), shim, cupy (CUDA SIMT on a GPU), triton (Triton's interpreter) "
+            "or triton-gpu.",
+        ),
+    ] = "numpy",
+    shape: ShapeOpt = "M=100,P=77",
     seed: Annotated[int, typer.Option("--seed", help="Seed of the random inputs.")] = 0,
-    tolerance: Annotated[float, typer.Option("--tolerance", help="Max abs error.")] = 1e-5,
-    tile: TileOpt = "M0=32,P0=64",
+    tolerance: Annotated[
+        float | None,
+        typer.Option(
+            "--tolerance",
+            help="Absolute part of the tolerance |got - want| <= atol + rtol * |want| "
+            "(default per backend and dtype: 1e-5 for fp32 SIMT).",
+        ),
+    ] = None,
+    rtol: Annotated[
+        float | None,
+        typer.Option("--rtol", help="Relative part of the tolerance (default 1e-4 for fp32)."),
+    ] = None,
+    tile: TileOpt = "",
     extent: ExtentOpt = "",
     dtype: DtypeOpt = "float32",
     unroll: UnrollOpt = 1,
@@ -241,7 +392,8 @@ def run(
 
     Without --workload, --extent defaults to E=64,F=64 and --shape to M=100,P=77.
     """
-    from kernels.run.validate import compare, reference
+    from kernels.run.validate import compare, reference, within
+    from kernels.run.validate import tolerance as tolerance_of
 
     static, runtime = _workload_extents(name, workload, sequence, parallel)
     extent = extent or _extent_text(static) or "E=64,F=64"
@@ -251,8 +403,12 @@ def run(
     outputs = _runner(backend)(
         plan, arrays, {k: v for k, v in extents.items() if k not in _input_ranks(plan)}
     )
-    result = compare(outputs, reference(plan, arrays, extents))
-    ok = result.nan_count == 0 and result.max_abs_error <= tolerance
+    expected = reference(plan, arrays, extents)
+    result = compare(outputs, expected)
+    default_rtol, default_atol = tolerance_of(_tolerance_kind(backend), plan.tiling.input_dtype)
+    atol = default_atol if tolerance is None else tolerance
+    relative = default_rtol if rtol is None else rtol
+    ok = result.nan_count == 0 and within(outputs, expected, relative, atol)
     record = {
         "cascade": plan.cascade.name,
         "backend": backend,
@@ -260,7 +416,8 @@ def run(
         "max_abs_error": result.max_abs_error,
         "max_rel_error": result.max_rel_error,
         "nan_count": result.nan_count,
-        "tolerance": tolerance,
+        "tolerance": atol,
+        "rtol": relative,
         "ok": ok,
     }
     if as_json:
@@ -268,7 +425,8 @@ def run(
     else:
         stdout_console().print(
             f"{plan.cascade.name} on {backend} {extents}: max abs error "
-            f"{result.max_abs_error:.3g} (tolerance {tolerance:g}), NaN {result.nan_count}: "
+            f"{result.max_abs_error:.3g} (tolerance {atol:g} + {relative:g} * |want|), NaN "
+            f"{result.nan_count}: "
             f"{'ok' if ok else 'MISMATCH'}",
             markup=False,
         )
@@ -287,7 +445,7 @@ def bench(
     backend: Annotated[str, typer.Option("--backend", help="numpy, shim or cupy.")] = "numpy",
     shape: ShapeOpt = "",
     repeats: Annotated[int, typer.Option("--repeats", help="Timed runs (>= 20 on cupy).")] = 5,
-    tile: TileOpt = "M0=32,P0=64",
+    tile: TileOpt = "",
     extent: ExtentOpt = "",
     dtype: DtypeOpt = "float32",
     unroll: UnrollOpt = 1,

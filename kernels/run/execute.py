@@ -56,11 +56,13 @@ def bind_extents(
     return bound
 
 
-def _shape(plan: KernelPlan, name: str, extents: Mapping[str, int]) -> tuple[int, ...]:
+def tensor_shape(plan: KernelPlan, name: str, extents: Mapping[str, int]) -> tuple[int, ...]:
+    """Return the shape of tensor ``name`` at the given extents."""
     return tuple(extents[r] for r in plan.cascade.tensor(name).ranks)
 
 
-def _produced(plan: KernelPlan) -> tuple[str, ...]:
+def produced_tensors(plan: KernelPlan) -> tuple[str, ...]:
+    """Return the tensors the plan's kernels write (outputs and workspace), in launch order."""
     names: dict[str, None] = {}
     for kernel in plan.kernels:
         for name in kernel.params:
@@ -92,8 +94,8 @@ def run_twin(
     tensors: dict[str, Any] = {
         name: xp.asarray(_rounded(plan, array).astype(np.float32)) for name, array in inputs.items()
     }
-    for name in _produced(plan):
-        tensors[name] = xp.full(_shape(plan, name, bound), OUTPUT_FILL, dtype=xp.float32)
+    for name in produced_tensors(plan):
+        tensors[name] = xp.full(tensor_shape(plan, name, bound), OUTPUT_FILL, dtype=xp.float32)
     namespace = _twin_module(plan)
     with np.errstate(all="ignore"):
         for kernel in plan.kernels:
@@ -153,8 +155,8 @@ def run_shim(
         name: poisoned(_rounded(plan, array), padding) for name, array in inputs.items()
     }
     sentinel = np.float32(-12345.0)
-    for name in _produced(plan):
-        size = math.prod(_shape(plan, name, bound))
+    for name in produced_tensors(plan):
+        size = math.prod(tensor_shape(plan, name, bound))
         tensors[name] = np.concatenate(
             [np.full(size, OUTPUT_FILL, np.float32), np.full(padding, sentinel, np.float32)]
         )
@@ -165,7 +167,7 @@ def run_shim(
         )
     outputs: dict[str, np.ndarray] = {}
     for tensor in plan.cascade.outputs:
-        shape = _shape(plan, tensor.name, bound)
+        shape = tensor_shape(plan, tensor.name, bound)
         data = tensors[tensor.name]
         size = math.prod(shape)
         if padding and not np.all(data[size:] == sentinel):
@@ -191,8 +193,8 @@ def run_cupy(
     tensors: dict[str, Any] = {
         name: cupy.asarray(_rounded(plan, array)) for name, array in inputs.items()
     }
-    for name in _produced(plan):
-        tensors[name] = cupy.full(_shape(plan, name, bound), OUTPUT_FILL, dtype=cupy.float32)
+    for name in produced_tensors(plan):
+        tensors[name] = cupy.full(tensor_shape(plan, name, bound), OUTPUT_FILL, dtype=cupy.float32)
     launch_all(plan, source, functions, tensors, bound)
     cupy.cuda.Device().synchronize()
     return {t.name: cupy.asnumpy(tensors[t.name]) for t in plan.cascade.outputs}
@@ -260,8 +262,8 @@ def time_plan(
     bound = bind_extents(plan, inputs, extents)
     _, functions = load_on_device(plan, None, "nvrtc")
     tensors: dict[str, Any] = {k: cupy.asarray(_rounded(plan, v)) for k, v in inputs.items()}
-    for name in _produced(plan):
-        tensors[name] = cupy.empty(_shape(plan, name, bound), dtype=cupy.float32)
+    for name in produced_tensors(plan):
+        tensors[name] = cupy.empty(tensor_shape(plan, name, bound), dtype=cupy.float32)
     source = render_cuda(plan)
     timing = time_cuda(lambda: launch_all(plan, source, functions, tensors, bound), 5, repeats)
     return timing, str(cupy.cuda.runtime.getDeviceProperties(0)["name"].decode())
