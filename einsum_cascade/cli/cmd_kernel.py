@@ -363,7 +363,7 @@ def run(
             "or triton-gpu.",
         ),
     ] = "numpy",
-    shape: ShapeOpt = "M=100,P=77",
+    shape: ShapeOpt = "",
     seed: Annotated[int, typer.Option("--seed", help="Seed of the random inputs.")] = 0,
     tolerance: Annotated[
         float | None,
