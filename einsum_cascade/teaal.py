@@ -72,7 +72,15 @@ class _Yaml:
             raise self.fail(f"{what} must be a mapping", node)
         out: dict[str, tuple[yaml.Node, yaml.Node]] = {}
         for key, value in node.value:
-            out[str(key.value)] = (key, value)
+            name = str(key.value)
+            if name in out:
+                first = out[name][0].start_mark
+                raise self.fail(
+                    f"duplicate key '{name}' under {what}",
+                    key,
+                    f"first given on line {first.line + 1}",
+                )
+            out[name] = (key, value)
         return out
 
     def sequence(self, node: yaml.Node, what: str) -> list[yaml.Node]:
@@ -135,6 +143,7 @@ def parse_teaal_yaml(text: str, file: str = "<string>") -> Cascade:
     """
     doc = _Yaml(text, file)
     try:
+        _check_nesting(text, file)
         root = yaml.compose(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -160,6 +169,33 @@ def parse_teaal_yaml(text: str, file: str = "<string>") -> Cascade:
         if required not in einsum:
             raise doc.fail(f"missing key '{required}' under 'einsum'", top["einsum"][0])
     return check_program(ast.Program(file, text, tuple(_statements(doc, einsum))))
+
+
+MAX_YAML_DEPTH = 32
+"""The deepest nesting of YAML mappings and lists read (a TeAAL document needs 3)."""
+
+
+def _check_nesting(text: str, file: str) -> None:
+    """Refuse YAML nested deeper than MAX_YAML_DEPTH before composing it.
+
+    The event stream is read by a loop; composing a node tree recurses once per level.
+    """
+    depth = 0
+    for event in yaml.parse(text):
+        if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                mark = event.start_mark
+                span = (
+                    SourceSpan.point(file, mark.line + 1, mark.column + 1, text)
+                    if mark is not None
+                    else None
+                )
+                raise DslSyntaxError.single(
+                    "E120", f"YAML nested more than {MAX_YAML_DEPTH} levels deep", span
+                )
+        elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+            depth -= 1
 
 
 def _statements(doc: _Yaml, einsum: dict[str, tuple[yaml.Node, yaml.Node]]) -> list[Any]:

@@ -493,3 +493,93 @@ def _time(plan: Any, backend: str, arrays: Any, extents: Any, repeats: int) -> t
 
     _runner(backend)  # a usage error for an unknown backend
     return time_plan(plan, backend, arrays, extents, repeats)
+
+
+@kernel_app.command("model")
+@user_errors
+def model(
+    name: CascadeArg,
+    machine: Annotated[
+        str, typer.Option("--machine", help="A GPU spec: h100, a100 or a YAML file.")
+    ] = "h100",
+    renderer: RendererOpt = "triton",
+    shape: ShapeOpt = "M=4096,P=4096",
+    tile: TileOpt = "",
+    extent: ExtentOpt = "E=64,F=64",
+    dtype: DtypeOpt = "float16",
+    unroll: UnrollOpt = 1,
+    parallel: ParallelOpt = "P",
+    sequence: SequenceOpt = "M",
+    placement: PlacementOpt = "shared",
+    grid: GridOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Predict a kernel's time on a GPU spec and name what bounds it.
+
+    ``--renderer triton`` models the tensor-core kernels (compiled for the machine's arch
+    when Triton is installed, so the issue-slot bound reads the SASS loop body); ``cuda``
+    models the SIMT baseline. FLOP/s counts the executed dot (or multiply-add) FLOPs.
+    """
+    from kernels.model.predict import estimate_kernel_time
+    from mappers.hardware.machine import GpuSpec
+    from mappers.hardware.machine_loader import load_machine
+
+    spec = load_machine(machine)
+    if not isinstance(spec, GpuSpec):
+        raise fail(f"'{machine}' is not a GPU spec; kernel model predicts GPU kernels")
+    chosen = _renderer(renderer)
+    if chosen == "twin":
+        raise fail("kernel model predicts the cuda or triton renderer's kernels", 2)
+    if not tile.strip() and chosen == "triton":
+        tile = f"{sequence}0=64,{parallel}0=128"
+    plan = _plan(name, tile, extent, dtype, unroll, parallel, sequence, placement, grid)
+    extents = parse_shape(shape)
+    if chosen == "triton":
+        record = _model_triton(plan, spec, extents)
+    else:
+        estimate = estimate_kernel_time(plan, spec, extents, "cupy")
+        bounds = dict(estimate.breakdown_s)
+        limiter = max(bounds, key=lambda k: bounds[k]).removesuffix("_s")
+        record = {"total_s": estimate.total_s, "bounds_s": bounds, "limiter": limiter}
+    record = {"cascade": plan.cascade.name, "machine": spec.name, "renderer": chosen,
+              "shape": extents, **record}  # fmt: skip
+    if as_json:
+        print_json(record)
+        return
+    flops = record.get("tflops")
+    rate = f", {flops:.0f} TFLOP/s of dots" if flops is not None else ""
+    parts = ", ".join(
+        f"{k.removesuffix('_s')} {v * 1e3:.3g} ms" for k, v in record["bounds_s"].items()
+    )
+    stdout_console().print(
+        f"{plan.cascade.name} ({chosen}) on {spec.name}, {extents}: "
+        f"{record['total_s'] * 1e3:.3f} ms{rate}; bound: {record['limiter']} [{parts}]",
+        markup=False,
+    )
+    if "occupancy" in record:
+        stdout_console().print(
+            f"occupancy {record['occupancy']}; instruction mix from {record['instructions']}",
+            markup=False,
+        )
+
+
+def _model_triton(plan: Any, spec: Any, extents: dict[str, int]) -> dict[str, Any]:
+    from kernels.errors import KernelError
+    from kernels.model.gpu_tensor import predict_tensor
+    from kernels.model.predict import triton_resources
+
+    missing = [r for r in plan.runtime_extents() if r not in extents]
+    if missing:
+        raise KernelError.single("K602", f"the model needs the extent of {', '.join(missing)}")
+    prediction = predict_tensor(plan, spec, extents, triton_resources(plan, spec))  # type: ignore[arg-type]
+    return {
+        "total_s": prediction.total_s,
+        "tflops": prediction.flops_per_s / 1e12,
+        "bounds_s": dict(prediction.bounds),
+        "limiter": prediction.limiter,
+        "occupancy": {
+            name: f"{fit.blocks_per_sm} programs/SM ({fit.limiter})"
+            for name, fit in prediction.occupancy
+        },
+        "instructions": prediction.instruction_source,
+    }

@@ -243,8 +243,9 @@ def time_plan(
 ) -> tuple[Any, str]:
     """Time the plan on ``backend``; return (Timing, a description of the device).
 
-    The numpy and shim backends are timed on the host with ``perf_counter``; cupy with
-    CUDA events around the kernel launches only (inputs already on the device).
+    The numpy, shim and triton (interpreter) backends are timed on the host with
+    ``perf_counter``; cupy and triton-gpu with CUDA events around the kernel launches only
+    (inputs already on the device).
     """
     import platform
 
@@ -256,9 +257,21 @@ def time_plan(
     if backend == "shim":
         device = f"CPU {platform.processor() or platform.machine()} (CUDA source on the shim)"
         return time_host(lambda: run_shim(plan, inputs, extents), repeats=repeats), device
+    if backend == "triton":
+        from kernels.run.triton_launch import run_triton_interpreter
+
+        device = f"CPU {platform.processor() or platform.machine()} (Triton's interpreter)"
+        run = lambda: run_triton_interpreter(plan, inputs, extents)  # noqa: E731
+        return time_host(run, repeats=repeats), device
     from kernels.run.cupy_launch import require_cupy
 
     cupy = require_cupy()
+    if backend == "triton-gpu":
+        from kernels.run.triton_launch import time_triton_cupy
+
+        timing = time_triton_cupy(plan, inputs, extents, repeats)
+        name = cupy.cuda.runtime.getDeviceProperties(0)["name"].decode()
+        return timing, f"{name} (Triton cubin)"
     bound = bind_extents(plan, inputs, extents)
     _, functions = load_on_device(plan, None, "nvrtc")
     tensors: dict[str, Any] = {k: cupy.asarray(_rounded(plan, v)) for k, v in inputs.items()}

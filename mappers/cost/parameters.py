@@ -166,13 +166,26 @@ def num_pes(array: ComputeArray, columns: Mapping[str, Any]) -> Any:
     return total
 
 
+def area_parts_um2(spec: ArchSpec, columns: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the area per point of every array's PEs and every level, by name.
+
+    A level's area is its fixed ``area_um2`` plus ``area_um2_per_byte`` times its size.
+    """
+    parts: dict[str, Any] = {}
+    for array in spec.arrays:
+        parts[array.name] = columns[f"{array.name}.area_um2_per_pe"] * num_pes(array, columns)
+    for level in spec.levels:
+        size = columns.get(f"{level.name}.size_bytes", 0.0)
+        per_byte = columns[f"{level.name}.area_um2_per_byte"]
+        parts[level.name] = columns[f"{level.name}.area_um2"] + per_byte * size
+    return parts
+
+
 def area_um2(spec: ArchSpec, columns: Mapping[str, Any]) -> Any:
     """Return the area per point: every array's PEs plus every level."""
     total: Any = 0.0
-    for array in spec.arrays:
-        total = total + columns[f"{array.name}.area_um2_per_pe"] * num_pes(array, columns)
-    for level in spec.levels:
-        total = total + columns[f"{level.name}.area_um2"]
+    for part in area_parts_um2(spec, columns).values():
+        total = total + part
     return total
 
 

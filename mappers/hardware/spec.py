@@ -31,7 +31,13 @@ class Level:
     access_bits: int
     read_energy_pj: float  # per access of access_bits
     write_energy_pj: float
-    area_um2: float = 0.0
+    area_um2: float = 0.0  # fixed area (ports, control)
+    area_um2_per_byte: float = 0.0  # storage area, times size_bytes
+
+    @property
+    def total_area_um2(self) -> float:
+        """Return the level's area: fixed plus per byte of capacity."""
+        return self.area_um2 + self.area_um2_per_byte * (self.size_bytes or 0.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +52,7 @@ class ComputeArray:
     area_um2_per_pe: float = 0.0
     register_read_energy_pj: float = 0.0  # per word read from a PE's register file
     register_write_energy_pj: float = 0.0  # per word written (an update or a fill)
+    fill_drain: bool = False  # systolic: each fold pays its operands' skew, preload and drain
 
     @property
     def num_pes(self) -> int:
@@ -142,9 +149,9 @@ class ArchSpec:
 
     @property
     def area_um2(self) -> float:
-        """Return the total area: arrays' PEs plus levels."""
+        """Return the total area: arrays' PEs plus levels (fixed and per byte)."""
         arrays = sum(a.area_um2_per_pe * a.num_pes for a in self.arrays)
-        return arrays + sum(level.area_um2 for level in self.levels)
+        return arrays + sum(level.total_area_um2 for level in self.levels)
 
     def replace_level(self, level: Level) -> ArchSpec:
         """Return a copy with the level of the same name replaced."""

@@ -30,6 +30,7 @@ _LEVEL = (
     "read_energy_pj",
     "write_energy_pj",
     "area_um2",
+    "area_um2_per_byte",
 )
 _ARRAY = (
     "name",
@@ -39,6 +40,7 @@ _ARRAY = (
     "register_read_energy_pj",
     "register_write_energy_pj",
     "area_um2_per_pe",
+    "fill_drain",
     "ops",
 )
 _REGISTER_ENERGIES = ("register_read_energy_pj", "register_write_energy_pj")
@@ -133,6 +135,7 @@ def _levels(
                 read_energy_pj=_energy(check, fields, "read_energy_pj", where),
                 write_energy_pj=_energy(check, fields, "write_energy_pj", where),
                 area_um2=_energy(check, fields, "area_um2", where),
+                area_um2_per_byte=_energy(check, fields, "area_um2_per_byte", where),
             )
         )
         if size is not None:
@@ -168,6 +171,14 @@ def _arrays(
                 fields["shape"].span,
             )
         ops = _ops(check, fields.get("ops"), where)
+        fill_drain = len(shape) >= 2  # a systolic 2D array by default
+        if "fill_drain" in fields:
+            if isinstance(fields["fill_drain"].value, bool):
+                fill_drain = fields["fill_drain"].value
+            else:
+                check.error(
+                    104, f"fill_drain of {where} must be true or false", fields["fill_drain"].span
+                )
         registers = fields.get("register_words_per_pe")
         area = fields.get("area_um2_per_pe")
         arrays.append(
@@ -184,6 +195,7 @@ def _arrays(
                 area_um2_per_pe=check.number(area, "area_um2_per_pe", strict=False) if area else 0,
                 register_read_energy_pj=_energy(check, fields, "register_read_energy_pj", where),
                 register_write_energy_pj=_energy(check, fields, "register_write_energy_pj", where),
+                fill_drain=fill_drain,
             )
         )
         spans.append((f"arrays.{name}", item.span))

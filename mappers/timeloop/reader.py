@@ -20,6 +20,7 @@ Which components become what:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -44,14 +45,61 @@ class _Loader(yaml.SafeLoader):
     """A safe loader that keeps Timeloop's node tags and each tagged node's position."""
 
 
-def _tagged(loader: _Loader, node: yaml.MappingNode) -> _Node:
-    fields = {str(k): v for k, v in loader.construct_mapping(node, deep=True).items()}
+def _tagged(loader: _Loader, node: yaml.Node) -> _Node:
     start, end = node.start_mark, node.end_mark
     text = getattr(loader, "text", None)
     span = SourceSpan(
         str(loader.name), start.line + 1, start.column + 1, end.line + 1, end.column + 1, text
     )
+    if not isinstance(node, yaml.MappingNode):
+        raise SpecError.single("S302", f"a {node.tag} node must be a mapping", span)
+    fields = {str(k): v for k, v in loader.construct_mapping(node, deep=True).items()}
     return _Node(node.tag.lstrip("!"), fields, span)
+
+
+MAX_BYTES = 8 * 1024 * 1024
+"""The largest Timeloop file read."""
+MAX_DEPTH = 64
+"""The deepest nesting of YAML mappings and lists read (the artifact's files need 8)."""
+
+
+def _read_text(path: Path) -> str:
+    try:
+        with path.open("rb") as stream:
+            data = stream.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise SpecError.single("S300", f"cannot read {path}: {exc.strerror}", None) from None
+    if len(data) > MAX_BYTES:
+        raise SpecError.single("S300", f"cannot read {path}: larger than 8 MiB", None)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError.single("S300", f"cannot read {path}: {exc}", None) from None
+    depth = 0
+    try:
+        for event in yaml.parse(text):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    span = (
+                        SourceSpan.point(str(path), mark.line + 1, mark.column + 1, text)
+                        if mark is not None
+                        else None
+                    )
+                    raise SpecError.single(
+                        "S300", f"YAML nested more than {MAX_DEPTH} levels deep", span
+                    )
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError as error:
+        raise SpecError.single("S300", f"{path}: not valid YAML: {error}", None) from None
+    return text
+
+
+def _attributes(node: _Node) -> dict[str, Any]:
+    attributes = node.fields.get("attributes")
+    return attributes if isinstance(attributes, dict) else {}
 
 
 for _tag in _TAGS:
@@ -59,7 +107,7 @@ for _tag in _TAGS:
 
 
 def _parse(path: Path) -> tuple[list[_Node], str]:
-    text = path.read_text(encoding="utf-8")
+    text = _read_text(path)
     loader = _Loader(text)
     loader.name = str(path)
     loader.text = text  # type: ignore[attr-defined]
@@ -69,7 +117,8 @@ def _parse(path: Path) -> tuple[list[_Node], str]:
         raise SpecError.single("S300", f"{path}: not valid YAML: {error}", None) from error
     finally:
         loader.dispose()
-    nodes = (data or {}).get("architecture", {}).get("nodes") if isinstance(data, dict) else None
+    architecture = data.get("architecture") if isinstance(data, dict) else None
+    nodes = architecture.get("nodes") if isinstance(architecture, dict) else None
     if not isinstance(nodes, list):
         raise SpecError.single(
             "S301",
@@ -94,13 +143,20 @@ def _flatten(nodes: list[Any]) -> list[_Node]:
     return flat
 
 
-def _number(node: _Node, key: str) -> float:
-    value = node.fields.get("attributes", {}).get(key)
-    if isinstance(value, int | float) and not isinstance(value, bool):
+def _number(node: _Node, key: str, value: Any = None) -> float:
+    """A positive, finite attribute (or ``value``) of a component; whole and below 2^53."""
+    value = _attributes(node).get(key) if value is None else value
+    if (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and 0 < value < 2**53
+    ):
         return float(value)
     raise SpecError.single(
         "S302",
-        f"component '{node.fields.get('name')}' needs a numeric attribute '{key}'",
+        f"component '{node.fields.get('name')}' needs a positive number '{key}'"
+        + ("" if value is None else f", not {value!r}"),
         node.span,
     )
 
@@ -127,16 +183,22 @@ def _read_one(path: Path, parsed: _Parsed, base: ArchSpec, bandwidth: float | No
     for node in nodes:
         fields = node.fields
         if node.kind == "Container":
-            seconds = fields.get("attributes", {}).get("global_cycle_seconds")
+            seconds = _attributes(node).get("global_cycle_seconds")
             if seconds is not None:
-                clock = 1.0 / float(seconds)
+                clock = 1.0 / _number(node, "global_cycle_seconds")
                 if parsed.clock_hz is not None and abs(clock / parsed.clock_hz - 1) > 1e-9:
                     raise SpecError.single(
                         "S303", f"{path}: clock differs from the other files", node.span
                     )
                 parsed.clock_hz = clock
-            for axis, size in (fields.get("spatial") or {}).items():
-                mesh[axis] = mesh.get(axis, 1) * int(size)
+            spatial = fields.get("spatial") or {}
+            if not isinstance(spatial, dict):
+                raise SpecError.single("S302", "'spatial' must map meshX/meshY to sizes", node.span)
+            for axis, size in spatial.items():
+                count = _number(node, str(axis), size)
+                if not count.is_integer():
+                    raise SpecError.single("S302", f"{axis} must be a whole number", node.span)
+                mesh[str(axis)] = mesh.get(str(axis), 1) * int(count)
                 first_spatial = first_spatial or node
             continue
         members = fields["nodes"] if node.kind == "Parallel" else [node]
@@ -152,12 +214,20 @@ def _read_one(path: Path, parsed: _Parsed, base: ArchSpec, bandwidth: float | No
                 assert parsed.ignored is not None
                 parsed.ignored.append(name)
                 continue
-            parsed.word_bytes = int(_number(member, "datawidth")) // 8
+            bits = _number(member, "datawidth")
+            if bits % 8:
+                raise SpecError.single("S302", "datawidth must be whole bytes", member.span)
+            parsed.word_bytes = int(bits) // 8
             level = _level(member, name, cls, base, bandwidth, parsed)
             assert parsed.levels is not None
             _merge_level(parsed.levels, level, member)
     if not mesh:
         return
+    unknown = sorted(set(mesh) - {"meshX", "meshY"})
+    if unknown:
+        where = first_spatial.span if first_spatial else None
+        message = f"{path}: unknown spatial axis '{unknown[0]}' (meshX, meshY)"
+        raise SpecError.single("S302", message, where)
     shape = tuple(mesh[a] for a in ("meshY", "meshX") if a in mesh)
     dims = tuple(d for a, d in (("meshY", "rows"), ("meshX", "cols")) if a in mesh)
     name = f"pe{len(shape)}d"
@@ -190,8 +260,8 @@ def _level(
         ) from None
     width = int(_number(node, "width"))
     if "DRAM" in cls:
-        shared = node.fields.get("attributes", {}).get("shared_bandwidth")
-        words = float(shared) if shared is not None else None
+        shared = _attributes(node).get("shared_bandwidth")
+        words = _number(node, "shared_bandwidth") if shared is not None else None
         per_s = (
             bandwidth
             or (
