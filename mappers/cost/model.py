@@ -27,6 +27,7 @@ from mappers.cost.footprint import tile_footprint, tile_symbol
 from mappers.cost.parameters import (
     area_parts_um2,
     area_um2,
+    broadcast_column,
     dim_symbol,
     is_parameter,
     num_pes,
@@ -94,7 +95,7 @@ class CompiledForms:
         """Return every form's value per point, by key."""
         values = self.function(*(columns[name] for name in self.arguments))
         return {
-            key: np.broadcast_to(np.asarray(value, dtype=float), shape)
+            key: broadcast_column(value, shape)
             for key, value in zip(self.keys, values, strict=True)
         }
 
@@ -288,7 +289,7 @@ def point_columns(
     check_point_extents(model, extents)
     arrays = [np.asarray(v) for v in (*extents.values(), *given.values())]
     shape = np.broadcast(*arrays).shape if arrays else ()
-    cols = {k: np.broadcast_to(np.asarray(v, dtype=float), shape) for k, v in extents.items()}
+    cols = {k: broadcast_column(v, shape) for k, v in extents.items()}
     params = parameter_columns(model.spec, model.table, given, shape)
     cols.update(params)
     for rank, quantity in _dim_extents(model.mapping):
