@@ -27,6 +27,7 @@ from mappers.cost.footprint import tile_footprint, tile_symbol
 from mappers.cost.parameters import (
     area_parts_um2,
     area_um2,
+    broadcast_column,
     dim_symbol,
     is_parameter,
     num_pes,
@@ -94,7 +95,7 @@ class CompiledForms:
         """Return every form's value per point, by key."""
         values = self.function(*(columns[name] for name in self.arguments))
         return {
-            key: np.broadcast_to(np.asarray(value, dtype=float), shape)
+            key: broadcast_column(value, shape)
             for key, value in zip(self.keys, values, strict=True)
         }
 
@@ -288,7 +289,7 @@ def point_columns(
     check_point_extents(model, extents)
     arrays = [np.asarray(v) for v in (*extents.values(), *given.values())]
     shape = np.broadcast(*arrays).shape if arrays else ()
-    cols = {k: np.broadcast_to(np.asarray(v, dtype=float), shape) for k, v in extents.items()}
+    cols = {k: broadcast_column(v, shape) for k, v in extents.items()}
     params = parameter_columns(model.spec, model.table, given, shape)
     cols.update(params)
     for rank, quantity in _dim_extents(model.mapping):
@@ -679,11 +680,39 @@ def _fit_tiles(
     step = np.broadcast_to(quantity_column(columns, rule.step), full.shape).astype(np.int64)
     count = -(-full // step)  # step-sized pieces, the last one possibly short
     limit = np.minimum(caps, count).astype(np.int64)
-    pairs = np.stack([count.ravel(), limit.ravel(), step.ravel()], axis=1)
-    unique, inverse = np.unique(pairs, axis=0, return_inverse=True)
-    chosen = np.array([s * _largest_divisor_at_most(int(n), int(c)) for n, c, s in unique])
-    tiles = chosen[inverse.reshape(-1)].reshape(full.shape)
+    rows = (count.ravel(), limit.ravel(), step.ravel())
+    first, inverse = _distinct_rows(rows)
+    counts, limits, steps = (row[first].tolist() for row in rows)
+    chosen = np.array(
+        [s * _largest_divisor_at_most(n, c) for n, c, s in zip(counts, limits, steps, strict=True)],
+        dtype=float,
+    )
+    tiles = chosen[inverse].reshape(full.shape)
     return np.asarray(np.minimum(tiles, full), dtype=float)
+
+
+def _distinct_rows(columns: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Return (an index of one row per distinct row, each row's distinct-row number).
+
+    Equal to ``np.unique(np.stack(columns, 1), axis=0)`` up to order, but sorts one integer
+    key per row instead of row records (an order of magnitude faster on sweep chunks).
+    """
+    key = np.zeros(len(columns[0]), dtype=np.int64)
+    span = 1
+    for column in columns:
+        low, high = int(column.min(initial=0)), int(column.max(initial=0))
+        if high == low:
+            continue
+        if span * (high - low + 1) >= 2**62:
+            key = np.unique(key, return_inverse=True)[1].reshape(-1)
+            span = int(key.max(initial=0)) + 1
+            if span * (high - low + 1) >= 2**62:
+                values, codes = np.unique(column, return_inverse=True)
+                column, low, high = codes.reshape(-1), 0, len(values) - 1
+        key = key * (high - low + 1) + (column - low)
+        span *= high - low + 1
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    return first, inverse.reshape(-1)
 
 
 def fixed_tiles(model: CostModel, columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

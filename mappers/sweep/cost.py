@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from mappers.cost.model import (
     build_cost_model,
     evaluate_costs,
     fit_caps,
+    fixed_tiles,
     point_columns,
 )
 from mappers.cost.parameters import (
@@ -92,6 +94,8 @@ def evaluate_cost(group: PointGroup, columns: Mapping[str, np.ndarray]) -> dict[
     workload = _workload(group, columns)
     extents = {k: np.full(count, v) for k, v in workload.extents().items()} | axes
     mapping_keys, mappings = _mappings(group, mapping_name, workload, columns.get(SEQ), count)
+    if workload.batch_ranks is not None:
+        mappings = [replace(m, batch_ranks=workload.batch_ranks) for m in mappings]
     out: dict[str, np.ndarray] = {}
     for index, mapping in enumerate(mappings):
         spec = _spec(group, mapping)
@@ -128,6 +132,7 @@ def _raise_infeasible(
     if not rules:
         return
     cols, shape = point_columns(model, points)
+    cols.update(fixed_tiles(model, cols))
     for rule in rules:
         caps = fit_caps(model, rule, cols, shape)
         bad = np.broadcast_to(caps < 1, shape).reshape(-1)
