@@ -31,6 +31,7 @@ import sympy
 
 from einsum_cascade import count_ops
 from einsum_cascade.ir import Cascade
+from mappers.cost.cache import numpy_function
 from mappers.cost.footprint import build_extents
 from mappers.cost.model import CostModel, build_cost_model, evaluate_design_points
 from mappers.cost.symbolic import apply_table, resolve_quantity
@@ -207,7 +208,7 @@ class _Search:
         for rank, expr in extents.full.items():
             expr = sympy.sympify(expr)
             symbols = sorted(expr.free_symbols, key=lambda s: s.name)
-            value = sympy.lambdify(symbols, expr, "numpy")(*(self.rows[s.name] for s in symbols))
+            value = numpy_function(symbols, expr)(*(self.rows[s.name] for s in symbols))
             out[rank] = np.broadcast_to(np.asarray(value, dtype=float), (self.count,)).copy()
         return out
 
@@ -228,7 +229,7 @@ class _Search:
                         "prefix scans) make them sums it cannot yet evaluate per point",
                     )
                 symbols = sorted(expr.free_symbols, key=lambda s: s.name)
-                number = sympy.lambdify(symbols, expr, "numpy")(*(values[s.name] for s in symbols))
+                number = numpy_function(symbols, expr)(*(values[s.name] for s in symbols))
                 out[einsum][op] = np.broadcast_to(np.asarray(number, dtype=float), (self.count,))
         return out
 
