@@ -93,7 +93,8 @@ class _Prepared:
     base: dict[str, Placement]
     combos: list[tuple[tuple[str, int], ...]]
     probe: tuple[tuple[str, int], ...]
-    values: list[dict[str, Array]]
+    model: CostModel
+    mapping: Mapping
     compute: list[dict[str, Array]]
     fastest: Array
 
@@ -390,10 +391,9 @@ class _Search:
         probe = tuple((rank, 1) for rank, _ in combos[0]) if combos else ()
         base_mapping = self.mapping(structure, order, self.schedules[0], probe, base)
         model = self.model(base_mapping)
-        values = [self.evaluate(model, c, base_mapping) for c in combos]
         compute = [self.compute(model, c, base_mapping) for c in combos]
         fastest = np.min([np.min(np.stack(list(c.values())), axis=0) for c in compute], axis=0)
-        return _Prepared(order, options, base, combos, probe, values, compute, fastest)
+        return _Prepared(order, options, base, combos, probe, model, base_mapping, compute, fastest)
 
     def placement_setup(
         self, structure: Structure
@@ -410,7 +410,7 @@ class _Search:
     ) -> None:
         """Cost one structure under one loop order: every tile, schedule and placement."""
         order, options, base, combos = ready.order, ready.options, ready.base, ready.combos
-        probe, values, compute, fastest = ready.probe, ready.values, ready.compute, ready.fastest
+        probe, compute, fastest = ready.probe, ready.compute, ready.fastest
         valid = [self.tile_valid(c) for c in combos]
         placements = int(np.prod([len(options[t]) for t in self.tensors]))
         if self.worse(self.memory_bound(fastest), energy_bound, *self.incumbent()).all():
@@ -418,6 +418,7 @@ class _Search:
                 self.cand_rows["generated"][point] += placements * len(combos)
                 self.cand_rows["bounded"][point] += placements * len(combos)
             return
+        values = [self.evaluate(ready.model, c, ready.mapping) for c in combos]
         live, pools = self.footprints(structure, options, order, combos)
         deltas: dict[tuple[int, int], list[tuple[Array, Array]]] = {}
 
