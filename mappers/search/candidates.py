@@ -132,7 +132,7 @@ def check_cascade_and_order(cascade: Cascade, template: Mapping, searched: bool)
     for rank in template.loop_order:
         if not cascade.has_rank(rank):
             raise MappingError.single(
-                "M505",
+                "M507",
                 f"template '{template.name}' loops over rank '{rank}', which cascade "
                 f"'{cascade.name}' does not have",
                 template.span_of("loop_order"),
