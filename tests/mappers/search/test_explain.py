@@ -77,4 +77,5 @@ def test_a_template_for_another_cascade_is_a_diagnostic() -> None:
          "fusemax-binding", "--seq", "1K"],
     )  # fmt: skip
     assert result.exit_code == 1
-    assert "error[M505]: template 'fusemax-binding-BERT-1K' loops over rank 'M1'" in (result.output)
+    assert "error[M507]: template 'fusemax-binding" in result.output
+    assert "loops over rank 'M1', which cascade 'attention_3pass' does not have" in result.output
