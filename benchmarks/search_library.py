@@ -21,8 +21,10 @@ ROOT = Path(__file__).resolve().parent.parent
 # extents a cascade needs beyond the transformer workload's (the search names them, M503)
 WORKLOAD_EXTENTS = {
     "gemm": ("K=768", "N=768"),
-    "gqa": ("G=4", "R=3"),
-    "mqa": ("R=12",),
+    "gqa": ("G=4", "R=3", "H=1"),  # G x R query heads replace the workload's H
+    "mqa": ("R=12", "H=1"),
+    "pedagogy": ("K=4096", "I=4096"),
+    "lightning2": ("N=4096",),
     "window": ("W=256",),
     "sliding-window": ("W=256",),
     "streaming-llm": ("W=256",),

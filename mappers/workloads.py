@@ -252,3 +252,12 @@ def workload_from_text(text: str, file: str = "<string>") -> Workload:
                 )
     check.raise_if_any(WorkloadError)
     return Workload(name, tuple(sizes), batch, file)
+
+
+def point_workload(name: str, seq: str | int | None, extents: dict[str, int]) -> Workload:
+    """Return the workload of one design point: ``name`` (a built-in at ``seq``, 64K by
+    default; a workload file; or ``none``) with ``extents`` (``--extent``) added or replaced.
+    """
+    builtin = name.strip().lower() != NONE and not is_workload_file(name)
+    workload = load_workload(name, seq if seq is not None or not builtin else "64K")
+    return workload.with_extents(extents) if extents else workload

@@ -57,6 +57,36 @@ GridOpt = Annotated[
     str, typer.Option("--grid", help="Batch/head ranks mapped to the grid's y, e.g. G,R.")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+WorkloadOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--workload",
+        help="Extents from a workload (a YAML file, BERT... at 64K, or none): the sequence "
+        "and parallel ranks at run time, the other input ranks static; --extent and --shape "
+        "override them.",
+    ),
+]
+
+
+def _workload_extents(
+    name: str, workload: str | None, sequence: str, parallel: str
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Return (static, runtime) extents of a workload for the cascade's ranks."""
+    if workload is None:
+        return {}, {}
+    from einsum_cascade.sources import load_cascade
+    from mappers.workloads import point_workload
+
+    cascade = load_cascade(name)
+    known = {rank.name for rank in cascade.ranks}
+    inputs = {r for tensor in cascade.inputs for r in tensor.ranks}
+    extents = {k: v for k, v in point_workload(workload, None, {}).extents().items() if k in known}
+    static = {k: v for k, v in extents.items() if k in inputs and k not in (sequence, parallel)}
+    return static, {k: v for k, v in extents.items() if k not in static}
+
+
+def _extent_text(extents: dict[str, int]) -> str:
+    return ",".join(f"{k}={v}" for k, v in extents.items())
 
 
 def _plan(
@@ -334,7 +364,7 @@ def run(
             "or triton-gpu.",
         ),
     ] = "numpy",
-    shape: ShapeOpt = "M=100,P=77",
+    shape: ShapeOpt = "",
     seed: Annotated[int, typer.Option("--seed", help="Seed of the random inputs.")] = 0,
     tolerance: Annotated[
         float | None,
@@ -349,21 +379,28 @@ def run(
         typer.Option("--rtol", help="Relative part of the tolerance (default 1e-4 for fp32)."),
     ] = None,
     tile: TileOpt = "",
-    extent: ExtentOpt = "E=64,F=64",
+    extent: ExtentOpt = "",
     dtype: DtypeOpt = "float32",
     unroll: UnrollOpt = 1,
     parallel: ParallelOpt = "P",
     sequence: SequenceOpt = "M",
     placement: PlacementOpt = "shared",
     grid: GridOpt = "",
+    workload: WorkloadOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Run the kernel on a backend and compare with the interpreter (float64); exit 1 if off."""
+    """Run the kernel on a backend and compare with the interpreter (float64); exit 1 if off.
+
+    Without --workload, --extent defaults to E=64,F=64 and --shape to M=100,P=77.
+    """
     from kernels.run.validate import compare, reference, within
     from kernels.run.validate import tolerance as tolerance_of
 
+    static, runtime = _workload_extents(name, workload, sequence, parallel)
+    extent = extent or _extent_text(static) or "E=64,F=64"
+    sizes = {**runtime, **extents_option(shape)} if shape or workload else {"M": 100, "P": 77}
     plan = _plan(name, tile, extent, dtype, unroll, parallel, sequence, placement, grid)
-    arrays, extents = _inputs(plan, extents_option(shape), seed)
+    arrays, extents = _inputs(plan, sizes, seed)
     outputs = _runner(backend)(
         plan, arrays, {k: v for k, v in extents.items() if k not in _input_ranks(plan)}
     )
@@ -407,21 +444,28 @@ def _input_ranks(plan: Any) -> set[str]:
 def bench(
     name: CascadeArg,
     backend: Annotated[str, typer.Option("--backend", help="numpy, shim or cupy.")] = "numpy",
-    shape: ShapeOpt = "M=4096,P=4096",
+    shape: ShapeOpt = "",
     repeats: Annotated[int, typer.Option("--repeats", help="Timed runs (>= 20 on cupy).")] = 5,
     tile: TileOpt = "",
-    extent: ExtentOpt = "E=64,F=64",
+    extent: ExtentOpt = "",
     dtype: DtypeOpt = "float32",
     unroll: UnrollOpt = 1,
     parallel: ParallelOpt = "P",
     sequence: SequenceOpt = "M",
     placement: PlacementOpt = "shared",
     grid: GridOpt = "",
+    workload: WorkloadOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Time the kernel on a backend; print the shape and the device with the median."""
+    """Time the kernel on a backend; print the shape and the device with the median.
+
+    Without --workload, --extent defaults to E=64,F=64 and --shape to M=4096,P=4096.
+    """
+    static, runtime = _workload_extents(name, workload, sequence, parallel)
+    extent = extent or _extent_text(static) or "E=64,F=64"
+    sizes = {**runtime, **extents_option(shape)} if shape or workload else {"M": 4096, "P": 4096}
     plan = _plan(name, tile, extent, dtype, unroll, parallel, sequence, placement, grid)
-    arrays, extents = _inputs(plan, extents_option(shape), 0)
+    arrays, extents = _inputs(plan, sizes, 0)
     runtime = {k: v for k, v in extents.items() if k not in _input_ranks(plan)}
     timing, device = _time(plan, backend, arrays, runtime, repeats)
     record = {

@@ -46,14 +46,26 @@ def model(
     linear_plan: str | None = typer.Option(
         None, "--linear-plan", help="linear-layer plan YAML (default: the six FuseMax GEMMs)"
     ),
-    workload: str = typer.Option("BERT", "--workload", help="BERT, TrXL, T5 or XLM"),
-    seq: str = typer.Option("64K", "--seq", help="sequence length: 65536, 64K, 1M"),
+    workload: str = typer.Option(
+        "BERT",
+        "--workload",
+        help="BERT, TrXL, T5, XLM, a workload YAML file, or none (only --extent)",
+    ),
+    seq: str | None = typer.Option(
+        None, "--seq", help="sequence length M = P: 65536, 64K, 1M (built-ins: default 64K)"
+    ),
     extent: Annotated[
         list[str] | None,
         typer.Option("--extent", help="extra or replaced extent of the point, NAME=VALUE (K=768)"),
     ] = None,
     table: str = typer.Option("default", "--costs", help="cost table: default or artifact"),
     as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
+    stats: bool = typer.Option(
+        False,
+        "--stats",
+        help="also break the cost down: level x tensor traffic and energy, arrays, and what "
+        "bounds each einsum",
+    ),
 ) -> None:
     """Cost a cascade under a mapping, the linear layers, or both, for one workload point.
 
@@ -61,25 +73,35 @@ def model(
     layers, run one after the other) is reported as well.
     """
     from mappers.hardware.spec_loader import load_spec
-    from mappers.workloads import get_workload
+    from mappers.workloads import point_workload
 
     if mapping is None and not linear:
         raise fail("give --mapping, --linear or both", EXIT_USAGE)
-    shape = get_workload(workload, seq)
+    extents = extent_options(extent or [])
+    shape = point_workload(workload, seq, extents)
     spec = load_spec(arch)
-    attention = (
-        _attention(spec, mapping, shape, table, extent_options(extent or [])) if mapping else None
-    )
+    attention = _attention(spec, mapping, shape, table, extents) if mapping else None
     layers = _linear(spec, shape, table, linear_plan) if linear else None
     if as_json:
-        print_json(_json(attention, layers))
+        document = _json(attention, layers)
+        if stats and attention is not None:
+            target = document["attention"] if layers is not None else document
+            target["stats"] = attention.stats_dict()
+        from mappers.provenance import point_provenance
+
+        document["provenance"] = point_provenance(arch, mapping, shape, table)
+        print_json(document)
         return
     console = stdout_console()
     if attention is not None:
+        console.print(f"{attention.mapping} on {attention.spec}: {shape.label()}", markup=False)
         for rendered in attention.tables():
             console.print(rendered)
+        if stats:
+            for rendered in attention.stats_tables():
+                console.print(rendered)
     if layers is not None:
-        console.print(_linear_table(layers))
+        console.print(_linear_table(layers, shape.label()))
     if attention is not None and layers is not None:
         console.print(_end_to_end_table(attention, layers))
 
@@ -87,11 +109,15 @@ def model(
 def _attention(
     spec: ArchSpec, mapping: str, shape: Workload, table: str, extents: dict[str, int]
 ) -> CostReport:
+    from dataclasses import replace
+
     from einsum_cascade.sources import load_cascade
     from mappers.cost.model import estimate_cost
     from mappers.mapping.loader import load_mapping
 
-    mapped = load_mapping(mapping, shape.name, shape.seq_len)
+    mapped = load_mapping(mapping, shape.name, shape.seq_len or None)
+    if shape.batch_ranks is not None:
+        mapped = replace(mapped, batch_ranks=shape.batch_ranks)
     return estimate_cost(load_cascade(mapped.cascade), spec, mapped, shape, table, extents)
 
 
@@ -118,10 +144,10 @@ def _json(attention: CostReport | None, layers: LinearReport | None) -> dict[str
     }
 
 
-def _linear_table(report: LinearReport) -> Table:
+def _linear_table(report: LinearReport, label: str) -> Table:
     from rich.table import Table
 
-    title = f"linear layers on {report.spec}: {report.workload} seq {report.seq_len}"
+    title = f"linear layers on {report.spec}: {label}"
     table = Table(title=title)
     columns = ("layer", "mapping", "M", "K", "N", "latency_s", "traffic_bytes", "energy_pj")
     for column in columns:

@@ -31,8 +31,14 @@ def search(
     cascade: str = typer.Option(
         ..., "--cascade", help="cascade name (attention/3pass) or .cascade path"
     ),
-    workload: str = typer.Option("BERT", "--workload", help="BERT, TrXL, T5 or XLM"),
-    seq: str = typer.Option("64K", "--seq", help="sequence length: 65536, 64K, 1M"),
+    workload: str = typer.Option(
+        "BERT",
+        "--workload",
+        help="BERT, TrXL, T5, XLM, a workload YAML file, or none (only --extent)",
+    ),
+    seq: str | None = typer.Option(
+        None, "--seq", help="sequence length M = P: 65536, 64K, 1M (built-ins: default 64K)"
+    ),
     extent: Annotated[
         list[str] | None,
         typer.Option("--extent", help="extra or replaced extent of the point, NAME=VALUE (K=768)"),
@@ -72,22 +78,23 @@ def search(
     from mappers.mapping.loader import load_mapping
     from mappers.mapping.writer import mapping_yaml
     from mappers.search.engine import search_mappings, template_for
-    from mappers.workloads import format_seq, get_workload
+    from mappers.workloads import point_workload
 
     refuse_overwrite(out, force=force)
-    shape = get_workload(workload, seq)
+    shape = point_workload(workload, seq, extent_options(extent or []))
     spec = load_spec(arch)
     graph = load_cascade(cascade)
     base = (
-        load_mapping(template, shape.name, shape.seq_len)
+        load_mapping(template, shape.name, shape.seq_len or None)
         if template is not None
         else template_for(graph, spec)
     )
     base = replace(
         base,
-        name=f"{base.name}-{shape.name}-{format_seq(shape.seq_len)}",
+        name=f"{base.name}-{shape.name}-{shape.slug()}",
         cascade=cascade,
         spec=spec.name,
+        batch_ranks=shape.batch_ranks if shape.batch_ranks is not None else base.batch_ranks,
     )
     given = extent_options(extent or [])
     declared = {r.name for r in graph.ranks if r.default is not None}
@@ -107,14 +114,22 @@ def search(
             progress=report,
         )
     if not result.best:
-        stderr_console().print("error: no legal mapping fits this spec", markup=False)
+        from mappers.search.explain import why_no_mapping
+
+        reasons = why_no_mapping(graph, spec, {**point, **given}, min_tile)
+        lines = ["error: no legal mapping fits this spec", *(f"  {r}" for r in reasons)]
+        if not reasons:
+            lines.append("  every candidate overflowed a buffer or was pruned; try --min-tile 1")
+        stderr_console().print("\n".join(lines), markup=False)
         raise typer.Exit(1)
     if out is not None:
         best = result.best[0]
         header = (
             f"Found by: einsum-cascade search --arch {arch} --cascade {cascade} "
-            f"--workload {shape.name} --seq {format_seq(shape.seq_len)} "
-            f"--objective {objective} --costs {table}\n"
+            f"--workload {workload}{f' --seq {seq}' if seq else ''} "
+            + "".join(f"--extent {item} " for item in extent or [])
+            + f"--objective {objective} --costs {table}\n"
+            f"extents: {shape.label()}\n"
             f"latency_s {best.latency_s:.6g}, energy_pj {best.energy_pj:.6g}, "
             f"traffic_bytes {best.traffic_bytes:.6g}"
         )
@@ -122,7 +137,7 @@ def search(
     if as_json:
         print_json(_json(result, out))
         return
-    _print(result, f"{cascade} on {spec.name}: {shape.name} seq {format_seq(shape.seq_len)}")
+    _print(result, f"{cascade} on {spec.name}: {shape.label()}")
     if out is not None:
         stdout_console().print(f"wrote {out}")
 

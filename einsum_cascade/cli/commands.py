@@ -80,6 +80,11 @@ COMMANDS: tuple[CommandEntry, ...] = (
         "Generate CUDA kernels and NumPy twins from a cascade; compile, run and time them.",
     ),
     CommandEntry("reproduce", "cmd_model", "Reproduce published evaluations."),
+    CommandEntry(
+        "timeloop",
+        "cmd_timeloop",
+        "Timeloop v4 interchange: export a spec's architecture, import architecture files.",
+    ),
 )
 
 

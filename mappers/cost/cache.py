@@ -6,7 +6,9 @@ else ``~/.cache/einsum-cascade``), under a hash of what it is built from: the ca
 spec and the mapping (their full structure, as their ``repr``), the cost table, the source
 of the cost-model code and the sympy version. A change to any of them is a new key, so a
 stale model is never read. Set ``EINSUM_CASCADE_NO_CACHE=1`` to neither read nor write. An
-unreadable or corrupt entry is ignored and rebuilt.
+unreadable or corrupt entry is ignored and rebuilt. The folder keeps at most
+``MAX_ENTRIES`` models (a search compiles many), dropping the least recently used; it may
+be deleted at any time.
 
 Evaluation functions are NumPy source text (:class:`NumpyFunction`), printed by sympy's
 NumPy printer and compiled on first call: picklable, and free of ``lambdify``'s namespace
@@ -28,6 +30,7 @@ from typing import Any
 import numpy as np
 
 DISABLE_ENV = "EINSUM_CASCADE_NO_CACHE"
+MAX_ENTRIES = 2000  # then the least recently used fifth is removed (a few KB each)
 _FORMAT = 1  # bump when the stored payload changes shape
 
 
@@ -55,8 +58,22 @@ class NumpyFunction:
 def numpy_function(symbols: Sequence[Any], expressions: Any) -> NumpyFunction:
     """Return the NumPy function of ``symbols`` (positional, in order) computing ``expressions``.
 
-    Symbols may have any name (``L3.size_bytes``): the code names them ``a0, a1...``.
+    Symbols may have any name (``L3.size_bytes``): the code names them ``a0, a1...``. The
+    function of a single expression is memoized (models evaluate the same extents often).
     """
+    from sympy import Basic
+
+    if isinstance(expressions, Basic):
+        return _single(tuple(symbols), expressions)
+    return _generate(symbols, expressions)
+
+
+@functools.lru_cache(maxsize=1024)
+def _single(symbols: tuple[Any, ...], expression: Any) -> NumpyFunction:
+    return _generate(symbols, expression)
+
+
+def _generate(symbols: Sequence[Any], expressions: Any) -> NumpyFunction:
     from sympy.printing.numpy import NumPyPrinter
 
     names = {s: f"a{i}" for i, s in enumerate(symbols)}
@@ -139,7 +156,9 @@ def load(key: str) -> Any | None:
     path = cache_folder() / f"{key}.pickle"
     try:
         with path.open("rb") as handle:
-            return pickle.load(handle)
+            payload = pickle.load(handle)
+        os.utime(path)  # recently used: kept when the folder is pruned
+        return payload
     except FileNotFoundError:
         return None
     except Exception:  # a corrupt entry is rebuilt, never trusted
@@ -161,5 +180,17 @@ def store(key: str, payload: Any) -> None:
         with handle:
             _Pickler(handle, protocol=pickle.HIGHEST_PROTOCOL).dump(payload)
         Path(handle.name).replace(folder / f"{key}.pickle")
+        _prune(folder)
     except Exception:  # an unpicklable payload or a full disk: no entry
         Path(handle.name).unlink(missing_ok=True)
+
+
+def _prune(folder: Path, limit: int | None = None) -> None:
+    """Remove the least recently used entries when the folder holds more than ``limit``."""
+    limit = MAX_ENTRIES if limit is None else limit
+    entries = [e for e in os.scandir(folder) if e.name.endswith(".pickle")]
+    if len(entries) <= limit:
+        return
+    entries.sort(key=lambda e: e.stat().st_mtime)
+    for entry in entries[: len(entries) - limit * 4 // 5]:
+        Path(entry.path).unlink(missing_ok=True)

@@ -26,6 +26,9 @@ from einsum_cascade.symbols import extent_symbol
 from mappers.cost import cache
 from mappers.cost.footprint import tile_footprint, tile_symbol
 from mappers.cost.parameters import (
+    area_parts_um2,
+    area_um2,
+    broadcast_column,
     dim_symbol,
     is_parameter,
     num_pes,
@@ -35,9 +38,18 @@ from mappers.cost.parameters import (
     symbol_values,
 )
 from mappers.cost.pipeline import Pipeline
-from mappers.cost.report import ArrayCosts, CostReport, Costs, EinsumCosts, LevelCosts
+from mappers.cost.report import (
+    BOUNDS,
+    ArrayCosts,
+    CostReport,
+    Costs,
+    EinsumCosts,
+    LevelCosts,
+    TensorTraffic,
+)
 from mappers.cost.schedule import PIPELINE_SCHEDULES, latency_cycles
 from mappers.cost.symbolic import (
+    KINDS,
     SymbolicCost,
     apply_table,
     at_values,
@@ -53,7 +65,7 @@ from mappers.workloads import Workload
 DEFAULT_TABLE = "default"
 
 
-Key = tuple[str, str]  # (quantity, owner): ("busy", "BQK"), ("reads", "L3"), ("region", "0")
+Key = tuple[str, ...]  # (quantity, owner...): ("busy", "BQK"), ("ledger", "L3", "Q", "reads")
 
 
 @dataclass(frozen=True)
@@ -84,7 +96,7 @@ class CompiledForms:
         """Return every form's value per point, by key."""
         values = self.function(*(columns[name] for name in self.arguments))
         return {
-            key: np.broadcast_to(np.asarray(value, dtype=float), shape)
+            key: broadcast_column(value, shape)
             for key, value in zip(self.keys, values, strict=True)
         }
 
@@ -143,6 +155,9 @@ def _cost_forms(parametric: SymbolicCost) -> dict[Key, sympy.Expr]:
         forms["fill_drain", e.name] = e.fill_drain_cycles
     for index, words in enumerate(parametric.dram_words_by_region):
         forms["region", str(index)] = words
+        forms["region_writes", str(index)] = parametric.dram_writes_by_region[index]
+    for (level, tensor, kind), words in parametric.ledger.items():
+        forms["ledger", level, tensor, kind] = words
     for level, words in parametric.level_reads_words.items():
         forms["reads", level] = words
     for level, words in parametric.level_writes_words.items():
@@ -197,7 +212,9 @@ def compile_cost_model(
     check_binding(cascade, spec, mapping)
     spec_for_table = apply_table(spec, mapping, table)
     parametric = build_symbolic(cascade, spec_for_table, mapping)
-    loops = {("dram_loop", rank): parametric.extents.dram_loop[rank] for rank in mapping.loop_order}
+    loops: dict[Key, sympy.Expr] = {
+        ("dram_loop", rank): parametric.extents.dram_loop[rank] for rank in mapping.loop_order
+    }
     fits = []
     for rule in mapping.tiles:
         if rule.fit_level is None:
@@ -281,7 +298,7 @@ def point_columns(
     check_point_extents(model, extents)
     arrays = [np.asarray(v) for v in (*extents.values(), *given.values())]
     shape = np.broadcast(*arrays).shape if arrays else ()
-    cols = {k: np.broadcast_to(np.asarray(v, dtype=float), shape) for k, v in extents.items()}
+    cols = {k: broadcast_column(v, shape) for k, v in extents.items()}
     params = parameter_columns(model.spec, model.table, given, shape)
     cols.update(params)
     for rank, quantity in _dim_extents(model.mapping):
@@ -379,7 +396,8 @@ def evaluate_costs(
     region_words = [values["region", str(i)] * batch for i in range(len(sym.dram_words_by_region))]
     arrays = {e.name: e.array for e in sym.einsums}
     busy = {n: values["busy", n] * batch for n in names}
-    cycles = {n: busy[n] / values["used", n] + values["fill_drain", n] * batch for n in names}
+    fill_drain = {n: values["fill_drain", n] * batch for n in names}
+    cycles = {n: busy[n] / values["used", n] + fill_drain[n] for n in names}
     clock, word_bytes = cols["clock_hz"], cols["word_bytes"]
     bandwidth = cols[f"{spec.backing.name}.bandwidth_bytes_per_s"]
     bandwidth_words_per_cycle = bandwidth / clock / word_bytes
@@ -395,6 +413,7 @@ def evaluate_costs(
     latency = latency_cycles(mapping, cycles, arrays, memory, times, pipeline)
     zero = np.zeros(shape)
     pes = {a.name: num_pes(a, cols) for a in spec.arrays}
+    areas = area_parts_um2(spec, cols)
     array_costs = []
     for array in spec.arrays:
         bound = [n for n in names if arrays[n] == array.name]
@@ -409,12 +428,29 @@ def evaluate_costs(
                 energy_pj=total("energy"),
                 register_energy_pj=total("register_energy"),
                 register_words=total("register_words"),
+                area_um2=np.broadcast_to(areas[array.name], shape),
+                busy_cycles=sum((cycles[n] for n in bound), zero),
             )
         )
+    bounds = _bounds(model, cycles, fill_drain, memory, pipeline)
+    region_of = {n: i for i, r in enumerate(regions(mapping, names)) for n in r}
     einsum_costs = tuple(
-        EinsumCosts(n, arrays[n], cycles[n], busy[n] / (pes[arrays[n]] * latency)) for n in names
+        EinsumCosts(
+            n,
+            arrays[n],
+            cycles[n],
+            share=busy[n] / (pes[arrays[n]] * latency),
+            fill_drain_cycles=fill_drain[n],
+            memory_cycles=memory[region_of[n]] if n in region_of else zero,
+            energy_pj=(values["energy", n] + values["register_energy", n]) * batch,
+            bound=bounds[n],
+        )
+        for n in names
     )
     dram_words = sum(region_words, zero)
+    dram_writes = sum(
+        (values["region_writes", str(i)] * batch for i in range(len(region_words))), zero
+    )
     level_costs = []
     for level in spec.levels:
         words_per_access = cols[f"{level.name}.access_bits"] / (8 * word_bytes)
@@ -422,12 +458,15 @@ def evaluate_costs(
         write_pj = cols[f"{level.name}.write_energy_pj"]
         if level.name == spec.backing.name:
             accesses = dram_words
-            energy = dram_words / words_per_access * read_pj
+            energy = (
+                (dram_words - dram_writes) * read_pj + dram_writes * write_pj
+            ) / words_per_access
         else:
             reads, writes = values["reads", level.name], values["writes", level.name]
             accesses = batch * (reads + writes)
             energy = batch * (reads * read_pj + writes * write_pj) / words_per_access
-        level_costs.append(LevelCosts(level.name, energy, accesses))
+        area = np.broadcast_to(areas[level.name], shape)
+        level_costs.append(LevelCosts(level.name, energy, accesses, area))
     total_energy = zero
     for part in array_costs:
         total_energy = total_energy + part.energy_pj + part.register_energy_pj
@@ -442,7 +481,77 @@ def evaluate_costs(
         arrays=tuple(array_costs),
         levels=tuple(level_costs),
         tiles=tuple((key.removeprefix("tile_"), value) for key, value in tiles.items()),
+        area_um2=np.broadcast_to(area_um2(spec, cols), shape),
+        traffic=_tensor_traffic(model, values, cols, batch),
     )
+
+
+def _tensor_traffic(
+    model: CostModel,
+    values: dict[Key, np.ndarray],
+    cols: dict[str, np.ndarray],
+    batch: np.ndarray,
+) -> tuple[TensorTraffic[np.ndarray], ...]:
+    """Return the ledger per level and tensor, with the energy its words cost there."""
+    zero = np.zeros(np.shape(batch))
+    out = []
+    for level in model.spec.levels:
+        words_per_access = cols[f"{level.name}.access_bits"] / (8 * cols["word_bytes"])
+        read_pj = cols[f"{level.name}.read_energy_pj"] / words_per_access
+        write_pj = cols[f"{level.name}.write_energy_pj"] / words_per_access
+        for tensor in model.cascade.tensors:
+            kinds = {
+                kind: values.get(("ledger", level.name, tensor.name, kind), zero) * batch
+                for kind in KINDS
+            }
+            if not any(np.any(v) for v in kinds.values()):
+                continue
+            read = kinds["reads"] + kinds["readbacks"]
+            written = kinds["writes"] + kinds["fills"]
+            energy = read * read_pj + written * write_pj
+            out.append(TensorTraffic(level.name, tensor.name, **kinds, energy_pj=energy))
+    return tuple(out)
+
+
+def _bounds(
+    model: CostModel,
+    cycles: dict[str, np.ndarray],
+    fill_drain: dict[str, np.ndarray],
+    memory: list[np.ndarray],
+    pipeline: Pipeline | None,
+) -> dict[str, np.ndarray]:
+    """Return per einsum what bounds it, as a position in :data:`BOUNDS`.
+
+    Bandwidth when its region's memory cycles reach the busiest array's work in the
+    region; else recurrence when a pipelined schedule's loop-carried chain through it is
+    longer per tile than any array's work per tile; else fill/drain when its folds' fill
+    and drain exceed its streamed work; else compute.
+    """
+    mapping, names = model.mapping, model.einsum_names
+    arrays = {e.name: e.array for e in model.symbolic.einsums}
+    out: dict[str, np.ndarray] = {}
+    recurrent: dict[str, np.ndarray] = {}
+    if pipeline is not None:
+        per_tile = {n: cycles[n] / pipeline.tiles for n in names if n in pipeline.looped}
+        loads: dict[str, np.ndarray] = {}
+        for n, c in per_tile.items():
+            loads[arrays[n]] = loads.get(arrays[n], 0.0) + c
+        resource = np.maximum.reduce(list(loads.values())) if loads else 0.0
+        for chain in pipeline.recurrences:
+            length = sum((per_tile.get(n, 0.0) for n in chain), 0.0)
+            for n in chain:
+                recurrent[n] = np.maximum(recurrent.get(n, 0.0), length) > resource
+    for region, memory_cycles in zip(regions(mapping, names), memory, strict=True):
+        loads = {}
+        for n in region:
+            loads[arrays[n]] = loads.get(arrays[n], 0.0) + cycles[n]
+        busiest = np.maximum.reduce(list(loads.values())) if loads else 0.0
+        for n in region:
+            bound = np.where(2 * fill_drain[n] > cycles[n], BOUNDS.index("fill/drain"), 0)
+            bound = np.where(recurrent.get(n, False), BOUNDS.index("recurrence"), bound)
+            bound = np.where(memory_cycles >= busiest, BOUNDS.index("bandwidth"), bound)
+            out[n] = np.asarray(bound, dtype=float)
+    return out
 
 
 def evaluate_design_points(
@@ -495,7 +604,6 @@ def estimate_cost(
         workload=workload.name,
         seq_len=workload.seq_len,
         costs=costs.map(lambda v: float(np.asarray(v).reshape(-1)[0])),
-        area_um2=spec.area_um2,
     )
 
 
@@ -581,11 +689,39 @@ def _fit_tiles(
     step = np.broadcast_to(quantity_column(columns, rule.step), full.shape).astype(np.int64)
     count = -(-full // step)  # step-sized pieces, the last one possibly short
     limit = np.minimum(caps, count).astype(np.int64)
-    pairs = np.stack([count.ravel(), limit.ravel(), step.ravel()], axis=1)
-    unique, inverse = np.unique(pairs, axis=0, return_inverse=True)
-    chosen = np.array([s * _largest_divisor_at_most(int(n), int(c)) for n, c, s in unique])
-    tiles = chosen[inverse.reshape(-1)].reshape(full.shape)
+    rows = (count.ravel(), limit.ravel(), step.ravel())
+    first, inverse = _distinct_rows(rows)
+    counts, limits, steps = (row[first].tolist() for row in rows)
+    chosen = np.array(
+        [s * _largest_divisor_at_most(n, c) for n, c, s in zip(counts, limits, steps, strict=True)],
+        dtype=float,
+    )
+    tiles = chosen[inverse].reshape(full.shape)
     return np.asarray(np.minimum(tiles, full), dtype=float)
+
+
+def _distinct_rows(columns: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Return (an index of one row per distinct row, each row's distinct-row number).
+
+    Equal to ``np.unique(np.stack(columns, 1), axis=0)`` up to order, but sorts one integer
+    key per row instead of row records (an order of magnitude faster on sweep chunks).
+    """
+    key = np.zeros(len(columns[0]), dtype=np.int64)
+    span = 1
+    for column in columns:
+        low, high = int(column.min(initial=0)), int(column.max(initial=0))
+        if high == low:
+            continue
+        if span * (high - low + 1) >= 2**62:
+            key = np.unique(key, return_inverse=True)[1].reshape(-1)
+            span = int(key.max(initial=0)) + 1
+            if span * (high - low + 1) >= 2**62:
+                values, codes = np.unique(column, return_inverse=True)
+                column, low, high = codes.reshape(-1), 0, len(values) - 1
+        key = key * (high - low + 1) + (column - low)
+        span *= high - low + 1
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    return first, inverse.reshape(-1)
 
 
 def fixed_tiles(model: CostModel, columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -12,6 +12,7 @@ symbols (:func:`parameter_symbol`); the other parameters are used numerically.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -63,12 +64,18 @@ def _part_fields(part: ComputeArray | Level) -> dict[str, float]:
 
 def parameter_defaults(spec: ArchSpec) -> dict[str, float]:
     """Return every scalar parameter of the spec by name, vector fields split per dimension."""
+    return dict(_defaults(spec))
+
+
+@functools.lru_cache(maxsize=256)
+def _defaults(spec: ArchSpec) -> tuple[tuple[str, float], ...]:
+    # Memoized: every evaluation of a compiled model reads the defaults of its spec.
     values = {name: float(getattr(spec, name)) for name in SPEC_FIELDS}
     for level in spec.levels:
         values.update(_part_fields(level))
     for array in spec.arrays:
         values.update(_part_fields(array))
-    return values
+    return tuple(values.items())
 
 
 def vector_parameters(spec: ArchSpec) -> dict[str, tuple[str, ...]]:
@@ -148,7 +155,21 @@ def parameter_columns(
     The spec's cost table is applied last, as it is to a spec with the given values.
     """
     values: dict[str, Any] = {**parameter_defaults(spec), **given, **table_overrides(spec, table)}
-    return {k: np.broadcast_to(np.asarray(v, dtype=float), shape) for k, v in values.items()}
+    return {k: broadcast_column(v, shape) for k, v in values.items()}
+
+
+def broadcast_column(value: Any, shape: tuple[int, ...]) -> Column:
+    """Return ``value`` as a read-only float array of ``shape``, without copying.
+
+    The same as ``np.broadcast_to(np.asarray(value, dtype=float), shape)``, several times
+    faster for the scalars most columns are (models are evaluated thousands of times).
+    """
+    array = np.asarray(value, dtype=float)
+    if array.ndim == 0:
+        out = np.ndarray(shape, dtype=float, buffer=array.reshape(1), strides=(0,) * len(shape))
+        out.flags.writeable = False
+        return out
+    return np.broadcast_to(array, shape)
 
 
 def quantity_column(columns: Mapping[str, Any], value: Quantity) -> Any:
@@ -166,13 +187,26 @@ def num_pes(array: ComputeArray, columns: Mapping[str, Any]) -> Any:
     return total
 
 
+def area_parts_um2(spec: ArchSpec, columns: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the area per point of every array's PEs and every level, by name.
+
+    A level's area is its fixed ``area_um2`` plus ``area_um2_per_byte`` times its size.
+    """
+    parts: dict[str, Any] = {}
+    for array in spec.arrays:
+        parts[array.name] = columns[f"{array.name}.area_um2_per_pe"] * num_pes(array, columns)
+    for level in spec.levels:
+        size = columns.get(f"{level.name}.size_bytes", 0.0)
+        per_byte = columns[f"{level.name}.area_um2_per_byte"]
+        parts[level.name] = columns[f"{level.name}.area_um2"] + per_byte * size
+    return parts
+
+
 def area_um2(spec: ArchSpec, columns: Mapping[str, Any]) -> Any:
     """Return the area per point: every array's PEs plus every level."""
     total: Any = 0.0
-    for array in spec.arrays:
-        total = total + columns[f"{array.name}.area_um2_per_pe"] * num_pes(array, columns)
-    for level in spec.levels:
-        total = total + columns[f"{level.name}.area_um2"]
+    for part in area_parts_um2(spec, columns).values():
+        total = total + part
     return total
 
 

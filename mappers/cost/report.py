@@ -20,18 +20,69 @@ V = TypeVar("V")
 W = TypeVar("W")
 
 
+# What bounds an einsum (``EinsumCosts.bound`` holds the position in this tuple): its
+# array's work, the backing store's bandwidth over its region, a loop-carried recurrence
+# of a pipelined schedule, or its folds' systolic fill and drain.
+BOUNDS = ("compute", "bandwidth", "recurrence", "fill/drain")
+
+
 @dataclass(frozen=True, slots=True)
 class EinsumCosts(Generic[V]):
-    """One costed einsum: its array, compute cycles and share of the array's PE-cycles."""
+    """One costed einsum: its array, cycles (streamed work plus fill/drain), share of the
+    array's PE-cycles, its region's memory cycles, energy, and what bounds it."""
 
     name: str
     array: str
     cycles: V
     share: V  # busy PE-cycles of the einsum over its array's PE-cycles
+    fill_drain_cycles: V  # of ``cycles``: the folds' skew, preload and drain
+    memory_cycles: V  # backing-store cycles of the traffic region it runs in
+    energy_pj: V  # its ops and its register-file accesses
+    bound: V  # position in BOUNDS
 
     def map(self, function: Callable[[V], W]) -> EinsumCosts[W]:
         """Return the same costs with ``function`` applied to every value."""
-        return EinsumCosts(self.name, self.array, function(self.cycles), function(self.share))
+        return EinsumCosts(
+            self.name,
+            self.array,
+            function(self.cycles),
+            function(self.share),
+            function(self.fill_drain_cycles),
+            function(self.memory_cycles),
+            function(self.energy_pj),
+            function(self.bound),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TensorTraffic(Generic[V]):
+    """One tensor at one level: words read, written, read back and filled, and their energy.
+
+    ``reads`` are words read out of the level (by the arrays, or for the backing level
+    also to fill the levels below), ``writes`` words written into it (results, partial
+    sums, write-backs), ``readbacks`` partial sums read back for a further update, and
+    ``fills`` words filled into an on-chip level from the one above.
+    """
+
+    level: str
+    tensor: str
+    reads: V
+    writes: V
+    readbacks: V
+    fills: V
+    energy_pj: V
+
+    def map(self, function: Callable[[V], W]) -> TensorTraffic[W]:
+        """Return the same traffic with ``function`` applied to every value."""
+        return TensorTraffic(
+            self.level,
+            self.tensor,
+            function(self.reads),
+            function(self.writes),
+            function(self.readbacks),
+            function(self.fills),
+            function(self.energy_pj),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +94,8 @@ class ArrayCosts(Generic[V]):
     energy_pj: V
     register_energy_pj: V
     register_words: V
+    area_um2: V  # the array's PEs
+    busy_cycles: V  # the cycles of its einsums, one after another
 
     def map(self, function: Callable[[V], W]) -> ArrayCosts[W]:
         """Return the same costs with ``function`` applied to every value."""
@@ -52,6 +105,8 @@ class ArrayCosts(Generic[V]):
             function(self.energy_pj),
             function(self.register_energy_pj),
             function(self.register_words),
+            function(self.area_um2),
+            function(self.busy_cycles),
         )
 
 
@@ -62,10 +117,16 @@ class LevelCosts(Generic[V]):
     name: str
     energy_pj: V
     accesses_words: V
+    area_um2: V  # fixed plus per byte of capacity
 
     def map(self, function: Callable[[V], W]) -> LevelCosts[W]:
         """Return the same costs with ``function`` applied to every value."""
-        return LevelCosts(self.name, function(self.energy_pj), function(self.accesses_words))
+        return LevelCosts(
+            self.name,
+            function(self.energy_pj),
+            function(self.accesses_words),
+            function(self.area_um2),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +141,8 @@ class Costs(Generic[V]):
     arrays: tuple[ArrayCosts[V], ...]
     levels: tuple[LevelCosts[V], ...]
     tiles: tuple[tuple[str, V], ...]  # (rank, tile extent) of every tiled DRAM-loop rank
+    area_um2: V  # arrays' PEs plus levels
+    traffic: tuple[TensorTraffic[V], ...] = ()  # per level and tensor
 
     def einsum(self, name: str) -> EinsumCosts[V]:
         """Return the costs of one einsum by name."""
@@ -104,7 +167,31 @@ class Costs(Generic[V]):
             tuple(a.map(function) for a in self.arrays),
             tuple(lv.map(function) for lv in self.levels),
             tuple((rank, function(v)) for rank, v in self.tiles),
+            function(self.area_um2),
+            tuple(t.map(function) for t in self.traffic),
         )
+
+    def stats_row(self) -> dict[str, V]:
+        """Return the breakdown as named metrics (what ``model --stats`` and sweeps report).
+
+        Per level and tensor ``<kind>_<level>_<tensor>_words`` (reads, writes, readbacks,
+        fills) and ``energy_<level>_<tensor>_pj``; per einsum ``energy_<einsum>_pj``,
+        ``fill_drain_cycles_<einsum>``, ``memory_cycles_<einsum>`` and ``bound_<einsum>``
+        (a position in :data:`BOUNDS`); per array ``busy_cycles_<array>``.
+        """
+        out: dict[str, V] = {}
+        for t in self.traffic:
+            for kind in ("reads", "writes", "readbacks", "fills"):
+                out[f"{kind}_{t.level}_{t.tensor}_words"] = getattr(t, kind)
+            out[f"energy_{t.level}_{t.tensor}_pj"] = t.energy_pj
+        for e in self.einsums:
+            out[f"energy_{e.name}_pj"] = e.energy_pj
+            out[f"fill_drain_cycles_{e.name}"] = e.fill_drain_cycles
+            out[f"memory_cycles_{e.name}"] = e.memory_cycles
+            out[f"bound_{e.name}"] = e.bound
+        for a in self.arrays:
+            out[f"busy_cycles_{a.name}"] = a.busy_cycles
+        return out
 
     def row(self) -> dict[str, V]:
         """Return the flat row of named metrics (the names sweeps select and JSON prints)."""
@@ -128,6 +215,11 @@ class Costs(Generic[V]):
         for einsum in self.einsums:
             out[f"cycles_{einsum.name}"] = einsum.cycles
         out.update({f"tile_{rank}": value for rank, value in self.tiles})
+        for array in self.arrays:
+            out[f"area_{array.name}_um2"] = array.area_um2
+        for level in self.levels:
+            out[f"area_{level.name}_um2"] = level.area_um2
+        out["area_um2"] = self.area_um2
         return out
 
     def totals(self) -> dict[str, V]:
@@ -147,7 +239,11 @@ class CostReport:
     workload: str
     seq_len: int
     costs: Costs[float]
-    area_um2: float
+
+    @property
+    def area_um2(self) -> float:
+        """Return the area: arrays' PEs plus levels."""
+        return self.costs.area_um2
 
     @property
     def latency_s(self) -> float:
@@ -202,7 +298,6 @@ class CostReport:
         summary.add_column("value", justify="right")
         for key, value in self.costs.totals().items():
             summary.add_row(key, f"{value:.6g}")
-        summary.add_row("area_um2", f"{self.area_um2:.6g}")
         per_einsum = Table(title="per einsum")
         for column in ("einsum", "array", "cycles", "share of array"):
             per_einsum.add_column(column, justify="right" if column != "einsum" else "left")
@@ -211,6 +306,70 @@ class CostReport:
                 einsum.name, einsum.array, f"{einsum.cycles:.6g}", f"{einsum.share:.4f}"
             )
         return summary, per_einsum
+
+    def stats_dict(self) -> dict[str, Any]:
+        """Return the breakdown as JSON-ready nested dictionaries."""
+        return {
+            "traffic_words": [
+                {
+                    "level": t.level,
+                    "tensor": t.tensor,
+                    "reads": t.reads,
+                    "writes": t.writes,
+                    "readbacks": t.readbacks,
+                    "fills": t.fills,
+                    "energy_pj": t.energy_pj,
+                }
+                for t in self.costs.traffic
+            ],
+            "arrays": [
+                {
+                    "array": a.name,
+                    "busy_cycles": a.busy_cycles,
+                    "util": a.util,
+                    "ops_energy_pj": a.energy_pj,
+                    "register_energy_pj": a.register_energy_pj,
+                }
+                for a in self.costs.arrays
+            ],
+            "einsums": [
+                {
+                    "einsum": e.name,
+                    "array": e.array,
+                    "cycles": e.cycles,
+                    "fill_drain_cycles": e.fill_drain_cycles,
+                    "memory_cycles": e.memory_cycles,
+                    "energy_pj": e.energy_pj,
+                    "bound": BOUNDS[int(e.bound)],
+                }
+                for e in self.costs.einsums
+            ],
+        }
+
+    def stats_tables(self) -> tuple[Table, Table, Table]:
+        """Return the breakdown as rich tables: level x tensor, arrays, einsums."""
+        from rich.table import Table
+
+        traffic = Table(title="traffic per level and tensor (words) and energy (pJ)")
+        for column in ("level", "tensor", "reads", "writes", "read-backs", "fills", "energy_pj"):
+            traffic.add_column(column, justify="left" if column in ("level", "tensor") else "right")
+        for t in self.costs.traffic:
+            values = (t.reads, t.writes, t.readbacks, t.fills, t.energy_pj)
+            traffic.add_row(t.level, t.tensor, *(f"{v:.6g}" for v in values))
+        arrays = Table(title="arrays")
+        for column in ("array", "busy cycles", "util", "ops pJ", "registers pJ"):
+            arrays.add_column(column, justify="left" if column == "array" else "right")
+        for a in self.costs.arrays:
+            numbers = (a.busy_cycles, a.util, a.energy_pj, a.register_energy_pj)
+            arrays.add_row(a.name, *(f"{v:.6g}" for v in numbers))
+        einsums = Table(title="einsums: what bounds each")
+        columns = ("einsum", "array", "cycles", "fill/drain", "region memory", "energy_pj", "bound")
+        for column in columns:
+            einsums.add_column(column, justify="left" if column in ("einsum", "bound") else "right")
+        for e in self.costs.einsums:
+            cells = (e.cycles, e.fill_drain_cycles, e.memory_cycles, e.energy_pj)
+            einsums.add_row(e.name, e.array, *(f"{v:.6g}" for v in cells), BOUNDS[int(e.bound)])
+        return traffic, arrays, einsums
 
     def __rich__(self) -> Any:
         """Render as the summary and per-einsum tables, one after the other."""

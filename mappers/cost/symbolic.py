@@ -18,6 +18,11 @@ from mappers.hardware.spec import ArchSpec, ComputeArray, OpCost, op_cycles_and_
 from mappers.mapping.schema import REGISTERS, DimRef, Mapping, Quantity
 from mappers.yaml_source import Validator
 
+# What the ledger records per (level, tensor): words the arrays read from the level, words
+# they write into it (results and partial sums), partial sums they read back, and words
+# filled into it from the level above (for the backing level, every word read or written).
+KINDS = ("reads", "writes", "readbacks", "fills")
+
 
 @dataclass(frozen=True, slots=True)
 class EinsumCost:
@@ -42,9 +47,11 @@ class SymbolicCost:
 
     einsums: tuple[EinsumCost, ...]
     dram_words_by_region: tuple[sympy.Expr, ...]
+    dram_writes_by_region: tuple[sympy.Expr, ...]
     dram_words_by_tensor: dict[str, sympy.Expr]
-    level_reads_words: dict[str, sympy.Expr]
-    level_writes_words: dict[str, sympy.Expr]
+    level_reads_words: dict[str, sympy.Expr]  # reads and read-backs, per level
+    level_writes_words: dict[str, sympy.Expr]  # writes and fills, per level
+    ledger: dict[tuple[str, str, str], sympy.Expr]  # (level, tensor, kind) -> words
     extents: Extents
 
 
@@ -111,12 +118,15 @@ def build_symbolic(cascade: Cascade, spec: ArchSpec, mapping: Mapping) -> Symbol
         ops = {op: sympy.sympify(n).xreplace(subs) for op, n in counts[einsum.name].items()}
         einsums.append(_einsum_cost(einsum, spec.array(array_name), mapping, ops, traffic))
     names = tuple(e.name for e in einsums)
+    moved = [traffic.region_dram(r) for r in regions(mapping, names)]
     return SymbolicCost(
         einsums=tuple(einsums),
-        dram_words_by_region=tuple(traffic.region_dram(r) for r in regions(mapping, names)),
+        dram_words_by_region=tuple(words for words, _ in moved),
+        dram_writes_by_region=tuple(writes for _, writes in moved),
         dram_words_by_tensor=traffic.by_tensor,
-        level_reads_words=traffic.reads,
-        level_writes_words=traffic.writes,
+        level_reads_words=traffic.level_words(("reads", "readbacks")),
+        level_writes_words=traffic.level_words(("writes", "fills")),
+        ledger={k: v for k, v in traffic.ledger.items() if v != 0},
         extents=extents,
     )
 
@@ -150,7 +160,9 @@ def at_values(symbolic: SymbolicCost, values: dict[sympy.Symbol, sympy.Expr]) ->
     return SymbolicCost(
         einsums=einsums,
         dram_words_by_region=tuple(sub(w) for w in symbolic.dram_words_by_region),
+        dram_writes_by_region=tuple(sub(w) for w in symbolic.dram_writes_by_region),
         dram_words_by_tensor=subs(symbolic.dram_words_by_tensor),
+        ledger={k: sub(v) for k, v in symbolic.ledger.items()},
         level_reads_words=subs(symbolic.level_reads_words),
         level_writes_words=subs(symbolic.level_writes_words),
         extents=Extents(subs(extents.full), subs(extents.tile), subs(extents.dram_loop)),
@@ -181,7 +193,7 @@ def _einsum_cost(
         energy += count * cost[1]
         lowered[op] = count
     used, folds = _folds(einsum, array, mapping, extents)
-    reads, writes = traffic.register_words(einsum)
+    reads, writes = traffic.register_words(einsum, folds * used)
     registers = reads * parameter_symbol(
         f"{array.name}.register_read_energy_pj"
     ) + writes * parameter_symbol(f"{array.name}.register_write_energy_pj")
@@ -247,8 +259,7 @@ class _Traffic:
         self.cascade, self.spec, self.mapping, self.extents = cascade, spec, mapping, extents
         self.backing = spec.backing.name
         self.by_tensor: dict[str, sympy.Expr] = {}
-        self.reads = {level.name: sympy.Integer(0) for level in spec.levels}
-        self.writes = {level.name: sympy.Integer(0) for level in spec.levels}
+        self.ledger: dict[tuple[str, str, str], sympy.Expr] = {}
 
     def accesses(self, einsum: Einsum, ref: TensorRef, per_pe: bool = False) -> sympy.Expr:
         """Return array-side accesses of ``ref``: points / spatial multicast / temporal reuse.
@@ -286,17 +297,24 @@ class _Traffic:
         kept = [v for v in einsum.variables if v not in set(einsum.reduced_variables)]
         return sympy.Mul(*(self.extents.of_variable(v, tiled=False) for v in kept))
 
-    def register_words(self, einsum: Einsum) -> tuple[sympy.Expr, sympy.Expr]:
+    def register_words(
+        self, einsum: Einsum, held: sympy.Expr | None = None
+    ) -> tuple[sympy.Expr, sympy.Expr]:
         """Return (reads, writes) of PE register-file words for one einsum.
 
         Every iteration-space point reads each distinct operand reference once and updates
         the output once; a reduction also reads its partial sum back (every point but the first
-        of each result). An operand held in a level is filled into the registers of every
-        PE that receives it (``accesses`` per PE); one produced in registers is not.
+        of each result). A stationary operand (:meth:`Mapping.stationary_of`) is read once
+        per fold by each PE of the fold instead (``held`` reads: folds x PEs used). An
+        operand held in a level is filled into the registers of every PE that receives it
+        (``accesses`` per PE); one produced in registers is not.
         """
         points = sympy.Mul(*(self.extents.of_variable(v, tiled=False) for v in einsum.variables))
         operands = tuple(dict.fromkeys(einsum.operands))  # two generations: two words
-        reads = points * len(operands) + (points - self.results(einsum))
+        stationary = self.mapping.stationary_of(einsum.name)
+        reads = points - self.results(einsum)
+        for ref in operands:
+            reads += held if held is not None and ref.tensor == stationary else points
         fills = sympy.Integer(0)
         for ref in operands:
             if self.source(einsum.name, ref.tensor) != REGISTERS:
@@ -310,16 +328,29 @@ class _Traffic:
         levels = self.mapping.levels_of(tensor)
         return levels[-1] if levels else REGISTERS
 
-    def region_dram(self, region: tuple[str, ...]) -> sympy.Expr:
-        """Return DRAM words moved by one region; record level and tensor totals."""
-        total = sympy.Integer(0)
+    def charge(self, level: str, tensor: str, kind: str, words: sympy.Expr) -> None:
+        """Record words of one kind (:data:`KINDS`) at one level for one tensor."""
+        key = (level, tensor, kind)
+        self.ledger[key] = self.ledger.get(key, sympy.Integer(0)) + words
+
+    def region_dram(self, region: tuple[str, ...]) -> tuple[sympy.Expr, sympy.Expr]:
+        """Return (DRAM words, of which writes) moved by one region; record the ledger.
+
+        Operands read from DRAM, results written there and partial sums read back from it
+        are DRAM words; so are fills of an on-chip copy and write-backs of results produced
+        on chip, less the ``spill_fraction`` of the on-chip traffic, which goes to DRAM
+        instead.
+        """
+        total = writes_total = sympy.Integer(0)
         spill = self.mapping.spill_fraction
         for tensor in self.cascade.tensors:
             name = tensor.name
             levels = self.mapping.levels_of(name)
             on_chip = [lv for lv in levels if lv != self.backing]
             backed = self.backing in levels
-            words = backing_words = chip_words = sympy.Integer(0)
+            zero = sympy.Integer(0)
+            direct_reads = direct_writes = readbacks = zero
+            fills = write_backs = chip_reads = chip_writes = zero
             read_here = False
             for einsum in self.cascade.einsums:
                 if einsum.name not in region:
@@ -330,37 +361,52 @@ class _Traffic:
                     where = self.source(einsum.name, name)
                     count = self.accesses(einsum, ref)
                     if where == self.backing:
-                        words += count
+                        direct_reads += count
                     elif where != REGISTERS:
-                        self.reads[where] = self.reads.get(where, 0) + count
-                        chip_words += count
+                        self.charge(where, name, "reads", count)
+                        chip_reads += count
                         read_here = True
                 if einsum.name == name:
                     count = self.accesses(einsum, einsum.output)
+                    partial = count - self.results(einsum)
                     into = self.mapping.write_target(name) or (
                         on_chip[-1] if on_chip else self.backing if backed else None
                     )
                     if into == self.backing:
-                        words += count
+                        direct_writes += count
+                        readbacks += partial
                     elif into is not None:
-                        self.writes[into] += count
-                        self.reads[into] += count - self.results(einsum)
-                        chip_words += count
+                        self.charge(into, name, "writes", count)
+                        self.charge(into, name, "readbacks", partial)
+                        chip_writes += count
                         if backed:
-                            backing_words += tensor_size(self.cascade, self.extents, name)
+                            write_backs += tensor_size(self.cascade, self.extents, name)
             produced = name in region
             if backed and on_chip and read_here and not produced:
-                fill = tensor_size(self.cascade, self.extents, name) * refetch_factor(
+                fills = tensor_size(self.cascade, self.extents, name) * refetch_factor(
                     self.cascade, self.mapping, self.extents, name
                 )
-                backing_words += fill
-                self.writes[on_chip[-1]] += fill
+                self.charge(on_chip[-1], name, "fills", fills)
+            reads, writes = direct_reads, direct_writes
             if on_chip:
-                words += backing_words * (1 - spill) + chip_words * spill
+                reads += fills * (1 - spill) + chip_reads * spill
+                writes += write_backs * (1 - spill) + chip_writes * spill
+            self.charge(self.backing, name, "reads", reads)
+            self.charge(self.backing, name, "writes", writes)
+            self.charge(self.backing, name, "readbacks", readbacks)
+            words = reads + writes + readbacks
             self.by_tensor[name] = self.by_tensor.get(name, 0) + words
             total += words
-        self.reads[self.backing] += total
-        return total
+            writes_total += writes
+        return total, writes_total
+
+    def level_words(self, kinds: tuple[str, ...]) -> dict[str, sympy.Expr]:
+        """Return per level the words of the given kinds, summed over tensors."""
+        out = {level.name: sympy.Integer(0) for level in self.spec.levels}
+        for (level, _, kind), words in self.ledger.items():
+            if kind in kinds and level in out:
+                out[level] += words
+        return out
 
 
 def check_binding(cascade: Cascade, spec: ArchSpec, mapping: Mapping) -> None:

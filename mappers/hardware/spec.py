@@ -31,7 +31,13 @@ class Level:
     access_bits: int
     read_energy_pj: float  # per access of access_bits
     write_energy_pj: float
-    area_um2: float = 0.0
+    area_um2: float = 0.0  # fixed area (ports, control)
+    area_um2_per_byte: float = 0.0  # storage area, times size_bytes
+
+    @property
+    def total_area_um2(self) -> float:
+        """Return the level's area: fixed plus per byte of capacity."""
+        return self.area_um2 + self.area_um2_per_byte * (self.size_bytes or 0.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,9 +149,9 @@ class ArchSpec:
 
     @property
     def area_um2(self) -> float:
-        """Return the total area: arrays' PEs plus levels."""
+        """Return the total area: arrays' PEs plus levels (fixed and per byte)."""
         arrays = sum(a.area_um2_per_pe * a.num_pes for a in self.arrays)
-        return arrays + sum(level.area_um2 for level in self.levels)
+        return arrays + sum(level.total_area_um2 for level in self.levels)
 
     def replace_level(self, level: Level) -> ArchSpec:
         """Return a copy with the level of the same name replaced."""

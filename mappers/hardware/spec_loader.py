@@ -42,6 +42,7 @@ _LEVEL = (
     "read_energy_pj",
     "write_energy_pj",
     "area_um2",
+    "area_um2_per_byte",
 )
 _ARRAY = (
     "name",
@@ -150,6 +151,7 @@ def _levels(
                 read_energy_pj=_energy(check, fields, "read_energy_pj", where),
                 write_energy_pj=_energy(check, fields, "write_energy_pj", where),
                 area_um2=_energy(check, fields, "area_um2", where, AREA),
+                area_um2_per_byte=_energy(check, fields, "area_um2_per_byte", where, AREA),
             )
         )
         if size is not None:

@@ -29,6 +29,8 @@ def _level(level: Level) -> dict[str, Any]:
     out["write_energy_pj"] = _number(level.write_energy_pj)
     if level.area_um2:
         out["area_um2"] = _number(level.area_um2)
+    if level.area_um2_per_byte:
+        out["area_um2_per_byte"] = _number(level.area_um2_per_byte)
     return out
 
 

@@ -115,6 +115,32 @@ def check_template(template: Mapping, objective: str) -> None:
         )
 
 
+def check_cascade_and_order(cascade: Cascade, template: Mapping, searched: bool) -> None:
+    """Refuse a cascade with nothing to map, and a template loop over ranks it lacks.
+
+    Raises:
+        MappingError: M504 no einsums; M505 a rank of the template's loop order that the
+            cascade does not have (a template made for another cascade).
+    """
+    if not cascade.einsums:
+        raise MappingError.single(
+            "M506", f"cascade '{cascade.name}' has no einsums: there is nothing to map", None
+        )
+    if searched:
+        return
+    names = [r.name for r in cascade.ranks]
+    for rank in template.loop_order:
+        if not cascade.has_rank(rank):
+            raise MappingError.single(
+                "M507",
+                f"template '{template.name}' loops over rank '{rank}', which cascade "
+                f"'{cascade.name}' does not have",
+                template.span_of("loop_order"),
+                "the template was written for another cascade; pick one for this cascade or "
+                f"leave --template out (ranks: {', '.join(names)})",
+            )
+
+
 def default_loop_order(cascade: Cascade, bound: collections.abc.Iterable[str]) -> tuple[str, ...]:
     """Return the ranks every bound einsum iterates over and none reduces (fused tile loops)."""
     names = set(bound)

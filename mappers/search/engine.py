@@ -31,6 +31,7 @@ import sympy
 
 from einsum_cascade import count_ops
 from einsum_cascade.ir import Cascade
+from mappers.cost.cache import numpy_function
 from mappers.cost.footprint import build_extents
 from mappers.cost.model import CostModel, build_cost_model, evaluate_design_points
 from mappers.cost.symbolic import apply_table, resolve_quantity
@@ -44,6 +45,7 @@ from mappers.search.candidates import (
     Found,
     SearchCounts,
     SearchResult,
+    check_cascade_and_order,
     check_template,
     default_loop_order,
     objective_key,
@@ -91,7 +93,8 @@ class _Prepared:
     base: dict[str, Placement]
     combos: list[tuple[tuple[str, int], ...]]
     probe: tuple[tuple[str, int], ...]
-    values: list[dict[str, Array]]
+    model: CostModel
+    mapping: Mapping
     compute: list[dict[str, Array]]
     fastest: Array
 
@@ -206,7 +209,7 @@ class _Search:
         for rank, expr in extents.full.items():
             expr = sympy.sympify(expr)
             symbols = sorted(expr.free_symbols, key=lambda s: s.name)
-            value = sympy.lambdify(symbols, expr, "numpy")(*(self.rows[s.name] for s in symbols))
+            value = numpy_function(symbols, expr)(*(self.rows[s.name] for s in symbols))
             out[rank] = np.broadcast_to(np.asarray(value, dtype=float), (self.count,)).copy()
         return out
 
@@ -227,7 +230,7 @@ class _Search:
                         "prefix scans) make them sums it cannot yet evaluate per point",
                     )
                 symbols = sorted(expr.free_symbols, key=lambda s: s.name)
-                number = sympy.lambdify(symbols, expr, "numpy")(*(values[s.name] for s in symbols))
+                number = numpy_function(symbols, expr)(*(values[s.name] for s in symbols))
                 out[einsum][op] = np.broadcast_to(np.asarray(number, dtype=float), (self.count,))
         return out
 
@@ -388,10 +391,9 @@ class _Search:
         probe = tuple((rank, 1) for rank, _ in combos[0]) if combos else ()
         base_mapping = self.mapping(structure, order, self.schedules[0], probe, base)
         model = self.model(base_mapping)
-        values = [self.evaluate(model, c, base_mapping) for c in combos]
         compute = [self.compute(model, c, base_mapping) for c in combos]
         fastest = np.min([np.min(np.stack(list(c.values())), axis=0) for c in compute], axis=0)
-        return _Prepared(order, options, base, combos, probe, values, compute, fastest)
+        return _Prepared(order, options, base, combos, probe, model, base_mapping, compute, fastest)
 
     def placement_setup(
         self, structure: Structure
@@ -408,7 +410,7 @@ class _Search:
     ) -> None:
         """Cost one structure under one loop order: every tile, schedule and placement."""
         order, options, base, combos = ready.order, ready.options, ready.base, ready.combos
-        probe, values, compute, fastest = ready.probe, ready.values, ready.compute, ready.fastest
+        probe, compute, fastest = ready.probe, ready.compute, ready.fastest
         valid = [self.tile_valid(c) for c in combos]
         placements = int(np.prod([len(options[t]) for t in self.tensors]))
         if self.worse(self.memory_bound(fastest), energy_bound, *self.incumbent()).all():
@@ -416,6 +418,7 @@ class _Search:
                 self.cand_rows["generated"][point] += placements * len(combos)
                 self.cand_rows["bounded"][point] += placements * len(combos)
             return
+        values = [self.evaluate(ready.model, c, ready.mapping) for c in combos]
         live, pools = self.footprints(structure, options, order, combos)
         deltas: dict[tuple[int, int], list[tuple[Array, Array]]] = {}
 
@@ -787,6 +790,7 @@ def search_mappings(
     searched = template is None if search_order_and_schedule is None else search_order_and_schedule
     template = template or template_for(cascade, spec)
     check_template(template, objective)
+    check_cascade_and_order(cascade, template, searched)
     arrays = [np.atleast_1d(np.asarray(v, dtype=float)) for v in columns.values()]
     shape = np.broadcast(*arrays).shape
     flat = {

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -34,16 +35,14 @@ from mappers.cost.model import (
     DEFAULT_TABLE,
     CostModel,
     build_cost_model,
-    evaluate_design_points,
+    evaluate_costs,
     fit_caps,
+    fixed_tiles,
     point_columns,
 )
 from mappers.cost.parameters import (
-    area_um2,
     is_parameter,
-    parameter_columns,
     parameter_names,
-    split_columns,
 )
 from mappers.hardware.spec import ArchSpec
 from mappers.hardware.spec_loader import load_spec, spec_path
@@ -95,6 +94,8 @@ def evaluate_cost(group: PointGroup, columns: Mapping[str, np.ndarray]) -> dict[
     workload = _workload(group, columns)
     extents = {k: np.full(count, v) for k, v in workload.extents().items()} | axes
     mapping_keys, mappings = _mappings(group, mapping_name, workload, columns.get(SEQ), count)
+    if workload.batch_ranks is not None:
+        mappings = [replace(m, batch_ranks=workload.batch_ranks) for m in mappings]
     out: dict[str, np.ndarray] = {}
     for index, mapping in enumerate(mappings):
         spec = _spec(group, mapping)
@@ -108,10 +109,8 @@ def evaluate_cost(group: PointGroup, columns: Mapping[str, np.ndarray]) -> dict[
         every = bool(chosen.all())
         points = {k: v if every else v[chosen] for k, v in (extents | parameters).items()}
         _raise_infeasible(model, points, chosen, every, parameters)
-        metrics = evaluate_design_points(model, points)
-        split = split_columns(spec, {k: v for k, v in points.items() if k in parameters})[1]
-        params = parameter_columns(spec, model.table, split, (int(chosen.sum()),))
-        metrics["area_um2"] = np.asarray(area_um2(spec, params), dtype=float)
+        costs = evaluate_costs(model, points)
+        metrics = {**costs.row(), **costs.stats_row()}
         for name, values in metrics.items():
             if every:
                 out[name] = np.broadcast_to(np.asarray(values, dtype=float), (count,))
@@ -133,6 +132,7 @@ def _raise_infeasible(
     if not rules:
         return
     cols, shape = point_columns(model, points)
+    cols.update(fixed_tiles(model, cols))
     for rule in rules:
         caps = fit_caps(model, rule, cols, shape)
         bad = np.broadcast_to(caps < 1, shape).reshape(-1)

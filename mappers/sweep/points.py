@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -40,12 +40,23 @@ class PointGroup:
 
 @dataclass(frozen=True, slots=True)
 class PointBlock:
-    """A run of points of one group: their ids, numeric columns and table labels."""
+    """A run of points of one group: their ids, numeric columns and table labels.
+
+    A label named in ``names`` (a text or vector axis) holds codes: indices into its names.
+    """
 
     group: PointGroup
     point_ids: np.ndarray
     columns: dict[str, np.ndarray]
     labels: dict[str, np.ndarray]
+    names: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def decoded(self) -> dict[str, np.ndarray]:
+        """Return the labels with codes replaced by their names."""
+        return {
+            key: np.asarray(self.names[key], dtype=object)[values] if key in self.names else values
+            for key, values in self.labels.items()
+        }
 
 
 def dimensions(spec: SweepSpec) -> tuple[tuple[Axis, ...], ...]:
@@ -132,25 +143,29 @@ def _block(
     settings = dict(spec.base)
     columns: dict[str, np.ndarray] = {}
     labels: dict[str, np.ndarray] = {}
+    names: dict[str, tuple[str, ...]] = {}
     for dim, code in zip(dims, codes, strict=True):
         part = code[lo:hi]
         for axis in dim:
             if axis.kind == "text":
                 value = str(axis.values[int(part[0])])
                 settings.update(_text_settings(spec, axis, value))
-                labels[axis.name] = np.full(hi - lo, value, dtype=object)
+                labels[axis.name] = np.full(hi - lo, int(part[0]), dtype=np.int32)
+                names[axis.name] = tuple(str(v) for v in axis.values)
                 continue
             table = np.asarray(axis.values)
             columns[axis.name] = table[part]
             if axis.kind == "vector":
-                names = ["x".join(f"{v:g}" for v in vector) for vector in table.tolist()]
-                labels[axis.name] = np.array(names, dtype=object)[part]
+                names[axis.name] = tuple(
+                    "x".join(f"{v:g}" for v in vector) for vector in table.tolist()
+                )
+                labels[axis.name] = part.astype(np.int32)
                 for j in range(table.shape[1]):
                     labels[f"{axis.name}[{j}]"] = table[part, j]
             else:
                 labels[axis.name] = table[part]
     group = PointGroup(tuple(sorted(settings.items())), spec.base_dir)
-    return PointBlock(group, ids[lo:hi], columns, labels)
+    return PointBlock(group, ids[lo:hi], columns, labels, names)
 
 
 def _text_settings(spec: SweepSpec, axis: Axis, value: str) -> dict[str, str]:
@@ -163,7 +178,7 @@ def points_frame(spec: SweepSpec, start: int = 0, stop: int | None = None) -> pd
     """Return the points table (``point_id`` and one column per axis) for a range of ids."""
     stop = count_points(spec) if stop is None else stop
     frames = [
-        pd.DataFrame({POINT_ID: block.point_ids, **block.labels})
+        pd.DataFrame({POINT_ID: block.point_ids, **block.decoded()})
         for block in point_blocks(spec, start, stop)
     ]
     if not frames:

@@ -9,20 +9,16 @@ part's metadata, and ``einsum-cascade sweep info`` prints it.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
-import subprocess
 from collections.abc import Mapping
-from importlib import metadata
-from pathlib import Path
 from typing import Any
 
+from mappers.provenance import PACKAGE, git_revision, package_version
 from mappers.sweep.evaluators import evaluator_info
 from mappers.sweep.points import point_groups
 from mappers.sweep.spec import SweepSpec
 
-PACKAGE = "einsum-cascade"
 MAX_GROUPS_DESCRIBED = 10_000
 
 
@@ -86,33 +82,6 @@ def _canonical(data: Mapping[str, Any]) -> str:
 
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
-
-
-@functools.cache
-def package_version() -> str:
-    """Return the installed package's version, or ``unknown``."""
-    try:
-        return metadata.version(PACKAGE)
-    except metadata.PackageNotFoundError:
-        return "unknown"
-
-
-@functools.cache
-def git_revision() -> str:
-    """Return the git revision of the code that runs (``-dirty`` if edited), or ``unknown``."""
-    here = Path(__file__).resolve().parent
-    try:
-        done = subprocess.run(
-            ["git", "describe", "--always", "--dirty", "--abbrev=40"],
-            cwd=here,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return done.stdout.strip() if done.returncode == 0 and done.stdout.strip() else "unknown"
 
 
 def provenance_text(record: Mapping[str, Any]) -> str:

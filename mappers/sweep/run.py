@@ -14,7 +14,7 @@ on no column) stop it, and so does every error of a ``strict`` sweep.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,9 +40,36 @@ from mappers.sweep.store import open_store
 from mappers.sweep.values import Constraint
 
 Progress = Callable[[int, int], None]
-Rows = dict[str, np.ndarray]
 FEASIBLE = "feasible"
 REASON = "reason"
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkRows:
+    """The rows of a chunk as columns; a column named in ``names`` holds codes into its names
+    (-1: no value), which is how text columns (axis names, reasons) travel and are written.
+    """
+
+    columns: dict[str, np.ndarray]
+    names: dict[str, tuple[str, ...]]
+
+    def __len__(self) -> int:
+        """Return the number of rows."""
+        return len(self.columns[POINT_ID])
+
+    def infeasible(self) -> int:
+        """Return how many rows are infeasible."""
+        return int((~self.columns[FEASIBLE]).sum())
+
+    def decoded(self) -> dict[str, np.ndarray]:
+        """Return the columns with codes replaced by their names (None for -1)."""
+        out = {}
+        for key, values in self.columns.items():
+            if key in self.names:
+                table = np.asarray([*self.names[key], None], dtype=object)
+                values = table[np.where(values < 0, len(table) - 1, values)]
+            out[key] = values
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,8 +153,8 @@ def run_sweep(
         rows = infeasible = 0
         for task, table in (executor or SerialExecutor()).run(evaluate_chunk, tasks):
             store.write_chunk(task.chunk_id, table)
-            rows += len(table[POINT_ID])
-            infeasible += int((~table[FEASIBLE]).sum())
+            rows += len(table)
+            infeasible += table.infeasible()
             finished += task.stop - task.start
             if progress is not None:
                 progress(finished, total)
@@ -149,13 +176,17 @@ def evaluate_sweep(spec: SweepSpec, *, strict: bool = False) -> Any:
     get_evaluator(spec.evaluator, spec.span("evaluator"))
     check_settings(spec)
     frames = [
-        arrow_table(evaluate_chunk(ChunkTask(spec, i, a, b, strict))[1]).to_pandas()
+        arrow_table(*_parts(evaluate_chunk(ChunkTask(spec, i, a, b, strict))[1])).to_pandas()
         for i, (a, b) in enumerate(chunk_ranges(spec))
     ]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def evaluate_chunk(task: ChunkTask) -> tuple[ChunkTask, Rows]:
+def _parts(rows: ChunkRows) -> tuple[dict[str, np.ndarray], dict[str, tuple[str, ...]]]:
+    return rows.columns, rows.names
+
+
+def evaluate_chunk(task: ChunkTask) -> tuple[ChunkTask, ChunkRows]:
     """Evaluate one chunk and return it with its rows (``point_id``, axes, metrics, feasibility).
 
     Errors that stop the sweep are raised as :class:`SweepError`, whose diagnostics cross
@@ -173,28 +204,34 @@ def evaluate_chunk(task: ChunkTask) -> tuple[ChunkTask, Rows]:
     return task, _concatenate(blocks)
 
 
-def _concatenate(blocks: list[Rows]) -> Rows:
+def _concatenate(blocks: list[ChunkRows]) -> ChunkRows:
     if len(blocks) == 1:
         return blocks[0]
-    names = list(dict.fromkeys(name for block in blocks for name in block))
-    out: Rows = {}
-    for name in names:
+    keys = list(dict.fromkeys(key for block in blocks for key in block.columns))
+    names: dict[str, tuple[str, ...]] = {}
+    for key in dict.fromkeys(key for block in blocks for key in block.names):
+        names[key] = tuple(dict.fromkeys(n for block in blocks for n in block.names.get(key, ())))
+    columns: dict[str, np.ndarray] = {}
+    for key in keys:
         parts = []
         for block in blocks:
-            count = len(block[POINT_ID])
-            if name in block:
-                parts.append(block[name])
-            else:
-                parts.append(np.full(count, np.nan))
-        out[name] = np.concatenate(parts) if parts else np.zeros(0)
-    return out
+            values = block.columns.get(key)
+            if values is None:
+                values = np.full(len(block), -1 if key in names else np.nan)
+            elif key in names and block.names.get(key) != names[key]:
+                position = {name: index for index, name in enumerate(names[key])}
+                remap = np.array([position[n] for n in block.names[key]] + [-1], dtype=np.int32)
+                values = remap[np.where(values < 0, len(remap) - 1, values)]
+            parts.append(values)
+        columns[key] = np.concatenate(parts)
+    return ChunkRows(columns, names)
 
 
-def _evaluate_block(spec: SweepSpec, block: PointBlock, strict: bool) -> Rows:
+def _evaluate_block(spec: SweepSpec, block: PointBlock, strict: bool) -> ChunkRows:
     metric_constraints, keep = [], None
     for constraint in spec.constraints:
         if constraint.column in block.labels:
-            mask = constraint.mask(block.labels[constraint.column])
+            mask = constraint.mask(block.decoded()[constraint.column])
             keep = mask if keep is None else keep & mask
         else:
             metric_constraints.append(constraint)
@@ -204,7 +241,7 @@ def _evaluate_block(spec: SweepSpec, block: PointBlock, strict: bool) -> Rows:
         ids = block.point_ids[keep]
     else:
         columns, labels, ids = block.columns, block.labels, block.point_ids
-    outcome = _Outcome(spec, block.group, columns, labels, len(ids), strict)
+    outcome = _Outcome(spec, block.group, columns, labels, block.names, len(ids), strict)
     metrics, reasons = outcome.run()
     for constraint in metric_constraints:
         if metrics or not outcome.failed:
@@ -219,13 +256,20 @@ def _evaluate_block(spec: SweepSpec, block: PointBlock, strict: bool) -> Rows:
             rows &= constraint.mask(metrics[constraint.column])
     rows |= ~feasible
     select = None if rows.all() else rows
-    table: Rows = {POINT_ID: _take(ids, select)}
+    table: dict[str, np.ndarray] = {POINT_ID: _take(ids, select)}
     table |= {name: _take(values, select) for name, values in labels.items()}
     names = spec.metrics or tuple(metrics)
     table |= {name: _take(metrics.get(name, _nan(len(ids))), select) for name in names}
     table[FEASIBLE] = _take(feasible, select)
-    table[REASON] = _take(reasons, select)
-    return table
+    texts = dict(block.names)
+    if outcome.failed:
+        distinct = tuple(dict.fromkeys(r for r in reasons.tolist() if r is not None))
+        position = {reason: index for index, reason in enumerate(distinct)}
+        codes = np.array([position.get(r, -1) for r in reasons.tolist()], dtype=np.int32)
+        table[REASON], texts[REASON] = _take(codes, select), distinct
+    else:
+        table[REASON], texts[REASON] = np.full(len(table[POINT_ID]), -1, dtype=np.int32), ()
+    return ChunkRows(table, texts)
 
 
 def _take(values: np.ndarray, select: np.ndarray | None) -> np.ndarray:
@@ -245,10 +289,12 @@ class _Outcome:
         group: PointGroup,
         columns: Mapping[str, np.ndarray],
         labels: Mapping[str, np.ndarray],
+        names: Mapping[str, tuple[str, ...]],
         count: int,
         strict: bool,
     ) -> None:
         self.spec, self.group, self.columns, self.labels = spec, group, columns, labels
+        self.names = names
         self.count, self.strict = count, strict
         self.evaluator = get_evaluator(spec.evaluator)
         self.reasons = np.full(count, None, dtype=object)
@@ -358,7 +404,7 @@ class _Outcome:
 
     def _value(self, axis: Axis, position: int) -> Any:
         if axis.kind == "text":
-            return str(self.labels[axis.name][position])
+            return self.names[axis.name][int(self.labels[axis.name][position])]
         values = self.columns[axis.name][position]
         return tuple(values.tolist()) if axis.kind == "vector" else values.item()
 
@@ -402,15 +448,6 @@ def render_reason(diagnostic: Diagnostic) -> str:
     """Return the one-line ``reason`` of an infeasible row: location, code and message."""
     head = f"error[{diagnostic.code}]: {diagnostic.message}"
     return f"{diagnostic.span.location()}: {head}" if diagnostic.span is not None else head
-
-
-def iter_reasons(rows: Mapping[str, np.ndarray]) -> Iterator[str]:
-    """Yield the distinct reasons of the infeasible rows, in order of first appearance."""
-    seen: dict[str, None] = {}
-    for reason in rows[REASON]:
-        if reason is not None and reason not in seen:
-            seen[reason] = None
-            yield reason
 
 
 def _metric_arrays(

@@ -42,7 +42,7 @@ TOP_KEYS = (
     "chunk_points",
 )
 DEFAULT_EVALUATOR = "cost"
-DEFAULT_CHUNK_POINTS = 20_000
+DEFAULT_CHUNK_POINTS = 50_000
 CONFIG_AXIS = "config"
 
 Scalar = int | float | str

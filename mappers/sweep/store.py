@@ -54,15 +54,21 @@ class ResultsStore:
         found = (_PART.match(p.name) for p in self.path.iterdir())
         return frozenset(int(m.group(1)) for m in found if m is not None)
 
-    def write_chunk(self, chunk_id: int, rows: Mapping[str, np.ndarray]) -> None:
-        """Write one chunk's rows atomically (temporary file, fsync, rename, fsync dir)."""
+    def write_chunk(self, chunk_id: int, rows: Any) -> None:
+        """Write one chunk's rows atomically (temporary file, fsync, rename, fsync dir).
+
+        ``rows`` has ``columns`` and ``names`` (see :class:`mappers.sweep.run.ChunkRows`).
+        """
         import pyarrow.parquet as parquet
 
         final = self.path / f"part-{chunk_id:08d}.parquet"
         temporary = self.path / f".part-{chunk_id:08d}.parquet.tmp"
-        table = arrow_table(rows).replace_schema_metadata(self._metadata)
+        table = arrow_table(rows.columns, rows.names).replace_schema_metadata(self._metadata)
+        texts = [name for name, values in rows.columns.items() if values.dtype.kind in "OU"]
+        texts += list(rows.names)
         try:
-            parquet.write_table(table, temporary)
+            # dictionary pages only for the text columns: on metrics they cost time for nothing
+            parquet.write_table(table, temporary, use_dictionary=texts)
             _fsync(temporary)
             temporary.replace(final)
             _fsync(self.path)
@@ -87,18 +93,27 @@ class ResultsStore:
         self.close()
 
 
-def arrow_table(rows: Mapping[str, np.ndarray]) -> Any:
-    """Return the rows as a pyarrow Table; object columns become strings (None: null)."""
+def arrow_table(
+    columns: Mapping[str, np.ndarray], names: Mapping[str, tuple[str, ...]] | None = None
+) -> Any:
+    """Return columns as a pyarrow Table; text becomes strings (None or code -1: null).
+
+    A column named in ``names`` holds codes into its names (how text columns travel).
+    """
     import pyarrow as pa
 
-    arrays, names = [], []
-    for name, values in rows.items():
-        if values.dtype == object:
+    coded = names or {}
+    arrays = []
+    for name, values in columns.items():
+        if name in coded:
+            dictionary = pa.array(coded[name], type=pa.string())
+            indices = pa.array(values, mask=values < 0, type=pa.int32())
+            arrays.append(pa.DictionaryArray.from_arrays(indices, dictionary).cast(pa.string()))
+        elif values.dtype.kind in "OU":
             arrays.append(pa.array(values, type=pa.string(), from_pandas=True))
         else:
             arrays.append(pa.array(values))
-        names.append(name)
-    return pa.Table.from_arrays(arrays, names=names)
+    return pa.Table.from_arrays(arrays, names=list(columns))
 
 
 def open_store(

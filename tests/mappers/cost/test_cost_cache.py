@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import pickle
 
 import numpy as np
@@ -87,3 +88,14 @@ def test_the_environment_variable_turns_the_cache_off(folder, monkeypatch) -> No
     monkeypatch.setenv(cache.DISABLE_ENV, "1")
     build_cost_model(*_inputs())
     assert not folder.exists()
+
+
+def test_the_folder_is_pruned_to_the_most_recently_used_entries(tmp_path) -> None:
+    for i in range(12):
+        entry = tmp_path / f"{i:02d}.pickle"
+        entry.write_bytes(b"x")
+        os.utime(entry, (i, i))
+    cache._prune(tmp_path, limit=10)
+    assert sorted(p.name for p in tmp_path.glob("*.pickle")) == [
+        f"{i:02d}.pickle" for i in range(4, 12)
+    ]

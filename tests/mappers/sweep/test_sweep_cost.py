@@ -95,8 +95,10 @@ def test_a_spec_parameter_sweep_builds_one_model_and_matches_rebuilt_specs():
     )
     assert last["latency_s"] == pytest.approx(report.metric("latency_s"), rel=1e-12)
     assert last["energy_pj"] == pytest.approx(report.metric("energy_pj"), rel=1e-12)
-    # area: 128^2 2D PEs * 18426.05 + 256 1D PEs * 42200 um^2
-    assert last["area_um2"] == pytest.approx(128**2 * 18426.05 + 256 * 42200)
+    # area: 128^2 2D PEs * 18426.05 + 256 1D PEs * 42200 um^2 + 4 MiB of L3 at its area per
+    # byte (issue 11: the area used to ignore the buffer size)
+    per_byte = spec.level("L3").area_um2_per_byte
+    assert last["area_um2"] == pytest.approx(128**2 * 18426.05 + 256 * 42200 + 4 * 2**20 * per_byte)
 
 
 def test_gemm_mapping_resolves_its_cascade_as_model_does():
