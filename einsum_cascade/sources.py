@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from einsum_cascade import library
+import einsum_cascade.library as library
 from einsum_cascade.errors import DiagnosticError
 from einsum_cascade.frontend import parse_cascade
 from einsum_cascade.ir import Cascade

@@ -24,7 +24,7 @@ import dataclasses
 import math
 from typing import Any
 
-from einsum_cascade import ast
+import einsum_cascade.ast as ast
 from einsum_cascade.check import check_program
 from einsum_cascade.diagnostics import Diagnostic, Severity, SourceSpan, suggest
 from einsum_cascade.errors import DslSyntaxError

@@ -19,11 +19,11 @@ from typing import Any
 import numpy as np
 import sympy
 
+import mappers.cost.cache as cache
 from einsum_cascade import einsum_order
 from einsum_cascade.diagnostics import suggest
 from einsum_cascade.ir import Cascade, Generation, generation_of
 from einsum_cascade.symbols import extent_symbol
-from mappers.cost import cache
 from mappers.cost.footprint import tile_footprint, tile_symbol
 from mappers.cost.parameters import (
     area_parts_um2,
