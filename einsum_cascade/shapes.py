@@ -172,7 +172,7 @@ def filtered_tensors(cascade: Cascade) -> dict[str, sympy.Basic]:
     Example:
         >>> from einsum_cascade import library
         >>> sorted(filtered_tensors(library.load("attention/3pass-causal")))
-        ['QK', 'SN']
+        ['A', 'QK', 'SN']
     """
     filtered: dict[str, sympy.Basic] = {}
     conditions = presence_conditions(cascade)
