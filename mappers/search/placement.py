@@ -165,8 +165,8 @@ class _RowSearch:
         self.rest_traffic = [sum(m[0] for m in minimum[d:]) for d in range(count + 1)]
         self.rest_energy = [sum(m[1] for m in minimum[d:]) for d in range(count + 1)]
         steps = tensors[0].live[0].shape[0] if tensors else 0
-        self.pools = {p: [0.0] * steps for p in search.capacities}
-        self.live: list[list[list[float] | None]] = [[None] * n for n in self.sizes]
+        self.pools = {p: np.zeros(steps) for p in search.capacities}
+        self.live: list[list[Array | None]] = [[None] * n for n in self.sizes]
         self.choice = [0] * count
         self.assigned = [False] * count
         self.pairs_of: dict[int, list[tuple[int, int, int]]] = {}
@@ -178,10 +178,10 @@ class _RowSearch:
         known = [d for d in self.known[t] if d is not None]
         return (min((d[0] for d in known), default=0.0), min((d[1] for d in known), default=0.0))
 
-    def _words(self, t: int, k: int) -> list[float]:
+    def _words(self, t: int, k: int) -> Array:
         words = self.live[t][k]
         if words is None:
-            words = self.live[t][k] = self.tensors[t].live[k][:, self.row].tolist()
+            words = self.live[t][k] = np.ascontiguousarray(self.tensors[t].live[k][:, self.row])
         return words
 
     def _delta(self, t: int, k: int) -> tuple[float, float]:
@@ -207,15 +207,17 @@ class _RowSearch:
         if pool is None:
             return True
         words = self.pools[pool]
-        for step, value in enumerate(self._words(t, k)):
-            words[step] += sign * value
+        if sign > 0:
+            words += self._words(t, k)
+        else:
+            words -= self._words(t, k)
         for step, a, b in self.pairs_of.get(t, ()):
             other = b if t == a else a
             if self.assigned[other] and tensors[other].pools[choice[other]] == pool:
                 first = self._words(a, choice[a] if a != t else k)[step]
                 second = self._words(b, choice[b] if b != t else k)[step]
                 words[step] -= sign * min(first, second)
-        return max(words) <= self.search.capacities[pool]
+        return bool(words.max() <= self.search.capacities[pool])
 
     def visit(self, depth: int, traffic: float, energy: float) -> None:
         counts, row, best = self.search.counts, self.row, self.best

