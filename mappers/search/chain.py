@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from einsum_cascade.ir import Cascade, Einsum, TensorKind
+from einsum_cascade.ir import Cascade, Einsum, TensorKind, TensorName
 from einsum_cascade.symbols import rank_of_variable
 from mappers.errors import MappingError
 from mappers.hardware.spec import ArchSpec, op_cycles_and_energy
@@ -50,7 +50,6 @@ from mappers.search.space import (
     computing_einsums,
     forwarding,
 )
-
 
 DIVE_AFTER = 1000  # best-first expansions before the search dives for a first structure
 
@@ -125,9 +124,8 @@ class Chain:
         self.einsums = computing_einsums(cascade)
         self.variables = {str(e.name): e.variables for e in self.einsums}
         self.variable_key = {name: tuple(sorted(v)) for name, v in self.variables.items()}
-        self.operand_tensors = {
-            str(e.name): tuple(dict.fromkeys(str(r.tensor) for r in e.operands))
-            for e in self.einsums
+        self.operand_tensors: dict[str, tuple[TensorName, ...]] = {
+            str(e.name): tuple(dict.fromkeys(r.tensor for r in e.operands)) for e in self.einsums
         }
         self.lists: dict[tuple[tuple[str, str | None], ...], list[str] | None] = {}
         self.rows = batch.shape[0]

@@ -591,9 +591,7 @@ class _Search:
         values = evaluate_design_points(compiled, self.stacked(combos))
         traffic = self.split(values["traffic_bytes"], combos)
         energy = self.split(values["energy_pj"], combos)
-        return [
-            {"traffic_bytes": t, "energy_pj": e} for t, e in zip(traffic, energy, strict=True)
-        ]
+        return [{"traffic_bytes": t, "energy_pj": e} for t, e in zip(traffic, energy, strict=True)]
 
     def compute(
         self, model: CostModel, combos: list[tuple[tuple[str, int], ...]]
@@ -614,9 +612,7 @@ class _Search:
             compiled = replace(model, mapping=replace(model.mapping, schedule=kind))
             latency = evaluate_design_points(compiled, unbounded)["latency_cycles"]
             per_schedule[schedule] = self.split(latency, combos)
-        return [
-            {s: per_schedule[s][c] for s in self.schedules} for c in range(len(combos))
-        ]
+        return [{s: per_schedule[s][c] for s in self.schedules} for c in range(len(combos))]
 
     def footprints(
         self,
@@ -661,8 +657,8 @@ class _Search:
         out = []
         for point in range(self.points):
             found = [self.verify(entry, point) for entry in self.best[point]]
-            if found:
-                found.extend(self.stationarity(min(found, key=self.rank), point))
+            for kept in list(found):  # each kept mapping may rank otherwise when it holds
+                found.extend(self.stationarity(kept, point))  # another tensor in the PEs
             latency = np.array([f.latency_s for f in found])
             energy = np.array([f.energy_pj for f in found])
             primary, secondary = objective_key(self.objective, latency, energy)

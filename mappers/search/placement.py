@@ -235,8 +235,8 @@ class _RowSearch:
         rest_traffic, rest_energy = self.rest_traffic[depth + 1], self.rest_energy[depth + 1]
         below = self.below[depth + 1]
         for k in ranked:
-            optimistic = known[k] or (0.0, 0.0)
-            if self.cut(traffic + optimistic[0] + rest_traffic, energy + optimistic[1] + rest_energy):
+            low = known[k] or (0.0, 0.0)
+            if self.cut(traffic + low[0] + rest_traffic, energy + low[1] + rest_energy):
                 counts.bounded[row] += below
                 continue
             self.choice[t] = k
