@@ -17,7 +17,15 @@ from einsum_cascade.cli.app import (
     stdout_console,
     user_errors,
 )
-from einsum_cascade.cli.options import extents_option
+from einsum_cascade.cli.options import (
+    DEFAULT_TILING,
+    BackendOpt,
+    CompilerOpt,
+    TargetOpt,
+    TilingOptions,
+    extents_option,
+    tiling_options,
+)
 from mappers.units import SHAPE
 
 kernel_app = typer.Typer(
@@ -27,17 +35,6 @@ kernel_app = typer.Typer(
 app.add_typer(kernel_app, name="kernel")
 
 CascadeArg = Annotated[str, typer.Argument(help="A library name (attention/1pass) or a file.")]
-TileOpt = Annotated[
-    str, typer.Option("--tile", help="Tile sizes: M0=32 (the sequence tile) and P0=64 (threads).")
-]
-ExtentOpt = Annotated[str, typer.Option("--extent", help="Static extents, e.g. E=64,F=64.")]
-DtypeOpt = Annotated[str, typer.Option("--dtype", help="Input dtype: float32 or float16.")]
-UnrollOpt = Annotated[int, typer.Option("--unroll", help="Unroll factor of in-tile loops.")]
-ParallelOpt = Annotated[str, typer.Option("--parallel", help="One thread per index of this rank.")]
-SequenceOpt = Annotated[str, typer.Option("--sequence", help="The rank walked tile by tile.")]
-PlacementOpt = Annotated[
-    str, typer.Option("--placement", help="In-tile tensors in 'shared' or 'register' memory.")
-]
 ShapeOpt = Annotated[str, typer.Option("--shape", help="Runtime extents, e.g. M=1000,P=777,W=64.")]
 GridOpt = Annotated[
     str, typer.Option("--grid", help="Batch/head ranks mapped to the grid's y, e.g. G,R.")
@@ -45,22 +42,13 @@ GridOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
-def _plan(
-    name: str,
-    tile: str,
-    extent: str,
-    dtype: str,
-    unroll: int,
-    parallel: str,
-    sequence: str,
-    placement: str,
-    grid: str = "",
-) -> Any:
+def _plan(name: str, options: TilingOptions) -> Any:
     from einsum_cascade.sources import load_cascade
     from kernels.plan.lower import plan_kernels
     from kernels.plan.tiling import Tiling
 
-    tiles = extents_option(tile, "--tile", SHAPE)
+    sequence, parallel = options.sequence, options.parallel
+    tiles = extents_option(options.tile, "--tile", SHAPE)
     unknown = set(tiles) - {f"{sequence}0", f"{parallel}0"}
     if unknown:
         raise typer.BadParameter(
@@ -72,31 +60,25 @@ def _plan(
         sequence_rank=sequence,
         tile=tiles.get(f"{sequence}0", 32),
         threads_per_block=tiles.get(f"{parallel}0", 64),
-        static_extents=tuple(sorted(extents_option(extent, "--extent").items())),
-        tile_placement=placement,
-        unroll=unroll,
-        input_dtype=dtype,
-        grid_ranks=tuple(r.strip() for r in grid.split(",") if r.strip()),
+        static_extents=tuple(sorted(extents_option(options.extent, "--extent").items())),
+        tile_placement=options.placement,
+        unroll=options.unroll,
+        input_dtype=options.dtype,
+        grid_ranks=tuple(r.strip() for r in options.grid.split(",") if r.strip()),
     )
     return plan_kernels(load_cascade(name), tiling)
 
 
 @kernel_app.command("gen")
 @user_errors
+@tiling_options
 def gen(
     name: CascadeArg,
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Write here instead of stdout.")
     ] = None,
     twin: Annotated[bool, typer.Option("--twin", help="Render the NumPy twin instead.")] = False,
-    tile: TileOpt = "M0=32,P0=64",
-    extent: ExtentOpt = "E=64,F=64",
-    dtype: DtypeOpt = "float32",
-    unroll: UnrollOpt = 1,
-    parallel: ParallelOpt = "P",
-    sequence: SequenceOpt = "M",
-    placement: PlacementOpt = "shared",
-    grid: GridOpt = "",
+    tiling: TilingOptions = DEFAULT_TILING,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing -o file.")] = False,
 ) -> None:
     """Render the CUDA source (or the NumPy twin) of a cascade's kernel plan."""
@@ -104,7 +86,7 @@ def gen(
     from kernels.render.twin import render_twin
 
     refuse_overwrite(output, force=force)
-    plan = _plan(name, tile, extent, dtype, unroll, parallel, sequence, placement, grid)
+    plan = _plan(name, tiling)
     text = render_twin(plan) if twin else render_cuda(plan).text
     if output is None:
         sys.stdout.write(text)
@@ -114,35 +96,29 @@ def gen(
 
 @kernel_app.command("check")
 @user_errors
+@tiling_options
 def check(
     name: CascadeArg,
-    arch: Annotated[str, typer.Option("--arch", help="Comma-separated archs.")] = "sm_80,sm_90",
-    backend: Annotated[str, typer.Option("--backend", help="nvcc or nvrtc.")] = "nvrtc",
-    tile: TileOpt = "M0=32,P0=64",
-    extent: ExtentOpt = "E=64,F=64",
-    dtype: DtypeOpt = "float32",
-    unroll: UnrollOpt = 1,
-    parallel: ParallelOpt = "P",
-    sequence: SequenceOpt = "M",
-    placement: PlacementOpt = "shared",
-    grid: GridOpt = "",
+    target: TargetOpt = "sm_80,sm_90",
+    compiler: CompilerOpt = "nvrtc",
+    tiling: TilingOptions = DEFAULT_TILING,
     as_json: JsonOpt = False,
 ) -> None:
-    """Compile for each arch, report registers, shared memory and spills, and gate them."""
+    """Compile for each target, report registers, shared memory and spills, and gate them."""
     from kernels.build.compile import check_resources, compile_source
     from kernels.render.cuda import render_cuda
 
-    plan = _plan(name, tile, extent, dtype, unroll, parallel, sequence, placement, grid)
+    plan = _plan(name, tiling)
     source = render_cuda(plan)
     rows: list[dict[str, Any]] = []
-    for target in [a.strip() for a in arch.split(",") if a.strip()]:
-        compiled = compile_source(source, target, backend)
+    for each in [a.strip() for a in target.split(",") if a.strip()]:
+        compiled = compile_source(source, each, compiler)
         check_resources(compiled)
         for item in compiled.resources:
             rows.append(
                 {
-                    "arch": target,
-                    "backend": backend,
+                    "target": each,
+                    "compiler": compiler,
                     "kernel": item.name,
                     "registers": item.registers,
                     "shared_bytes": item.shared_bytes,
@@ -153,10 +129,10 @@ def check(
     if as_json:
         print_json(rows)
         return
-    table = Table("arch", "kernel", "registers", "shared bytes", "stack bytes", "spill bytes")
+    table = Table("target", "kernel", "registers", "shared bytes", "stack bytes", "spill bytes")
     for row in rows:
         table.add_row(
-            row["arch"],
+            row["target"],
             row["kernel"],
             str(row["registers"]),
             str(row["shared_bytes"]),
@@ -181,38 +157,25 @@ def _inputs(plan: Any, shape: dict[str, int], seed: int) -> tuple[dict[str, Any]
     return arrays, shape
 
 
-def _runner(backend: str) -> Any:
-    from kernels.run.execute import BACKENDS, run_cupy, run_shim, run_twin
-
-    if backend not in BACKENDS:
-        raise fail(f"unknown backend '{backend}'; valid backends: {', '.join(BACKENDS)}", 2)
-    return {"numpy": run_twin, "shim": run_shim, "cupy": run_cupy}[backend]
-
-
 @kernel_app.command("run")
 @user_errors
+@tiling_options
 def run(
     name: CascadeArg,
-    backend: Annotated[str, typer.Option("--backend", help="numpy, shim or cupy.")] = "numpy",
+    backend: BackendOpt = "numpy",
     shape: ShapeOpt = "M=100,P=77",
     seed: Annotated[int, typer.Option("--seed", help="Seed of the random inputs.")] = 0,
     tolerance: Annotated[float, typer.Option("--tolerance", help="Max abs error.")] = 1e-5,
-    tile: TileOpt = "M0=32,P0=64",
-    extent: ExtentOpt = "E=64,F=64",
-    dtype: DtypeOpt = "float32",
-    unroll: UnrollOpt = 1,
-    parallel: ParallelOpt = "P",
-    sequence: SequenceOpt = "M",
-    placement: PlacementOpt = "shared",
-    grid: GridOpt = "",
+    tiling: TilingOptions = DEFAULT_TILING,
     as_json: JsonOpt = False,
 ) -> None:
     """Run the kernel on a backend and compare with the interpreter (float64); exit 1 if off."""
+    from kernels.run.execute import get_backend
     from kernels.run.validate import compare, reference
 
-    plan = _plan(name, tile, extent, dtype, unroll, parallel, sequence, placement, grid)
+    plan = _plan(name, tiling)
     arrays, extents = _inputs(plan, extents_option(shape), seed)
-    outputs = _runner(backend)(
+    outputs = get_backend(backend).run(
         plan, arrays, {k: v for k, v in extents.items() if k not in _input_ranks(plan)}
     )
     result = compare(outputs, reference(plan, arrays, extents))
@@ -246,23 +209,17 @@ def _input_ranks(plan: Any) -> set[str]:
 
 @kernel_app.command("bench")
 @user_errors
+@tiling_options
 def bench(
     name: CascadeArg,
-    backend: Annotated[str, typer.Option("--backend", help="numpy, shim or cupy.")] = "numpy",
+    backend: BackendOpt = "numpy",
     shape: ShapeOpt = "M=4096,P=4096",
     repeats: Annotated[int, typer.Option("--repeats", help="Timed runs (>= 20 on cupy).")] = 5,
-    tile: TileOpt = "M0=32,P0=64",
-    extent: ExtentOpt = "E=64,F=64",
-    dtype: DtypeOpt = "float32",
-    unroll: UnrollOpt = 1,
-    parallel: ParallelOpt = "P",
-    sequence: SequenceOpt = "M",
-    placement: PlacementOpt = "shared",
-    grid: GridOpt = "",
+    tiling: TilingOptions = DEFAULT_TILING,
     as_json: JsonOpt = False,
 ) -> None:
     """Time the kernel on a backend; print the shape and the device with the median."""
-    plan = _plan(name, tile, extent, dtype, unroll, parallel, sequence, placement, grid)
+    plan = _plan(name, tiling)
     arrays, extents = _inputs(plan, extents_option(shape), 0)
     runtime = {k: v for k, v in extents.items() if k not in _input_ranks(plan)}
     timing, device = _time(plan, backend, arrays, runtime, repeats)
@@ -290,5 +247,4 @@ def bench(
 def _time(plan: Any, backend: str, arrays: Any, extents: Any, repeats: int) -> tuple[Any, str]:
     from kernels.run.execute import time_plan
 
-    _runner(backend)  # a usage error for an unknown backend
     return time_plan(plan, backend, arrays, extents, repeats)

@@ -2,12 +2,22 @@
 events or host clocks), and validation against the interpreter.
 """
 
-from kernels.run.execute import BACKENDS, run_cupy, run_shim, run_twin, time_plan
+from kernels.run.execute import (
+    BACKENDS,
+    Backend,
+    get_backend,
+    run_cupy,
+    run_shim,
+    run_twin,
+    time_plan,
+)
 from kernels.run.validate import compare, reference, run_sanitizer
 
 __all__ = [
     "BACKENDS",
+    "Backend",
     "compare",
+    "get_backend",
     "reference",
     "run_cupy",
     "run_sanitizer",

@@ -1,10 +1,17 @@
-"""Run a kernel plan on a backend: the NumPy twin, the CPU shim build, or CuPy on a GPU."""
+"""Run a kernel plan on a backend: the NumPy twin, the CPU shim build, or CuPy on a GPU.
+
+A backend is where a kernel runs; the backends form a string-keyed registry
+(:data:`BACKENDS`, :func:`get_backend`) whose error lists the valid names. (The CUDA
+compiler, NVRTC or nvcc, is a separate choice: :mod:`kernels.build.compile`.)
+"""
 
 from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Mapping
+import platform
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,7 +24,6 @@ from kernels.plan.lower import KernelPlan, KernelSpec
 from kernels.render.cuda import render_cuda
 from kernels.render.twin import render_twin
 
-BACKENDS = ("numpy", "shim", "cupy")
 OUTPUT_FILL = float("nan")  # unwritten outputs stay NaN and fail every comparison
 
 
@@ -178,14 +184,14 @@ def run_cupy(
     plan: KernelPlan,
     inputs: Mapping[str, np.ndarray],
     extents: Mapping[str, int] | None = None,
-    arch: str | None = None,
-    backend: str = "nvrtc",
+    target: str | None = None,
+    compiler: str = "nvrtc",
 ) -> dict[str, np.ndarray]:
     """Compile (cached), load the cubin with CuPy and run on the GPU; return host arrays."""
     from kernels.run.cupy_launch import require_cupy
 
     cupy = require_cupy()
-    _, functions = load_on_device(plan, arch, backend)
+    _, functions = load_on_device(plan, target, compiler)
     bound = bind_extents(plan, inputs, extents)
     source = render_cuda(plan)
     tensors: dict[str, Any] = {
@@ -198,7 +204,7 @@ def run_cupy(
     return {t.name: cupy.asnumpy(tensors[t.name]) for t in plan.cascade.outputs}
 
 
-def device_arch() -> str:
+def device_target() -> str:
     """Return ``sm_XX`` of the current CUDA device."""
     from kernels.run.cupy_launch import require_cupy
 
@@ -206,13 +212,13 @@ def device_arch() -> str:
     return f"sm_{cupy.cuda.Device().compute_capability}"  # CuPy gives "90" for 9.0
 
 
-def load_on_device(plan: KernelPlan, arch: str | None, backend: str) -> tuple[Any, list[Any]]:
+def load_on_device(plan: KernelPlan, target: str | None, compiler: str) -> tuple[Any, list[Any]]:
     """Compile the plan's source for the device (cached) and load every kernel function."""
     from kernels.build.compile import compile_source
     from kernels.run.cupy_launch import load_function
 
     source = render_cuda(plan)
-    compiled = compile_source(source, arch or device_arch(), backend)
+    compiled = compile_source(source, target or device_target(), compiler)
     return compiled, [load_function(str(compiled.cubin_path), k.name) for k in source.kernels]
 
 
@@ -243,18 +249,64 @@ def time_plan(
 
     The numpy and shim backends are timed on the host with ``perf_counter``; cupy with
     CUDA events around the kernel launches only (inputs already on the device).
+
+    Raises:
+        KernelError: K402 for an unknown backend.
     """
-    import platform
+    return get_backend(backend).time(plan, inputs, extents, repeats)
 
-    from kernels.run.timing import time_cuda, time_host
 
-    if backend == "numpy":
-        device = f"CPU {platform.processor() or platform.machine()} (numpy twin)"
-        return time_host(lambda: run_twin(plan, inputs, extents), repeats=repeats), device
-    if backend == "shim":
-        device = f"CPU {platform.processor() or platform.machine()} (CUDA source on the shim)"
-        return time_host(lambda: run_shim(plan, inputs, extents), repeats=repeats), device
+def _host(what: str) -> str:
+    return f"CPU {platform.processor() or platform.machine()} ({what})"
+
+
+def _time_twin(
+    plan: KernelPlan, inputs: Mapping[str, np.ndarray], extents: Any, repeats: int
+) -> tuple[Any, str]:
+    from kernels.run.timing import time_host
+
+    timing = time_host(lambda: run_twin(plan, inputs, extents), repeats=repeats)
+    return timing, _host("numpy twin")
+
+
+def _time_shim(
+    plan: KernelPlan, inputs: Mapping[str, np.ndarray], extents: Any, repeats: int
+) -> tuple[Any, str]:
+    """Time the shim launches only: the library built and the buffers allocated beforehand.
+
+    Like the cupy timing (launches on resident data), this leaves out rendering the source,
+    the build-cache lookup and copying the inputs, which ``run_shim`` does on every call.
+    """
+    from kernels.build.shim import build_shared_library
+    from kernels.run.timing import time_host
+
+    bound = bind_extents(plan, inputs, extents)
+    source = render_cuda(plan)
+    library = build_shared_library(source)
+    tensors = {k: np.ascontiguousarray(v, np.float32).reshape(-1) for k, v in inputs.items()}
+    for kernel in plan.kernels:
+        for param in kernel.params:
+            if param not in tensors:
+                size = math.prod(bound[r] for r in plan.cascade.tensor(param).ranks)
+                tensors[param] = np.zeros(size, np.float32)
+    launches = [
+        (kernel.name, *launch_shape(plan, kernel, bound),
+         kernel_arguments(plan, source, index, tensors, bound))
+        for index, kernel in enumerate(plan.kernels)
+    ]  # fmt: skip
+
+    def run() -> None:
+        for name, grid, block, arguments in launches:
+            library.launch(name, grid, block, arguments)
+
+    return time_host(run, warmup=1, repeats=repeats), _host("CUDA source on the shim")
+
+
+def _time_cupy(
+    plan: KernelPlan, inputs: Mapping[str, np.ndarray], extents: Any, repeats: int
+) -> tuple[Any, str]:
     from kernels.run.cupy_launch import require_cupy
+    from kernels.run.timing import time_cuda
 
     cupy = require_cupy()
     bound = bind_extents(plan, inputs, extents)
@@ -265,3 +317,39 @@ def time_plan(
     source = render_cuda(plan)
     timing = time_cuda(lambda: launch_all(plan, source, functions, tensors, bound), 5, repeats)
     return timing, str(cupy.cuda.runtime.getDeviceProperties(0)["name"].decode())
+
+
+Runner = Callable[..., dict[str, Any]]
+Timer = Callable[[KernelPlan, Mapping[str, np.ndarray], Any, int], tuple[Any, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Backend:
+    """Where a kernel runs: ``run(plan, inputs, extents)`` and ``time(..., repeats)``."""
+
+    name: str
+    run: Runner
+    time: Timer
+    device: bool  # whether it needs a GPU
+
+
+BACKENDS: dict[str, Backend] = {
+    "numpy": Backend("numpy", run_twin, _time_twin, device=False),
+    "shim": Backend("shim", run_shim, _time_shim, device=False),
+    "cupy": Backend("cupy", run_cupy, _time_cupy, device=True),
+}
+
+
+def get_backend(name: str) -> Backend:
+    """Return the backend called ``name``.
+
+    Raises:
+        KernelError: K402 for an unknown name; the message lists the valid ones.
+    """
+    backend = BACKENDS.get(name)
+    if backend is None:
+        raise KernelError.single(
+            "K402",
+            f"unknown backend '{name}'; valid backends: {', '.join(BACKENDS)}",
+        )
+    return backend
