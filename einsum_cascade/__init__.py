@@ -27,34 +27,88 @@ Example:
     2
 """
 
-from einsum_cascade.diagnostics import Diagnostic, Severity, SourceSpan
-from einsum_cascade.errors import (
-    CascadeError,
-    DiagnosticError,
-    DslError,
-    DslSyntaxError,
-    FunctionRegistryError,
-    LibraryError,
-    ShapeError,
-)
-from einsum_cascade.frontend import parse_cascade
-from einsum_cascade.functions import register_function, unregister_function
-from einsum_cascade.graph import build_graph, einsum_order
-from einsum_cascade.interpret import evaluate
-from einsum_cascade.ir import (
-    Cascade,
-    Einsum,
-    Generation,
-    Rank,
-    ReduceOp,
-    Tensor,
-    TensorKind,
-)
-from einsum_cascade.passes import PassReport, count_passes
-from einsum_cascade.printer import to_dot, to_text
-from einsum_cascade.shapes import count_ops
-from einsum_cascade.sources import load_cascade
-from einsum_cascade.teaal import parse_teaal_yaml, to_yaml
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from einsum_cascade.diagnostics import Diagnostic, Severity, SourceSpan
+    from einsum_cascade.errors import (
+        CascadeError,
+        DiagnosticError,
+        DslError,
+        DslSyntaxError,
+        FunctionRegistryError,
+        LibraryError,
+        ShapeError,
+    )
+    from einsum_cascade.frontend import parse_cascade
+    from einsum_cascade.functions import register_function, unregister_function
+    from einsum_cascade.graph import build_graph, einsum_order
+    from einsum_cascade.interpret import evaluate
+    from einsum_cascade.ir import (
+        Cascade,
+        Einsum,
+        Generation,
+        Rank,
+        ReduceOp,
+        Tensor,
+        TensorKind,
+    )
+    from einsum_cascade.passes import PassReport, count_passes
+    from einsum_cascade.printer import to_dot, to_text
+    from einsum_cascade.shapes import count_ops
+    from einsum_cascade.sources import load_cascade
+    from einsum_cascade.teaal import parse_teaal_yaml, to_yaml
+
+# Each public name and the module that defines it: imported on first use, so that
+# ``import einsum_cascade`` (and the command line's --help) loads no sympy or networkx.
+_LAZY = {
+    "Diagnostic": "einsum_cascade.diagnostics",
+    "Severity": "einsum_cascade.diagnostics",
+    "SourceSpan": "einsum_cascade.diagnostics",
+    "CascadeError": "einsum_cascade.errors",
+    "DiagnosticError": "einsum_cascade.errors",
+    "DslError": "einsum_cascade.errors",
+    "DslSyntaxError": "einsum_cascade.errors",
+    "FunctionRegistryError": "einsum_cascade.errors",
+    "LibraryError": "einsum_cascade.errors",
+    "ShapeError": "einsum_cascade.errors",
+    "parse_cascade": "einsum_cascade.frontend",
+    "register_function": "einsum_cascade.functions",
+    "unregister_function": "einsum_cascade.functions",
+    "build_graph": "einsum_cascade.graph",
+    "einsum_order": "einsum_cascade.graph",
+    "evaluate": "einsum_cascade.interpret",
+    "Cascade": "einsum_cascade.ir",
+    "Einsum": "einsum_cascade.ir",
+    "Generation": "einsum_cascade.ir",
+    "Rank": "einsum_cascade.ir",
+    "ReduceOp": "einsum_cascade.ir",
+    "Tensor": "einsum_cascade.ir",
+    "TensorKind": "einsum_cascade.ir",
+    "PassReport": "einsum_cascade.passes",
+    "count_passes": "einsum_cascade.passes",
+    "to_dot": "einsum_cascade.printer",
+    "to_text": "einsum_cascade.printer",
+    "count_ops": "einsum_cascade.shapes",
+    "load_cascade": "einsum_cascade.sources",
+    "parse_teaal_yaml": "einsum_cascade.teaal",
+    "to_yaml": "einsum_cascade.teaal",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'einsum_cascade' has no attribute '{name}'")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "Cascade",

@@ -74,11 +74,12 @@ class _Checker(Resolver):
         errors = [d for d in self.diagnostics if d.severity is Severity.ERROR]
         if errors:
             raise DslError(self.diagnostics)
+        producers: dict[str, Einsum] = {einsum.name: einsum for einsum in einsums}
         cascade = Cascade(
             name=name,
             description=description,
             ranks=tuple(self.ranks.values()),
-            tensors=tuple(self.build_tensor(info, einsums) for info in self.tensors.values()),
+            tensors=tuple(self.build_tensor(info, producers) for info in self.tensors.values()),
             inits=tuple(inits.values()),
             einsums=tuple(einsums),
             source_file=self.program.file,
@@ -332,9 +333,11 @@ class _Checker(Resolver):
 
     # ---- tensors in the IR
 
-    def build_tensor(self, info: _TensorInfo, einsums: list[Einsum]) -> Tensor:
+    def build_tensor(self, info: _TensorInfo, producers: dict[str, Einsum]) -> Tensor:
         explicit = info.empty is not None
-        empty = info.empty if info.empty is not None else self.default_empty(info, einsums)
+        empty = (
+            info.empty if info.empty is not None else self.default_empty(producers.get(info.name))
+        )
         return Tensor(
             TensorName(info.name),
             tuple(RankName(r) for r in info.ranks),
@@ -346,16 +349,15 @@ class _Checker(Resolver):
         )
 
     @staticmethod
-    def default_empty(info: _TensorInfo, einsums: list[Einsum]) -> float:
-        for einsum in einsums:
-            if einsum.name != info.name:
-                continue
-            if einsum.reduced_variables:
-                return einsum.reduce_op.identity
-            if isinstance(einsum.expression, Call):
-                function = lookup(einsum.expression.function)
-                if function is not None and function.union_identity is not None:
-                    return function.union_identity
+    def default_empty(einsum: Einsum | None) -> float:
+        if einsum is None:
+            return 0.0
+        if einsum.reduced_variables:
+            return einsum.reduce_op.identity
+        if isinstance(einsum.expression, Call):
+            function = lookup(einsum.expression.function)
+            if function is not None and function.union_identity is not None:
+                return function.union_identity
         return 0.0
 
     # ---- graph-level checks

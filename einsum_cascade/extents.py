@@ -12,6 +12,10 @@ from einsum_cascade.diagnostics import suggest
 from einsum_cascade.errors import ShapeError
 from einsum_cascade.ir import Cascade, Tensor
 
+MAX_EXTENT = 2**40
+"""The largest extent, and the largest number in an index, a cascade may use (about 10^12):
+larger values cannot index an array and would overflow the interpreter's int64 coordinates."""
+
 
 def resolve_extents(cascade: Cascade, given: Mapping[str, int]) -> dict[str, int]:
     """Return every rank's numeric extent from ``given`` free extents and defaults.
@@ -41,8 +45,21 @@ def resolve_extents(cascade: Cascade, given: Mapping[str, int]) -> dict[str, int
     substitutions = {sympy.Symbol(k, integer=True, positive=True): v for k, v in extents.items()}
     for rank in cascade.ranks:
         if rank.is_derived:
-            value = cascade.extent(rank.name).xreplace(substitutions)
-            extents[rank.name] = _positive(rank.name, int(sympy.ceiling(value)))
+            expression = cascade.extent(rank.name)
+            value = sympy.ceiling(expression.xreplace(substitutions))
+            if not (value.is_integer and value.is_finite):
+                from einsum_cascade.printer import format_index
+
+                used = {s.name for s in expression.free_symbols}
+                at = ", ".join(f"{k}={v}" for k, v in extents.items() if k in used)
+                raise ShapeError.single(
+                    "E404",
+                    f"derived extent {rank.name} = {format_index(expression)} is not a "
+                    f"number at {at}",
+                    None,
+                    "a derived extent must not divide by zero",
+                )
+            extents[rank.name] = _positive(rank.name, int(value))
             if rank.name in given and given[rank.name] != extents[rank.name]:
                 raise ShapeError.single(
                     "E403",
@@ -56,6 +73,10 @@ def resolve_extents(cascade: Cascade, given: Mapping[str, int]) -> dict[str, int
 def _positive(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value <= 0:
         raise ShapeError.single("E404", f"extent {name}={value!r} is not a positive integer", None)
+    if value > MAX_EXTENT:
+        raise ShapeError.single(
+            "E404", f"extent {name}={value} is larger than 2^40 = {MAX_EXTENT:,}", None
+        )
     return int(value)
 
 

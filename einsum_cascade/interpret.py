@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import sympy
 
+from einsum_cascade.errors import ShapeError
 from einsum_cascade.extents import bind_extents
 from einsum_cascade.functions import lookup
 from einsum_cascade.graph import Loop, schedule
@@ -84,6 +85,14 @@ def evaluate(cascade: Cascade, **arrays_and_extents: Any) -> dict[str, Array]:
 def interpret(cascade: Cascade, **arrays_and_extents: Any) -> Evaluation:
     """Evaluate ``cascade`` and return every tensor with its presence mask."""
     inputs, extents = bind_extents(cascade, arrays_and_extents)
+    for name, array in inputs.items():
+        if array.dtype.kind not in "biufc":
+            raise ShapeError.single(
+                "E407",
+                f"input {name} holds {array.dtype} values, not numbers",
+                None,
+                "pass numeric arrays (bool, integer, float or complex)",
+            )
     dtype = np.result_type(np.float32, *(a.dtype for a in inputs.values()))
     state = _State(cascade, extents, dtype)
     for name, array in inputs.items():
@@ -126,8 +135,16 @@ class _State:
 
     def allocate(self, tensor: Tensor) -> None:
         shape = self.shape(tensor)
-        self.values[tensor.name] = np.full(shape, tensor.empty, dtype=self.dtype)
-        self.present[tensor.name] = np.zeros(shape, dtype=bool)
+        try:
+            self.values[tensor.name] = np.full(shape, tensor.empty, dtype=self.dtype)
+            self.present[tensor.name] = np.zeros(shape, dtype=bool)
+        except (ValueError, MemoryError) as exc:
+            raise ShapeError.single(
+                "E408",
+                f"tensor {tensor.name} of shape {shape} cannot be allocated: {exc}",
+                None,
+                "evaluate at smaller extents",
+            ) from None
         init = self.cascade.init(tensor.name)
         if init is None:
             return

@@ -248,19 +248,21 @@ class Cascade:
         """Tell whether the cascade declares ``name`` as a rank."""
         return name in self._rank_index
 
+    @functools.cached_property
+    def _einsum_index(self) -> dict[str, Einsum]:
+        return {e.name: e for e in self.einsums}
+
+    @functools.cached_property
+    def _init_index(self) -> dict[str, Init]:
+        return {i.tensor: i for i in self.inits}
+
     def einsum(self, name: str) -> Einsum:
         """Return the einsum producing tensor ``name``."""
-        for einsum in self.einsums:
-            if einsum.name == name:
-                return einsum
-        raise KeyError(name)
+        return self._einsum_index[name]
 
     def init(self, name: str) -> Init | None:
         """Return the ``init`` of tensor ``name``, if any."""
-        for init in self.inits:
-            if init.tensor == name:
-                return init
-        return None
+        return self._init_index.get(name)
 
     @property
     def inputs(self) -> tuple[Tensor, ...]:

@@ -14,6 +14,11 @@ from einsum_cascade.lexer import KEYWORDS, Kind, Token, tokenize
 T = TypeVar("T")
 
 RELATIONS = ("<", "<=", ">", ">=", "==", "!=")
+MAX_DEPTH = 100
+"""The deepest expression or condition the parser accepts: parentheses, calls, indices,
+unary minus and each operator of a chain (``a + b + c`` is two levels) count one level.
+Deeper trees are refused with a located E110 rather than exhausting Python's stack in the
+parser or in the passes after it."""
 REDUCE_OPS = ("+", "*", "max", "min")
 
 
@@ -29,13 +34,18 @@ def parse_program(text: str, file: str = "<string>") -> ast.Program:
         DslSyntaxError: at the first syntax error.
     """
     parser = _Parser(tokenize(text, file))
-    return ast.Program(file, text, parser.program())
+    statements = parser.program()
+    for statement in statements:
+        _check_depth(statement)
+    return ast.Program(file, text, statements)
 
 
 def parse_equation(text: str, file: str = "<string>", line_offset: int = 0) -> ast.Statement:
     """Parse one equation or init statement (used for TeAAL-style YAML strings)."""
     parser = _Parser(tokenize(text, file))
     statements = parser.program()
+    for statement in statements:
+        _check_depth(statement)
     if len(statements) != 1 or not isinstance(statements[0], ast.Equation | ast.InitDecl):
         first = parser.tokens[0]
         raise DslSyntaxError.single("E110", "expected one equation", first.span)
@@ -46,6 +56,16 @@ class _Parser:
     def __init__(self, tokens: list[Token]) -> None:
         self.tokens = tokens
         self.pos = 0
+        self.depth = 0
+
+    def enter(self, token: Token) -> None:
+        """Count one level of nesting at ``token``; refuse more than MAX_DEPTH."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise _too_deep(token.span)
+
+    def leave(self) -> None:
+        self.depth -= 1
 
     # ---- token helpers
 
@@ -239,8 +259,10 @@ class _Parser:
         if not self.accept("["):
             return ast.Ref(name.text, (), name.span, name.span)
         indices: list[ast.Node] = []
+        self.enter(name)
         if not self.at("]"):
             indices = self.separated(self.expression)
+        self.leave()
         close = self.expect("]", "to close the index list")
         return ast.Ref(name.text, tuple(indices), join(name.span, close.span), name.span)
 
@@ -262,19 +284,23 @@ class _Parser:
 
     def not_condition(self) -> ast.Condition:
         if start := self.accept("not"):
+            self.enter(start)
             operand = self.not_condition()
+            self.leave()
             return ast.NotNode(operand, join(start.span, operand.span))
         if self.at("("):
-            saved = self.pos
+            saved, depth = self.pos, self.depth
             try:
-                self.advance()
+                self.enter(self.advance())
                 inner = self.condition()
+                self.leave()
                 self.expect(")", "to close the condition")
                 if self.tok.text not in RELATIONS:
                     return inner
-            except DslSyntaxError:
-                pass
-            self.pos = saved
+            except DslSyntaxError as exc:
+                if _is_too_deep(exc):
+                    raise
+            self.pos, self.depth = saved, depth
         return self.comparison()
 
     def comparison(self) -> ast.Condition:
@@ -313,14 +339,19 @@ class _Parser:
 
     def unary(self) -> ast.Node:
         if start := self.accept("-"):
+            self.enter(start)
             operand = self.unary()
+            self.leave()
             if isinstance(operand, ast.Number):
                 return ast.Number(
                     -operand.value, "-" + operand.text, join(start.span, operand.span)
                 )
             return ast.UnaryNode("-", operand, join(start.span, operand.span))
-        if self.accept("+"):
-            return self.unary()
+        if plus := self.accept("+"):
+            self.enter(plus)
+            operand = self.unary()
+            self.leave()
+            return operand
         return self.primary()
 
     def primary(self) -> ast.Node:
@@ -339,7 +370,9 @@ class _Parser:
             self.advance()
             return ast.Name(token.text, token.span)
         if open_ := self.accept("("):
+            self.enter(open_)
             inner = self.expression()
+            self.leave()
             close = self.expect(")", "to close the parenthesis")
             return _respan(inner, join(open_.span, close.span))
         raise self.error(f"expected an expression, found {token.describe()}")
@@ -348,10 +381,67 @@ class _Parser:
         name = self.advance()
         self.expect("(", f"after function name '{name.text}'")
         args: list[ast.Node] = []
+        self.enter(name)
         if not self.at(")"):
             args = self.separated(self.expression)
+        self.leave()
         close = self.expect(")", f"to close the call of '{name.text}'")
         return ast.CallNode(name.text, tuple(args), join(name.span, close.span), name.span)
+
+
+_TOO_DEEP = "expression nested more than {} levels deep"
+
+
+def _too_deep(span: SourceSpan) -> DslSyntaxError:
+    return DslSyntaxError.single(
+        "E110",
+        _TOO_DEEP.format(MAX_DEPTH),
+        span,
+        "split it into several einsums; parentheses, calls, indices and each + - * / of "
+        "a chain count one level",
+    )
+
+
+def _is_too_deep(error: DslSyntaxError) -> bool:
+    return any(d.message == _TOO_DEEP.format(MAX_DEPTH) for d in error.diagnostics)
+
+
+def _children(node: object) -> tuple[object, ...]:
+    """The sub-expressions and sub-conditions of a syntax node."""
+    if isinstance(node, ast.BinaryNode | ast.CompareNode):
+        return (node.left, node.right)
+    if isinstance(node, ast.UnaryNode | ast.NotNode):
+        return (node.operand,)
+    if isinstance(node, ast.CallNode):
+        return node.args
+    if isinstance(node, ast.Ref):
+        return node.indices
+    if isinstance(node, ast.BoolNode):
+        return node.operands
+    if isinstance(node, ast.Equation):
+        return (node.lhs, node.rhs) + ((node.condition,) if node.condition else ())
+    if isinstance(node, ast.InitDecl):
+        return (node.value,)
+    if isinstance(node, ast.RanksDecl):
+        return tuple(r.value for r in node.ranks if r.value is not None)
+    return ()
+
+
+def _check_depth(statement: ast.Statement) -> None:
+    """Refuse a statement whose syntax tree is deeper than MAX_DEPTH, without recursing.
+
+    The parser bounds nesting as it reads; chains (``a + b + ... + z``) are read by loops
+    but still build a tree one level deeper per operator, which every later pass walks
+    recursively.
+    """
+    stack: list[tuple[object, int]] = [(statement, -1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            span = getattr(node, "span", None)
+            assert span is not None  # every expression node has a span
+            raise _too_deep(span)
+        stack.extend((child, depth + 1) for child in _children(node))
 
 
 def _constant(node: ast.Node) -> float | None:

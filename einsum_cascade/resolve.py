@@ -6,6 +6,7 @@ located diagnostic for every name it cannot resolve.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -13,6 +14,7 @@ import sympy
 
 from einsum_cascade import ast
 from einsum_cascade.diagnostics import Diagnostic, Note, Severity, SourceSpan, suggest
+from einsum_cascade.extents import MAX_EXTENT
 from einsum_cascade.functions import lookup, registered
 from einsum_cascade.ir import (
     Binary,
@@ -102,10 +104,15 @@ class Resolver:
             except InvalidError:
                 return
             if value.is_number:
-                if not (value.is_integer and value > 0):
+                if not (value.is_integer and 0 < value <= MAX_EXTENT):
                     self.error(
-                        "E217", f"rank '{decl.name}' needs a positive whole extent", decl.value.span
+                        "E217",
+                        f"rank '{decl.name}' needs a positive whole extent",
+                        decl.value.span,
+                        hint=f"at most 2^40 = {MAX_EXTENT:,}" if value.is_positive else None,
                     )
+                    # declared without its default, so its uses report nothing more
+                    self.ranks[decl.name] = Rank(RankName(decl.name), None, None, decl.span)
                     return
                 default = int(value)
             else:
@@ -252,26 +259,27 @@ class Resolver:
 
     def index(self, node: ast.Node) -> sympy.Expr:
         value = self.index_value(node)
-        variables = [s for s in value.free_symbols if s.name == s.name.lower()]
-        if variables:
-            try:
-                poly = sympy.Poly(value, *variables)
-                affine = poly.total_degree() <= 1
-            except sympy.PolynomialError:
-                affine = False
-            if not affine:
-                self.error(
-                    "E217",
-                    "an index must be affine in the index variables (like m1 * M0 + m0)",
-                    node.span,
-                )
-                raise InvalidError
+        if not _affine(value):
+            self.error(
+                "E217",
+                "an index must be affine in the index variables (like m1 * M0 + m0)",
+                node.span,
+            )
+            raise InvalidError
         return value
 
     def index_value(self, node: ast.Node) -> sympy.Expr:
         if isinstance(node, ast.Number):
             if node.value != int(node.value) if math.isfinite(node.value) else True:
                 self.error("E217", "an index must be a whole number", node.span)
+                raise InvalidError
+            if abs(node.value) > MAX_EXTENT:
+                self.error(
+                    "E217",
+                    "an index number must be at most 2^40 in magnitude",
+                    node.span,
+                    hint=f"2^40 = {MAX_EXTENT:,}",
+                )
                 raise InvalidError
             return sympy.Integer(int(node.value))
         if isinstance(node, ast.Name):
@@ -299,6 +307,20 @@ class Resolver:
         if isinstance(node, ast.NotNode):
             return Not(self.condition(node.operand), node.span)
         return BoolOp(node.op, tuple(self.condition(c) for c in node.operands), node.span)
+
+
+@functools.lru_cache(maxsize=4096)
+def _affine(value: sympy.Expr) -> bool:
+    """Whether an index is affine in its index variables (lower-case symbols)."""
+    if value.is_Symbol or value.is_Number:
+        return True
+    variables = [s for s in value.free_symbols if s.name == s.name.lower()]
+    if not variables:
+        return True
+    try:
+        return bool(sympy.Poly(value, *variables).total_degree() <= 1)
+    except sympy.PolynomialError:
+        return False
 
 
 def arith(op: str, left: sympy.Expr, right: sympy.Expr) -> sympy.Expr:

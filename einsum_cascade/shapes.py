@@ -223,7 +223,9 @@ def _count_ops_cached(cascade: Cascade) -> dict[str, dict[str, sympy.Expr]]:
     conditions = presence_conditions(cascade)
     for einsum in cascade.einsums:
         points = iteration_points(einsum, conditions[einsum.name])
-        counts[einsum.name] = {op: n * points for op, n in sorted(einsum_ops(einsum).items())}
+        counts[einsum.name] = {
+            op: sympy.Integer(n) * points for op, n in sorted(einsum_ops(einsum).items())
+        }
     return counts
 
 
@@ -246,7 +248,8 @@ def numeric_extents(cascade: Cascade, extents: Mapping[str, int]) -> dict[sympy.
 
 def evaluate_count(expr: sympy.Expr, values: Mapping[sympy.Symbol, int]) -> int:
     """Evaluate a count exactly; filter sums are counted with NumPy, not term by term."""
-    replaced = expr.xreplace(dict(values))
+    # a bare symbol is replaced by the plain int itself, so sympify the result
+    replaced = sympy.sympify(sympy.sympify(expr).xreplace(dict(values)))
     sums = {s: sympy.Integer(_count_sum(s)) for s in replaced.atoms(sympy.Sum)}
     result = replaced.xreplace(sums)
     if result.has(sympy.Piecewise):

@@ -15,6 +15,32 @@ from einsum_cascade.ir import Cascade
 from einsum_cascade.teaal import parse_teaal_yaml
 
 YAML_SUFFIXES = (".yaml", ".yml")
+MAX_SOURCE_BYTES = 8 * 1024 * 1024
+"""The largest cascade file read (8 MiB; a 10,000-line cascade is about 0.3 MiB). Larger
+inputs, and endless ones such as ``/dev/zero``, are refused after reading this much."""
+
+
+def read_source(file: Path) -> str:
+    """Read at most MAX_SOURCE_BYTES of UTF-8 text from ``file``.
+
+    Raises:
+        DiagnosticError: when the file is missing, unreadable, not UTF-8 or too large.
+    """
+    try:
+        with file.open("rb") as stream:
+            data = stream.read(MAX_SOURCE_BYTES + 1)
+    except FileNotFoundError:
+        raise DiagnosticError.single("E001", f"no such file: {file}") from None
+    except OSError as exc:
+        raise DiagnosticError.single("E001", f"cannot read {file}: {exc.strerror}") from None
+    if len(data) > MAX_SOURCE_BYTES:
+        raise DiagnosticError.single(
+            "E001", f"cannot read {file}: larger than {MAX_SOURCE_BYTES // 2**20} MiB"
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DiagnosticError.single("E001", f"cannot read {file}: {exc}") from None
 
 
 def load_path(path: str | Path) -> Cascade:
@@ -25,13 +51,7 @@ def load_path(path: str | Path) -> Cascade:
         DslSyntaxError, DslError: for mistakes in the file.
     """
     file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DiagnosticError.single("E001", f"no such file: {file}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise DiagnosticError.single("E001", f"cannot read {file}: {reason}") from None
+    text = read_source(file)
     if file.suffix in YAML_SUFFIXES:
         return parse_teaal_yaml(text, str(file))
     return parse_cascade(text, str(file))
@@ -51,11 +71,11 @@ def load_cascade(name_or_path: str | Path) -> Cascade:
     file = Path(name_or_path)
     if (
         isinstance(name_or_path, Path)
-        or file.is_file()
+        or file.exists()
         or file.suffix in (".cascade", *YAML_SUFFIXES)
     ):
         return load_path(file)
     return library.load(str(name_or_path))
 
 
-__all__ = ["YAML_SUFFIXES", "load_cascade", "load_path"]
+__all__ = ["MAX_SOURCE_BYTES", "YAML_SUFFIXES", "load_cascade", "load_path", "read_source"]

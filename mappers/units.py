@@ -85,13 +85,21 @@ class Kind:
         """Return the range as text: ``a whole number from 1 to 2147483648``."""
         what = "a whole number" if self.integer else "a number"
         if self.low_inclusive:
-            return f"{what} from {self.low:g} to {self.high:g}"
-        return f"{what} above {self.low:g} and at most {self.high:g}"
+            return f"{what} from {_shown(self.low)} to {_shown(self.high)}"
+        return f"{what} above {_shown(self.low)} and at most {_shown(self.high)}"
+
+
+def _shown(bound: float) -> str:
+    """Return a bound as text: ``2^40`` for a large power of two, else the number."""
+    exponent = math.log2(bound) if bound > 0 else 0.0
+    if bound >= 2**16 and exponent.is_integer():
+        return f"2^{int(exponent)}"
+    return str(int(bound)) if float(bound).is_integer() and abs(bound) < 2**53 else f"{bound:g}"
 
 
 COUNT = Kind("count", (NONE,), 1, 2**40, integer=True)
-SHAPE = Kind("dimension", (NONE,), 1, 2**31, integer=True)
-WHOLE = Kind("whole number", (NONE,), 0, 2**31, integer=True)
+SHAPE = Kind("dimension", (NONE,), 1, 2**31 - 1, integer=True)  # a C int: tiles, PE counts
+WHOLE = Kind("whole number", (NONE,), 0, 2**31 - 1, integer=True)
 SIZE = Kind("size in bytes", (NONE, BYTES), 0, 2**60, low_inclusive=False)
 BANDWIDTH = Kind("bandwidth", (NONE, BYTES, BYTES_PER_S), 0, 1e18, low_inclusive=False)
 FREQUENCY = Kind("frequency", (NONE, HERTZ), 1, 1e13, bare_suffix=False)
@@ -193,11 +201,15 @@ def check_value(value: int | float, kind: Kind, text: str | None = None) -> int 
     if value < kind.low or (not kind.low_inclusive and value == kind.low):
         relation = "at least" if kind.low_inclusive else "greater than"
         raise QuantityError(
-            f"must be {relation} {kind.low:g}, found {shown}", kind.describe(), in_range=True
+            f"must be {relation} {_shown(kind.low)}, found {shown}",
+            kind.describe(),
+            in_range=True,
         )
     if value > kind.high:
         raise QuantityError(
-            f"must be at most {kind.high:g}, found {shown}", kind.describe(), in_range=True
+            f"must be at most {_shown(kind.high)}, found {shown}",
+            kind.describe(),
+            in_range=True,
         )
     return value
 

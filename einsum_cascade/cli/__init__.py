@@ -1,28 +1,29 @@
 """The ``einsum-cascade`` command line: the composition root of the toolkit.
 
 Each ``cmd_*.py`` module in this package registers its commands on the shared Typer app.
-Command modules import ``mappers`` and ``kernels`` lazily, inside the command functions, so
-``einsum-cascade --help`` stays fast and works without optional backends.
+The root group (:mod:`einsum_cascade.cli.lazy`) lists them from a static table
+(:mod:`einsum_cascade.cli.commands`) and imports a module only when one of its commands
+runs; command modules import ``mappers`` and ``kernels`` inside the command functions. So
+``einsum-cascade --help`` imports no analysis library (sympy, networkx, pandas...) and
+works without optional backends.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
+import typer.main
 
 from einsum_cascade.cli.app import app
+from einsum_cascade.cli.lazy import import_command_modules
 
 
 def _register_commands() -> None:
-    for module in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if module.name.startswith("cmd_"):
-            importlib.import_module(f"{__name__}.{module.name}")
+    """Register every command on ``app`` now (for tests that invoke ``app`` directly)."""
+    import_command_modules()
 
 
 def main() -> None:
-    """Run the command line."""
-    _register_commands()
-    app()
+    """Run the command line; each command's module is imported when it is resolved."""
+    typer.main.get_group(app)()
 
 
 __all__ = ["app", "main"]

@@ -5,22 +5,81 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import typer
+import typer.core
 from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
+from einsum_cascade.cli.lazy import LazyGroup
 from einsum_cascade.errors import CascadeError
 
 app = typer.Typer(
     name="einsum-cascade",
+    cls=LazyGroup,
     help="Extended-Einsum cascades: check, count passes, model accelerators, generate kernels.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _flag_type_label(
+    original: Callable[[typer.core.TyperOption, Any], str | None],
+) -> Callable[[typer.core.TyperOption, Any], str | None]:
+    """Wrap Typer's type label so that a flag, which takes no value, shows none."""
+
+    @functools.wraps(original)
+    def label(option: typer.core.TyperOption, ctx: Any) -> str | None:
+        return None if option.is_flag else original(option, ctx)
+
+    return label
+
+
+# Typer labels every option with its Python type; `--json <bool>` reads as if the flag
+# took a value. Done once, here, for every command.
+typer.core.TyperOption.display_type_rich = _flag_type_label(  # type: ignore[method-assign,assignment]
+    typer.core.TyperOption.display_type_rich
+)
+
+
+def package_version() -> str:
+    """Return the installed package's version (``unknown`` when run from a bare checkout)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("einsum-cascade")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"einsum-cascade {package_version()}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_print_version,
+        is_eager=True,
+        help="Print the version and exit.",
+    ),
+) -> None:
+    """Extended-Einsum cascades: check, count passes, model accelerators, generate kernels."""
+
+
+def plural(count: int, noun: str, plural_form: str | None = None) -> str:
+    """Return ``"1 einsum"`` or ``"3 einsums"``."""
+    return f"{count} {noun if count == 1 else plural_form or noun + 's'}"
+
 
 EXIT_OK = 0
 EXIT_USER_ERROR = 1
@@ -79,6 +138,38 @@ def user_errors(func: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(EXIT_USER_ERROR) from None
 
     return wrapper
+
+
+PLAIN_TABLE_ROWS = 500
+"""Past this many rows a table is printed as plain aligned columns: Rich lays a table out in
+time that grows with every cell, which made a 10,000-einsum report take longer than the
+analysis."""
+
+
+def print_table(
+    console: Console,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    title: str | None = None,
+    right: Sequence[str] = (),
+) -> None:
+    """Print ``rows`` under ``headers``: a Rich table, or plain columns when very long.
+
+    Cells are plain text, never Rich markup (an index like ``[m, p]`` stays as written).
+    """
+    if len(rows) <= PLAIN_TABLE_ROWS:
+        table = Table(title=Text(title) if title else None, title_justify="left")
+        for header in headers:
+            table.add_column(header, justify="right" if header in right else "left")
+        for row in rows:
+            table.add_row(*(Text(cell) for cell in row))
+        console.print(table)
+        return
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    lines = [title] if title else []
+    for row in (headers, ["-" * w for w in widths], *rows):
+        lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    sys.stdout.write("\n".join(lines) + "\n")
 
 
 def print_json(data: Any) -> None:

@@ -128,7 +128,7 @@ def compare(
     """Run kernels over a shape sweep, model each point, and report the error distribution."""
     from kernels.measure.compare import parse_sizes, summarize, sweep_points
     from kernels.measure.compare_report import plot_errors, run_comparison, write_results
-    from kernels.run.execute import get_backend
+    from kernels.run.backends import get_backend
     from mappers.hardware.machine_loader import load_machine
 
     refuse_overwrite(out, plot, force=force)

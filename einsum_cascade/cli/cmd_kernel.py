@@ -35,10 +35,15 @@ kernel_app = typer.Typer(
 app.add_typer(kernel_app, name="kernel")
 
 CascadeArg = Annotated[str, typer.Argument(help="A library name (attention/1pass) or a file.")]
-ShapeOpt = Annotated[str, typer.Option("--shape", help="Runtime extents, e.g. M=1000,P=777,W=64.")]
-GridOpt = Annotated[
-    str, typer.Option("--grid", help="Batch/head ranks mapped to the grid's y, e.g. G,R.")
+RendererOpt = Annotated[
+    str, typer.Option("--renderer", help="cuda (SIMT), twin (NumPy) or triton (tensor cores).")
 ]
+WarpsOpt = Annotated[
+    int, typer.Option("--warps", help="Triton warps per program (0: 4, or 8 with masks/d>=128).")
+]
+StagesOpt = Annotated[int, typer.Option("--stages", help="Triton pipeline stages.")]
+RENDERERS = ("cuda", "twin", "triton")
+ShapeOpt = Annotated[str, typer.Option("--shape", help="Runtime extents, e.g. M=1000,P=777,W=64.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
@@ -48,11 +53,12 @@ def _plan(name: str, options: TilingOptions) -> Any:
     from kernels.plan.tiling import Tiling
 
     sequence, parallel = options.sequence, options.parallel
-    tiles = extents_option(options.tile, "--tile", SHAPE)
+    tiles = extents_option(options.tile, "--tile", SHAPE) if options.tile.strip() else {}
     unknown = set(tiles) - {f"{sequence}0", f"{parallel}0"}
     if unknown:
         raise typer.BadParameter(
-            f"unknown tile {', '.join(sorted(unknown))}; use {sequence}0 and {parallel}0",
+            f"unknown tile {', '.join(sorted(unknown))}: the sequence rank is {sequence} "
+            f"and the parallel rank {parallel}, so the tiles are {sequence}0 and {parallel}0",
             param_hint="--tile",
         )
     tiling = Tiling(
@@ -78,20 +84,48 @@ def gen(
         Path | None, typer.Option("-o", "--output", help="Write here instead of stdout.")
     ] = None,
     twin: Annotated[bool, typer.Option("--twin", help="Render the NumPy twin instead.")] = False,
+    renderer: RendererOpt = "cuda",
     tiling: TilingOptions = DEFAULT_TILING,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing -o file.")] = False,
 ) -> None:
-    """Render the CUDA source (or the NumPy twin) of a cascade's kernel plan."""
+    """Render the CUDA source, the NumPy twin or the Triton module of a cascade's kernel plan."""
     from kernels.render.cuda import render_cuda
+    from kernels.render.triton import render_triton
     from kernels.render.twin import render_twin
 
+    chosen = "twin" if twin else _renderer(renderer)
+    _check_output(output)
     refuse_overwrite(output, force=force)
     plan = _plan(name, tiling)
-    text = render_twin(plan) if twin else render_cuda(plan).text
+    if chosen == "twin":
+        text = render_twin(plan)
+    elif chosen == "triton":
+        text = render_triton(plan).text
+    else:
+        text = render_cuda(plan).text
     if output is None:
         sys.stdout.write(text)
-    else:
+        return
+    try:
         output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise fail(f"cannot write {output}: {exc.strerror or exc}") from None
+
+
+def _renderer(renderer: str) -> str:
+    if renderer not in RENDERERS:
+        raise fail(f"unknown renderer '{renderer}'; valid renderers: {', '.join(RENDERERS)}", 2)
+    return renderer
+
+
+def _check_output(output: Path | None) -> None:
+    """Refuse an output path that is a directory or whose folder does not exist."""
+    if output is None:
+        return
+    if output.is_dir():
+        raise fail(f"{output} is a directory; give a file name, e.g. {output / 'kernel.cu'}")
+    if not output.parent.is_dir():
+        raise fail(f"the folder {output.parent} does not exist; create it first")
 
 
 @kernel_app.command("check")
@@ -99,19 +133,32 @@ def gen(
 @tiling_options
 def check(
     name: CascadeArg,
-    target: TargetOpt = "sm_80,sm_90",
+    target: TargetOpt = "",
     compiler: CompilerOpt = "nvrtc",
+    renderer: RendererOpt = "cuda",
+    warps: WarpsOpt = 0,
+    stages: StagesOpt = 3,
     tiling: TilingOptions = DEFAULT_TILING,
     as_json: JsonOpt = False,
 ) -> None:
-    """Compile for each target, report registers, shared memory and spills, and gate them."""
+    """Compile for each target, report registers, shared memory and spills, and gate them.
+
+    With ``--renderer triton`` the kernels are compiled ahead of time by Triton (no GPU) and
+    the SASS is read: tensor-core instructions (HGMMA on sm_90a, HMMA on sm_80), LDSM,
+    cp.async (LDGSTS), MUFU, registers, shared memory and spills (LDL/STL).
+    """
     from kernels.build.compile import check_resources, compile_source
     from kernels.render.cuda import render_cuda
 
     plan = _plan(name, tiling)
+    if _renderer(renderer) == "triton":
+        _check_triton(plan, target or "sm_80,sm_90a", warps, stages, as_json)
+        return
+    if renderer != "cuda":
+        raise fail("kernel check compiles the cuda or triton renderer's output", 2)
     source = render_cuda(plan)
     rows: list[dict[str, Any]] = []
-    for each in [a.strip() for a in target.split(",") if a.strip()]:
+    for each in [a.strip() for a in (target or "sm_80,sm_90").split(",") if a.strip()]:
         compiled = compile_source(source, each, compiler)
         check_resources(compiled)
         for item in compiled.resources:
@@ -142,6 +189,55 @@ def check(
     stdout_console().print(table)
 
 
+def _check_triton(plan: Any, targets: str, warps: int, stages: int, as_json: bool) -> None:
+    from kernels.build.triton_build import check_binary, compile_kernel
+    from kernels.errors import KernelError
+    from kernels.render.triton import render_triton
+
+    source = render_triton(plan)
+    rows: list[dict[str, Any]] = []
+    failures: list[KernelError] = []
+    for target in [a.strip() for a in targets.split(",") if a.strip()]:
+        for kernel in source.kernels:
+            binary = compile_kernel(source, kernel, target, warps or kernel.warps, stages)
+            try:
+                check_binary(binary, kernel.dots)
+                gate = "ok"
+            except KernelError as error:
+                failures.append(error)
+                gate = error.diagnostics[0].code
+            rows.append(
+                {
+                    "target": target,
+                    "kernel": kernel.name,
+                    "dots": kernel.dots,
+                    "HGMMA": binary.count("HGMMA"),
+                    "HMMA": binary.count("HMMA"),
+                    "LDSM": binary.count("LDSM"),
+                    "LDGSTS": binary.count("LDGSTS"),
+                    "MUFU": binary.count("MUFU"),
+                    "registers": binary.registers,
+                    "shared_bytes": binary.shared_bytes,
+                    "spill_ldl_stl": binary.count("LDL") + binary.count("STL"),
+                    "stack_bytes": binary.stack_bytes,
+                    "warps": binary.num_warps,
+                    "stages": binary.num_stages,
+                    "gate": gate,
+                }
+            )
+    if as_json:
+        print_json(rows)
+    else:
+        columns = ("target", "kernel", "dots", "HGMMA", "HMMA", "LDSM", "LDGSTS", "MUFU")
+        more = ("registers", "shared_bytes", "spill_ldl_stl", "stack_bytes", "gate")
+        table = Table(*columns, *more)
+        for row in rows:
+            table.add_row(*(str(row[c]) for c in (*columns, *more)))
+        stdout_console().print(table)
+    if failures:
+        raise failures[0]
+
+
 def _inputs(plan: Any, shape: dict[str, int], seed: int) -> tuple[dict[str, Any], dict[str, int]]:
     import numpy as np
 
@@ -157,6 +253,10 @@ def _inputs(plan: Any, shape: dict[str, int], seed: int) -> tuple[dict[str, Any]
     return arrays, shape
 
 
+def _tolerance_kind(backend: str) -> str:
+    return backend if backend.startswith("triton") else "simt"
+
+
 @kernel_app.command("run")
 @user_errors
 @tiling_options
@@ -165,21 +265,37 @@ def run(
     backend: BackendOpt = "numpy",
     shape: ShapeOpt = "M=100,P=77",
     seed: Annotated[int, typer.Option("--seed", help="Seed of the random inputs.")] = 0,
-    tolerance: Annotated[float, typer.Option("--tolerance", help="Max abs error.")] = 1e-5,
+    tolerance: Annotated[
+        float | None,
+        typer.Option(
+            "--tolerance",
+            help="Absolute part of the tolerance |got - want| <= atol + rtol * |want| "
+            "(default per backend and dtype: 1e-5 for fp32 SIMT).",
+        ),
+    ] = None,
+    rtol: Annotated[
+        float | None,
+        typer.Option("--rtol", help="Relative part of the tolerance (default 1e-4 for fp32)."),
+    ] = None,
     tiling: TilingOptions = DEFAULT_TILING,
     as_json: JsonOpt = False,
 ) -> None:
     """Run the kernel on a backend and compare with the interpreter (float64); exit 1 if off."""
-    from kernels.run.execute import get_backend
-    from kernels.run.validate import compare, reference
+    from kernels.run.backends import get_backend
+    from kernels.run.validate import compare, reference, within
+    from kernels.run.validate import tolerance as tolerance_of
 
     plan = _plan(name, tiling)
     arrays, extents = _inputs(plan, extents_option(shape), seed)
     outputs = get_backend(backend).run(
         plan, arrays, {k: v for k, v in extents.items() if k not in _input_ranks(plan)}
     )
-    result = compare(outputs, reference(plan, arrays, extents))
-    ok = result.nan_count == 0 and result.max_abs_error <= tolerance
+    expected = reference(plan, arrays, extents)
+    result = compare(outputs, expected)
+    default_rtol, default_atol = tolerance_of(_tolerance_kind(backend), plan.tiling.input_dtype)
+    atol = default_atol if tolerance is None else tolerance
+    relative = default_rtol if rtol is None else rtol
+    ok = result.nan_count == 0 and within(outputs, expected, relative, atol)
     record = {
         "cascade": plan.cascade.name,
         "backend": backend,
@@ -187,7 +303,8 @@ def run(
         "max_abs_error": result.max_abs_error,
         "max_rel_error": result.max_rel_error,
         "nan_count": result.nan_count,
-        "tolerance": tolerance,
+        "tolerance": atol,
+        "rtol": relative,
         "ok": ok,
     }
     if as_json:
@@ -195,7 +312,8 @@ def run(
     else:
         stdout_console().print(
             f"{plan.cascade.name} on {backend} {extents}: max abs error "
-            f"{result.max_abs_error:.3g} (tolerance {tolerance:g}), NaN {result.nan_count}: "
+            f"{result.max_abs_error:.3g} (tolerance {atol:g} + {relative:g} * |want|), NaN "
+            f"{result.nan_count}: "
             f"{'ok' if ok else 'MISMATCH'}",
             markup=False,
         )
@@ -245,6 +363,6 @@ def bench(
 
 
 def _time(plan: Any, backend: str, arrays: Any, extents: Any, repeats: int) -> tuple[Any, str]:
-    from kernels.run.execute import time_plan
+    from kernels.run.backends import time_plan
 
     return time_plan(plan, backend, arrays, extents, repeats)

@@ -7,8 +7,16 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
-from einsum_cascade.cli.app import app, print_json, stdout_console, user_errors
+from einsum_cascade.cli.app import (
+    app,
+    plural,
+    print_json,
+    print_table,
+    stdout_console,
+    user_errors,
+)
 from einsum_cascade.cli.options import extents_option
 
 CascadeArg = Annotated[str, typer.Argument(help="A library name (attention/1pass) or a file.")]
@@ -58,8 +66,8 @@ def check(cascade: CascadeArg, json: JsonOpt = False) -> None:
     iterative = summary["iterative_ranks"]
     extra = f", iterative over {', '.join(iterative)}" if iterative else ""
     stdout_console().print(
-        f"ok: {loaded.name}: {summary['num_einsums']} einsums, {summary['num_tensors']} "
-        f"tensors, ranks {' '.join(summary['ranks'])}{extra}",
+        f"ok: {loaded.name}: {plural(summary['num_einsums'], 'einsum')}, "
+        f"{plural(summary['num_tensors'], 'tensor')}, ranks {' '.join(summary['ranks'])}{extra}",
         markup=False,
     )
 
@@ -88,28 +96,25 @@ def show(
         print_json(data)
         return
     console = stdout_console()
-    console.print(f"[bold]{loaded.name}[/bold]  {loaded.description}")
-    table = Table("einsum", "iteration ranks", "reduces", "filter", "equation")
+    console.print(Text.assemble((loaded.name, "bold"), f"  {loaded.description}"))
+    einsums = []
     for einsum in loaded.einsums:
         reduced = ", ".join(v.upper() for v in einsum.reduced_variables)
-        table.add_row(
-            einsum.name,
-            " ".join(einsum.ranks),
-            f"{reduced} ({einsum.reduce_op.value})" if reduced else "",
-            format_filter(einsum.condition) if einsum.condition is not None else "",
-            format_einsum(einsum),
+        einsums.append(
+            (
+                einsum.name,
+                " ".join(einsum.ranks),
+                f"{reduced} ({einsum.reduce_op.value})" if reduced else "",
+                format_filter(einsum.condition) if einsum.condition is not None else "",
+                format_einsum(einsum),
+            )
         )
-    console.print(table)
-    tensors = Table("tensor", "kind", "ranks", "empty", "iterative")
-    for tensor in loaded.tensors:
-        tensors.add_row(
-            tensor.name,
-            tensor.kind.value,
-            ", ".join(tensor.ranks),
-            str(tensor.empty),
-            tensor.iterative_rank or "",
-        )
-    console.print(tensors)
+    print_table(console, ("einsum", "iteration ranks", "reduces", "filter", "equation"), einsums)
+    tensors = [
+        (t.name, t.kind.value, ", ".join(t.ranks), str(t.empty), t.iterative_rank or "")
+        for t in loaded.tensors
+    ]
+    print_table(console, ("tensor", "kind", "ranks", "empty", "iterative"), tensors)
     _print_warnings(loaded)
 
 
@@ -142,9 +147,9 @@ def counts(
         )
         return
     title = f"{loaded.name}" + (f" at {shape}" if shape else " (symbolic)")
-    table = Table("einsum", *ops, title=title)
+    table = Table("einsum", *ops, title=Text(title))
     for name, row in per_einsum.items():
-        table.add_row(name, *(_fmt(row.get(op, "")) for op in ops))
+        table.add_row(Text(name), *(Text(_fmt(row.get(op, ""))) for op in ops))
     if totals:
         table.add_section()
         table.add_row("total", *(_fmt(totals[op]) for op in ops))
@@ -167,5 +172,5 @@ def list_cascades(json: JsonOpt = False) -> None:
         return
     table = Table("name", "description")
     for name, description in rows:
-        table.add_row(name, description)
+        table.add_row(Text(name), Text(description))
     stdout_console().print(table)

@@ -7,27 +7,29 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from einsum_cascade.cli.app import app, print_json, stdout_console, user_errors
+from einsum_cascade.cli.app import app, print_json, print_table, stdout_console, user_errors
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from einsum_cascade.passes import PassReport
     from einsum_cascade.taxonomy import TaxonomyRow
 
 
-def _report_tables(report: PassReport) -> tuple[Table, Table]:
-    einsums = Table(title="pass of every einsum", title_justify="left")
-    einsums.add_column("einsum")
-    einsums.add_column("pass", justify="right")
-    for name, number in report.einsum_passes:
-        einsums.add_row(name, "-" if number is None else str(number))
-    tensors = Table(title=f"tensors read over {report.rank}", title_justify="left")
-    tensors.add_column("tensor")
-    tensors.add_column("read in passes")
-    tensors.add_column("live footprint")
-    for footprint in report.footprints:
-        passes = ", ".join(str(p) for p in footprint.passes)
-        tensors.add_row(footprint.tensor, passes, footprint.describe())
-    return einsums, tensors
+def _print_report_tables(console: Console, report: PassReport) -> None:
+    einsums = [
+        (name, "-" if number is None else str(number)) for name, number in report.einsum_passes
+    ]
+    print_table(console, ("einsum", "pass"), einsums, "pass of every einsum", right=("pass",))
+    tensors = [
+        (f.tensor, ", ".join(str(p) for p in f.passes), f.describe()) for f in report.footprints
+    ]
+    print_table(
+        console,
+        ("tensor", "read in passes", "live footprint"),
+        tensors,
+        f"tensors read over {report.rank}",
+    )
 
 
 @app.command()
@@ -58,8 +60,7 @@ def passes(
         f"[bold]{report.cascade}[/bold]: {report.num_passes} {noun} over {report.rank}"
         + (f" (levels {', '.join(report.levels)})" if report.levels else "")
     )
-    for table in _report_tables(report):
-        console.print(table)
+    _print_report_tables(console, report)
     if report.barriers:
         pairs = ", ".join(f"{closed} -> {consumer}" for closed, consumer in report.barriers)
         console.print(f"barriers: {pairs}", markup=False)

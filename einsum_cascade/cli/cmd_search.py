@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -18,6 +20,7 @@ from einsum_cascade.cli.app import (
 from einsum_cascade.cli.options import extent_options
 
 if TYPE_CHECKING:
+    from mappers.search.candidates import SearchCounts
     from mappers.search.engine import SearchResult
 
 
@@ -45,7 +48,15 @@ def search(
     ),
     table: str = typer.Option("default", "--costs", help="cost table: default or artifact"),
     keep: int = typer.Option(5, "--keep", min=1, help="how many best mappings to list"),
-    min_tile: int = typer.Option(16, "--min-tile", min=1, help="smallest tile tried"),
+    min_tile: int = typer.Option(
+        16, "--min-tile", min=1, help="smallest tile (and partition size) tried"
+    ),
+    budget: float | None = typer.Option(
+        None,
+        "--budget",
+        min=0.0,
+        help="stop after SECONDS with the best mapping found so far (default: exhaustive)",
+    ),
     out: Annotated[
         Path | None,
         typer.Option("--out", help="write the best mapping as mapping YAML (model reads it)"),
@@ -53,7 +64,7 @@ def search(
     force: bool = typer.Option(False, "--force", help="overwrite --out if it exists"),
     as_json: bool = typer.Option(False, "--json", help="print the result as JSON"),
 ) -> None:
-    """Search bindings, spatial spreads, tiles and placements; list the best mappings."""
+    """Search partition sizes, bindings, spreads, loop orders, tiles, schedules and placements."""
     from dataclasses import replace
 
     from einsum_cascade.sources import load_cascade
@@ -78,16 +89,23 @@ def search(
         cascade=cascade,
         spec=spec.name,
     )
-    (result,) = search_mappings(
-        graph,
-        spec,
-        {**shape.extents(), **extent_options(extent or [])},
-        template=base,
-        table=table,
-        objective=objective,
-        keep=keep,
-        smallest_tile=min_tile,
-    )
+    given = extent_options(extent or [])
+    declared = {r.name for r in graph.ranks if r.default is not None}
+    point = {k: v for k, v in shape.extents().items() if k not in declared}
+    with _progress(as_json) as report:
+        (result,) = search_mappings(
+            graph,
+            spec,
+            {**point, **given},
+            template=base,
+            search_order_and_schedule=template is None,
+            table=table,
+            objective=objective,
+            keep=keep,
+            smallest_tile=min_tile,
+            budget_s=budget,
+            progress=report,
+        )
     if not result.best:
         stderr_console().print("error: no legal mapping fits this spec", markup=False)
         raise typer.Exit(1)
@@ -151,8 +169,57 @@ def _print(result: SearchResult, title: str) -> None:
     console.print(table)
     counts = result.counts
     console.print(
-        f"candidates: {counts.generated} generated, {counts.illegal} illegal, "
-        f"{counts.dominated} dominated, {counts.bounded} cut by the compute bound, "
-        f"{counts.evaluated} evaluated; {counts.models_built} cost models built",
+        f"structures: {counts.structures:.4g} generated, {counts.structures_illegal:.4g} illegal, "
+        f"{counts.structures_dominated:.4g} dominated, {counts.structures_bounded:.4g} cut by "
+        f"bounds, {counts.structures_costed} costed, {counts.structures_unexplored:.4g} unexplored",
         markup=False,
     )
+    console.print(
+        f"candidates of the costed structures: {counts.generated:.4g} generated, "
+        f"{counts.illegal:.4g} illegal, {counts.dominated:.4g} dominated, "
+        f"{counts.bounded:.4g} cut by bounds, {counts.evaluated} evaluated; "
+        f"{counts.models_built} cost models built in {counts.seconds:.1f} s",
+        markup=False,
+    )
+    console.print(
+        "the search was exhaustive"
+        if counts.exhaustive
+        else "the budget ran out: this is the best found, not necessarily the best",
+        markup=False,
+    )
+
+
+@contextlib.contextmanager
+def _progress(quiet: bool) -> Iterator[Callable[[SearchCounts, tuple[float, ...]], None] | None]:
+    """Show a live bar on stderr: structures and candidates generated, pruned, costed, best."""
+    if quiet:
+        yield None
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=stderr_console(),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("searching", total=None)
+
+        def report(counts: SearchCounts, best: tuple[float, ...]) -> None:
+            done = counts.structures_illegal + counts.structures_dominated
+            done += counts.structures_bounded + counts.structures_costed
+            pruned = counts.illegal + counts.dominated + counts.bounded
+            fastest = min(best, default=float("inf"))
+            shown = f"{fastest:.6g} s" if fastest < float("inf") else "none yet"
+            bar.update(
+                task,
+                description=(
+                    f"structures {done:.3g}/{counts.structures:.3g} ({counts.structures_costed} "
+                    f"costed) | candidates {counts.generated:.3g} generated, {pruned:.3g} "
+                    f"pruned, {counts.evaluated} costed | {counts.models_built} models | "
+                    f"best {shown}"
+                ),
+            )
+
+        yield report

@@ -62,7 +62,7 @@ def extents_option(text: str | None, flag: str = "--shape", kind: Kind = COUNT) 
 
 def _backend(name: str) -> str:
     """Check a ``--backend`` against the registry; a usage error (exit 2) lists the names."""
-    from kernels.run.execute import BACKENDS
+    from kernels.run.backends import BACKENDS
 
     if name not in BACKENDS:
         raise fail(f"unknown backend '{name}'; valid backends: {', '.join(BACKENDS)}", 2)
@@ -81,7 +81,10 @@ def _compiler(name: str) -> str:
 BackendOpt = Annotated[
     str,
     typer.Option(
-        "--backend", help="Where the kernel runs: numpy, shim or cupy.", callback=_backend
+        "--backend",
+        help="Where the kernel runs: numpy (twin), shim, cupy (CUDA on a GPU), triton "
+        "(Triton's interpreter) or triton-gpu.",
+        callback=_backend,
     ),
 ]
 CompilerOpt = Annotated[
@@ -99,7 +102,7 @@ MachineOpt = Annotated[
 class TilingOptions:
     """The kernel tiling options, declared once for every kernel command."""
 
-    tile: str = "M0=32,P0=64"
+    tile: str = ""
     extent: str = "E=64,F=64"
     dtype: str = "float32"
     unroll: int = 1
@@ -111,7 +114,11 @@ class TilingOptions:
 
 DEFAULT_TILING = TilingOptions()
 _TILING_HELP = {
-    "tile": ("--tile", "Tile sizes: M0=32 (the sequence tile) and P0=64 (threads)."),
+    "tile": (
+        "--tile",
+        "Tile sizes: <sequence>0 (default 32) and <parallel>0 (rows per block, default 64), "
+        "e.g. M0=64,P0=128.",
+    ),
     "extent": ("--extent", "Static extents, e.g. E=64,F=64."),
     "dtype": ("--dtype", "Input dtype: float32 or float16."),
     "unroll": ("--unroll", "Unroll factor of in-tile loops."),

@@ -133,7 +133,7 @@ def measure_points(
         KernelError: the worker failed.
     """
     from kernels.measure.calibrate import run_worker
-    from kernels.run.execute import get_backend
+    from kernels.run.backends import get_backend
 
     if get_backend(backend).device:
         require_gpu()
@@ -146,7 +146,7 @@ def measure_points(
 def _time_point(point: SweepPoint, backend: str, repeats: int) -> float:
     import numpy as np
 
-    from kernels.run.execute import get_backend
+    from kernels.run.backends import get_backend, time_plan
     from kernels.run.timing import MIN_REPEATS
 
     chosen = get_backend(backend)
@@ -158,7 +158,7 @@ def _time_point(point: SweepPoint, backend: str, repeats: int) -> float:
         for t in plan.cascade.inputs
     }
     runs = max(repeats, MIN_REPEATS) if chosen.device else repeats
-    timing, _ = chosen.time(plan, inputs, None, runs)
+    timing, _ = time_plan(plan, backend, inputs, None, runs)
     return float(timing.min_ms) / 1e3
 
 

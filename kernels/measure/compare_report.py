@@ -48,11 +48,18 @@ def run_comparison(
     ]
 
 
+# the table `compare` prints names the shape by its ranks; the files use the same names
+RANK_COLUMNS = {"sequence": "M", "queries": "P", "head_dim": "E", "tile": "M0"}
+
+
 def rows_frame(rows: Sequence[CompareRow]) -> Any:
-    """Return the rows as a pandas DataFrame with the relative error column."""
+    """Return the rows as a pandas DataFrame with the relative error column.
+
+    The shape columns are named by their ranks (M, P, E, M0), as in the printed table.
+    """
     import pandas
 
-    frame = pandas.DataFrame([asdict(r) for r in rows])
+    frame = pandas.DataFrame([asdict(r) for r in rows]).rename(columns=RANK_COLUMNS)
     frame["relative_error"] = [r.relative_error for r in rows]
     frame["ratio_measured_over_modelled"] = frame["measured_s"] / frame["modelled_s"]
     return frame

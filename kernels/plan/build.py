@@ -122,6 +122,14 @@ class KernelBuilder:
             raise kernel_error(
                 einsum, f"einsum '{einsum.name}' iterates a rank other than the tiles"
             )
+        if self.tile_variable is not None and self.tile_variable in einsum.reduced_variables:
+            raise kernel_error(
+                einsum,
+                f"einsum '{einsum.name}' reduces the tile rank "
+                f"'{rank_of_variable(self.tile_variable)}' outside a running state",
+                hint="kernels keep per-tile values only inside one tile loop; a reduction over "
+                "the tiles must be an iterative (running) tensor, as in the 1-pass cascade",
+            )
         reduced_grid = [rank_of_variable(v) for v in einsum.reduced_variables if v in self.grid]
         if reduced_grid:
             raise kernel_error(
@@ -220,8 +228,15 @@ class KernelBuilder:
                     target = self.cascade.einsum(target).operands[0].tensor
                 tensor = self.cascade.tensor(target)
                 if tensor.kind is TensorKind.INPUT and self.tiling.sequence_rank in tensor.ranks:
+                    if target == ref.tensor and self._rows_unbounded(tensor.ranks):
+                        continue  # read from global memory: a tile of every row cannot fit
                     found.setdefault(target, None)
         return tuple(found)
+
+    def _rows_unbounded(self, ranks: tuple[str, ...]) -> bool:
+        """Tell whether a tensor has the parallel rank with a runtime (unbounded) extent."""
+        parallel = self.tiling.parallel_rank
+        return parallel in ranks and parallel not in self.static
 
     def _step(self, einsum: Einsum) -> Step:
         variables = [v for v in einsum.variables if v not in (self.tile_variable,)]
@@ -258,6 +273,10 @@ class KernelBuilder:
         staged = {name for s in segments for name in s.staged}
         produced: set[str] = {e.name for e in einsums}
         read = {ref.tensor for e in einsums for ref in e.operands}
+        for einsum in einsums:  # an init may read an input (a sink logit S[])
+            init = self.cascade.init(einsum.name)
+            if init is not None:
+                read |= {n.tensor for n in walk(init.value) if isinstance(n, TensorRef)}
         for name in sorted(read - produced):
             tensor = self.cascade.tensor(name)
             if name in self.views:

@@ -15,6 +15,7 @@ from sympy.printing.pycode import pycode
 
 from einsum_cascade.ir import Binary, Literal, TensorKind, TensorRef, filter_variables
 from einsum_cascade.symbols import rank_of_variable
+from kernels.errors import KernelError
 from kernels.plan.lower import Buffer, KernelPlan, KernelSpec, Role, Segment, Step, Storage
 from kernels.render.base import Renderer
 
@@ -269,11 +270,22 @@ class TwinRenderer(Renderer):
     def init_iterative(self, buffer: Buffer) -> None:
         """Set the previous generation from a literal init."""
         init = self.cascade.init(buffer.tensor)
-        assert init is not None and isinstance(init.value, Literal)
-        shape = self.shape(self.buffer_axes(buffer))
-        present = init.value.value != buffer.empty
-        value = self.literal(init.value.value)
-        self.out.line(f"l_{buffer.tensor}_prev = xp.full({shape}, {value}, dtype=xp.float32)")
+        if init is None:
+            raise KernelError.single("K005", f"iterative tensor '{buffer.tensor}' has no init")
+        axes = self.buffer_axes(buffer)
+        shape = self.shape(axes)
+        start = init.value
+        present = not (isinstance(start, Literal) and start.value == buffer.empty)
+        self.target = axes
+        if isinstance(start, Literal):
+            value = self.literal(start.value)
+            self.out.line(f"l_{buffer.tensor}_prev = xp.full({shape}, {value}, dtype=xp.float32)")
+        else:  # an expression of inputs, e.g. a sink logit S[]
+            value = self.expression(start)[0]
+            self.out.line(
+                f"l_{buffer.tensor}_prev = xp.array(xp.broadcast_to({value}, {shape})"
+                ".astype(xp.float32))"
+            )
         self.out.line(f"l_{buffer.tensor}_prev_ok = xp.full({shape}, {present}, dtype=bool)")
 
     def advance_iterative(self, buffer: Buffer) -> None:

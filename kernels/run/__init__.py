@@ -2,15 +2,8 @@
 events or host clocks), and validation against the interpreter.
 """
 
-from kernels.run.execute import (
-    BACKENDS,
-    Backend,
-    get_backend,
-    run_cupy,
-    run_shim,
-    run_twin,
-    time_plan,
-)
+from kernels.run.backends import BACKENDS, Backend, get_backend, time_plan
+from kernels.run.execute import run_cupy, run_shim, run_twin
 from kernels.run.validate import compare, reference, run_sanitizer
 
 __all__ = [

@@ -1,8 +1,7 @@
-"""Run a kernel plan on a backend: the NumPy twin, the CPU shim build, or CuPy on a GPU.
+"""Run and time a kernel plan on the NumPy twin, the CPU shim build, or CuPy on a GPU.
 
-A backend is where a kernel runs; the backends form a string-keyed registry
-(:data:`BACKENDS`, :func:`get_backend`) whose error lists the valid names. (The CUDA
-compiler, NVRTC or nvcc, is a separate choice: :mod:`kernels.build.compile`.)
+The backends (these and Triton's) are named in one registry, :mod:`kernels.run.backends`.
+(The CUDA compiler, NVRTC or nvcc, is a separate choice: :mod:`kernels.build.compile`.)
 """
 
 from __future__ import annotations
@@ -10,8 +9,7 @@ from __future__ import annotations
 import functools
 import math
 import platform
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -62,11 +60,13 @@ def bind_extents(
     return bound
 
 
-def _shape(plan: KernelPlan, name: str, extents: Mapping[str, int]) -> tuple[int, ...]:
+def tensor_shape(plan: KernelPlan, name: str, extents: Mapping[str, int]) -> tuple[int, ...]:
+    """Return the shape of tensor ``name`` at the given extents."""
     return tuple(extents[r] for r in plan.cascade.tensor(name).ranks)
 
 
-def _produced(plan: KernelPlan) -> tuple[str, ...]:
+def produced_tensors(plan: KernelPlan) -> tuple[str, ...]:
+    """Return the tensors the plan's kernels write (outputs and workspace), in launch order."""
     names: dict[str, None] = {}
     for kernel in plan.kernels:
         for name in kernel.params:
@@ -98,8 +98,8 @@ def run_twin(
     tensors: dict[str, Any] = {
         name: xp.asarray(_rounded(plan, array).astype(np.float32)) for name, array in inputs.items()
     }
-    for name in _produced(plan):
-        tensors[name] = xp.full(_shape(plan, name, bound), OUTPUT_FILL, dtype=xp.float32)
+    for name in produced_tensors(plan):
+        tensors[name] = xp.full(tensor_shape(plan, name, bound), OUTPUT_FILL, dtype=xp.float32)
     namespace = _twin_module(plan)
     with np.errstate(all="ignore"):
         for kernel in plan.kernels:
@@ -159,8 +159,8 @@ def run_shim(
         name: poisoned(_rounded(plan, array), padding) for name, array in inputs.items()
     }
     sentinel = np.float32(-12345.0)
-    for name in _produced(plan):
-        size = math.prod(_shape(plan, name, bound))
+    for name in produced_tensors(plan):
+        size = math.prod(tensor_shape(plan, name, bound))
         tensors[name] = np.concatenate(
             [np.full(size, OUTPUT_FILL, np.float32), np.full(padding, sentinel, np.float32)]
         )
@@ -171,7 +171,7 @@ def run_shim(
         )
     outputs: dict[str, np.ndarray] = {}
     for tensor in plan.cascade.outputs:
-        shape = _shape(plan, tensor.name, bound)
+        shape = tensor_shape(plan, tensor.name, bound)
         data = tensors[tensor.name]
         size = math.prod(shape)
         if padding and not np.all(data[size:] == sentinel):
@@ -197,8 +197,8 @@ def run_cupy(
     tensors: dict[str, Any] = {
         name: cupy.asarray(_rounded(plan, array)) for name, array in inputs.items()
     }
-    for name in _produced(plan):
-        tensors[name] = cupy.full(_shape(plan, name, bound), OUTPUT_FILL, dtype=cupy.float32)
+    for name in produced_tensors(plan):
+        tensors[name] = cupy.full(tensor_shape(plan, name, bound), OUTPUT_FILL, dtype=cupy.float32)
     launch_all(plan, source, functions, tensors, bound)
     cupy.cuda.Device().synchronize()
     return {t.name: cupy.asnumpy(tensors[t.name]) for t in plan.cascade.outputs}
@@ -238,29 +238,11 @@ def launch_all(
         launch(functions[index], source.kernels[index], grid, block, values)
 
 
-def time_plan(
-    plan: KernelPlan,
-    backend: str,
-    inputs: Mapping[str, np.ndarray],
-    extents: Mapping[str, int] | None = None,
-    repeats: int = 20,
-) -> tuple[Any, str]:
-    """Time the plan on ``backend``; return (Timing, a description of the device).
-
-    The numpy and shim backends are timed on the host with ``perf_counter``; cupy with
-    CUDA events around the kernel launches only (inputs already on the device).
-
-    Raises:
-        KernelError: K402 for an unknown backend.
-    """
-    return get_backend(backend).time(plan, inputs, extents, repeats)
-
-
 def _host(what: str) -> str:
     return f"CPU {platform.processor() or platform.machine()} ({what})"
 
 
-def _time_twin(
+def time_twin(
     plan: KernelPlan, inputs: Mapping[str, np.ndarray], extents: Any, repeats: int
 ) -> tuple[Any, str]:
     from kernels.run.timing import time_host
@@ -269,7 +251,7 @@ def _time_twin(
     return timing, _host("numpy twin")
 
 
-def _time_shim(
+def time_shim(
     plan: KernelPlan, inputs: Mapping[str, np.ndarray], extents: Any, repeats: int
 ) -> tuple[Any, str]:
     """Time the shim launches only: the library built and the buffers allocated beforehand.
@@ -302,7 +284,7 @@ def _time_shim(
     return time_host(run, warmup=1, repeats=repeats), _host("CUDA source on the shim")
 
 
-def _time_cupy(
+def time_cupy(
     plan: KernelPlan, inputs: Mapping[str, np.ndarray], extents: Any, repeats: int
 ) -> tuple[Any, str]:
     from kernels.run.cupy_launch import require_cupy
@@ -312,44 +294,8 @@ def _time_cupy(
     bound = bind_extents(plan, inputs, extents)
     _, functions = load_on_device(plan, None, "nvrtc")
     tensors: dict[str, Any] = {k: cupy.asarray(_rounded(plan, v)) for k, v in inputs.items()}
-    for name in _produced(plan):
-        tensors[name] = cupy.empty(_shape(plan, name, bound), dtype=cupy.float32)
+    for name in produced_tensors(plan):
+        tensors[name] = cupy.empty(tensor_shape(plan, name, bound), dtype=cupy.float32)
     source = render_cuda(plan)
     timing = time_cuda(lambda: launch_all(plan, source, functions, tensors, bound), 5, repeats)
     return timing, str(cupy.cuda.runtime.getDeviceProperties(0)["name"].decode())
-
-
-Runner = Callable[..., dict[str, Any]]
-Timer = Callable[[KernelPlan, Mapping[str, np.ndarray], Any, int], tuple[Any, str]]
-
-
-@dataclass(frozen=True, slots=True)
-class Backend:
-    """Where a kernel runs: ``run(plan, inputs, extents)`` and ``time(..., repeats)``."""
-
-    name: str
-    run: Runner
-    time: Timer
-    device: bool  # whether it needs a GPU
-
-
-BACKENDS: dict[str, Backend] = {
-    "numpy": Backend("numpy", run_twin, _time_twin, device=False),
-    "shim": Backend("shim", run_shim, _time_shim, device=False),
-    "cupy": Backend("cupy", run_cupy, _time_cupy, device=True),
-}
-
-
-def get_backend(name: str) -> Backend:
-    """Return the backend called ``name``.
-
-    Raises:
-        KernelError: K402 for an unknown name; the message lists the valid ones.
-    """
-    backend = BACKENDS.get(name)
-    if backend is None:
-        raise KernelError.single(
-            "K402",
-            f"unknown backend '{name}'; valid backends: {', '.join(BACKENDS)}",
-        )
-    return backend

@@ -21,27 +21,42 @@ from mappers.search.space import Placement, Structure, capable_arrays
 
 Array = NDArray[np.float64]
 OBJECTIVES = ("latency", "energy", "edp")
-SEARCHABLE_SCHEDULES = ("overlapped", "stages")  # latency = max(memory, compute)
+SEARCHABLE_SCHEDULES = ("overlapped", "stages", "pipelined")  # latency = max(memory, compute)
 TOLERANCE = 1e-9
 
 
 @dataclass(frozen=True, slots=True)
 class SearchCounts:
-    """How many candidates one point's search generated, pruned and costed.
+    """How much of one point's space the search generated, pruned and costed.
 
-    ``generated`` counts the whole space (bindings x spatial spreads x tiles x placements);
-    ``illegal`` those an array cannot run, a mapping cannot express or the buffers cannot
-    hold; ``dominated`` symmetric spreads and tiles smaller than a fitting larger one;
-    ``bounded`` those cut because their compute alone is worse than the best found;
-    ``evaluated`` those costed; ``models_built`` the cost models compiled for the search.
+    Structures (a binding and a spatial spread per einsum) are searched by branch and
+    bound over the chain of einsums (:mod:`mappers.search.chain`):
+    ``structures = structures_illegal + structures_dominated + structures_bounded +
+    structures_costed + structures_unexplored``.
+
+    A costed structure's candidates are its loop orders x tiles x partition sizes x
+    placements: ``generated = illegal + dominated + bounded + evaluated + unexplored``
+    (``illegal``: a buffer overflows; ``dominated``: a tile that is not a divisor of its
+    rank; ``bounded``: cut because a bound is worse than the best found; ``unexplored``:
+    left when the budget ran out). ``models_built`` counts compiled cost models and
+    ``exhaustive`` says whether the search finished within its budget.
     """
 
+    structures: int = 0
+    structures_illegal: int = 0
+    structures_dominated: int = 0
+    structures_bounded: int = 0
+    structures_costed: int = 0
+    structures_unexplored: int = 0
     generated: int = 0
     illegal: int = 0
     dominated: int = 0
     bounded: int = 0
     evaluated: int = 0
+    unexplored: int = 0
     models_built: int = 0
+    exhaustive: bool = True
+    seconds: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +145,7 @@ def template_for(cascade: Cascade, spec: ArchSpec) -> Mapping:
         spill_fraction=0.0,
         schedule=Schedule("overlapped"),
         cost_tables=(),
+        batch_ranks=tuple(r for r in ("B", "H") if r not in {str(x.name) for x in cascade.ranks}),
     )
 
 

@@ -1,16 +1,21 @@
-"""Mapper search: enumerate legal mappings of a cascade on a spec, prune, cost, rank.
+"""Mapper search: decomposition and bounds over a cascade's mappings on a spec.
 
-For every binding of einsums to capable arrays and every expressible spatial spread
-(:mod:`mappers.search.space`), the search compiles the cost model once per tile kind
-(``whole`` or a fixed tile, whose value is only read at evaluation) and costs every tile
-value at every workload point at once. Placements are costed by decomposition: a tensor's
-placement changes only its own traffic, level accesses and register fills, so the cost of
-any placement is the cost of a base placement plus, per tensor, the change its option
-makes alone (models of those changes are shared between structures that run the tensor's
-einsums alike). Candidates whose buffers overflow (:mod:`mappers.search.footprint`) are
-illegal; a smaller tile where a larger one fits is dominated; a structure whose compute
-alone is worse than the best found so far is cut by the bound. The best few per point are
-then rebuilt as plain mappings and costed directly, which checks the decomposition.
+The space of one point: partition sizes (:mod:`mappers.search.partition`) x bindings and
+spatial spreads (:mod:`mappers.search.chain`) x DRAM loop orders x tiles x schedules x
+placements (:mod:`mappers.search.placement`). It is never enumerated as a product:
+
+1. every point becomes rows, one per combination of partition sizes;
+2. structures (binding and spreads) come best first from a branch and bound over the
+   chain of einsums, with analytic compute, traffic and energy bounds;
+3. a structure is costed per loop order by one compiled model whose fixed tile value is
+   read at evaluation; each schedule's compute is the model's latency at unbounded DRAM
+   bandwidth, so latency is ``max(traffic / bandwidth, compute)`` for any placement;
+4. placements are chosen per row by branch and bound over tensors on the decomposition
+   ``cost = base + sum of per-tensor deltas``;
+5. the best few per point are rebuilt as plain mappings and costed directly.
+
+The search is anytime: ``budget_s`` stops it with the best found so far, and the counts
+say whether it was exhaustive. ``progress`` is called with the counts as it goes.
 """
 
 from __future__ import annotations
@@ -18,64 +23,111 @@ from __future__ import annotations
 import collections.abc
 import functools
 import itertools
-import math
+import time
 from dataclasses import dataclass, replace
-from typing import Any
 
 import numpy as np
 import sympy
-from numpy.typing import NDArray
 
 from einsum_cascade import count_ops
 from einsum_cascade.ir import Cascade
-from einsum_cascade.symbols import rank_of_variable
 from mappers.cost.footprint import build_extents
 from mappers.cost.model import CostModel, build_cost_model, evaluate_design_points
-from mappers.cost.schedule import latency_cycles
 from mappers.cost.symbolic import apply_table, resolve_quantity
 from mappers.errors import MappingError
-from mappers.hardware.spec import ArchSpec, op_cycles_and_energy
-from mappers.mapping.schema import Mapping, TileRule
+from mappers.hardware.spec import ArchSpec
+from mappers.mapping.schema import Mapping, Schedule, TileRule
 from mappers.search.candidates import (
     OBJECTIVES,
+    TOLERANCE,
     Array,
     Found,
     SearchCounts,
     SearchResult,
-    candidate_mapping,
     check_template,
     default_loop_order,
-    dominated_tiles,
     objective_key,
-    spread_count,
     template_for,
-    tile_kind,
-    worse,
 )
-from mappers.search.footprint import fits
+from mappers.search.chain import Chain
+from mappers.search.footprint import (
+    in_place_pairs,
+    lifetimes,
+    pool_capacity_words,
+    pool_of,
+    streamed_rank,
+)
+from mappers.search.partition import complete_point, expand_partitions
+from mappers.search.placement import Placed, PlacementSearch, TensorChoices, better, objective_pair
 from mappers.search.space import (
     Placement,
     Structure,
-    bindings,
-    capable_arrays,
+    computing_einsums,
     placement_options,
-    reads_tensor,
-    structures,
     tile_values,
 )
+
+Progress = collections.abc.Callable[[SearchCounts, tuple[float, ...]], None]
 
 
 @dataclass(frozen=True, slots=True)
 class _Entry:
-    key: tuple[float, float]
+    placed: Placed
     structure: int
-    tiles: tuple[tuple[str, int | None], ...]  # rank -> tile (None: whole)
-    placement: tuple[Placement, ...]  # per tensor, cascade.tensors order
-    screened: tuple[float, float]  # (latency_s, energy_pj) from the decomposition
+    loop_order: tuple[str, ...]
+    schedule: str
+    tiles: tuple[tuple[str, int], ...]
+    partitions: tuple[tuple[str, int], ...]
+    placement: tuple[Placement, ...]
+
+
+def _at(
+    fetch: collections.abc.Callable[[int, int], list[tuple[Array, Array]]],
+    position: int,
+    t: int,
+    k: int,
+) -> tuple[Array, Array]:
+    return fetch(t, k)[position]
+
+
+def loop_orders(cascade: Cascade, spec: ArchSpec) -> tuple[tuple[str, ...], ...]:
+    """Return the DRAM loop orders searched: the fused ranks, alone or with a partition loop.
+
+    The fused ranks are those every computing einsum keeps and none reduces (``P`` for
+    attention); every order of them is tried, and each with the outer loop of a split rank
+    (``M1``) innermost or outermost.
+    """
+    kept = default_loop_order(cascade, [e.name for e in computing_einsums(cascade)])
+    derived = [r.name for r in cascade.ranks if r.is_derived]
+    orders: list[tuple[str, ...]] = list(itertools.permutations(kept))
+    for rank in derived:
+        if any(rank.lower() in e.variables for e in cascade.einsums):
+            for order in itertools.permutations(kept):
+                orders.extend([(*order, rank), (rank, *order)])
+    return tuple(dict.fromkeys(orders))
+
+
+def has_recurrence(cascade: Cascade) -> bool:
+    """Return whether a computing einsum carries state from one tile to the next."""
+    return any(e.iterative_variable is not None for e in computing_einsums(cascade))
+
+
+def searched_schedules(cascade: Cascade) -> tuple[str, ...]:
+    """Return the schedules searched when no template fixes one.
+
+    ``overlapped`` (max of memory and the busiest array) ignores dependencies between
+    tiles, so it is legal only without a loop-carried recurrence; ``pipelined`` derives the
+    interval from the resource and recurrence bounds and adds fill and drain, so it is
+    never faster than ``overlapped`` where both are legal. A ``stages`` list is a hand-made
+    choice a template may give.
+    """
+    if has_recurrence(cascade):
+        return ("pipelined",)
+    return ("overlapped", "pipelined")
 
 
 class _Search:
-    """One search over many points: caches of models, deltas and footprints."""
+    """One search over many points (rows: points x partition sizes)."""
 
     def __init__(
         self,
@@ -86,348 +138,478 @@ class _Search:
         table: str,
         objective: str,
         keep: int,
-        smallest_tile: int,
+        smallest: int,
+        orders: tuple[tuple[str, ...], ...],
+        schedules: tuple[str, ...],
+        deadline: float,
+        progress: Progress | None,
     ) -> None:
-        self.cascade, self.spec, self.template = cascade, spec, template
-        self.columns, self.table, self.objective, self.keep = columns, table, objective, keep
-        self.points = next(iter(columns.values())).shape[0]
-        self.tensors: tuple[str, ...] = tuple(str(t.name) for t in cascade.tensors)
-        self.models: dict[Mapping, CostModel] = {}
-        self.evaluations: dict[
-            tuple[Mapping, tuple[tuple[str, int | None], ...]], dict[str, Array]
-        ] = {}
+        self.cascade, self.spec, self.template, self.table = cascade, spec, template, table
+        self.objective, self.keep, self.smallest = objective, keep, smallest
+        self.orders, self.schedules, self.deadline = orders, schedules, deadline
+        self.progress, self.started, self.last_report = progress, time.monotonic(), 0.0
+        fixed = {r: float(resolve_quantity(spec, q)) for r, q in template.extents}
+        given = {
+            **columns,
+            **{r: np.full(len(next(iter(columns.values()))), v) for r, v in fixed.items()},
+        }
+        self.points = len(next(iter(columns.values())))
+        self.point_columns = complete_point(cascade, given, template.batch_ranks)
+        self.rows, self.point_of, self.partitions = expand_partitions(
+            cascade, spec, self.point_columns, smallest
+        )
+        self.count = len(self.point_of)
         self.full = self._full_extents()
-        self.loop = template.loop_order
-        self.counts = {k: np.zeros(self.points, dtype=np.int64) for k in SearchCounts.__slots__}
-        self.entries: list[list[_Entry]] = [[] for _ in range(self.points)]
-        self.structures: list[Structure] = []
-        self.smallest = smallest_tile
-        self.deltas: dict[tuple[object, ...], tuple[Array, Array]] = {}
         self.table_spec = apply_table(spec, template, table)
-        self.op_values = self._op_values()
+        self.batch = np.prod(
+            [self.rows[r] for r in template.batch_ranks if r in self.rows], axis=0
+        ) * np.ones(self.count)
+        self.tensors = tuple(str(t.name) for t in cascade.tensors)
+        self.best: list[list[_Entry]] = [[] for _ in range(self.points)]
+        self.structures: list[Structure] = []
+        self.models: dict[Mapping, CostModel] = {}
+        kinds = ("generated", "illegal", "dominated", "bounded", "evaluated", "unexplored")
+        self.cand_rows = {k: np.zeros(self.points, dtype=np.int64) for k in kinds}
+        self.stopped = False
+        self.chain = Chain(
+            cascade,
+            self.table_spec,
+            self._op_values(),
+            self.full,
+            self.batch,
+            None if "overlapped" in schedules or "stages" in schedules else self.batch,
+        )
+        self.bytes_per_cycle = spec.backing_bandwidth_bytes_per_s / spec.clock_hz
+
+    # ------------------------------------------------------------------ setup
 
     def _full_extents(self) -> dict[str, Array]:
-        fixed = {r: int(resolve_quantity(self.spec, q)) for r, q in self.template.extents}
-        extents = build_extents(self.cascade, self.template, fixed)
-        needed = set().union(*(sympy.sympify(x).free_symbols for x in extents.full.values()))
-        missing = sorted(s.name for s in needed if s.name not in self.columns)
-        if missing:
-            raise MappingError.single(
-                "M503",
-                f"cascade '{self.cascade.name}' needs extent{'s' * (len(missing) > 1)} "
-                f"{', '.join(missing)}, which the workload point does not give",
-                None,
-                f"the point gives {', '.join(sorted(self.columns))}; give the missing extents "
-                "explicitly (search --extent NAME=VALUE)",
-            )
+        extents = build_extents(self.cascade, replace(self.template, loop_order=()), {})
         out = {}
         for rank, expr in extents.full.items():
             expr = sympy.sympify(expr)
             symbols = sorted(expr.free_symbols, key=lambda s: s.name)
-            value = sympy.lambdify(symbols, expr, "numpy")(*(self.columns[s.name] for s in symbols))
-            out[rank] = np.broadcast_to(np.asarray(value, dtype=float), (self.points,))
+            value = sympy.lambdify(symbols, expr, "numpy")(*(self.rows[s.name] for s in symbols))
+            out[rank] = np.broadcast_to(np.asarray(value, dtype=float), (self.count,)).copy()
         return out
 
     def _op_values(self) -> dict[str, dict[str, Array]]:
-        values = {**self.columns, **self.full}
+        values = {**self.rows, **self.full}
         out: dict[str, dict[str, Array]] = {}
         for einsum, ops in count_ops(self.cascade).items():
             out[einsum] = {}
             for op, count in ops.items():
                 expr = sympy.sympify(count)
+                if expr.has(sympy.Sum):
+                    raise MappingError.single(
+                        "M504",
+                        f"the {op} count of einsum '{einsum}' in cascade '{self.cascade.name}' "
+                        "has no closed form the search can evaluate per point",
+                        self.cascade.einsum(einsum).span,
+                        "the search needs closed-form op counts; filters that couple a "
+                        "split rank with another (causal masks over m1 * M0 + m0) do not "
+                        "have one yet",
+                    )
                 symbols = sorted(expr.free_symbols, key=lambda s: s.name)
                 number = sympy.lambdify(symbols, expr, "numpy")(*(values[s.name] for s in symbols))
-                out[einsum][op] = np.broadcast_to(np.asarray(number, dtype=float), (self.points,))
+                out[einsum][op] = np.broadcast_to(np.asarray(number, dtype=float), (self.count,))
         return out
+
+    # ------------------------------------------------------------------ bookkeeping
+
+    def counts(self, point: int) -> SearchCounts:
+        chain = self.chain.counts
+        unexplored = (
+            chain.generated - chain.illegal - chain.dominated - chain.bounded - chain.yielded
+        )
+        costed = len(self.structures)
+        return SearchCounts(
+            structures=chain.generated,
+            structures_illegal=chain.illegal,
+            structures_dominated=chain.dominated,
+            structures_bounded=chain.bounded + (chain.yielded - costed),
+            structures_costed=costed,
+            structures_unexplored=unexplored,
+            models_built=len(self.models),
+            exhaustive=not self.stopped,
+            seconds=time.monotonic() - self.started,
+            **{k: int(v[point]) for k, v in self.cand_rows.items()},
+        )
+
+    def report(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if self.progress is None or (not force and now - self.last_report < 0.1):
+            return
+        self.last_report = now
+        total = SearchCounts()
+        for point in range(self.points):
+            c = self.counts(point)
+            total = (
+                c
+                if point == 0
+                else replace(c, **{k: getattr(total, k) + getattr(c, k) for k in self.cand_rows})
+            )
+        best = tuple(b[0].placed.latency_s if b else float("inf") for b in self.best)
+        self.progress(total, best)
+
+    def out_of_time(self) -> bool:
+        """Return whether the budget is spent (only once every point has a mapping)."""
+        if time.monotonic() > self.deadline and all(self.best):
+            self.stopped = True
+        self.report()
+        return self.stopped
+
+    def incumbent(self) -> tuple[Array, Array]:
+        primary = np.full(self.count, np.inf)
+        secondary = np.full(self.count, np.inf)
+        for point, entries in enumerate(self.best):
+            if len(entries) >= self.keep:
+                rows = self.point_of == point
+                primary[rows], secondary[rows] = entries[-1].placed.key
+        return primary, secondary
+
+    def worse(self, latency: Array, energy: Array, primary: Array, secondary: Array) -> Array:
+        out = np.zeros(self.count, dtype=bool)
+        for row in range(self.count):
+            key = objective_pair(self.objective, float(latency[row]), float(energy[row]))
+            out[row] = not better(key, (float(primary[row]), float(secondary[row])), TOLERANCE)
+        return out
+
+    def memory_bound(self, compute: Array) -> Array:
+        memory = self.chain.compulsory_words * self.spec.word_bytes / self.bytes_per_cycle
+        return np.asarray(np.maximum(compute, memory) / self.spec.clock_hz)
+
+    # ------------------------------------------------------------------ models
 
     def model(self, mapping: Mapping) -> CostModel:
         key = replace(mapping, name="candidate")
         if key not in self.models:
             self.models[key] = build_cost_model(self.cascade, self.spec, key, self.table)
-            self.counts["models_built"][:] += 1
         return self.models[key]
 
-    def evaluate(
-        self, mapping: Mapping, tiles: tuple[tuple[str, int | None], ...]
-    ) -> dict[str, Array]:
-        """Evaluate a mapping compiled for its tile kind at the given tile values."""
-        key = (replace(mapping, name="candidate"), tiles)
-        if key not in self.evaluations:
-            model = self.model(mapping)
-            rules = tuple(
-                TileRule(r, whole=True) if t is None else TileRule(r, fixed=t) for r, t in tiles
-            )
-            model = replace(model, mapping=replace(model.mapping, tiles=rules))
-            self.evaluations[key] = evaluate_design_points(model, self.columns)
-        return self.evaluations[key]
+    def mapping(
+        self,
+        structure: Structure,
+        order: tuple[str, ...],
+        schedule: str,
+        tiles: tuple[tuple[str, int], ...],
+        placement: dict[str, Placement],
+        partitions: tuple[tuple[str, int], ...] = (),
+    ) -> Mapping:
+        """Return a candidate's mapping: the template with the searched choices."""
+        place = tuple(
+            (level.name, tuple(t for t, option in placement.items() if level.name in option))
+            for level in self.spec.levels
+        )
+        kind = (
+            self.template.schedule
+            if schedule == self.template.schedule.kind
+            else Schedule(schedule)
+        )
+        return replace(
+            self.template,
+            extents=(*self.template.extents, *partitions),
+            bind=structure.bind,
+            spatial=structure.spatial,
+            loop_order=order,
+            tiles=tuple(TileRule(rank, fixed=tile) for rank, tile in tiles),
+            place=tuple((level, tensors) for level, tensors in place if tensors),
+            reads=structure.reads,
+            writes=(),
+            spill_fraction=0.0,
+            schedule=kind,
+            spans=(),
+        )
 
     # ------------------------------------------------------------------ tiles
 
-    def tile_choices(self) -> list[tuple[tuple[str, int | None], ...]]:
+    def tile_choices(self, order: tuple[str, ...]) -> list[tuple[tuple[str, int], ...]]:
+        """Return the tile values of the order's free ranks: whole, then halvings."""
         per_rank = []
-        for rank in self.loop:
-            largest = int(self.full[rank].max())
-            per_rank.append([(rank, None), *((rank, t) for t in tile_values(largest, 1))])
-        combos = list(itertools.product(*per_rank))
-        return [c for c in combos if all(t is None or t >= self.smallest for _, t in c)]
+        for rank in order:
+            if self.cascade.rank(rank).is_derived:
+                continue
+            values = sorted({int(v) for v in self.full[rank]}, reverse=True)
+            tiles: set[int] = set(values)
+            for value in values:
+                tiles.update(tile_values(value, self.smallest))
+            per_rank.append([(rank, t) for t in sorted(tiles, reverse=True)])
+        return list(itertools.product(*per_rank))
 
-    def tile_extents(self, tiles: tuple[tuple[str, int | None], ...]) -> dict[str, Array]:
-        return {r: self.full[r] if t is None else np.full(self.points, float(t)) for r, t in tiles}
-
-    def tile_valid(self, tiles: tuple[tuple[str, int | None], ...]) -> NDArray[np.bool_]:
-        ok = np.ones(self.points, dtype=bool)
+    def tile_valid(self, tiles: tuple[tuple[str, int], ...]) -> Array:
+        ok = np.ones(self.count, dtype=bool)
         for rank, tile in tiles:
-            if tile is not None:
-                ok &= (tile < self.full[rank]) & (np.mod(self.full[rank], tile) == 0)
+            ok &= (tile <= self.full[rank]) & (np.mod(self.full[rank], tile) == 0)
         return ok
-
-    def tile_words(self, extents: dict[str, Array]) -> dict[str, Array]:
-        out: dict[str, Array] = {}
-        for tensor in self.cascade.tensors:
-            words = np.ones(self.points)
-            for rank in tensor.ranks:
-                words = words * extents.get(rank, self.full[rank])
-            out[tensor.name] = words
-        return out
 
     # ------------------------------------------------------------------ search
 
     def run(self) -> None:
-        """Search every binding's structures, most promising compute first."""
-        capable = capable_arrays(self.cascade, self.spec)
-        arrays = [a.name for a in self.spec.arrays]
-        combos = self.tile_choices()
-        valid = np.array([self.tile_valid(c) for c in combos])  # [tiles, points]
-        legal = set(bindings(self.cascade, self.spec))
-        work: list[tuple[Any, ...]] = []
-        for arrays_of in itertools.product(arrays, repeat=len(capable)):
-            bind = tuple(zip(capable, arrays_of, strict=True))
-            options = placement_options(self.cascade, self.spec, dict(bind))
-            placements = math.prod(len(o) for o in options.values())
-            if bind not in legal:
-                spread = spread_count(self.cascade, self.spec, dict(bind))
-                size = spread * valid.sum(axis=0) * placements
-                self.counts["generated"] += size
-                self.counts["illegal"] += size
+        for structure, latency_bound, energy_bound in self.chain.structures(
+            self.incumbent, self.worse, self.memory_bound, self.out_of_time
+        ):
+            if self.worse(latency_bound, energy_bound, *self.incumbent()).all():
                 continue
-            found, choice, selected = self.prepare_binding(bind, options, combos, valid)
-            for structure in found:
-                bounds = [self.compute_bound(structure, tiles) for tiles in combos]
-                best = min(float(np.mean(b[0])) for b in bounds)
-                work.append((best, len(work), structure, options, choice, selected, bounds))
-        for _, _, structure, options, choice, selected, bounds in sorted(work, key=lambda w: w[:2]):
-            self.search_structure(structure, options, combos, choice, selected, bounds)
+            index = len(self.structures)
+            self.structures.append(structure)
+            for order in self.orders:
+                if self.out_of_time():
+                    return
+                self.cost_structure(index, structure, order, energy_bound)
+        self.report(force=True)
 
-    def prepare_binding(
-        self,
-        bind: tuple[tuple[str, str], ...],
-        options: dict[str, tuple[Placement, ...]],
-        combos: list[tuple[tuple[str, int | None], ...]],
-        valid: NDArray[np.bool_],
-    ) -> tuple[list[Structure], NDArray[np.int64], NDArray[np.bool_]]:
-        """Return a binding's structures, its placement grid and the selected candidates.
+    def placement_setup(
+        self, structure: Structure
+    ) -> tuple[dict[str, tuple[Placement, ...]], dict[str, Placement]]:
+        bind = dict(structure.bind)
+        options = dict(placement_options(self.cascade, self.spec, bind))
+        for name, choices in options.items():
+            if () in choices:  # registers first: the base costs no level access
+                options[name] = ((), *(c for c in choices if c != ()))
+        return options, {t: options[t][0] for t in self.tensors}
 
-        Selected: valid tile, buffers hold the footprint, no larger tile also fits.
-        """
-        found, spread = structures(self.cascade, self.spec, bind)
-        choice = np.array(
-            list(itertools.product(*(range(len(options[t])) for t in self.tensors))),
-            dtype=np.int64,
-        )
-        per_tiles = valid.sum(axis=0) * choice.shape[0]
-        self.counts["generated"] += spread.generated * per_tiles
-        self.counts["illegal"] += spread.illegal * per_tiles
-        self.counts["dominated"] += spread.dominated * per_tiles
-        feasible = np.array(
-            [
-                fits(
-                    self.cascade,
-                    self.spec,
-                    dict(bind),
-                    options,
-                    choice,
-                    self.tile_words(self.tile_extents(c)),
-                    self.loop,
-                    self.tile_extents(c),
-                )
-                & valid[i][None, :]
-                for i, c in enumerate(combos)
-            ]
-        )  # [tiles, placements, points]
-        selected = feasible & ~dominated_tiles(combos, feasible)
-        structures_count = len(found)
-        self.counts["illegal"] += structures_count * (valid[:, None, :] & ~feasible).sum(
-            axis=(0, 1)
-        )
-        self.counts["dominated"] += structures_count * (feasible & ~selected).sum(axis=(0, 1))
-        return found, choice, selected
-
-    def compute_bound(
-        self, structure: Structure, tiles: tuple[tuple[str, int | None], ...]
-    ) -> tuple[Array, Array]:
-        """Return compute-only latency (s) and compute energy (pJ), without a cost model.
-
-        Busy PE-cycles and energy per op come from the op counts and the (table-applied)
-        spec; used PEs are the product of min(tile extent, dimension) over the spread
-        variables; the schedule combines the cycles with no memory time. Both are lower
-        bounds of a candidate's latency and energy.
-        """
-        extents = self.tile_extents(tiles)
-        batch = np.prod(
-            [self.columns[r] for r in self.template.batch_ranks if r in self.columns], axis=0
-        )
-        cycles: dict[str, Array] = {}
-        energy = np.zeros(self.points)
-        assignment = dict(structure.assignment)
-        for name, array_name in structure.bind:
-            array = self.table_spec.array(array_name)
-            busy = np.zeros(self.points)
-            for op, count in self.op_values[name].items():
-                cost = op_cycles_and_energy(array, op)
-                assert cost is not None, "bindings hold capable arrays only"
-                busy = busy + count * cost[0]
-                energy = energy + count * cost[1] * batch
-            used = np.ones(self.points)
-            for dim, variable in assignment[name]:
-                rank = rank_of_variable(variable)
-                used = used * np.minimum(extents.get(rank, self.full[rank]), array.dim_size(dim))
-            cycles[name] = busy * batch / used
-        mapping = replace(self.template, bind=structure.bind)
-        times = functools.partial(resolve_quantity, self.spec)
-        zero = [np.zeros(self.points)]
-        compute = latency_cycles(mapping, cycles, dict(structure.bind), zero, times)
-        return np.asarray(compute) / self.spec.clock_hz, energy
-
-    def search_structure(
-        self,
-        structure: Structure,
-        options: dict[str, tuple[Placement, ...]],
-        combos: list[tuple[tuple[str, int | None], ...]],
-        choice: NDArray[np.int64],
-        selected: NDArray[np.bool_],
-        bounds: list[tuple[Array, Array]],
+    def cost_structure(
+        self, index: int, structure: Structure, order: tuple[str, ...], energy_bound: Array
     ) -> None:
-        """Cost one structure's selected candidates that the compute bound does not cut."""
-        index = len(self.structures)
-        self.structures.append(structure)
-        base = {t: options[t][0] for t in self.tensors}
-        clock = self.spec.clock_hz
-        bytes_per_cycle = self.spec.backing_bandwidth_bytes_per_s / clock
-        for position, tiles in enumerate(combos):
-            chosen = selected[position]  # [placements, points]
-            if not chosen.any():
-                continue
-            bound = objective_key(self.objective, *bounds[position])
-            cut = worse(bound, self.incumbents())  # [points]
-            self.counts["bounded"] += (chosen & cut[None, :]).sum(axis=0)
-            chosen = chosen & ~cut[None, :]
-            if not chosen.any():
-                continue
-            mapping = candidate_mapping(self.template, self.spec, structure, tile_kind(tiles), base)
-            values = self.evaluate(mapping, tiles)
-            compute = self.compute_cycles(structure, mapping, values)
-            traffic = np.broadcast_to(values["traffic_bytes"], (choice.shape[0], self.points))
-            energy = np.broadcast_to(values["energy_pj"], (choice.shape[0], self.points))
-            for column, tensor in enumerate(self.tensors):
-                for number, option in enumerate(options[tensor][1:], start=1):
-                    delta = self.delta(structure, tensor, option, tiles, base, values)
-                    rows = choice[:, column] == number
-                    traffic = traffic + rows[:, None] * delta[0][None, :]
-                    energy = energy + rows[:, None] * delta[1][None, :]
-            latency = np.maximum(traffic / bytes_per_cycle, compute[None, :]) / clock
-            primary, secondary = objective_key(self.objective, latency, energy)
-            self.counts["evaluated"] += chosen.sum(axis=0)
-            for point in range(self.points):
-                rows = np.flatnonzero(chosen[:, point])
-                order = np.lexsort((secondary[rows, point], primary[rows, point]))[: self.keep]
-                for row in rows[order]:
-                    placement = tuple(
-                        options[t][choice[row, j]] for j, t in enumerate(self.tensors)
+        """Cost one structure under one loop order: every tile, schedule and placement."""
+        options, base = self.placement_setup(structure)
+        combos = self.tile_choices(order)
+        probe = tuple((rank, 1) for rank, _ in combos[0]) if combos else ()
+        base_mapping = self.mapping(structure, order, self.schedules[0], probe, base)
+        model = self.model(base_mapping)
+        valid = [self.tile_valid(c) for c in combos]
+        values = [self.evaluate(model, c, base_mapping) for c in combos]
+        compute = [self.compute(model, c, base_mapping) for c in combos]
+        placements = int(np.prod([len(options[t]) for t in self.tensors]))
+        fastest = np.min([np.min(np.stack(list(c.values())), axis=0) for c in compute], axis=0)
+        if self.worse(self.memory_bound(fastest), energy_bound, *self.incumbent()).all():
+            for point in self.point_of:
+                self.cand_rows["generated"][point] += placements * len(combos)
+                self.cand_rows["bounded"][point] += placements * len(combos)
+            return
+        live, pools = self.footprints(structure, options, order, combos)
+        deltas: dict[tuple[int, int], list[tuple[Array, Array]]] = {}
+
+        def fetch(t: int, k: int) -> list[tuple[Array, Array]]:
+            if (t, k) not in deltas:
+                name = self.tensors[t]
+                variant = {**base, name: options[name][k]}
+                changed = self.mapping(structure, order, self.schedules[0], probe, variant)
+                other = self.model(changed)
+                result = []
+                for c, v in zip(combos, values, strict=True):
+                    w = self.evaluate(other, c, changed)
+                    result.append(
+                        (w["traffic_bytes"] - v["traffic_bytes"], w["energy_pj"] - v["energy_pj"])
                     )
-                    key = (float(primary[row, point]), float(secondary[row, point]))
-                    screened = (float(latency[row, point]), float(energy[row, point]))
-                    self.entries[point].append(_Entry(key, index, tiles, placement, screened))
-                self.entries[point] = sorted(self.entries[point], key=lambda e: e.key)[: self.keep]
+                deltas[(t, k)] = result
+            return deltas[(t, k)]
 
-    def incumbents(self) -> tuple[Array, Array]:
-        primary = np.full(self.points, np.inf)
-        secondary = np.full(self.points, np.inf)
-        for point, entries in enumerate(self.entries):
-            if len(entries) >= self.keep:
-                primary[point], secondary[point] = entries[-1].key
-        return primary, secondary
+        eager = [
+            t
+            for t, name in enumerate(self.tensors)
+            if options[name][0] != () and len(options[name]) > 1
+        ]
+        for t in eager:
+            for k in range(1, len(options[self.tensors[t]])):
+                fetch(t, k)
+                if self.out_of_time():
+                    return
+        names = {p for per in pools.values() for p in per if p is not None}
+        capacities = {p: pool_capacity_words(self.spec, p) for p in names}
+        pairs = tuple(
+            (step, self.tensors.index(a), self.tensors.index(b))
+            for step, a, b in in_place_pairs(self.cascade)
+        )
+        for position, tiles in enumerate(combos):
+            if self.out_of_time():
+                return
+            cycles = compute[position]  # schedule -> [rows]
+            schedule = min(cycles, key=lambda s: float(np.sum(cycles[s])))
+            per_row = np.min(np.stack(list(cycles.values())), axis=0)
+            chosen_schedule = [
+                min(cycles, key=lambda s: float(cycles[s][r])) for r in range(self.count)
+            ]
+            del schedule
+            zero = (np.zeros(self.count), np.zeros(self.count))
+            choices = []
+            for t, name in enumerate(self.tensors):
+                entry = []
+                for k in range(len(options[name])):
+                    entry.append(
+                        None
+                        if k and (t, k) not in deltas
+                        else (deltas[(t, k)][position] if k else zero)
+                    )
+                choices.append(TensorChoices(name, pools[name], live[position][name], entry))
+            search = PlacementSearch(
+                choices,
+                capacities,
+                pairs,
+                functools.partial(_at, fetch, position),
+                self.objective,
+                TOLERANCE,
+            )
+            primary, secondary = self.incumbent()
+            v = values[position]
+            for row in range(self.count):
+                point = int(self.point_of[row])
+                if not valid[position][row]:
+                    self.cand_rows["generated"][point] += placements
+                    self.cand_rows["dominated"][point] += placements
+                    continue
+                low = self.memory_bound(per_row)[row]
+                key = objective_pair(self.objective, float(low), float(energy_bound[row]))
+                if np.isfinite(primary[row]) and not better(
+                    key, (float(primary[row]), float(secondary[row])), TOLERANCE
+                ):
+                    self.cand_rows["generated"][point] += placements
+                    self.cand_rows["bounded"][point] += placements
+                    continue
+                found: list[Placed] = [e.placed for e in self.best[point]]
+                before = list(found)
+                search.run(
+                    row,
+                    (float(v["traffic_bytes"][row]), float(v["energy_pj"][row])),
+                    float(per_row[row]),
+                    self.bytes_per_cycle,
+                    self.spec.clock_hz,
+                    found,
+                    self.keep,
+                )
+                new = [p for p in found if not any(p is b for b in before)]
+                if not new:
+                    continue
+                partitions = tuple((r, int(self.rows[r][row])) for r in self.partitions)
+                entries = [e for e in self.best[point] if any(e.placed is p for p in found)]
+                for p in new:
+                    entries.append(
+                        _Entry(
+                            p,
+                            index,
+                            order,
+                            chosen_schedule[row],
+                            tiles,
+                            partitions,
+                            tuple(
+                                options[t][k] for t, k in zip(self.tensors, p.choice, strict=True)
+                            ),
+                        )
+                    )
+                entries.sort(key=lambda e: e.placed.key)
+                self.best[point] = entries[: self.keep]
+            for kind in ("generated", "illegal", "bounded", "evaluated"):
+                per = np.asarray(getattr(search.counts, kind), dtype=np.int64)
+                np.add.at(self.cand_rows[kind], self.point_of, per)
 
-    def compute_cycles(
-        self, structure: Structure, mapping: Mapping, values: dict[str, Array]
-    ) -> Array:
-        cycles = {e: values[f"cycles_{e}"] for e, _ in structure.bind}
-        zero = [np.zeros(self.points)]
-        times = functools.partial(resolve_quantity, self.spec)
-        return np.asarray(latency_cycles(mapping, cycles, dict(structure.bind), zero, times))
+    def evaluate(
+        self, model: CostModel, tiles: tuple[tuple[str, int], ...], mapping: Mapping
+    ) -> dict[str, Array]:
+        rules = tuple(TileRule(r, fixed=t) for r, t in tiles)
+        compiled = replace(model, mapping=replace(model.mapping, tiles=rules))
+        return evaluate_design_points(compiled, self.rows)
 
-    def delta(
+    def compute(
+        self, model: CostModel, tiles: tuple[tuple[str, int], ...], mapping: Mapping
+    ) -> dict[str, Array]:
+        """Return compute cycles per schedule: the latency at unbounded DRAM bandwidth."""
+        rules = tuple(TileRule(r, fixed=t) for r, t in tiles)
+        unbounded: dict[str, Array | float] = {
+            **self.rows,
+            f"{self.spec.backing.name}.bandwidth_bytes_per_s": np.inf,
+        }
+        out = {}
+        for schedule in self.schedules:
+            kind = (
+                self.template.schedule
+                if schedule == self.template.schedule.kind
+                else Schedule(schedule)
+            )
+            compiled = replace(model, mapping=replace(model.mapping, tiles=rules, schedule=kind))
+            out[schedule] = np.asarray(
+                evaluate_design_points(compiled, unbounded)["latency_cycles"]
+            )
+        return out
+
+    def footprints(
         self,
         structure: Structure,
-        tensor: str,
-        option: Placement,
-        tiles: tuple[tuple[str, int | None], ...],
-        base: dict[str, Placement],
-        values: dict[str, Array],
-    ) -> tuple[Array, Array]:
-        """Return the (traffic, energy) change of placing one tensor at ``option``."""
-        local = tuple(
-            (e.name, structure.array_of(e.name), dict(structure.assignment).get(e.name))
-            for e in self.cascade.einsums
-            if e.name == tensor or reads_tensor(e, tensor)
-        )
-        reads = tuple(r for r in structure.reads if tensor in r[:2])
-        key = (tensor, option, tiles, local, reads)
-        cached = self.deltas.get(key)
-        if cached is None:
-            variant = candidate_mapping(
-                self.template, self.spec, structure, tile_kind(tiles), {**base, tensor: option}
-            )
-            changed = self.evaluate(variant, tiles)
-            cached = (
-                changed["traffic_bytes"] - values["traffic_bytes"],
-                changed["energy_pj"] - values["energy_pj"],
-            )
-            self.deltas[key] = cached
-        return cached
+        options: dict[str, tuple[Placement, ...]],
+        order: tuple[str, ...],
+        combos: list[tuple[tuple[str, int], ...]],
+    ) -> tuple[list[dict[str, tuple[Array, ...]]], dict[str, tuple[str | None, ...]]]:
+        """Return per tile combination, per tensor, per option its live words per step."""
+        bind = dict(structure.bind)
+        steps = len(self.cascade.einsums)
+        alive = {life.tensor: (life.start, life.end) for life in lifetimes(self.cascade)}
+        pools = {
+            name: tuple(pool_of(self.spec, bind, self.cascade, name, o) for o in options[name])
+            for name in self.tensors
+        }
+        out = []
+        for tiles in combos:
+            extents = {**self.full, **{r: np.full(self.count, float(t)) for r, t in tiles}}
+            extents = {r: np.minimum(v, self.full[r]) for r, v in extents.items()}
+            for rank in order:
+                if self.cascade.rank(rank).is_derived:
+                    extents[rank] = np.ones(self.count)
+            per_tensor = {}
+            for name in self.tensors:
+                words = np.ones(self.count)
+                for rank in self.cascade.tensor(name).ranks:
+                    words = words * extents[rank]
+                streamed = streamed_rank(self.cascade, bind, name, order)
+                if streamed is not None:
+                    words = words / extents[streamed]
+                start, end = alive[name]
+                profile = np.zeros((steps, self.count))
+                profile[start : end + 1] = words
+                per_tensor[name] = tuple(profile for _ in options[name])
+            out.append(per_tensor)
+        return out, pools
 
     # ------------------------------------------------------------------ results
 
-    def results(self) -> tuple[SearchResult, ...]:
+    def results(self, columns: dict[str, Array]) -> tuple[SearchResult, ...]:
         out = []
         for point in range(self.points):
-            columns = {k: v[point : point + 1] for k, v in self.columns.items()}
-            found = [self.verify(entry, columns) for entry in self.entries[point]]
+            found = [self.verify(entry, point) for entry in self.best[point]]
             latency = np.array([f.latency_s for f in found])
             energy = np.array([f.energy_pj for f in found])
             primary, secondary = objective_key(self.objective, latency, energy)
             order = np.lexsort((secondary, primary)) if found else np.array([], dtype=int)
-            counts = SearchCounts(**{k: int(v[point]) for k, v in self.counts.items()})
             out.append(
                 SearchResult(
                     self.objective,
-                    tuple((k, float(v[point])) for k, v in self.columns.items()),
+                    tuple((k, float(v[point])) for k, v in columns.items()),
                     tuple(found[i] for i in order),
-                    counts,
+                    self.counts(point),
                 )
             )
         return tuple(out)
 
-    def verify(self, entry: _Entry, columns: dict[str, Array]) -> Found:
+    def verify(self, entry: _Entry, point: int) -> Found:
         structure = self.structures[entry.structure]
         placement = dict(zip(self.tensors, entry.placement, strict=True))
-        mapping = candidate_mapping(self.template, self.spec, structure, entry.tiles, placement)
+        mapping = self.mapping(
+            structure, entry.loop_order, entry.schedule, entry.tiles, placement, entry.partitions
+        )
+        columns = {k: v[point : point + 1] for k, v in self.point_columns.items()}
+        whole = tuple(
+            TileRule(rank, whole=True) if tile >= columns[rank][0] else TileRule(rank, fixed=tile)
+            for rank, tile in entry.tiles
+        )
+        mapping = replace(mapping, tiles=whole)
         model = build_cost_model(self.cascade, self.spec, mapping, self.table)
         values = evaluate_design_points(model, columns)
         metrics = tuple((k, float(np.asarray(v).reshape(-1)[0])) for k, v in values.items())
         summary = " ".join(
             [
                 structure.describe(),
-                *(f"{r}={'whole' if t is None else t}" for r, t in entry.tiles),
+                f"loop=[{','.join(entry.loop_order)}]",
+                f"schedule={entry.schedule}",
+                *(f"{r}={v}" for r, v in entry.partitions),
+                *(f"{r}={'whole' if t >= columns[r][0] else t}" for r, t in entry.tiles),
                 *(f"{t}:{'+'.join(o) or 'registers'}" for t, o in placement.items()),
             ]
         )
@@ -439,7 +621,7 @@ class _Search:
             named["traffic_bytes"],
             summary,
             metrics,
-            entry.screened,
+            (entry.placed.latency_s, entry.placed.energy_pj),
         )
 
 
@@ -452,6 +634,9 @@ def search_mappings(
     objective: str = "latency",
     keep: int = 5,
     smallest_tile: int = 16,
+    budget_s: float | None = None,
+    progress: Progress | None = None,
+    search_order_and_schedule: bool | None = None,
 ) -> tuple[SearchResult, ...]:
     """Search mappings of ``cascade`` on ``spec`` at every workload point of ``columns``.
 
@@ -459,20 +644,29 @@ def search_mappings(
         cascade: the cascade to map.
         spec: the architecture.
         columns: one value or array per extent (``B``, ``H``, ``E``, ``F``, ``M``, ``P``);
-            all broadcast together, one search result per point.
-        template: supplies what is not searched (schedule, DRAM loop order, batch ranks,
-            fixed extents, cost-table overrides); default :func:`template_for`.
+            all broadcast together, one search result per point. A partition rank given
+            here is fixed; otherwise the search picks it.
+        template: fixes the schedule, DRAM loop order, batch ranks, fixed extents and
+            cost-table overrides; without one the search also picks the loop order and
+            the schedule.
         table: the cost table (``default`` or ``artifact``).
         objective: ``latency`` (then energy), ``energy`` (then latency) or ``edp``.
         keep: how many best mappings to return per point.
-        smallest_tile: the smallest tile tried for a DRAM-loop rank.
+        smallest_tile: the smallest tile tried for a DRAM-loop rank or a partition rank.
+        budget_s: stop after this many seconds with the best found (``exhaustive`` False).
+        progress: called now and then with the counts summed over points and the best
+            latency per point.
+        search_order_and_schedule: also search the DRAM loop order and the schedule
+            (default: only without a template).
 
     Returns:
         One :class:`SearchResult` per point, best mappings first.
 
     Raises:
-        MappingError: M501 unknown objective; M502 a schedule the search cannot cost.
+        MappingError: M501 unknown objective; M502 a schedule the search cannot cost;
+            M503 an extent the workload must give.
     """
+    searched = template is None if search_order_and_schedule is None else search_order_and_schedule
     template = template or template_for(cascade, spec)
     check_template(template, objective)
     arrays = [np.atleast_1d(np.asarray(v, dtype=float)) for v in columns.values()]
@@ -481,9 +675,15 @@ def search_mappings(
         k: np.broadcast_to(v, shape).reshape(-1).astype(float)
         for k, v in zip(columns, arrays, strict=True)
     }
-    search = _Search(cascade, spec, template, flat, table, objective, keep, smallest_tile)
+    orders = loop_orders(cascade, spec) if searched else (template.loop_order,)
+    schedules = searched_schedules(cascade) if searched else (template.schedule.kind,)
+    deadline = time.monotonic() + (budget_s if budget_s is not None else float("inf"))
+    search = _Search(
+        cascade, spec, template, flat, table, objective, keep, smallest_tile, orders, schedules,
+        deadline, progress,
+    )  # fmt: skip
     search.run()
-    return search.results()
+    return search.results(flat)
 
 
 __all__ = [
@@ -491,9 +691,10 @@ __all__ = [
     "Found",
     "SearchCounts",
     "SearchResult",
-    "candidate_mapping",
     "default_loop_order",
+    "loop_orders",
     "objective_key",
     "search_mappings",
+    "searched_schedules",
     "template_for",
 ]

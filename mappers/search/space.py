@@ -85,7 +85,7 @@ def _assignments(einsum: Einsum, array: ComputeArray) -> list[Assignment]:
     return out
 
 
-def _candidate_list(choices: dict[str, str], variables: dict[str, tuple[str, ...]]) -> list[str]:
+def candidate_list(choices: dict[str, str], variables: dict[str, tuple[str, ...]]) -> list[str]:
     """Return an ordered candidate list giving each einsum its chosen variable, or [].
 
     An einsum takes the first listed variable it iterates over, so its choice must precede
@@ -148,7 +148,7 @@ def array_spatial_choices(
             choices: dict[str, str] = {
                 e.name: a[position][1] for e, a in zip(einsums, per_einsum, strict=True)
             }
-            ordered = _candidate_list(choices, variables)
+            ordered = candidate_list(choices, variables)
             if not ordered:
                 break
             pairs.extend((dim, v) for v in ordered)
@@ -217,19 +217,45 @@ def placement_options(
     level as well. An intermediate lives in one on-chip level or in the backing level only
     (also backing it on chip would only add traffic), or in PE registers when its producer
     and every reader run on one array (their capacity is checked per tile).
+
+    A view einsum (one that computes nothing, such as ``BK[e, m1, m0] = K[e, m1 * M0 +
+    m0]``) only renames: its input-side tensor is an alias of an input and is placed like
+    one, and so is a tensor a view turns into an output. The tensors only views touch stay
+    in the backing level.
     """
     backing = spec.backing.name
     on_chip = [level.name for level in spec.levels[1:]]
+    computing = {e.name for e in computing_einsums(cascade)}
+    views = [e for e in cascade.einsums if e.name not in computing]
+    backed: tuple[Placement, ...] = ((backing,), *((backing, level) for level in on_chip))
     out: dict[str, tuple[Placement, ...]] = {}
     for tensor in cascade.tensors:
+        name = tensor.name
+        readers = [e for e in cascade.einsums if reads_tensor(e, name)]
+        only_views = bool(readers) and all(e.name not in computing for e in readers)
+        if tensor.kind is TensorKind.INPUT and only_views:
+            out[name] = ((backing,),)
+            continue
+        if tensor.kind is TensorKind.OUTPUT and name not in computing:
+            out[name] = ((backing,),)
+            continue
         if tensor.kind is not TensorKind.INTERMEDIATE:
-            out[tensor.name] = ((backing,), *((backing, level) for level in on_chip))
+            out[name] = backed
+            continue
+        view = next((e for e in views if e.name == name), None)
+        if view is not None and all(
+            cascade.tensor(r.tensor).kind is TensorKind.INPUT for r in view.operands
+        ):
+            out[name] = backed
+            continue
+        if any(cascade.tensor(e.name).kind is TensorKind.OUTPUT for e in readers if e in views):
+            out[name] = backed
             continue
         options: list[Placement] = [(level,) for level in on_chip]
         options.append((backing,))
-        if register_array(cascade, bind, tensor.name) is not None:
+        if register_array(cascade, bind, name) is not None:
             options.append(())
-        out[tensor.name] = tuple(options)
+        out[name] = tuple(options)
     return out
 
 

@@ -115,3 +115,95 @@ def test_gen_never_overwrites_a_file_without_force(tmp_path):
     forced = invoke("kernel", "gen", "attention/1pass", "-o", str(target), "--force")
     assert forced.exit_code == 0, forced.output
     assert "attention_1pass_k0(" in target.read_text()
+
+
+# ---- issue 12 findings 6 and 7, issue 15 crashes, issue 14's triton renderer
+
+
+def test_run_of_the_help_example_passes_a_relative_and_absolute_tolerance():
+    # An absolute 1e-5 failed at 1.04e-5 on outputs of order 1 (issue 12, finding 6).
+    result = invoke("kernel", "run", "attention/1pass", "--shape", "M=1000,P=777", "--json")
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.output)
+    assert record["ok"] and record["rtol"] > 0 and record["tolerance"] == 1e-5
+
+
+def test_gemm_cascade_compiles_and_runs_without_a_tile_option():
+    gemm = "linear/gemm"
+    common = ["--parallel", "M", "--sequence", "K", "--extent", "N=64"]
+    result = invoke("kernel", "check", gemm, *common, "--target", "sm_80", "--json")
+    assert result.exit_code == 0, result.output  # no runtime-sized __shared__ array
+    result = invoke("kernel", "run", gemm, *common, "--shape", "K=70,M=50", "--backend", "shim")
+    assert result.exit_code == 0, result.output
+
+
+def test_an_unknown_tile_names_the_ranks_of_this_plan():
+    result = invoke("kernel", "gen", "attention/1pass", "--tile", "K0=32")
+    assert result.exit_code == 2
+    assert "the tiles are M0 and P0" in result.output
+
+
+def test_a_tile_past_32_bits_is_a_diagnostic_not_a_crash():
+    result = invoke(
+        "kernel", "run", "attention/1pass", "--backend", "shim", "--tile", "M0=4294967296"
+    )
+    assert result.exit_code == 2
+    assert "must be at most 2147483647" in result.output
+
+
+@pytest.mark.parametrize("twin", [[], ["--twin"]])
+def test_sink_cascade_renders(twin):
+    result = invoke("kernel", "gen", "variants/sink", *twin)
+    assert result.exit_code == 0, result.output
+    result = invoke("kernel", "run", "variants/sink", "--shape", "M=50,P=30")
+    assert result.exit_code == 0, result.output
+
+
+def test_gen_output_into_a_directory_or_a_missing_folder_is_a_diagnostic(tmp_path):
+    result = invoke("kernel", "gen", "attention/1pass", "-o", str(tmp_path))
+    assert result.exit_code == 1 and "is a directory" in result.output
+    result = invoke("kernel", "gen", "attention/1pass", "-o", str(tmp_path / "nope" / "x.cu"))
+    assert result.exit_code == 1 and "does not exist" in result.output
+
+
+def test_two_pass_cascades_are_refused_at_their_einsum():
+    # They were planned, but the reduction over M1 was dropped: wrong results in every renderer.
+    result = invoke("kernel", "gen", "attention/2pass-a")
+    assert result.exit_code == 1
+    assert "2pass-a.cascade:15:1: error[K001]" in result.output
+    assert "reduces the tile rank 'M1'" in result.output
+
+
+def test_gen_triton_writes_a_python_module(tmp_path):
+    pytest.importorskip("triton")
+    target = tmp_path / "attention.py"
+    result = invoke(
+        "kernel", "gen", "attention/1pass", "--renderer", "triton", "-o", str(target),
+        "--tile", "M0=64,P0=128", "--dtype", "float16",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    text = target.read_text()
+    compile(text, str(target), "exec")
+    assert "@triton.jit" in text and text.count("tl.dot(") == 2
+
+
+def test_run_triton_interpreter_backend():
+    pytest.importorskip("triton")
+    result = invoke(
+        "kernel", "run", "attention/1pass-causal", "--backend", "triton", "--dtype", "float16",
+        "--tile", "M0=32,P0=32", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["ok"]
+
+
+def test_check_triton_prints_sass_counts_for_sm90a():
+    pytest.importorskip("triton")
+    result = invoke(
+        "kernel", "check", "attention/1pass", "--renderer", "triton", "--target", "sm_90a",
+        "--tile", "M0=64,P0=128", "--dtype", "float16", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    (row,) = json.loads(result.output)
+    assert row["HGMMA"] == 16 and row["HMMA"] == 0 and row["spill_ldl_stl"] == 0
+    assert row["gate"] == "ok" and row["registers"] <= 255

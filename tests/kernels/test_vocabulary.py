@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 from einsum_cascade.cli import app
 from kernels.build.compile import COMPILERS, get_compiler
 from kernels.errors import KernelError
-from kernels.run.execute import BACKENDS, get_backend
+from kernels.run.backends import BACKENDS, get_backend
 
 
 @pytest.fixture(autouse=True)
@@ -22,7 +22,7 @@ def invoke(*arguments: str):
 
 
 def test_backend_registry_lists_valid_names():
-    assert tuple(BACKENDS) == ("numpy", "shim", "cupy")
+    assert tuple(BACKENDS) == ("numpy", "shim", "cupy", "triton", "triton-gpu")
     with pytest.raises(KernelError) as caught:
         get_backend("opencl")
     assert caught.value.codes == ("K402",)

@@ -82,8 +82,7 @@ def test_compare_numpy_writes_results_and_a_plot(tmp_path):
     assert data["rows"] == 4
     frame = pandas.read_csv(out)
     assert list(frame.columns[:9]) == [
-        "cascade", "backend", "machine", "sequence", "queries", "head_dim", "tile",
-        "measured_s", "modelled_s",
+        "cascade", "backend", "machine", "M", "P", "E", "M0", "measured_s", "modelled_s",
     ]  # fmt: skip
     assert (frame["measured_s"] > 0).all() and (frame["modelled_s"] > 0).all()
     # loose: the template host is not this host, so only within two orders of magnitude

@@ -1,0 +1,378 @@
+"""Bindings and spatial spreads by branch and bound over the chain of einsums.
+
+Each computing einsum has candidates (array, spatial assignment) with analytic compute
+cycles and energy per row (a row is one workload point with one value of every partition
+rank). The chain is searched best first: a partial structure (the first einsums placed)
+has lower bounds on the latency and energy of every completion, and is expanded only
+while some row's bound is not worse than that row's incumbent.
+
+Pruning, each counted in the structures it removes:
+
+* **illegal**: an array that cannot run the einsum; a spread that no mapping's
+  per-array candidate lists can express together with the einsums already on the array;
+* **dominated**: per einsum and array, a spread whose compute cycles are no lower than
+  another's at every row and higher at one (ties are kept: they differ in what the
+  mapping can express); the swapped twin of a spread on two
+  equal-sized dimensions (decided by the first einsum on the array); a partial structure
+  with the same state as another (last array, and each array's einsums' variable sets
+  with their spreads) whose array loads and energy bound are no lower at every row;
+* **bounded**: a partial structure whose bound is worse than the incumbent at every row.
+
+Bounds (valid for every completion, every tile, placement and loop order):
+
+* compute: the busiest array's cycles, at least each remaining einsum's cheapest cycles,
+  and at least the average over arrays of the loads plus the remaining cheapest cycles;
+  used PEs are ``min(extent, dimension)`` at whole tiles, which no smaller tile exceeds;
+  a pipelined schedule keeps ``(T - 1) / T`` of it for ``T`` tiles;
+* memory: inputs read and outputs written once;
+* energy: compute energy, the compulsory traffic at the cheapest word energy, and each
+  intermediate whose producer and a reader sit on different arrays written and read
+  once at the cheapest level's word energies.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import heapq
+import itertools
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from einsum_cascade.ir import Cascade, Einsum, TensorKind
+from einsum_cascade.symbols import rank_of_variable
+from mappers.hardware.spec import ArchSpec, op_cycles_and_energy
+from mappers.search.candidates import Array
+from mappers.search.space import (
+    Assignment,
+    Structure,
+    candidate_list,
+    computing_einsums,
+    forwarding,
+    reads_tensor,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One einsum's candidate: its array, spread, compute cycles and energy per row."""
+
+    array: str
+    assignment: Assignment
+    cycles: Array
+    energy: Array
+
+
+@dataclass(slots=True)
+class ChainCounts:
+    """Structures (bindings x spreads) generated and how each was pruned or yielded."""
+
+    generated: int = 0
+    illegal: int = 0
+    dominated: int = 0
+    bounded: int = 0
+    yielded: int = 0
+
+
+@dataclass(order=True, slots=True)
+class _Node:
+    priority: float
+    serial: int
+    depth: int = field(compare=False)
+    chosen: tuple[Option, ...] = field(compare=False)
+    loads: dict[str, Array] = field(compare=False)
+    energy: Array = field(compare=False)
+
+
+def _word_energy(spec: ArchSpec) -> tuple[float, float, float]:
+    """Return the cheapest (read, write) word energy over all levels, and the backing's."""
+    reads, writes = [], []
+    for level in spec.levels:
+        words = level.access_bits / (8 * spec.word_bytes)
+        reads.append(level.read_energy_pj / words)
+        writes.append(level.write_energy_pj / words)
+    backing = spec.levels[0]
+    words = backing.access_bits / (8 * spec.word_bytes)
+    return min(reads), min(writes), min(backing.read_energy_pj, backing.write_energy_pj) / words
+
+
+class Chain:
+    """Best-first branch and bound over the chain of computing einsums."""
+
+    def __init__(
+        self,
+        cascade: Cascade,
+        spec: ArchSpec,
+        ops: dict[str, dict[str, Array]],
+        full: dict[str, Array],
+        batch: Array,
+        pipelined_tiles: Array | None,
+    ) -> None:
+        """Prepare every einsum's candidates.
+
+        Args:
+            cascade: the cascade.
+            spec: the spec with its cost table applied.
+            ops: per einsum, op counts per row (one batch entry).
+            full: full extent of every rank per row.
+            batch: the product of the batch ranks per row.
+            pipelined_tiles: the fewest tiles a pipelined schedule runs per row (None: the
+                schedule is not pipelined).
+        """
+        self.cascade, self.spec, self.full, self.batch = cascade, spec, full, batch
+        self.einsums = computing_einsums(cascade)
+        self.rows = batch.shape[0]
+        self.arrays = tuple(a.name for a in spec.arrays)
+        self.tiles = pipelined_tiles
+        self.counts = ChainCounts()
+        self.options: list[list[Option]] = []
+        raw, pruned = [], []
+        for einsum in self.einsums:
+            kept, total, illegal, dominated = self._einsum_options(einsum, ops[einsum.name])
+            self.options.append(kept)
+            raw.append(total)
+            pruned.append((illegal, dominated))
+        kept_counts = [len(o) for o in self.options]
+        self.below = [math.prod(kept_counts[k:]) for k in range(len(kept_counts) + 1)]
+        self.counts.generated = math.prod(raw)
+        for k, (illegal, dominated) in enumerate(pruned):
+            # a leaf is counted at the first einsum whose choice is pruned
+            others = math.prod(kept_counts[:k]) * math.prod(raw[k + 1 :])
+            self.counts.illegal += illegal * others
+            self.counts.dominated += dominated * others
+        self.cheapest = [
+            np.min([o.cycles for o in options], axis=0) if options else np.zeros(self.rows)
+            for options in self.options
+        ]
+        self.cheapest_energy = [
+            np.min([o.energy for o in options], axis=0) if options else np.zeros(self.rows)
+            for options in self.options
+        ]
+        read, write, backing = _word_energy(spec)
+        self.level_word = read + write
+        self.compulsory_words = self._compulsory_words()
+        self.base_energy = self.compulsory_words * backing
+        self.producer = {e.name: e for e in self.einsums}
+        self.sizes = {t.name: self._size(t.name) for t in cascade.tensors}
+
+    # ------------------------------------------------------------------ candidates
+
+    def _size(self, tensor: str) -> Array:
+        words = np.ones(self.rows)
+        for rank in self.cascade.tensor(tensor).ranks:
+            words = words * self.full[rank]
+        return words * self.batch
+
+    def _compulsory_words(self) -> Array:
+        total = np.zeros(self.rows)
+        for tensor in self.cascade.tensors:
+            if tensor.kind is not TensorKind.INTERMEDIATE:
+                total = total + self._size(tensor.name)
+        return total
+
+    def _einsum_options(
+        self, einsum: Einsum, ops: dict[str, Array]
+    ) -> tuple[list[Option], int, int, int]:
+        """Return (kept options, raw count, incapable count, dominated count) of one einsum."""
+        kept: list[Option] = []
+        total = illegal = dominated = 0
+        for array in self.spec.arrays:
+            spreads = list(itertools.permutations(einsum.variables, len(array.dims)))
+            total += len(spreads)
+            costs = [op_cycles_and_energy(array, op) for op in ops]
+            if any(c is None for c in costs):
+                illegal += len(spreads)
+                continue
+            busy = np.zeros(self.rows)
+            energy = np.zeros(self.rows)
+            for count, cost in zip(ops.values(), costs, strict=True):
+                assert cost is not None
+                busy = busy + count * cost[0]
+                energy = energy + count * cost[1] * self.batch
+            here: list[Option] = []
+            for variables in spreads:
+                if einsum.iterative_variable in variables:
+                    illegal += 1  # a loop-carried rank runs in time, not across PEs
+                    continue
+                used = np.ones(self.rows)
+                for dim, variable in zip(array.dims, variables, strict=True):
+                    extent = self.full[rank_of_variable(variable)]
+                    used = used * np.minimum(extent, array.dim_size(dim))
+                assignment = tuple(zip(array.dims, variables, strict=True))
+                here.append(Option(array.name, assignment, busy * self.batch / used, energy))
+            for option in here:
+                beaten = any(
+                    np.all(other.cycles <= option.cycles) and np.any(other.cycles < option.cycles)
+                    for other in here
+                )
+                if beaten:
+                    dominated += 1
+                else:
+                    kept.append(option)
+        return kept, total, illegal, dominated
+
+    # ------------------------------------------------------------------ bounds
+
+    def compute_bound(self, loads: dict[str, Array], depth: int) -> Array:
+        """Return a lower bound of compute cycles of every completion of a partial structure."""
+        busiest = np.max([*loads.values(), np.zeros(self.rows)], axis=0)
+        remaining = self.cheapest[depth:]
+        largest = np.max([*remaining, np.zeros(self.rows)], axis=0)
+        spread = (
+            sum(loads.values(), np.zeros(self.rows)) + sum(remaining, np.zeros(self.rows))
+        ) / len(self.arrays)
+        bound = np.maximum(np.maximum(busiest, largest), spread)
+        if self.tiles is not None:
+            bound = bound * (self.tiles - 1) / self.tiles
+        return np.asarray(bound)
+
+    def energy_bound(self, energy: Array, depth: int) -> Array:
+        """Return a lower bound of energy of every completion of a partial structure."""
+        return np.asarray(energy + sum(self.cheapest_energy[depth:], np.zeros(self.rows)))
+
+    def _crossing(self, einsum: Einsum, option: Option, chosen: tuple[Option, ...]) -> Array:
+        """Return the energy bound of operands that einsum reads from another array."""
+        placed = {e.name: o.array for e, o in zip(self.einsums, chosen, strict=False)}
+        extra = np.zeros(self.rows)
+        for tensor in dict.fromkeys(r.tensor for r in einsum.operands):
+            if tensor == einsum.name or tensor not in placed or placed[tensor] == option.array:
+                continue
+            earlier = [
+                e
+                for e in self.einsums[: len(chosen)]
+                if reads_tensor(e, tensor) and placed[e.name] != placed[tensor]
+            ]
+            if not earlier:  # the first reader across arrays pays for the tensor once
+                extra = extra + self.sizes[tensor] * self.level_word
+        return extra
+
+    # ------------------------------------------------------------------ search
+
+    def _state(self, chosen: tuple[Option, ...]) -> tuple[object, ...]:
+        per_array: dict[str, list[tuple[frozenset[str], Assignment]]] = {}
+        for einsum, option in zip(self.einsums, chosen, strict=False):
+            per_array.setdefault(option.array, []).append(
+                (frozenset(einsum.variables), option.assignment)
+            )
+        return (
+            len(chosen),
+            chosen[-1].array if chosen else None,
+            tuple(sorted((a, tuple(sorted(v, key=repr))) for a, v in per_array.items())),
+        )
+
+    def _expressible(self, chosen: tuple[Option, ...], einsum: Einsum, option: Option) -> bool:
+        on_array = [
+            (e, o) for e, o in zip(self.einsums, chosen, strict=False) if o.array == option.array
+        ]
+        on_array.append((einsum, option))
+        variables = {str(e.name): e.variables for e, _ in on_array}
+        for position in range(len(option.assignment)):
+            choices = {str(e.name): o.assignment[position][1] for e, o in on_array}
+            if not candidate_list(choices, variables):
+                return False
+        return True
+
+    def _canonical(self, chosen: tuple[Option, ...], option: Option) -> bool:
+        if any(o.array == option.array for o in chosen):
+            return True
+        array = self.spec.array(option.array)
+        for i, j in itertools.combinations(range(len(array.dims)), 2):
+            swapped = option.assignment[j][1] < option.assignment[i][1]
+            if array.shape[i] == array.shape[j] and swapped:
+                return False
+        return True
+
+    def structures(
+        self,
+        incumbent: collections.abc.Callable[[], tuple[Array, Array]],
+        worse: collections.abc.Callable[[Array, Array, Array, Array], Array],
+        memory_bound: collections.abc.Callable[[Array], Array],
+        stop: collections.abc.Callable[[], bool],
+    ) -> collections.abc.Iterator[tuple[Structure, Array, Array]]:
+        """Yield complete structures best first, with their latency and energy bounds.
+
+        Args:
+            incumbent: returns the (latency, energy) per row a bound must beat.
+            worse: (latency bound, energy bound, incumbent latency, incumbent energy) ->
+                per row, whether the bound is already worse.
+            memory_bound: compute cycles per row -> latency bound per row in seconds.
+            stop: returns True when the search must stop (the budget is spent).
+        """
+        root_loads = {a: np.zeros(self.rows) for a in self.arrays}
+        serial = itertools.count()
+        heap = [_Node(0.0, next(serial), 0, (), root_loads, np.zeros(self.rows))]
+        seen: dict[tuple[object, ...], list[tuple[dict[str, Array], Array]]] = {}
+        scale = np.maximum(self.compute_bound(root_loads, 0), 1e-30)
+        while heap:
+            if stop():
+                return
+            node = heapq.heappop(heap)
+            latency = memory_bound(self.compute_bound(node.loads, node.depth))
+            energy = self.energy_bound(node.energy, node.depth) + self.base_energy
+            best_latency, best_energy = incumbent()
+            if np.all(worse(latency, energy, best_latency, best_energy)):
+                self.counts.bounded += self.below[node.depth]
+                continue
+            if node.depth == len(self.einsums):
+                self.counts.yielded += 1
+                yield self._structure(node.chosen), latency, energy
+                continue
+            einsum = self.einsums[node.depth]
+            below = self.below[node.depth + 1]
+            for option in self.options[node.depth]:
+                if not self._canonical(node.chosen, option):
+                    self.counts.dominated += below
+                    continue
+                if not self._expressible(node.chosen, einsum, option):
+                    self.counts.illegal += below
+                    continue
+                loads = dict(node.loads)
+                loads[option.array] = loads[option.array] + option.cycles
+                chosen = (*node.chosen, option)
+                spent = node.energy + option.energy + self._crossing(einsum, option, node.chosen)
+                state = self._state(chosen)
+                if self._dominated(seen.setdefault(state, []), loads, spent):
+                    self.counts.dominated += below
+                    continue
+                seen[state].append((loads, spent))
+                bound = self.compute_bound(loads, node.depth + 1)
+                priority = float(np.min(bound / scale)) + 1e-12 * node.depth
+                heapq.heappush(
+                    heap, _Node(priority, next(serial), node.depth + 1, chosen, loads, spent)
+                )
+
+    @staticmethod
+    def _dominated(
+        frontier: list[tuple[dict[str, Array], Array]], loads: dict[str, Array], energy: Array
+    ) -> bool:
+        for other_loads, other_energy in frontier:
+            if np.all(other_energy <= energy) and all(
+                np.all(other_loads[a] <= loads[a]) for a in loads
+            ):
+                return True
+        return False
+
+    def _structure(self, chosen: tuple[Option, ...]) -> Structure:
+        bind = tuple((e.name, o.array) for e, o in zip(self.einsums, chosen, strict=True))
+        assignment = {e.name: o.assignment for e, o in zip(self.einsums, chosen, strict=True)}
+        spatial = []
+        for array in self.spec.arrays:
+            einsums = [
+                e for e, o in zip(self.einsums, chosen, strict=True) if o.array == array.name
+            ]
+            if not einsums:
+                continue
+            variables = {str(e.name): e.variables for e in einsums}
+            pairs: list[tuple[str, str]] = []
+            for position, dim in enumerate(array.dims):
+                choices = {str(e.name): assignment[e.name][position][1] for e in einsums}
+                pairs.extend((dim, v) for v in candidate_list(choices, variables))
+            spatial.append((array.name, tuple(pairs)))
+        ordered = tuple(
+            (e.name, assignment[e.name]) for e in self.cascade.einsums if e.name in assignment
+        )
+        return Structure(bind, ordered, tuple(spatial), forwarding(self.cascade, dict(bind)))
+
+
+__all__ = ["Chain", "ChainCounts", "Option"]
