@@ -1,13 +1,17 @@
-"""Time ``einsum-cascade reproduce fusemax`` in a fresh process and record the wall time.
+"""Time ``einsum-cascade reproduce fusemax`` in fresh processes and record the wall times.
 
 The command costs 120 attention points (5 configurations x 4 models x 6 sequence lengths)
-and 48 linear-layer points (2 hardwares x 24), writes every CSV and the comparison. The
-time includes interpreter start-up and imports, as a user sees it. Usage::
+and 48 linear-layer points (2 hardwares x 24), writes every CSV, the comparison and the
+figures. The time includes interpreter start-up and imports, as a user sees it. Each run
+writes into a new empty folder under ``--out`` (default: a new temporary folder). Usage::
 
     python benchmarks/reproduce_fusemax.py [--out DIR] [--record FILE] [--repeat N]
+        [--no-figures] [--cold]
 
-The record (JSON: wall times, point counts, headline, platform) goes to ``--record``, by
-default ``DIR/benchmark.json``.
+``--cold`` runs with the cost-model cache off (``--no-cache``: every model built and
+compiled); by default one untimed run fills the cache first. The record (JSON: wall and CPU
+times, load averages, point counts, headline, platform) goes to ``--record``, by default
+``DIR/benchmark.json``.
 """
 
 from __future__ import annotations
@@ -16,39 +20,49 @@ import argparse
 import csv
 import json
 import platform
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _timing import time_command
 
 ATTENTION_POINTS = 5 * 4 * 6
 LINEAR_POINTS = 2 * 4 * 6
 
 
-def run_once(out: Path) -> float:
-    """Run the command in a new interpreter; return its wall time in seconds."""
-    command = [sys.executable, "-m", "einsum_cascade", "reproduce", "fusemax", "--out", str(out)]
-    start = time.perf_counter()
-    subprocess.run(command, check=True, capture_output=True)
-    return time.perf_counter() - start
-
-
 def main() -> None:
     """Time the command, print a line and write the JSON record."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=None, help="output folder of the command")
+    parser.add_argument("--out", type=Path, default=None, help="folder for the runs' outputs")
     parser.add_argument("--record", type=Path, default=None, help="JSON record to write")
     parser.add_argument("--repeat", type=int, default=3, help="runs; the minimum is reported")
+    parser.add_argument("--no-figures", action="store_true", help="time without the figures")
+    parser.add_argument("--cold", action="store_true", help="cost-model cache off")
     args = parser.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="reproduce-fusemax-"))
-    walls = [run_once(out) for _ in range(max(1, args.repeat))]
-    with (out / "headline.csv").open(encoding="utf-8") as handle:
+    out.mkdir(parents=True, exist_ok=True)
+    runs: list[Path] = []
+
+    def fresh(_: int) -> list[str]:
+        runs.append(Path(tempfile.mkdtemp(prefix="run-", dir=out)))
+        return ["--out", str(runs[-1])]
+
+    command = [sys.executable, "-m", "einsum_cascade", "reproduce", "fusemax"]
+    command += ["--no-figures"] if args.no_figures else []
+    command += ["--no-cache"] if args.cold else []
+    if not args.cold:
+        time_command("fill the cache", command, 1, fresh)
+    timing = time_command(
+        " ".join(["reproduce fusemax", *command[5:]]), command, args.repeat, fresh
+    )
+    with (runs[-1] / "headline.csv").open(encoding="utf-8") as handle:
         headline = {row["quantity"]: float(row["mean"]) for row in csv.DictReader(handle)}
     record = {
-        "command": "einsum-cascade reproduce fusemax --out DIR",
-        "wall_s": walls,
-        "best_wall_s": min(walls),
+        "command": "einsum-cascade " + " ".join(command[3:]) + " --out DIR",
+        **timing.to_dict(),
+        "cache": "off" if args.cold else "warm",
         "attention_points": ATTENTION_POINTS,
         "linear_points": LINEAR_POINTS,
         "headline_means": headline,
@@ -58,8 +72,8 @@ def main() -> None:
     path = args.record or out / "benchmark.json"
     path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     print(
-        f"reproduce fusemax: {ATTENTION_POINTS} attention + {LINEAR_POINTS} linear points, "
-        f"fresh process, best of {len(walls)}: {min(walls):.2f} s -> {path}"
+        f"{ATTENTION_POINTS} attention + {LINEAR_POINTS} linear points, fresh process, "
+        f"cache {record['cache']}: {timing.line()} -> {path}"
     )
 
 

@@ -95,12 +95,14 @@ bind:
   pe2d: [Z]
 spatial:
   pe2d: {{rows: {rows}, cols: n}}
+stationary:
+  Z: {stationary}
 place:
   DRAM: [A, W, Z]
   L3: [A, W, Z]
 schedule: sequential
 """
-DATAFLOW = {"os": ("m", "output-stationary"), "ws": ("k", "weight-stationary")}
+DATAFLOW = {"os": ("m", "Z", "output-stationary"), "ws": ("k", "W", "weight-stationary")}
 
 
 @dataclass(frozen=True)
@@ -114,10 +116,12 @@ class Ours:
 
 def ours(m: int, k: int, n: int, size: int, dataflow: str) -> Ours:
     """Cost one GEMM point in our model: build (cached per spec and mapping) and evaluate."""
-    rows, long = DATAFLOW[dataflow]
+    rows, stationary, long = DATAFLOW[dataflow]
     start = time.perf_counter()
     spec = spec_from_text(SPEC.format(rows=size, cols=size))
-    mapping = mapping_from_text(MAPPING.format(dataflow=dataflow, long=long, rows=rows))
+    mapping = mapping_from_text(
+        MAPPING.format(dataflow=dataflow, long=long, rows=rows, stationary=stationary)
+    )
     model = build_cost_model(load_cascade("gemm"), spec, mapping)
     values = evaluate_design_points(model, {"M": m, "K": k, "N": n})
     elapsed = time.perf_counter() - start

@@ -77,6 +77,7 @@ arrays:
   - name: pe2d
     shape: [{size}, {size}]
     dims: [rows, cols]
+    fill_drain: false   # ZigZag without systolic_dimensions charges no fill or drain
     register_words_per_pe: 12
     register_read_energy_pj: 2.194455
     register_write_energy_pj: 1.906455
@@ -88,7 +89,7 @@ arrays:
 # ZigZag's Gemm O[b][k] += I[b][c] W[c][k]: B is our M, K our N, C our contraction K.
 ZIGZAG_RANK = {"B": "M", "K": "N", "C": "K"}
 IRRELEVANT = {"O": "C", "I": "K", "W": "B"}  # the loop each operand does not depend on
-STATIONARY = {"O": "output", "I": "input", "W": "weight"}
+STATIONARY = {"O": "Z", "I": "A", "W": "W"}  # ZigZag operand -> our tensor
 
 
 @dataclass(frozen=True)
@@ -137,11 +138,12 @@ def translate(zz: dict[str, Any], m: int, k: int, n: int) -> tuple[str, list[str
     lines = [
         "version: 1",
         "name: zigzag-choice",
-        f"description: ZigZag's chosen mapping ({stationary}-stationary registers)",
+        "description: ZigZag's chosen mapping",
         "cascade: gemm",
         "batch_ranks: []",
         "bind: {pe2d: [Z]}",
         f"spatial: {{pe2d: {{rows: {spatial['rows']}, cols: {spatial['cols']}}}}}",
+        f"stationary: {{Z: {stationary}}}",
         f"loop_order: [{', '.join(order)}]",
     ]
     if tiles:

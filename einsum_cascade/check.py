@@ -387,11 +387,30 @@ class _Checker(Resolver):
                 hint=f"within one step over {variable}, read only that step's values; to use "
                 "a whole-loop result, read the final generation after the loop",
             )
+        if not cycle and not conflict:
+            self.check_reintroduced(cascade)
         for name in unreachable_tensors(cascade):
             self.warn(
                 "W302",
                 f"intermediate '{name}' does not contribute to any output",
                 cascade.tensor(name).span,
+            )
+
+    def check_reintroduced(self, cascade: Cascade) -> None:
+        from einsum_cascade.printer import format_expression, format_filter
+        from einsum_cascade.shapes import reintroduced_points
+
+        for einsum, ref, other in reintroduced_points(cascade):
+            origin = cascade.einsum(ref.tensor).condition
+            self.warn(
+                "W303",
+                f"'{einsum.name}' is present again where the filter of '{ref.tensor}' removed "
+                f"points: '{format_expression(other)}' covers every index variable, and + or "
+                f"- lets the absent '{ref.tensor}' stand for 0",
+                ref.span,
+                hint=f"repeat the filter on '{einsum.name}': '... where {format_filter(origin)}'"
+                if origin is not None
+                else f"filter '{einsum.name}' as '{ref.tensor}' is filtered",
             )
 
 

@@ -10,6 +10,7 @@ it (see ``einsum_cascade.graph.schedule``).
 from __future__ import annotations
 
 import functools
+import math
 import string
 from dataclasses import dataclass
 from typing import Any
@@ -302,6 +303,8 @@ class _State:
         scale = 1.0
         for factor in factors:
             if isinstance(factor, Literal):
+                if not math.isfinite(factor.value):
+                    return None  # inf * (a + b) is not inf * a + inf * b: general path
                 scale *= factor.value
                 continue
             assert isinstance(factor, TensorRef)

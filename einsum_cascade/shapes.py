@@ -42,6 +42,7 @@ from einsum_cascade.ir import (
     TensorRef,
     Unary,
     expression_variables,
+    operands,
     walk,
 )
 from einsum_cascade.symbols import extent_symbol, index_symbol, rank_of_variable
@@ -163,6 +164,59 @@ def presence_conditions(cascade: Cascade) -> dict[str, sympy.Basic]:
             condition if passes_on else sympy.true,
         )
     return conditions
+
+
+def filtered_tensors(cascade: Cascade) -> dict[str, sympy.Basic]:
+    """Return the tensors whose points a filter leaves absent, with the condition they pass on.
+
+    Example:
+        >>> from einsum_cascade import library
+        >>> sorted(filtered_tensors(library.load("attention/3pass-causal")))
+        ['QK', 'SN']
+    """
+    filtered: dict[str, sympy.Basic] = {}
+    conditions = presence_conditions(cascade)
+    for einsum in cascade.einsums:
+        condition = conditions[einsum.name]
+        names = {s.name for s in condition.free_symbols}
+        if (
+            condition != sympy.true
+            and einsum.iterative_variable is None
+            and not names & set(einsum.reduced_variables)
+        ):
+            filtered[einsum.name] = condition
+    return filtered
+
+
+def reintroduced_points(cascade: Cascade) -> list[tuple[Einsum, TensorRef, Expr]]:
+    """Find sums and differences that make points a filter removed present again.
+
+    ``+`` and ``-`` let an absent operand stand for 0, and an operand that carries every
+    index variable decides where a point is present. So in ``B[m, p] = A[m, p] - S[] *
+    (p - m)`` with ``A`` filtered by ``m <= p``, the right side is present everywhere and
+    ``B`` is present at every point the filter removed. Only coverage by coordinates
+    counts: a sum of two tensors (``R[k + 1] = S[k] + Y[k + 1]``, with ``S`` filtered) is a
+    union of data, as meant. Returns ``(einsum, filtered operand, covering operand)`` for
+    each such sum in an einsum without a filter of its own.
+    """
+    filtered = filtered_tensors(cascade)
+    found: list[tuple[Einsum, TensorRef, Expr]] = []
+    for einsum in cascade.einsums:
+        if einsum.condition is not None or not filtered:
+            continue
+        everything = frozenset(einsum.variables)
+        for node in walk(einsum.expression):
+            if not (isinstance(node, Binary) and node.op in "+-"):
+                continue
+            for side, other in ((node.left, node.right), (node.right, node.left)):
+                refs = [r for r in operands(side) if r.tensor in filtered]
+                data = frozenset(v for r in operands(other) for v in r.variables())
+                clean = not any(r.tensor in filtered for r in operands(other))
+                # coordinates, not data, make it cover: a bias added to filtered data
+                by_position = expression_variables(other) >= everything and not data >= everything
+                if refs and clean and by_position:
+                    found.append((einsum, refs[0], other))
+    return found
 
 
 def _is_constant(expr: Expr) -> bool:

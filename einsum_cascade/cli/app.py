@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -121,6 +122,31 @@ def refuse_overwrite(*paths: Path | None, force: bool) -> None:
             continue
         what = "is not empty" if path.is_dir() else "exists"
         raise fail(f"{path} {what}; pass --force to overwrite")
+
+
+def refuse_output_folder(path: Path, *, force: bool) -> None:
+    """Exit 1 unless ``path`` can be the folder an output is written into.
+
+    A file (or a link to one) is never replaced, with or without ``--force``; a folder that
+    holds anything needs ``--force``.
+    """
+    if path.exists() and not path.is_dir():
+        raise fail(f"{path} is a file; --out names a folder (nothing was written)")
+    refuse_overwrite(path, force=force)
+
+
+@contextlib.contextmanager
+def os_errors() -> Iterator[None]:
+    """Turn an OS error while writing (read-only, disk full, missing folder) into exit 1.
+
+    The message names the path and the reason; nothing of the traceback is shown.
+    """
+    try:
+        yield
+    except OSError as exc:
+        where = f" {exc.filename}" if exc.filename else ""
+        reason = exc.strerror or str(exc)
+        raise fail(f"cannot write{where}: {reason}") from None
 
 
 def user_errors(func: Callable[P, R]) -> Callable[P, R]:

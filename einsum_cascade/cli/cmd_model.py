@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -11,12 +12,14 @@ from einsum_cascade.cli.app import (
     EXIT_USAGE,
     app,
     fail,
+    os_errors,
     print_json,
-    refuse_overwrite,
+    refuse_output_folder,
     stdout_console,
     user_errors,
 )
 from einsum_cascade.cli.options import extent_options
+from einsum_cascade.cli.reproduction import print_reproduction
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -73,7 +76,7 @@ def model(
         return
     console = stdout_console()
     if attention is not None:
-        for rendered in _attention_tables(attention):
+        for rendered in attention.tables():
             console.print(rendered)
     if layers is not None:
         console.print(_linear_table(layers))
@@ -109,32 +112,10 @@ def _json(attention: CostReport | None, layers: LinearReport | None) -> dict[str
         "attention": attention.to_dict(),
         "linear": layers.to_dict(),
         "end_to_end": {
-            key: attention.metric(key) + getattr(layers, key)
+            key: getattr(attention, key) + getattr(layers, key)
             for key in ("latency_s", "traffic_bytes", "energy_pj")
         },
     }
-
-
-def _attention_tables(report: CostReport) -> tuple[Table, Table]:
-    from rich.table import Table
-
-    metrics = dict(report.metrics)
-    title = f"{report.mapping} on {report.spec}: {report.workload} seq {report.seq_len}"
-    summary = Table(title=title)
-    summary.add_column("metric")
-    summary.add_column("value", justify="right")
-    for key, value in metrics.items():
-        if not key.startswith(("cycles_", "share_")):
-            summary.add_row(key, f"{value:.6g}")
-    summary.add_row("area_um2", f"{report.area_um2:.6g}")
-    per_einsum = Table(title="per einsum")
-    for column in ("einsum", "array", "cycles", "share of array"):
-        per_einsum.add_column(column, justify="right" if column != "einsum" else "left")
-    for name, array in report.einsum_arrays:
-        per_einsum.add_row(
-            name, array, f"{metrics[f'cycles_{name}']:.6g}", f"{metrics[f'share_{name}']:.4f}"
-        )
-    return summary, per_einsum
 
 
 def _linear_table(report: LinearReport) -> Table:
@@ -166,7 +147,7 @@ def _end_to_end_table(attention: CostReport, layers: LinearReport) -> Table:
     for column in ("metric", "attention", "linear", "total"):
         table.add_column(column, justify="left" if column == "metric" else "right")
     for key in ("latency_s", "traffic_bytes", "energy_pj"):
-        ours, theirs = attention.metric(key), float(getattr(layers, key))
+        ours, theirs = float(getattr(attention, key)), float(getattr(layers, key))
         table.add_row(key, f"{ours:.6g}", f"{theirs:.6g}", f"{ours + theirs:.6g}")
     return table
 
@@ -183,12 +164,25 @@ def reproduce_fusemax(
     ),
     table: str = typer.Option("artifact", "--costs", help="cost table: artifact or default"),
     force: bool = typer.Option(False, "--force", help="write into a directory that is not empty"),
+    figures: bool = typer.Option(
+        True, "--figures/--no-figures", help="draw the paper's figures as PNG files"
+    ),
+    use_cache: bool = typer.Option(
+        True,
+        "--cache/--no-cache",
+        help="read and write compiled cost models in the user's cache folder",
+    ),
 ) -> None:
     """Reproduce the FuseMax evaluation: attention and end-to-end CSVs, headline, comparison."""
     from mappers.fusemax.reproduce import DEFAULT_ARTIFACT_DIR
     from mappers.fusemax.reproduce import reproduce_fusemax as run
 
-    refuse_overwrite(Path(out), force=force)
+    refuse_output_folder(Path(out), force=force)
+    if not use_cache:
+        from mappers.cost import cache
+
+        os.environ[cache.DISABLE_ENV] = "1"
     reference = Path(artifact) if artifact is not None else DEFAULT_ARTIFACT_DIR
-    run(Path(out), reference if reference.exists() else None, table)
-    stdout_console().print(f"wrote {out}")
+    with os_errors():
+        result = run(Path(out), reference if reference.exists() else None, table, figures=figures)
+    print_reproduction(stdout_console(), result)

@@ -12,6 +12,7 @@ import typer
 
 from einsum_cascade.cli.app import (
     app,
+    os_errors,
     print_json,
     refuse_overwrite,
     stderr_console,
@@ -163,9 +164,10 @@ def plot(
 ) -> None:
     """Draw sweep results as a line, bar or scatter plot, optionally with a Pareto front."""
     from mappers.sweep.errors import SweepError
-    from mappers.sweep.plots import PlotRequest, plot_results, save_figure
+    from mappers.sweep.plots import PlotRequest, figure_path, plot_results, save_figure
     from mappers.sweep.store import read_results
 
+    output = figure_path(output)  # the file matplotlib writes: -o fig is fig.png
     refuse_overwrite(output, force=force)
     frame = read_results(results)
     for condition in where or ():
@@ -179,8 +181,11 @@ def plot(
     x_column, y_column = x or (front[0] if front else None), y or (front[1] if front else None)
     if x_column is None or y_column is None:
         raise SweepError.single("SW408", "give --x and --y (or --pareto A,B to plot B against A)")
-    request = PlotRequest(x_column, y_column, hue, kind, logx, logy, front, title)
-    written = save_figure(plot_results(frame, request), output)
+    request = PlotRequest(
+        x_column, y_column, hue, kind, logx, logy, front, title, tuple(where or ())
+    )
+    with os_errors():
+        written = save_figure(plot_results(frame, request), output)
     stdout_console().print(f"wrote {written}", markup=False)
 
 

@@ -10,21 +10,28 @@ from mappers.cost.model import (
     CostReport,
     build_cost_model,
     estimate_cost,
+    evaluate_costs,
     evaluate_design_points,
     tiles_fit,
 )
 from mappers.cost.pipeline import Pipeline
+from mappers.cost.report import ArrayCosts, Costs, EinsumCosts, LevelCosts
 
 __all__ = [
     "DEFAULT_TABLE",
+    "ArrayCosts",
     "CostModel",
     "CostReport",
+    "Costs",
+    "EinsumCosts",
+    "LevelCosts",
     "LinearLayer",
     "LinearReport",
     "Pipeline",
     "build_cost_model",
     "estimate_cost",
     "estimate_linear_cost",
+    "evaluate_costs",
     "evaluate_design_points",
     "linear_layers_cost",
     "linear_plan_from_text",

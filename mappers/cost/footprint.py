@@ -29,6 +29,25 @@ class Extents:
         rank = rank_of_variable(variable)
         return (self.tile if tiled else self.full)[rank]
 
+    def trips(self, variable: str) -> sympy.Expr:
+        """Return the DRAM-loop tiles along a variable's rank (1 when it is not split)."""
+        return self.dram_loop.get(rank_of_variable(variable), sympy.Integer(1))
+
+    def chunks(self, variable: str, size: sympy.Expr) -> sympy.Expr:
+        """Return the pieces of at most ``size`` a variable's rank is cut into over the run.
+
+        Each DRAM-loop tile is cut on its own: whole tiles into ``ceil(tile / size)``
+        pieces, a ragged last tile (the remainder of the extent) into
+        ``ceil(remainder / size)``. A spatial fold of an array dimension of ``size`` PEs
+        is one piece.
+        """
+        rank = rank_of_variable(variable)
+        full, tile = self.full[rank], self.tile[rank]
+        if tile == full:
+            return sympy.ceiling(full / size)
+        whole = sympy.floor(full / tile)
+        return whole * sympy.ceiling(tile / size) + sympy.ceiling((full - whole * tile) / size)
+
 
 def build_extents(cascade: Cascade, mapping: Mapping, fixed: dict[str, int]) -> Extents:
     """Return the extents of every rank given fixed values (``M0``) and the loop order."""
@@ -48,7 +67,7 @@ def build_extents(cascade: Cascade, mapping: Mapping, fixed: dict[str, int]) -> 
             dram_loop[rank] = sympy.Integer(1)
         else:
             tile[rank] = tile_symbol(rank)
-            dram_loop[rank] = extent / tile_symbol(rank)
+            dram_loop[rank] = sympy.ceiling(extent / tile_symbol(rank))  # a ragged last tile
     return Extents(full, tile, dram_loop)
 
 

@@ -23,6 +23,7 @@ from einsum_cascade import einsum_order
 from einsum_cascade.diagnostics import suggest
 from einsum_cascade.ir import Cascade, Generation, generation_of
 from einsum_cascade.symbols import extent_symbol
+from mappers.cost import cache
 from mappers.cost.footprint import tile_footprint, tile_symbol
 from mappers.cost.parameters import (
     dim_symbol,
@@ -34,6 +35,7 @@ from mappers.cost.parameters import (
     symbol_values,
 )
 from mappers.cost.pipeline import Pipeline
+from mappers.cost.report import ArrayCosts, CostReport, Costs, EinsumCosts, LevelCosts
 from mappers.cost.schedule import PIPELINE_SCHEDULES, latency_cycles
 from mappers.cost.symbolic import (
     SymbolicCost,
@@ -51,15 +53,61 @@ from mappers.workloads import Workload
 DEFAULT_TABLE = "default"
 
 
+Key = tuple[str, str]  # (quantity, owner): ("busy", "BQK"), ("reads", "L3"), ("region", "0")
+
+
+@dataclass(frozen=True)
+class CompiledForms:
+    """Named symbolic forms compiled into one NumPy function.
+
+    ``keys`` name the forms (quantity and owner), ``arguments`` the columns the function
+    reads; :meth:`evaluate` returns the values by key, broadcast to the points' shape.
+    """
+
+    keys: tuple[Key, ...]
+    arguments: tuple[str, ...]
+    function: Any
+
+    @staticmethod
+    def compile(forms: dict[Key, sympy.Expr]) -> CompiledForms:
+        """Lambdify named forms once; their free symbols become the arguments, by name."""
+        expressions = [sympy.sympify(x) for x in forms.values()]
+        symbols = sorted(
+            set().union(set(), *(x.free_symbols for x in expressions)), key=lambda s: s.name
+        )
+        function = cache.numpy_function(symbols, expressions)
+        return CompiledForms(tuple(forms), tuple(s.name for s in symbols), function)
+
+    def evaluate(
+        self, columns: collections.abc.Mapping[str, np.ndarray], shape: tuple[int, ...]
+    ) -> dict[Key, np.ndarray]:
+        """Return every form's value per point, by key."""
+        values = self.function(*(columns[name] for name in self.arguments))
+        return {
+            key: np.broadcast_to(np.asarray(value, dtype=float), shape)
+            for key, value in zip(self.keys, values, strict=True)
+        }
+
+
+@dataclass(frozen=True)
+class FitForm:
+    """The words a ``fit`` tile rule's tensors occupy: ``constant + per_tile * tile``."""
+
+    rank: str
+    arguments: tuple[str, ...]
+    function: Any  # arguments -> (constant words, words per unit of tile)
+
+
 @dataclass(frozen=True)
 class CostModel:
-    """A compiled cost model: symbolic forms plus their lambdified evaluator.
+    """A compiled cost model: symbolic forms plus their lambdified evaluators.
 
     ``parametric`` holds the forms in the spec's parameters (array dimensions, register
     energies: see :mod:`mappers.cost.parameters`) and the extents a mapping ties to them
     (``M0`` = ``pe2d`` rows); ``symbolic`` is the same forms at the spec's own numbers.
-    ``function`` is compiled from ``parametric``, so one model serves every value of the
-    numeric spec parameters.
+    ``forms`` is compiled from ``parametric``, so one model serves every value of the
+    numeric spec parameters; ``loops`` gives the DRAM-loop trip counts (pipelined
+    schedules) and ``fits`` the footprints of the ``fit`` tile rules.
     """
 
     cascade: Cascade
@@ -67,9 +115,9 @@ class CostModel:
     mapping: Mapping
     table: str
     symbolic: SymbolicCost
-    arguments: tuple[str, ...]
-    function: Any
-    fit_functions: tuple[tuple[str, Any, Any], ...]  # (rank, constant words, words per tile)
+    forms: CompiledForms
+    loops: CompiledForms
+    fits: tuple[FitForm, ...]
     parametric: SymbolicCost
 
     @property
@@ -77,9 +125,56 @@ class CostModel:
         """Return the costed (bound) einsums in cascade order."""
         return tuple(e.name for e in self.symbolic.einsums)
 
+    @property
+    def arguments(self) -> tuple[str, ...]:
+        """Return the columns the cost forms read."""
+        return self.forms.arguments
+
+
+def _cost_forms(parametric: SymbolicCost) -> dict[Key, sympy.Expr]:
+    """Return every form the evaluator needs, by (quantity, owner)."""
+    forms: dict[Key, sympy.Expr] = {}
+    for e in parametric.einsums:
+        forms["busy", e.name] = e.busy_pe_cycles
+        forms["used", e.name] = e.used_pes
+        forms["energy", e.name] = e.compute_energy_pj
+        forms["register_energy", e.name] = e.register_energy_pj
+        forms["register_words", e.name] = e.register_reads_words + e.register_writes_words
+        forms["fill_drain", e.name] = e.fill_drain_cycles
+    for index, words in enumerate(parametric.dram_words_by_region):
+        forms["region", str(index)] = words
+    for level, words in parametric.level_reads_words.items():
+        forms["reads", level] = words
+    for level, words in parametric.level_writes_words.items():
+        forms["writes", level] = words
+    return forms
+
+
+_CACHED_OUTSIDE = ("cascade", "spec", "mapping", "table")
+
 
 @functools.lru_cache(maxsize=64)
 def build_cost_model(
+    cascade: Cascade, spec: ArchSpec, mapping: Mapping, table: str = DEFAULT_TABLE
+) -> CostModel:
+    """Return the compiled cost model, from the on-disk cache when it holds it.
+
+    See :mod:`mappers.cost.cache` (key, folder, ``EINSUM_CASCADE_NO_CACHE``) and
+    :func:`compile_cost_model`.
+    """
+    key = cache.model_key(cascade, spec, mapping, table)
+    stored = cache.load(key)
+    if isinstance(stored, dict):
+        return CostModel(cascade, spec, mapping, table, **stored)
+    model = compile_cost_model(cascade, spec, mapping, table)
+    fields = dataclasses.fields(CostModel)
+    cache.store(
+        key, {f.name: getattr(model, f.name) for f in fields if f.name not in _CACHED_OUTSIDE}
+    )
+    return model
+
+
+def compile_cost_model(
     cascade: Cascade, spec: ArchSpec, mapping: Mapping, table: str = DEFAULT_TABLE
 ) -> CostModel:
     """Validate the mapping against cascade and spec, build and lambdify the symbolic costs.
@@ -102,20 +197,7 @@ def build_cost_model(
     check_binding(cascade, spec, mapping)
     spec_for_table = apply_table(spec, mapping, table)
     parametric = build_symbolic(cascade, spec_for_table, mapping)
-    expressions = [
-        *(e.busy_pe_cycles for e in parametric.einsums),
-        *(e.used_pes for e in parametric.einsums),
-        *(e.compute_energy_pj for e in parametric.einsums),
-        *(e.register_energy_pj for e in parametric.einsums),
-        *(e.register_reads_words + e.register_writes_words for e in parametric.einsums),
-        *parametric.dram_words_by_region,
-        *parametric.level_reads_words.values(),
-        *parametric.level_writes_words.values(),
-    ]
-    symbols = sorted(
-        set().union(*(sympy.sympify(x).free_symbols for x in expressions)), key=lambda s: s.name
-    )
-    function = sympy.lambdify(symbols, expressions, modules="numpy")
+    loops = {("dram_loop", rank): parametric.extents.dram_loop[rank] for rank in mapping.loop_order}
     fits = []
     for rule in mapping.tiles:
         if rule.fit_level is None:
@@ -125,13 +207,8 @@ def build_cost_model(
         tile = tile_symbol(rule.rank)
         constant, per_tile = words.subs(tile, 0), sympy.diff(words, tile)
         args = sorted((constant + per_tile).free_symbols, key=lambda s: s.name)
-        fits.append(
-            (
-                rule.rank,
-                tuple(s.name for s in args),
-                sympy.lambdify(args, [constant, per_tile], modules="numpy"),
-            )
-        )
+        function = cache.numpy_function(args, [constant, per_tile])
+        fits.append(FitForm(rule.rank, tuple(s.name for s in args), function))
     defaults: dict[sympy.Symbol, sympy.Expr] = {
         k: sympy.Integer(int(v)) if k.is_integer else sympy.Float(v)
         for k, v in symbol_values(spec, table).items()
@@ -148,8 +225,8 @@ def build_cost_model(
         mapping,
         table,
         at_values(parametric, defaults),
-        tuple(s.name for s in symbols),
-        function,
+        CompiledForms.compile(_cost_forms(parametric)),
+        CompiledForms.compile(loops),
         tuple(fits),
         parametric,
     )
@@ -169,7 +246,7 @@ def check_point_extents(model: CostModel, given: collections.abc.Iterable[str]) 
     Raises:
         MappingError: M402 names the missing extents and the ones the point gives.
     """
-    needed = {*model.arguments, *(n for _, names, _ in model.fit_functions for n in names)}
+    needed = {*model.arguments, *(n for fit in model.fits for n in fit.arguments)}
     needed.update(rule.rank for rule in model.mapping.tiles if not rule.whole)
     needed -= {rank for rank, _ in _dim_extents(model.mapping)}
     have = set(given)
@@ -220,6 +297,7 @@ def tiles_fit(
     Where it is False, :func:`evaluate_design_points` raises M401 (no tile fits the level).
     """
     cols, shape = point_columns(model, columns)
+    cols.update(fixed_tiles(model, cols))
     ok = np.ones(shape, dtype=bool)
     for rule in model.mapping.tiles:
         if rule.fit_level is not None:
@@ -274,10 +352,10 @@ def _pipeline(
     )
 
 
-def evaluate_design_points(
+def evaluate_costs(
     model: CostModel, columns: collections.abc.Mapping[str, np.ndarray | float | int]
-) -> dict[str, np.ndarray]:
-    """Evaluate a compiled model at many points at once.
+) -> Costs[np.ndarray]:
+    """Evaluate a compiled model at many points at once: typed costs, one column each.
 
     Args:
         model: from :func:`build_cost_model`.
@@ -287,134 +365,101 @@ def evaluate_design_points(
             the dimensions on the last axis; see :mod:`mappers.cost.parameters`), which
             default to the spec's values; all broadcast together.
 
-    Returns:
-        Arrays: ``latency_cycles``, ``latency_s``, ``traffic_bytes``, ``energy_pj``,
-        ``util_<array>``, ``cycles_<einsum>``, ``share_<einsum>`` (busy PE-cycles of the
-        einsum over its array's PE-cycles), ``energy_<component>_pj`` (arrays, their
-        ``<array>_registers`` and levels), ``accesses_<level>_words``,
-        ``accesses_<array>_registers_words``, ``tile_<rank>``.
-
     Raises:
         MappingError: M402 a needed extent is missing; M401 no tile fits its level; M404 a
             dotted name that is no parameter of the spec.
     """
     cols, shape = point_columns(model, columns)
-    cols.update(tile_extents(model, cols))
-    values = model.function(*(cols[name] for name in model.arguments))
-    values = [np.broadcast_to(np.asarray(v, dtype=float), shape) for v in values]
+    tiles = tile_extents(model, cols)
+    cols.update(tiles)
+    values = model.forms.evaluate(cols, shape)
     sym, spec, mapping = model.symbolic, model.spec, model.mapping
-    count = len(sym.einsums)
     batch = np.prod([cols[r] for r in mapping.batch_ranks if r in cols], axis=0)
-    busy = dict(zip(model.einsum_names, values[:count], strict=True))
-    used = dict(zip(model.einsum_names, values[count : 2 * count], strict=True))
-    energy = dict(zip(model.einsum_names, values[2 * count : 3 * count], strict=True))
-    register_energy = dict(zip(model.einsum_names, values[3 * count : 4 * count], strict=True))
-    register_words = dict(zip(model.einsum_names, values[4 * count : 5 * count], strict=True))
-    rest = values[5 * count :]
-    num_regions = len(sym.dram_words_by_region)
-    region_words = [w * batch for w in rest[:num_regions]]
-    levels = list(sym.level_reads_words)
-    reads = dict(zip(levels, rest[num_regions : num_regions + len(levels)], strict=True))
-    writes = dict(zip(levels, rest[num_regions + len(levels) :], strict=True))
+    names = model.einsum_names
+    region_words = [values["region", str(i)] * batch for i in range(len(sym.dram_words_by_region))]
     arrays = {e.name: e.array for e in sym.einsums}
-    cycles = {n: busy[n] * batch / used[n] for n in busy}
+    busy = {n: values["busy", n] * batch for n in names}
+    cycles = {n: busy[n] / values["used", n] + values["fill_drain", n] * batch for n in names}
     clock, word_bytes = cols["clock_hz"], cols["word_bytes"]
     bandwidth = cols[f"{spec.backing.name}.bandwidth_bytes_per_s"]
     bandwidth_words_per_cycle = bandwidth / clock / word_bytes
     memory = [w / bandwidth_words_per_cycle for w in region_words]
     pipeline = None
     if mapping.schedule.kind in PIPELINE_SCHEDULES:
-        tiles = batch * np.prod([_dram_extent(model, r, cols) for r in mapping.loop_order], axis=0)
-        pipeline = _pipeline(model, tiles, cycles)
-        inner = mapping.loop_order[-1] if mapping.loop_order else None
-        if inner is not None:
-            pipeline = dataclasses.replace(
-                pipeline, inner_tiles=_dram_extent(model, inner, cols) * np.ones(shape)
-            )
+        loops = model.loops.evaluate(cols, shape)
+        trips = [loops["dram_loop", r] for r in mapping.loop_order]
+        pipeline = _pipeline(model, batch * np.prod(trips, axis=0), cycles)
+        if trips:
+            pipeline = dataclasses.replace(pipeline, inner_tiles=trips[-1] * np.ones(shape))
     times = functools.partial(quantity_column, cols)
     latency = latency_cycles(mapping, cycles, arrays, memory, times, pipeline)
-    out: dict[str, np.ndarray] = {"latency_cycles": latency, "latency_s": latency / clock}
-    out["traffic_bytes"] = sum(region_words) * word_bytes
-    total_energy = np.zeros(shape)
+    zero = np.zeros(shape)
+    pes = {a.name: num_pes(a, cols) for a in spec.arrays}
+    array_costs = []
     for array in spec.arrays:
-        pes = num_pes(array, cols)
-        names = [n for n in busy if arrays[n] == array.name]
-        pe_cycles = sum((busy[n] * batch for n in names), np.zeros(shape))
-        out[f"util_{array.name}"] = pe_cycles / (pes * latency)
-        part = sum((energy[n] * batch for n in names), np.zeros(shape))
-        out[f"energy_{array.name}_pj"] = part
-        registers = sum((register_energy[n] * batch for n in names), np.zeros(shape))
-        out[f"energy_{array.name}_registers_pj"] = registers
-        out[f"accesses_{array.name}_registers_words"] = sum(
-            (register_words[n] * batch for n in names), np.zeros(shape)
+        bound = [n for n in names if arrays[n] == array.name]
+
+        def total(quantity: str, bound: list[str] = bound) -> np.ndarray:
+            return sum((values[quantity, n] * batch for n in bound), zero)
+
+        array_costs.append(
+            ArrayCosts(
+                array.name,
+                util=sum((busy[n] for n in bound), zero) / (pes[array.name] * latency),
+                energy_pj=total("energy"),
+                register_energy_pj=total("register_energy"),
+                register_words=total("register_words"),
+            )
         )
-        total_energy = total_energy + part + registers
-        for n in names:
-            out[f"share_{n}"] = busy[n] * batch / (pes * latency)
+    einsum_costs = tuple(
+        EinsumCosts(n, arrays[n], cycles[n], busy[n] / (pes[arrays[n]] * latency)) for n in names
+    )
+    dram_words = sum(region_words, zero)
+    level_costs = []
     for level in spec.levels:
         words_per_access = cols[f"{level.name}.access_bits"] / (8 * word_bytes)
         read_pj = cols[f"{level.name}.read_energy_pj"]
         write_pj = cols[f"{level.name}.write_energy_pj"]
         if level.name == spec.backing.name:
-            part = sum(region_words) / words_per_access * read_pj
+            accesses = dram_words
+            energy = dram_words / words_per_access * read_pj
         else:
-            part = (
-                batch
-                * (reads[level.name] * read_pj + writes[level.name] * write_pj)
-                / words_per_access
-            )
-        out[f"energy_{level.name}_pj"] = part
-        out[f"accesses_{level.name}_words"] = (
-            sum(region_words)
-            if level.name == spec.backing.name
-            else batch * (reads[level.name] + writes[level.name])
-        )
-        total_energy = total_energy + part
-    out["energy_pj"] = total_energy
-    for name in cycles:
-        out[f"cycles_{name}"] = cycles[name]
-    out.update({k: v for k, v in cols.items() if k.startswith("tile_")})
-    return out
+            reads, writes = values["reads", level.name], values["writes", level.name]
+            accesses = batch * (reads + writes)
+            energy = batch * (reads * read_pj + writes * write_pj) / words_per_access
+        level_costs.append(LevelCosts(level.name, energy, accesses))
+    total_energy = zero
+    for part in array_costs:
+        total_energy = total_energy + part.energy_pj + part.register_energy_pj
+    for level_cost in level_costs:
+        total_energy = total_energy + level_cost.energy_pj
+    return Costs(
+        latency_cycles=latency,
+        latency_s=latency / clock,
+        traffic_bytes=dram_words * word_bytes,
+        energy_pj=total_energy,
+        einsums=einsum_costs,
+        arrays=tuple(array_costs),
+        levels=tuple(level_costs),
+        tiles=tuple((key.removeprefix("tile_"), value) for key, value in tiles.items()),
+    )
 
 
-def _dram_extent(model: CostModel, rank: str, cols: dict[str, np.ndarray]) -> np.ndarray:
-    expr = model.parametric.extents.dram_loop[rank]
-    symbols = sorted(expr.free_symbols, key=lambda s: s.name)
-    value = sympy.lambdify(symbols, expr, modules="numpy")(*(cols[s.name] for s in symbols))
-    return np.asarray(value, dtype=float)
+def evaluate_design_points(
+    model: CostModel, columns: collections.abc.Mapping[str, np.ndarray | float | int]
+) -> dict[str, np.ndarray]:
+    """Evaluate a compiled model at many points at once; the flat row of named metrics.
 
+    See :func:`evaluate_costs` for the arguments and the typed result this flattens.
 
-@dataclass(frozen=True, slots=True)
-class CostReport:
-    """The cost of one design point: totals plus per-einsum and per-component breakdowns."""
-
-    cascade: str
-    spec: str
-    mapping: str
-    table: str
-    workload: str
-    seq_len: int
-    metrics: tuple[tuple[str, float], ...]
-    einsum_arrays: tuple[tuple[str, str], ...]
-    area_um2: float
-
-    def metric(self, name: str) -> float:
-        """Return one metric by name (``latency_s``, ``util_pe2d``...)."""
-        return dict(self.metrics)[name]
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dictionary."""
-        return {
-            "cascade": self.cascade,
-            "spec": self.spec,
-            "mapping": self.mapping,
-            "table": self.table,
-            "workload": self.workload,
-            "seq_len": self.seq_len,
-            "area_um2": self.area_um2,
-            "einsum_arrays": dict(self.einsum_arrays),
-            "metrics": dict(self.metrics),
-        }
+    Returns:
+        Arrays: ``latency_cycles``, ``latency_s``, ``traffic_bytes``, ``energy_pj``,
+        ``util_<array>``, ``cycles_<einsum>``, ``share_<einsum>`` (busy PE-cycles of the
+        einsum over its array's PE-cycles), ``energy_<component>_pj`` (arrays, their
+        ``<array>_registers`` and levels), ``accesses_<level>_words``,
+        ``accesses_<array>_registers_words``, ``tile_<rank>``.
+    """
+    return evaluate_costs(model, columns).row()
 
 
 def workload_columns(workload: Workload) -> dict[str, int]:
@@ -441,7 +486,7 @@ def estimate_cost(
         MappingError: M402 the point lacks an extent the cascade needs; M401 no tile fits.
     """
     model = build_cost_model(cascade, spec, mapping, table)
-    values = evaluate_design_points(model, {**workload_columns(workload), **(extents or {})})
+    costs = evaluate_costs(model, {**workload_columns(workload), **(extents or {})})
     return CostReport(
         cascade=cascade.name,
         spec=spec.name,
@@ -449,8 +494,7 @@ def estimate_cost(
         table=table,
         workload=workload.name,
         seq_len=workload.seq_len,
-        metrics=tuple((k, float(np.asarray(v).reshape(-1)[0])) for k, v in values.items()),
-        einsum_arrays=tuple((e.name, e.array) for e in model.symbolic.einsums),
+        costs=costs.map(lambda v: float(np.asarray(v).reshape(-1)[0])),
         area_um2=spec.area_um2,
     )
 
@@ -461,6 +505,7 @@ __all__ = [
     "build_cost_model",
     "check_point_extents",
     "estimate_cost",
+    "evaluate_costs",
     "evaluate_design_points",
     "extent_symbol",
     "regions",
@@ -488,25 +533,34 @@ def _budget_bytes(model: CostModel, rule: TileRule, columns: dict[str, np.ndarra
 def fit_caps(
     model: CostModel, rule: TileRule, columns: dict[str, np.ndarray], shape: tuple[int, ...]
 ) -> np.ndarray:
-    """Return, per point, how many ``step``-sized tiles of a fit rule's rank fit its budget."""
-    names, function = {rank: (n, f) for rank, n, f in model.fit_functions}[rule.rank]
+    """Return, per point, how many ``step``-sized pieces of a fit rule's rank fit its budget.
+
+    An extent shorter than one step is one piece when the whole extent fits.
+    """
+    fit = next(f for f in model.fits if f.rank == rule.rank)
     constant, per_tile = (
         np.broadcast_to(np.asarray(v, dtype=float), shape)
-        for v in function(*(columns[n] for n in names))
+        for v in fit.function(*(columns[n] for n in fit.arguments))
     )
     step = quantity_column(columns, rule.step)
     capacity = _budget_bytes(model, rule, columns) / columns["word_bytes"]
-    return np.asarray(np.floor((capacity - constant) / (per_tile * step)), dtype=float)
+    caps = np.floor((capacity - constant) / (per_tile * step))
+    full = np.broadcast_to(np.asarray(columns[rule.rank], dtype=float), shape)
+    short = (full < step) & (constant + per_tile * full <= capacity)
+    return np.asarray(np.where(short, np.maximum(caps, 1.0), caps), dtype=float)
 
 
 def _fit_tiles(
     model: CostModel, rule: TileRule, full: np.ndarray, columns: dict[str, np.ndarray]
 ) -> np.ndarray:
-    """Return the largest multiple of ``step`` dividing ``full`` that fits, per point.
+    """Return the fitting tile per point: ``step`` times the largest fitting divisor of the
+    number of step-sized pieces of the extent, at most the extent.
 
-    The choice is discrete (a divisor), so it is made once per distinct (tiles, cap) pair
-    and scattered back: a sweep over buffer sizes costs one divisor search per distinct
-    pair, not per point.
+    An extent that is no multiple of ``step`` ends in a ragged tile (the model charges it
+    at its real size); one shorter than a step is one tile of its own size. The choice is
+    discrete (a divisor), so it is made once per distinct (pieces, cap) pair and scattered
+    back: a sweep over buffer sizes costs one divisor search per distinct pair, not per
+    point.
     """
     spec, mapping = model.spec, model.mapping
     caps = fit_caps(model, rule, columns, full.shape)
@@ -525,24 +579,35 @@ def _fit_tiles(
             "use a larger buffer, or place fewer tensors in it",
         )
     step = np.broadcast_to(quantity_column(columns, rule.step), full.shape).astype(np.int64)
-    count = full // step
+    count = -(-full // step)  # step-sized pieces, the last one possibly short
     limit = np.minimum(caps, count).astype(np.int64)
     pairs = np.stack([count.ravel(), limit.ravel(), step.ravel()], axis=1)
     unique, inverse = np.unique(pairs, axis=0, return_inverse=True)
     chosen = np.array([s * _largest_divisor_at_most(int(n), int(c)) for n, c, s in unique])
-    return chosen[inverse.reshape(-1)].reshape(full.shape).astype(float)
+    tiles = chosen[inverse.reshape(-1)].reshape(full.shape)
+    return np.asarray(np.minimum(tiles, full), dtype=float)
+
+
+def fixed_tiles(model: CostModel, columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Return ``tile_<rank>`` of every fixed tile rule: its value, at most the extent."""
+    tiles: dict[str, np.ndarray] = {}
+    for rule in model.mapping.tiles:
+        if rule.fixed is not None:
+            full = np.asarray(columns[rule.rank], dtype=np.int64)
+            fixed = quantity_column(columns, rule.fixed)
+            tiles[f"tile_{rule.rank}"] = np.minimum(fixed, full).astype(float)
+    return tiles
 
 
 def tile_extents(model: CostModel, columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Return ``tile_<rank>`` per point for every tiled rank: fixed, or the largest that fits."""
-    tiles: dict[str, np.ndarray] = {}
+    """Return ``tile_<rank>`` per point for every tiled rank: fixed, or the largest that fits.
+
+    Fixed tiles come first: a fit rule's footprint may hold a tensor another rule tiles.
+    """
+    tiles = fixed_tiles(model, columns)
     for rule in model.mapping.tiles:
-        full = np.asarray(columns[rule.rank], dtype=np.int64)
-        if rule.whole:
-            continue
-        if rule.fixed is not None:
-            fixed = quantity_column(columns, rule.fixed)
-            tiles[f"tile_{rule.rank}"] = np.minimum(fixed, full).astype(float)
-            continue
-        tiles[f"tile_{rule.rank}"] = _fit_tiles(model, rule, full, columns)
-    return tiles
+        if rule.fit_level is not None:
+            full = np.asarray(columns[rule.rank], dtype=np.int64)
+            tiles[f"tile_{rule.rank}"] = _fit_tiles(model, rule, full, {**columns, **tiles})
+    order = [f"tile_{rule.rank}" for rule in model.mapping.tiles]
+    return {key: tiles[key] for key in order if key in tiles}

@@ -32,6 +32,8 @@ class EinsumCost:
     register_reads_words: sympy.Expr
     register_writes_words: sympy.Expr
     register_energy_pj: sympy.Expr
+    folds: sympy.Expr  # spatial folds x temporal folds: the array's passes over the einsum
+    fill_drain_cycles: sympy.Expr  # folds x the array's fill/drain per fold (0 without)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +141,8 @@ def at_values(symbolic: SymbolicCost, values: dict[sympy.Symbol, sympy.Expr]) ->
             sub(e.register_reads_words),
             sub(e.register_writes_words),
             sub(e.register_energy_pj),
+            sub(e.folds),
+            sub(e.fill_drain_cycles),
         )
         for e in symbolic.einsums
     )
@@ -176,17 +180,62 @@ def _einsum_cost(
         busy += count * cost[0]
         energy += count * cost[1]
         lowered[op] = count
-    used = sympy.Integer(1)
-    for dim, variable in mapping.spatial_of(array.name, einsum.variables):
-        if variable in einsum.variables:
-            used *= sympy.Min(extents.of_variable(variable, tiled=True), dim_symbol(array, dim))
+    used, folds = _folds(einsum, array, mapping, extents)
     reads, writes = traffic.register_words(einsum)
     registers = reads * parameter_symbol(
         f"{array.name}.register_read_energy_pj"
     ) + writes * parameter_symbol(f"{array.name}.register_write_energy_pj")
+    stationary = mapping.stationary_of(einsum.name)
+    dims = [dim_symbol(array, d) for d in array.dims]
+    overhead = sympy.Integer(0)
+    if array.fill_drain and dims:
+        overhead = sympy.Add(*(d - 1 for d in dims)) + (dims[0] if stationary != einsum.name else 0)
     return EinsumCost(
-        einsum.name, array.name, lowered, busy, used, energy, reads, writes, registers
+        einsum.name,
+        array.name,
+        lowered,
+        busy,
+        used,
+        energy,
+        reads,
+        writes,
+        registers,
+        folds,
+        folds * overhead,
     )
+
+
+def _folds(
+    einsum: Einsum, array: ComputeArray, mapping: Mapping, extents: Extents
+) -> tuple[sympy.Expr, sympy.Expr]:
+    """Return (PEs used on average per fold, folds) of an einsum on an array.
+
+    A spatial variable is cut into folds of the array dimension it is spread on, tile by
+    tile (a partial fold occupies the array for a whole fold's time). Within one fold the
+    stationary tensor (:meth:`Mapping.stationary_of`) stays in the PEs while the other
+    temporal variables stream through: a temporal variable that indexes the stationary
+    tensor starts a new fold at each value; one that does not streams within the fold
+    (one fold per DRAM-loop tile of it).
+    """
+    spatial = {v: d for d, v in mapping.spatial_of(array.name, einsum.variables)}
+    stationary = mapping.stationary_of(einsum.name)
+    held = {
+        v
+        for ref in (einsum.output, *einsum.operands)
+        if ref.tensor == stationary
+        for v in ref.variables()
+    }
+    used = folds = sympy.Integer(1)
+    for variable in einsum.variables:
+        if variable in spatial:
+            chunks = extents.chunks(variable, dim_symbol(array, spatial[variable]))
+            used *= extents.of_variable(variable, tiled=False) / chunks
+            folds *= chunks
+        elif variable in held:
+            folds *= extents.of_variable(variable, tiled=False)
+        else:
+            folds *= extents.trips(variable)
+    return used, folds
 
 
 class _Traffic:
@@ -217,13 +266,14 @@ class _Traffic:
             if variable in variables:
                 continue
             rank = variable.upper()
+            full = self.extents.of_variable(variable, tiled=False)
             if variable in spatial:
                 if per_pe:
                     continue
-                extent = self.extents.of_variable(variable, tiled=True)
-                points /= sympy.Min(extent, dim_symbol(array, spatial[variable]))
+                folds = self.extents.chunks(variable, dim_symbol(array, spatial[variable]))
+                points *= folds / full  # read once per spatial fold, multicast within it
             elif rank not in self.mapping.loop_order or self.mapping.tile_rule(rank) is not None:
-                points /= self.extents.of_variable(variable, tiled=True)
+                points *= self.extents.trips(variable) / full  # once per DRAM-loop tile
         return points
 
     def results(self, einsum: Einsum) -> sympy.Expr:
@@ -341,6 +391,24 @@ def check_binding(cascade: Cascade, spec: ArchSpec, mapping: Mapping) -> None:
             check.error(
                 203, f"spec '{spec.name}' has no level '{level}'", None, suggest(level, levels)
             )
+    for name, tensor in mapping.stationary:
+        if name not in einsums:
+            check.error(
+                205,
+                f"cascade '{cascade.name}' has no einsum '{name}'",
+                mapping.span_of(f"stationary.{name}"),
+                suggest(name, einsums),
+            )
+            continue
+        held = (name, *dict.fromkeys(r.tensor for r in cascade.einsum(name).operands))
+        if tensor not in held:
+            check.error(
+                205,
+                f"einsum '{name}' cannot hold '{tensor}' stationary: it reads or writes "
+                f"{', '.join(held)}",
+                mapping.span_of(f"stationary.{name}"),
+                suggest(tensor, held),
+            )
     _check_references(check, cascade, spec, mapping)
     counts = count_ops(cascade)
     bound = dict(mapping.bind)
@@ -361,7 +429,7 @@ def _check_references(check: Validator, cascade: Cascade, spec: ArchSpec, mappin
         for tensor in placed:
             if tensor not in tensors:
                 check.error(
-                    205,
+                    210,
                     f"mapping places tensor '{tensor}' in {level}; cascade '{cascade.name}' "
                     "has no such tensor",
                     mapping.span_of(f"place.{level}"),

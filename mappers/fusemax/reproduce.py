@@ -17,11 +17,12 @@ import pandas as pd
 
 from einsum_cascade import load_cascade
 from mappers.cost.linear import linear_layers_cost
-from mappers.cost.model import build_cost_model, evaluate_design_points
+from mappers.cost.model import build_cost_model, evaluate_costs
 from mappers.errors import MappingError
 from mappers.hardware.spec_loader import load_spec
 from mappers.mapping.loader import load_mapping
-from mappers.workloads import FUSEMAX_MODELS, FUSEMAX_SEQS, format_seq, get_workload
+from mappers.mapping.schema import Mapping
+from mappers.workloads import FUSEMAX_MODELS, FUSEMAX_SEQS, Workload, format_seq, get_workload
 from mappers.yaml_source import Validator, read_yaml
 
 PLAN = Path(__file__).resolve().parent.parent / "data" / "reproduce-fusemax.yaml"
@@ -111,26 +112,43 @@ def reproduce_configuration(
     models: tuple[str, ...] = FUSEMAX_MODELS,
     seqs: tuple[str, ...] = FUSEMAX_SEQS,
 ) -> pd.DataFrame:
-    """Return one configuration's rows in the artifact's columns (model, seq_len, traffic...)."""
+    """Return one configuration's rows in the artifact's columns (model, seq_len, traffic...).
+
+    The points that share a mapping (its variants depend on the model and length) are
+    costed together, in one vectorised call of one compiled model.
+    """
     plan = _plan()
     rename, share_array = plan["column_names"], plan["share_array"]
-    rows = []
+    groups: dict[Mapping, list[Workload]] = {}
     for model in models:
         for seq in seqs:
             workload = get_workload(model, seq)
             mapping = load_mapping(config.mapping, model, workload.seq_len)
-            cascade = load_cascade(mapping.cascade)
-            spec = load_spec(config.arch)
-            cost = build_cost_model(cascade, spec, mapping, table)
-            values = evaluate_design_points(cost, workload.extents())
-            row: dict[str, object] = {"model": model, "seq_len": format_seq(workload.seq_len)}
-            row.update({col: float(np.asarray(values[key])) for col, key in METRICS})
-            for einsum in cost.symbolic.einsums:
-                if einsum.array == share_array:
-                    name = rename.get(einsum.name, einsum.name)
-                    row[name] = float(np.asarray(values[f"share_{einsum.name}"]))
-            rows.append(row)
-    return pd.DataFrame(rows)
+            groups.setdefault(mapping, []).append(workload)
+    rows: dict[tuple[str, int], dict[str, object]] = {}
+    for mapping, workloads in groups.items():
+        cascade = load_cascade(mapping.cascade)
+        spec = load_spec(config.arch)
+        costs = evaluate_costs(build_cost_model(cascade, spec, mapping, table), _columns(workloads))
+        values = costs.row()
+        shared = [e for e in costs.einsums if e.array == share_array]
+        for i, workload in enumerate(workloads):
+            row: dict[str, object] = {
+                "model": workload.name,
+                "seq_len": format_seq(workload.seq_len),
+            }
+            row.update({col: float(values[key][i]) for col, key in METRICS})
+            for einsum in shared:
+                row[rename.get(einsum.name, einsum.name)] = float(einsum.share[i])
+            rows[workload.name, workload.seq_len] = row
+    order = [get_workload(model, seq) for model in models for seq in seqs]
+    return pd.DataFrame([rows[w.name, w.seq_len] for w in order])
+
+
+def _columns(workloads: list[Workload]) -> dict[str, np.ndarray]:
+    """Return one column per extent over the workloads, in their order."""
+    extents = [w.extents() for w in workloads]
+    return {key: np.array([e[key] for e in extents]) for key in extents[0]}
 
 
 def reproduce_linear(
@@ -141,10 +159,7 @@ def reproduce_linear(
 ) -> pd.DataFrame:
     """Return the linear layers' rows on one hardware (model, seq_len, traffic, latency, energy)."""
     workloads = [get_workload(model, seq) for model in models for seq in seqs]
-    columns = {
-        key: np.array([w.extents()[key] for w in workloads]) for key in workloads[0].extents()
-    }
-    values = linear_layers_cost(load_spec(config.arch), columns, table)
+    values = linear_layers_cost(load_spec(config.arch), _columns(workloads), table)
     frame = pd.DataFrame(
         {
             "model": [w.name for w in workloads],
@@ -232,19 +247,65 @@ def compare(ours: pd.DataFrame, artifact: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def reproduce_fusemax(out_dir: Path, artifact_dir: Path | None, table: str = "artifact") -> str:
+@dataclass(frozen=True, slots=True)
+class WorstCell:
+    """The cell of one quantity furthest from the artifact, over every compared file."""
+
+    quantity: str
+    file: str
+    model: str
+    seq_len: str
+    error: float
+
+
+@dataclass(frozen=True, slots=True)
+class Reproduction:
+    """What a reproduction wrote: files, headline, worst cells and the comparison text."""
+
+    out_dir: Path
+    files: tuple[Path, ...]
+    headline: pd.DataFrame
+    worst: tuple[WorstCell, ...]
+    comparison: str
+
+
+def worst_cells(errors: dict[str, pd.DataFrame]) -> tuple[WorstCell, ...]:
+    """Return, per quantity, the cell with the largest relative error over all files.
+
+    ``errors`` maps a file name to its :func:`compare` frame.
+    """
+    worst: dict[str, WorstCell] = {}
+    for file, frame in errors.items():
+        for column in frame.columns:
+            if column in KEYS or frame[column].isna().all():
+                continue
+            row = frame.loc[frame[column].abs().idxmax()]
+            cell = WorstCell(
+                column, file, str(row["model"]), str(row["seq_len"]), float(row[column])
+            )
+            if column not in worst or abs(cell.error) > abs(worst[column].error):
+                worst[column] = cell
+    return tuple(worst.values())
+
+
+def reproduce_fusemax(
+    out_dir: Path, artifact_dir: Path | None, table: str = "artifact", *, figures: bool = True
+) -> Reproduction:
     """Write every CSV of the evaluation and, when artifact CSVs exist, a comparison.
 
     Written: one ``attn-*.csv`` per configuration and one ``end2end-*.csv`` per hardware
     (the artifact's file names and columns), ``end-to-end.csv`` (attention plus linear
     layers per configuration), ``headline.csv`` and, with ``artifact_dir``,
     ``comparison.md`` (relative error of every artifact cell, and the headline), and the
-    paper's figures as PNG files (see ``mappers.sweep.plots.write_fusemax_figures``).
+    paper's figures as PNG files (see ``mappers.sweep.plots.write_fusemax_figures``) unless
+    ``figures`` is False.
 
     Returns:
-        The markdown comparison text (empty when no artifact directory was given).
+        The files written, the headline, the worst cell per quantity and the markdown
+        comparison text (empty when no artifact directory was given).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
+    errors: dict[str, pd.DataFrame] = {}
     sections = ["# FuseMax reproduction: relative error against the artifact", ""]
     attention: dict[str, pd.DataFrame] = {}
     linear: dict[str, pd.DataFrame] = {}
@@ -262,18 +323,22 @@ def reproduce_fusemax(out_dir: Path, artifact_dir: Path | None, table: str = "ar
             continue
         artifact = pd.read_csv(reference).dropna(axis=1, how="all")
         artifact = artifact.loc[:, ~artifact.columns.str.startswith("Unnamed")]
-        sections += [f"## {title} ({csv})", "", _markdown(compare(ours, artifact)), ""]
+        errors[csv] = compare(ours, artifact)
+        sections += [f"## {title} ({csv})", "", _markdown(errors[csv]), ""]
     combined = end_to_end(attention, linear)
     combined.to_csv(out_dir / END_TO_END_CSV, index=False)
     summary = headline(attention, combined)
     summary.to_csv(out_dir / HEADLINE_CSV, index=False)
-    _write_figures(attention, linear, out_dir)
+    files = [out_dir / csv for _, csv, _ in jobs] + [out_dir / END_TO_END_CSV]
+    files.append(out_dir / HEADLINE_CSV)
+    if figures:
+        files += _write_figures(attention, linear, out_dir)
     sections += ["## headline: FuseMax (binding) over FLAT", "", _headline_markdown(summary), ""]
-    text = "\n".join(sections)
+    text = "\n".join(sections) if artifact_dir is not None else ""
     if artifact_dir is not None:
         (out_dir / "comparison.md").write_text(text, encoding="utf-8")
-        return text
-    return ""
+        files.append(out_dir / "comparison.md")
+    return Reproduction(out_dir, tuple(files), summary, worst_cells(errors), text)
 
 
 def _write_figures(

@@ -46,6 +46,7 @@ class ComputeArray:
     area_um2_per_pe: float = 0.0
     register_read_energy_pj: float = 0.0  # per word read from a PE's register file
     register_write_energy_pj: float = 0.0  # per word written (an update or a fill)
+    fill_drain: bool = False  # systolic: each fold pays its operands' skew, preload and drain
 
     @property
     def num_pes(self) -> int:

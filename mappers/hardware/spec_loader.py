@@ -51,6 +51,7 @@ _ARRAY = (
     "register_read_energy_pj",
     "register_write_energy_pj",
     "area_um2_per_pe",
+    "fill_drain",
     "ops",
 )
 _REGISTER_ENERGIES = ("register_read_energy_pj", "register_write_energy_pj")
@@ -186,6 +187,14 @@ def _arrays(
                 fields["shape"].span,
             )
         ops = _ops(check, fields.get("ops"), where)
+        fill_drain = len(shape) >= 2  # a systolic 2D array by default
+        if "fill_drain" in fields:
+            if isinstance(fields["fill_drain"].value, bool):
+                fill_drain = fields["fill_drain"].value
+            else:
+                check.error(
+                    104, f"fill_drain of {where} must be true or false", fields["fill_drain"].span
+                )
         registers = fields.get("register_words_per_pe")
         area = fields.get("area_um2_per_pe")
         arrays.append(
@@ -204,6 +213,7 @@ def _arrays(
                 else 0,
                 register_read_energy_pj=_energy(check, fields, "register_read_energy_pj", where),
                 register_write_energy_pj=_energy(check, fields, "register_write_energy_pj", where),
+                fill_drain=fill_drain,
             )
         )
         spans.append((f"arrays.{name}", item.span))

@@ -25,8 +25,8 @@ from mappers.yaml_source import Node, Validator, compose, read_text
 MAPPING_DIR = Path(__file__).resolve().parent.parent / "data" / "mappings"
 _TOP = (
     "version", "name", "description", "cascade", "spec", "batch_ranks", "extents", "bind",
-    "spatial", "loop_order", "tiles", "place", "reads", "writes", "spill_fraction", "schedule",
-    "cost_tables", "variants",
+    "spatial", "stationary", "loop_order", "tiles", "place", "reads", "writes",
+    "spill_fraction", "schedule", "cost_tables", "variants",
 )  # fmt: skip
 _BODY = _TOP[5:-1]
 
@@ -87,6 +87,9 @@ def mapping_from_text(
         node = top.get(section)
         if node is not None and isinstance(node.value, dict):
             spans.extend((f"{section}.{k}", v.span) for k, v in node.value.items())
+    stationary = top.get("stationary")
+    if stationary is not None and isinstance(stationary.value, dict):
+        spans.extend((f"stationary.{k}", stationary.key_spans[k]) for k in stationary.value)
     mapping = Mapping(
         name=check.string(top.get("name"), "name"),
         cascade=check.string(top.get("cascade"), "cascade"),
@@ -98,6 +101,10 @@ def mapping_from_text(
         bind=_bind(check, top.get("bind"), spans),
         spatial=tuple(
             (array, _spatial(check, node, array)) for array, node in _items(check, top, "spatial")
+        ),
+        stationary=tuple(
+            (einsum, check.string(tensor, "stationary tensor"))
+            for einsum, tensor in _items(check, top, "stationary")
         ),
         loop_order=tuple(
             check.string(n, "rank") for n in check.sequence(top.get("loop_order"), "loop_order")

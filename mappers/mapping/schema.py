@@ -93,6 +93,7 @@ class Mapping:
     schedule: Schedule
     cost_tables: tuple[tuple[str, tuple[OpOverride, ...]], ...]
     batch_ranks: tuple[str, ...] = ("B", "H")
+    stationary: tuple[tuple[str, str], ...] = ()  # (einsum, tensor held in the PEs per fold)
     description: str = ""
     source_file: str = field(default="<string>", compare=False)
     spans: tuple[tuple[str, SourceSpan], ...] = field(default=(), compare=False, repr=False)
@@ -114,6 +115,14 @@ class Mapping:
             if dim not in chosen and (not variables or variable in variables):
                 chosen[dim] = variable
         return tuple(chosen.items())
+
+    def stationary_of(self, einsum: str) -> str:
+        """Return the tensor that stays in the PEs during one fold of an einsum.
+
+        By default the output (output-stationary): its partial sums stay in place while the
+        reduction streams through. A weight- or input-stationary binding names an operand.
+        """
+        return dict(self.stationary).get(einsum, einsum)
 
     def levels_of(self, tensor: str) -> tuple[str, ...]:
         """Return the levels a tensor is placed in, outermost first."""

@@ -73,6 +73,8 @@ def mapping_document(mapping: Mapping) -> dict[str, Any]:
     doc["bind"] = bind
     if mapping.spatial:
         doc["spatial"] = {array: _spatial(pairs) for array, pairs in mapping.spatial}
+    if mapping.stationary:
+        doc["stationary"] = dict(mapping.stationary)
     if mapping.loop_order:
         doc["loop_order"] = list(mapping.loop_order)
     if mapping.tiles:

@@ -64,6 +64,7 @@ from mappers.search.space import (
     Structure,
     computing_einsums,
     placement_options,
+    reads_tensor,
     tile_values,
 )
 
@@ -79,6 +80,20 @@ class _Entry:
     tiles: tuple[tuple[str, int], ...]
     partitions: tuple[tuple[str, int], ...]
     placement: tuple[Placement, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A structure's base model under one loop order, costed at every tile and schedule."""
+
+    order: tuple[str, ...]
+    options: dict[str, tuple[Placement, ...]]
+    base: dict[str, Placement]
+    combos: list[tuple[tuple[str, int], ...]]
+    probe: tuple[tuple[str, int], ...]
+    values: list[dict[str, Array]]
+    compute: list[dict[str, Array]]
+    fastest: Array
 
 
 def _at(
@@ -117,8 +132,9 @@ def searched_schedules(cascade: Cascade) -> tuple[str, ...]:
 
     ``overlapped`` (max of memory and the busiest array) ignores dependencies between
     tiles, so it is legal only without a loop-carried recurrence; ``pipelined`` derives the
-    interval from the resource and recurrence bounds and adds fill and drain, so it is
-    never faster than ``overlapped`` where both are legal. A ``stages`` list is a hand-made
+    interval from the resource and recurrence bounds and adds fill and drain (its critical
+    path per tile can also be shorter than a whole tile's array load, so either may win by
+    a little). Both are costed where both are legal. A ``stages`` list is a hand-made
     choice a template may give.
     """
     if has_recurrence(cascade):
@@ -168,6 +184,7 @@ class _Search:
         self.best: list[list[_Entry]] = [[] for _ in range(self.points)]
         self.structures: list[Structure] = []
         self.models: dict[Mapping, CostModel] = {}
+        self.shared_deltas: dict[tuple[object, ...], list[tuple[Array, Array]]] = {}
         kinds = ("generated", "illegal", "dominated", "bounded", "evaluated", "unexplored")
         self.cand_rows = {k: np.zeros(self.points, dtype=np.int64) for k in kinds}
         self.stopped = False
@@ -352,11 +369,30 @@ class _Search:
                 continue
             index = len(self.structures)
             self.structures.append(structure)
+            prepared = []
             for order in self.orders:
                 if self.out_of_time():
                     return
-                self.cost_structure(index, structure, order, energy_bound)
+                prepared.append(self.prepare(structure, order))
+            # the loop order with the fastest compute first: its result may cut the others
+            prepared.sort(key=lambda p: float(np.mean(self.memory_bound(p.fastest))))
+            for ready in prepared:
+                if self.out_of_time():
+                    return
+                self.cost_structure(index, structure, ready, energy_bound)
         self.report(force=True)
+
+    def prepare(self, structure: Structure, order: tuple[str, ...]) -> _Prepared:
+        """Build a structure's base model under one loop order; cost its base placement."""
+        options, base = self.placement_setup(structure)
+        combos = self.tile_choices(order)
+        probe = tuple((rank, 1) for rank, _ in combos[0]) if combos else ()
+        base_mapping = self.mapping(structure, order, self.schedules[0], probe, base)
+        model = self.model(base_mapping)
+        values = [self.evaluate(model, c, base_mapping) for c in combos]
+        compute = [self.compute(model, c, base_mapping) for c in combos]
+        fastest = np.min([np.min(np.stack(list(c.values())), axis=0) for c in compute], axis=0)
+        return _Prepared(order, options, base, combos, probe, values, compute, fastest)
 
     def placement_setup(
         self, structure: Structure
@@ -369,19 +405,13 @@ class _Search:
         return options, {t: options[t][0] for t in self.tensors}
 
     def cost_structure(
-        self, index: int, structure: Structure, order: tuple[str, ...], energy_bound: Array
+        self, index: int, structure: Structure, ready: _Prepared, energy_bound: Array
     ) -> None:
         """Cost one structure under one loop order: every tile, schedule and placement."""
-        options, base = self.placement_setup(structure)
-        combos = self.tile_choices(order)
-        probe = tuple((rank, 1) for rank, _ in combos[0]) if combos else ()
-        base_mapping = self.mapping(structure, order, self.schedules[0], probe, base)
-        model = self.model(base_mapping)
+        order, options, base, combos = ready.order, ready.options, ready.base, ready.combos
+        probe, values, compute, fastest = ready.probe, ready.values, ready.compute, ready.fastest
         valid = [self.tile_valid(c) for c in combos]
-        values = [self.evaluate(model, c, base_mapping) for c in combos]
-        compute = [self.compute(model, c, base_mapping) for c in combos]
         placements = int(np.prod([len(options[t]) for t in self.tensors]))
-        fastest = np.min([np.min(np.stack(list(c.values())), axis=0) for c in compute], axis=0)
         if self.worse(self.memory_bound(fastest), energy_bound, *self.incumbent()).all():
             for point in self.point_of:
                 self.cand_rows["generated"][point] += placements * len(combos)
@@ -393,6 +423,10 @@ class _Search:
         def fetch(t: int, k: int) -> list[tuple[Array, Array]]:
             if (t, k) not in deltas:
                 name = self.tensors[t]
+                shared = self.delta_key(structure, order, name, options[name][0], options[name][k])
+                if shared in self.shared_deltas:
+                    deltas[(t, k)] = self.shared_deltas[shared]
+                    return deltas[(t, k)]
                 variant = {**base, name: options[name][k]}
                 changed = self.mapping(structure, order, self.schedules[0], probe, variant)
                 other = self.model(changed)
@@ -402,7 +436,7 @@ class _Search:
                     result.append(
                         (w["traffic_bytes"] - v["traffic_bytes"], w["energy_pj"] - v["energy_pj"])
                     )
-                deltas[(t, k)] = result
+                deltas[(t, k)] = self.shared_deltas[shared] = result
             return deltas[(t, k)]
 
         eager = [
@@ -502,11 +536,37 @@ class _Search:
                 per = np.asarray(getattr(search.counts, kind), dtype=np.int64)
                 np.add.at(self.cand_rows[kind], self.point_of, per)
 
+    def delta_key(
+        self,
+        structure: Structure,
+        order: tuple[str, ...],
+        tensor: str,
+        base: Placement,
+        option: Placement,
+    ) -> tuple[object, ...]:
+        """Return what a tensor's delta depends on: the einsums that touch it, alike.
+
+        A tensor's placement changes only its own traffic, level accesses and the register
+        fills of its readers, so structures that bind and spread the tensor's producer and
+        readers alike, read it from the same sources and loop in the same order share it.
+        """
+        assignment = dict(structure.assignment)
+        local = tuple(
+            (e.name, structure.array_of(e.name), assignment.get(e.name))
+            for e in self.cascade.einsums
+            if e.name == tensor or reads_tensor(e, tensor)
+        )
+        reads = tuple(r for r in structure.reads if tensor in r[:2])
+        return (tensor, base, option, order, local, reads)
+
     def evaluate(
         self, model: CostModel, tiles: tuple[tuple[str, int], ...], mapping: Mapping
     ) -> dict[str, Array]:
+        # traffic and energy do not depend on the schedule (one fused region): the
+        # overlapped one skips building a tile pipeline at every evaluation
         rules = tuple(TileRule(r, fixed=t) for r, t in tiles)
-        compiled = replace(model, mapping=replace(model.mapping, tiles=rules))
+        flat = Schedule("overlapped")
+        compiled = replace(model, mapping=replace(model.mapping, tiles=rules, schedule=flat))
         return evaluate_design_points(compiled, self.rows)
 
     def compute(
@@ -595,11 +655,8 @@ class _Search:
             structure, entry.loop_order, entry.schedule, entry.tiles, placement, entry.partitions
         )
         columns = {k: v[point : point + 1] for k, v in self.point_columns.items()}
-        whole = tuple(
-            TileRule(rank, whole=True) if tile >= columns[rank][0] else TileRule(rank, fixed=tile)
-            for rank, tile in entry.tiles
-        )
-        mapping = replace(mapping, tiles=whole)
+        # a whole rank stays a fixed tile of its full extent (the same cost): the model's
+        # tile pipeline does not yet broadcast a whole rank beside another loop rank
         model = build_cost_model(self.cascade, self.spec, mapping, self.table)
         values = evaluate_design_points(model, columns)
         metrics = tuple((k, float(np.asarray(v).reshape(-1)[0])) for k, v in values.items())

@@ -38,6 +38,70 @@ class PlotRequest:
     logy: bool = False
     pareto: tuple[str, str] | None = None
     title: str | None = None
+    filters: tuple[str, ...] = ()
+    """The ``COLUMN=VALUE`` filters that selected the rows, shown under the title."""
+
+
+UNITS = (
+    ("_s", "s"),
+    ("_pj", "pJ"),
+    ("_nj", "nJ"),
+    ("_j", "J"),
+    ("_um2", "µm²"),
+    ("_mm2", "mm²"),
+    ("_bytes", "bytes"),
+    ("_hz", "Hz"),
+    ("_w", "W"),
+)
+NAMES = {
+    "seq": "sequence length (tokens)",
+    "util_pe2d": "2D PE-array utilisation (fraction)",
+    "util_pe1d": "1D PE-array utilisation (fraction)",
+    "traffic_bytes": "DRAM traffic (bytes)",
+}
+MAX_HUE_GROUPS = 8
+"""A numeric hue with more distinct values than this is drawn as a colour scale."""
+
+
+def axis_label(column: str) -> str:
+    """Return an axis label with its unit: ``latency_s`` -> ``latency (s)``.
+
+    Example:
+        >>> axis_label("area_um2"), axis_label("L3.size_bytes"), axis_label("workload")
+        ('area (µm²)', 'L3.size (bytes)', 'workload')
+    """
+    if column in NAMES:
+        return NAMES[column]
+    for suffix, unit in UNITS:
+        if column.lower().endswith(suffix) and len(column) > len(suffix):
+            return f"{column[: -len(suffix)].replace('_', ' ')} ({unit})"
+    return column
+
+
+def figure_path(path: str | Path) -> Path:
+    """Return the file a figure is written to: ``-o fig`` writes ``fig.png``.
+
+    Raises:
+        SweepError: SW420 when the suffix names no image format Matplotlib writes.
+    """
+    out = Path(path)
+    if not out.suffix:
+        return out.with_name(out.name + ".png")
+    formats = _image_formats()
+    if out.suffix.lower().lstrip(".") not in formats:
+        raise SweepError.single(
+            "SW420",
+            f"cannot write a figure as '{out.suffix}' ({out})",
+            None,
+            "image formats: " + ", ".join(sorted(formats)),
+        )
+    return out
+
+
+def _image_formats() -> set[str]:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    return set(FigureCanvasAgg.get_supported_filetypes())
 
 
 def plot_results(frame: pd.DataFrame, request: PlotRequest) -> Figure:
@@ -54,29 +118,76 @@ def plot_results(frame: pd.DataFrame, request: PlotRequest) -> Figure:
     figure = _new_figure((7.5, 4.8))
     axes = figure.add_subplot()
     axes.grid(True, alpha=0.3)
-    groups = _groups(frame, request.hue)
     axes.set_xscale("log" if request.logx and request.kind != "bar" else "linear")
     axes.set_yscale("log" if request.logy else "linear")
+    scale = _colour_scale(frame, request)
+    groups = _groups(frame, request.hue)
     if request.kind == "bar":
         _draw_bars(axes, groups, request.x, request.y)
     else:
-        for label, rows in groups:
+        for index, (label, rows) in enumerate(groups):
             rows = rows.sort_values(request.x)
+            colour = scale(rows[request.hue].iloc[0]) if scale else f"C{index % 10}"
             style = "-o" if request.kind == "line" else "o"
             alpha = 0.9 if request.kind == "line" else 0.6
-            axes.plot(rows[request.x], rows[request.y], style, label=label, alpha=alpha, ms=4)
+            axes.plot(
+                rows[request.x], rows[request.y], style, color=colour, alpha=alpha, ms=4,
+                label=None if scale else label,
+            )  # fmt: skip
     if request.pareto is not None:
-        _draw_front(axes, frame, request)
+        for index, (label, rows) in enumerate(groups):
+            colour = scale(rows[request.hue].iloc[0]) if scale else f"C{index % 10}"
+            _draw_front(axes, rows, request, colour if request.hue else "black", label)
     if request.kind != "bar":
         _tick_at_values(axes, frame[request.x])
-    axes.set_xlabel(request.x)
-    axes.set_ylabel(request.y)
-    if request.title:
-        axes.set_title(request.title)
-    if request.hue is not None or request.pareto is not None:
+    axes.set_xlabel(axis_label(request.x))
+    axes.set_ylabel(axis_label(request.y))
+    _set_title(axes, request)
+    if scale is not None:
+        _colour_bar(figure, axes, frame, request)
+    elif request.hue is not None or request.pareto is not None:
         axes.legend(title=request.hue, fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1))
     figure.tight_layout()
     return figure
+
+
+def _set_title(axes: Axes, request: PlotRequest) -> None:
+    lines = [request.title] if request.title else []
+    if request.filters:
+        lines.append("where " + ", ".join(request.filters))
+    if lines:
+        axes.set_title("\n".join(lines), fontsize=10)
+
+
+def _colour_scale(frame: pd.DataFrame, request: PlotRequest) -> Any:
+    """A colour per value of a numeric hue with many values, else None (a legend)."""
+    if request.hue is None or request.kind == "bar":
+        return None
+    column = frame[request.hue]
+    if column.dtype.kind not in "iuf" or column.nunique() <= MAX_HUE_GROUPS:
+        return None
+    from matplotlib import colormaps
+    from matplotlib.colors import LogNorm, Normalize
+
+    low, high = float(column.min()), float(column.max())
+    norm = LogNorm(low, high) if low > 0 and high / low >= 100 else Normalize(low, high)
+    cmap = colormaps["viridis"]
+    return lambda value: cmap(norm(float(value)))
+
+
+def _colour_bar(figure: Figure, axes: Axes, frame: pd.DataFrame, request: PlotRequest) -> None:
+    from matplotlib import colormaps
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import LogNorm, Normalize
+
+    assert request.hue is not None
+    column = frame[request.hue]
+    low, high = float(column.min()), float(column.max())
+    norm = LogNorm(low, high) if low > 0 and high / low >= 100 else Normalize(low, high)
+    bar = figure.colorbar(ScalarMappable(norm, colormaps["viridis"]), ax=axes)
+    bar.set_label(axis_label(request.hue))
+    if request.pareto is not None:
+        axes.legend(fontsize=9, loc="best")
 
 
 def _check_request(frame: pd.DataFrame, request: PlotRequest) -> None:
@@ -135,14 +246,18 @@ def _draw_bars(axes: Axes, groups: list[tuple[str | None, pd.DataFrame]], x: str
     axes.set_xticks(range(len(categories)), [_label(c) for c in categories])
 
 
-def _draw_front(axes: Axes, frame: pd.DataFrame, request: PlotRequest) -> None:
+def _draw_front(
+    axes: Axes, frame: pd.DataFrame, request: PlotRequest, colour: Any, group: str | None
+) -> None:
+    """Draw the Pareto front of one hue group (of all rows without a hue)."""
     assert request.pareto is not None
     front = pareto(frame, request.pareto)
     x, y = request.x, request.y
+    label = "Pareto front" if group is None else None
     if (x, y) == request.pareto or (y, x) == request.pareto:
         front = front.sort_values(x)
-        axes.plot(front[x], front[y], "-", color="black", lw=1.5, label="Pareto front", zorder=5)
-    axes.plot(front[x], front[y], "o", mfc="none", mec="black", ms=9, mew=1.5, zorder=6)
+        axes.plot(front[x], front[y], "-", color=colour, lw=1.5, label=label, zorder=5)
+    axes.plot(front[x], front[y], "o", mfc="none", mec=colour, ms=9, mew=1.5, zorder=6)
 
 
 def _tick_at_values(axes: Axes, values: pd.Series) -> None:
@@ -162,10 +277,15 @@ def _new_figure(size: tuple[float, float]) -> Figure:
 
 
 def save_figure(figure: Figure, path: str | Path) -> Path:
-    """Write ``figure`` to ``path`` (format from the suffix), creating the folder."""
-    out = Path(path)
+    """Write ``figure`` to ``path`` (format from the suffix, PNG without one), creating the
+    folder; return the file written."""
+    out = figure_path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(out, dpi=130)
+    # Fast PNG compression: the files grow a little, the encoding is several times faster.
+    if out.suffix.lower() == ".png":
+        figure.savefig(out, dpi=130, pil_kwargs={"compress_level": 1})
+    else:
+        figure.savefig(out, dpi=130)
     return out
 
 
@@ -355,8 +475,19 @@ def _figure_legend(figure: Figure, axes: Axes, title: str) -> None:
     legend_top = 1 - 0.36 / height
     figure.legend(handles, labels, loc="upper center", ncol=len(labels), fontsize=9,
                   bbox_to_anchor=(0.5, legend_top), frameon=False)  # fmt: skip
-    figure.tight_layout()
-    figure.subplots_adjust(top=1 - 0.95 / height)
+    # Fixed margins in inches instead of tight_layout, which draws the whole figure once
+    # more only to measure it.
+    width = figure.get_figwidth()
+    spec = axes.get_subplotspec()
+    rows = spec.get_gridspec().nrows if spec is not None else 1
+    figure.subplots_adjust(
+        left=0.75 / width,
+        right=1 - 0.15 / width,
+        bottom=0.6 / height,
+        top=1 - 0.95 / height,
+        wspace=0.18,
+        hspace=0.3 if rows > 1 else 0.2,
+    )
 
 
 def _pe_sweep_figure(sweep: pd.DataFrame) -> Figure:
@@ -390,5 +521,8 @@ def _pe_sweep_figure(sweep: pd.DataFrame) -> Figure:
     axes.set_title("PE-array size sweep (PE N: N x N 2D array, N-wide 1D array)")
     axes.grid(True, which="both", alpha=0.3)
     axes.legend(fontsize=9)
-    figure.tight_layout()
+    width, height = figure.get_size_inches()
+    figure.subplots_adjust(
+        left=0.85 / width, right=1 - 0.2 / width, bottom=0.6 / height, top=1 - 0.4 / height
+    )
     return figure

@@ -19,7 +19,7 @@ import sympy
 from einsum_cascade import Cascade, Einsum
 from einsum_cascade.symbols import extent_symbol, rank_of_variable
 from einsum_cascade.yaml_source import dump_tagged_yaml
-from mappers.cost.model import DEFAULT_TABLE, build_cost_model, evaluate_design_points
+from mappers.cost.model import DEFAULT_TABLE, build_cost_model, evaluate_costs
 from mappers.errors import MappingError
 from mappers.hardware.spec import ArchSpec, ComputeArray
 from mappers.mapping.schema import Mapping
@@ -68,9 +68,9 @@ def timeloop_documents(
             f"einsum '{einsum}' is bound to no array: nothing to export",
             mapping.span_of("bind"),
         )
-    values = evaluate_design_points(model, extents)
+    costs = evaluate_costs(model, extents)
     full = _numbers(model.symbolic.extents.full, extents)
-    tiles = {k[5:]: int(np.asarray(v)) for k, v in values.items() if k.startswith("tile_")}
+    tiles = {rank: int(np.asarray(v)) for rank, v in costs.tiles}
     node = cascade.einsum(einsum)
     array = spec.array(array_name)
     batch = tuple(r for r in mapping.batch_ranks if r in extents)

@@ -255,3 +255,44 @@ def test_rendering_puts_caret_under_whole_token() -> None:
 
 def test_suggest_returns_none_without_close_match() -> None:
     assert suggest("zzz", ["alpha", "beta"]) is None
+
+
+ALIBI = (
+    "cascade alibi\nrank E, M, P\ninput Q[E, P], K[E, M], SLOPE[]\noutput BQ\n"
+    "QK[m, p] = Q[e, p] * K[e, m] where m <= p\n"
+    "BQ[m, p] = QK[m, p] - SLOPE[] * (p - m)\n"
+)
+
+
+def test_w303_a_bias_by_position_makes_filtered_points_present_again(golden) -> None:
+    # issue 12: ALiBi on a causal score; masked points came back with -SLOPE * (p - m)
+    cascade = parse_cascade(ALIBI, "alibi.cascade")
+    (warning,) = cascade.warnings
+    assert warning.code == "W303" and warning.severity is Severity.WARNING
+    assert warning.span is not None
+    assert (warning.span.line, warning.span.col, warning.span.end_col) == (6, 12, 19)
+    golden("diagnostics/W303-filtered-points-present-again.txt", warning.render() + "\n")
+
+
+def test_w303_the_fix_repeats_the_filter_and_then_masked_points_stay_absent() -> None:
+    import numpy as np
+
+    from einsum_cascade import evaluate
+
+    fixed = parse_cascade(ALIBI.replace("(p - m)\n", "(p - m) where m <= p\n"))
+    assert fixed.warnings == ()
+    out = evaluate(fixed, Q=np.ones((2, 3)), K=np.ones((2, 3)), SLOPE=np.array(0.5))["BQ"]
+    assert (out[np.tril_indices(3, -1)] == 0).all()  # m > p: absent, the empty value
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "BQ[m, p] = QK[m, p] - SLOPE[] * Q[e, p]",  # data, not position, covers: no warning
+        "BQ[m, p] = QK[m, p] * SLOPE[] * (p - m)",  # a product keeps the filter
+    ],
+    ids=["sum-of-data", "product"],
+)
+def test_w303_is_not_raised_for_unions_of_data_or_products(line: str) -> None:
+    text = ALIBI.replace("BQ[m, p] = QK[m, p] - SLOPE[] * (p - m)", line)
+    assert "W303" not in {w.code for w in parse_cascade(text).warnings}

@@ -126,3 +126,11 @@ def test_running_state_starting_empty_accumulates() -> None:
     evaluation = interpret(parse_cascade(text), A=a, B=b)
     np.testing.assert_allclose(evaluation.values["S"][-1], a @ b.T, rtol=1e-12)
     assert evaluation.present["S"][1:].all()
+
+
+def test_an_infinite_literal_factor_is_not_pulled_out_of_a_sum() -> None:
+    # found by the fast-path property: inf * sum(I1) is -inf, but the sum of inf * I1[e]
+    # over mixed signs is nan, which is what the general path (the semantics) gives
+    cascade = parse_cascade("rank E\ninput I1[E]\nT0[] = inf * I1[e]\n")
+    result = interpret(cascade, I1=np.array([1.0, -2.0, 0.5]))
+    assert np.isnan(result.values["T0"])

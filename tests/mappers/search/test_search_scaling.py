@@ -168,3 +168,66 @@ def test_every_library_cascade_gets_a_legal_mapping(name, arch):
     found = result.best[0]
     assert np.isfinite(found.latency_s) and found.latency_s > 0
     assert found.screened[0] == pytest.approx(found.latency_s, rel=1e-9)
+
+
+@pytest.mark.slow
+def test_no_enumerated_mapping_beats_the_pick():
+    """Every (binding, spread, tile, placement) of a GEMM under one loop order and schedule,
+    costed directly by the model: none is better than what the search picked."""
+    import itertools
+    from dataclasses import replace
+
+    from mappers.cost.model import build_cost_model, evaluate_design_points
+    from mappers.mapping.schema import TileRule
+    from mappers.search.candidates import template_for
+    from mappers.search.space import bindings, placement_options, structures
+
+    cascade, spec = load_cascade("gemm"), load_spec("flat")
+    point = {"M": 1024, "K": 256, "N": 256}
+    template = template_for(cascade, spec)
+    (result,) = search_mappings(cascade, spec, point, template, keep=1, smallest_tile=256)
+    pick = _key(result.best[0])
+    tiles = [(("M", m), ("N", n)) for m, n in itertools.product((1024, 512, 256), (256,))]
+    for bind in bindings(cascade, spec):
+        found, _ = structures(cascade, spec, bind)
+        options = placement_options(cascade, spec, dict(bind))
+        names = list(options)
+        for structure in found:
+            for choice in itertools.product(*(options[n] for n in names)):
+                placed = dict(zip(names, choice, strict=True))
+                place = tuple(
+                    (level.name, tuple(t for t, o in placed.items() if level.name in o))
+                    for level in spec.levels
+                )
+                mapping = replace(
+                    template,
+                    bind=structure.bind,
+                    spatial=structure.spatial,
+                    reads=structure.reads,
+                    place=tuple((lv, ts) for lv, ts in place if ts),
+                    tiles=(TileRule("M", fixed=1), TileRule("N", fixed=1)),
+                )
+                model = build_cost_model(cascade, spec, mapping)
+                for tile in tiles:
+                    rules = tuple(TileRule(r, fixed=t) for r, t in tile)
+                    compiled = replace(model, mapping=replace(model.mapping, tiles=rules))
+                    values = evaluate_design_points(compiled, point)
+                    key = (float(values["latency_s"][()]), float(values["energy_pj"][()]))
+                    if better(key, pick, 1e-9) and _fits(
+                        cascade, spec, bind, options, placed, tile
+                    ):
+                        pytest.fail(f"{structure.describe()} {placed} {tile} beats the pick")
+
+
+def _fits(cascade, spec, bind, options, placed, tile):
+    from mappers.search.footprint import fits
+
+    extents = {"K": 256.0, "M": 1024.0, "N": 256.0, **{r: float(t) for r, t in tile}}
+    words = {
+        t.name: np.array([float(np.prod([extents[r] for r in t.ranks]))]) for t in cascade.tensors
+    }
+    row = [options[t.name].index(placed[t.name]) for t in cascade.tensors]
+    tiles = {r: np.array([float(t)]) for r, t in tile}
+    return bool(
+        fits(cascade, spec, dict(bind), options, np.array([row]), words, ("M", "N"), tiles)[0, 0]
+    )

@@ -1,0 +1,165 @@
+"""Compiled cost models cached on disk, and NumPy evaluation code generated from sympy.
+
+A cost model's symbolic build and its compilation to NumPy take most of a cold run. The
+compiled model is stored in the user's cache folder (``$XDG_CACHE_HOME/einsum-cascade``,
+else ``~/.cache/einsum-cascade``), under a hash of what it is built from: the cascade, the
+spec and the mapping (their full structure, as their ``repr``), the cost table, the source
+of the cost-model code and the sympy version. A change to any of them is a new key, so a
+stale model is never read. Set ``EINSUM_CASCADE_NO_CACHE=1`` to neither read nor write. An
+unreadable or corrupt entry is ignored and rebuilt.
+
+Evaluation functions are NumPy source text (:class:`NumpyFunction`), printed by sympy's
+NumPy printer and compiled on first call: picklable, and free of ``lambdify``'s namespace
+set-up.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import math
+import os
+import pickle
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+DISABLE_ENV = "EINSUM_CASCADE_NO_CACHE"
+_FORMAT = 1  # bump when the stored payload changes shape
+
+
+class NumpyFunction:
+    """A NumPy function of named arguments, kept as source text and compiled on first call."""
+
+    __slots__ = ("_compiled", "arguments", "source")
+
+    def __init__(self, arguments: tuple[str, ...], source: str) -> None:
+        self.arguments = arguments
+        self.source = source
+        self._compiled: Callable[..., Any] | None = None
+
+    def __call__(self, *values: Any) -> Any:
+        if self._compiled is None:
+            namespace: dict[str, Any] = {"numpy": np, "functools": functools, "math": math}
+            exec(compile(self.source, "<cost model>", "exec"), namespace)
+            self._compiled = namespace["_evaluate"]
+        return self._compiled(*values)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (NumpyFunction, (self.arguments, self.source))
+
+
+def numpy_function(symbols: Sequence[Any], expressions: Any) -> NumpyFunction:
+    """Return the NumPy function of ``symbols`` (positional, in order) computing ``expressions``.
+
+    Symbols may have any name (``L3.size_bytes``): the code names them ``a0, a1...``.
+    """
+    from sympy.printing.numpy import NumPyPrinter
+
+    names = {s: f"a{i}" for i, s in enumerate(symbols)}
+
+    class _Printer(NumPyPrinter):  # type: ignore[misc]  # sympy is untyped
+        def _print_Symbol(self, expr: Any) -> str:  # noqa: N802  # sympy's dispatch name
+            return names.get(expr) or super()._print_Symbol(expr)
+
+    printer = _Printer({"fully_qualified_modules": True, "inline": True})
+    body = printer.doprint(expressions)
+    unknown = set(printer.module_imports) - {"numpy", "functools", "math"}
+    if unknown:
+        raise ValueError(f"cost-model code needs modules {sorted(unknown)}")
+    source = f"def _evaluate({', '.join(names.values())}):\n    return {body}\n"
+    return NumpyFunction(tuple(s.name for s in symbols), source)
+
+
+def _unevaluated(cls: Any, args: tuple[Any, ...]) -> Any:
+    """Rebuild a sympy node from its (already canonical) arguments without evaluating."""
+    try:
+        return cls(*args, evaluate=False)
+    except TypeError:
+        return cls(*args)
+
+
+class _Pickler(pickle.Pickler):
+    """Pickle sympy nodes so that loading skips their evaluation.
+
+    sympy rebuilds a node by calling its class on its arguments, which evaluates again
+    (``Min``/``Max`` compare every pair of arguments): that made loading a model as slow as
+    building it. The arguments stored are already canonical.
+    """
+
+    def reducer_override(self, obj: Any) -> Any:
+        from sympy import Basic
+
+        if isinstance(obj, Basic) and obj.args and not obj.is_Atom:
+            return _unevaluated, (type(obj), obj.args)
+        return NotImplemented
+
+
+def cache_folder() -> Path:
+    """Return the folder of compiled cost models (not created here)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "einsum-cascade" / "cost-models"
+
+
+def enabled() -> bool:
+    """Return False when ``EINSUM_CASCADE_NO_CACHE`` is set to a true value."""
+    return os.environ.get(DISABLE_ENV, "").strip().lower() not in {"1", "true", "yes", "on"}
+
+
+@functools.cache
+def _code_fingerprint() -> str:
+    """Hash the source of the cost-model code and the sympy version."""
+    import sympy
+
+    digest = hashlib.sha256(f"{_FORMAT}:{sympy.__version__}".encode())
+    folders = [Path(__file__).resolve().parent, Path(__file__).resolve().parents[1] / "hardware"]
+    for folder in folders:
+        for path in sorted(folder.glob("*.py")):
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def model_key(*inputs: Any) -> str:
+    """Return the cache key of a model built from ``inputs`` (cascade, spec, mapping, table)."""
+    digest = hashlib.sha256(_code_fingerprint().encode())
+    for item in inputs:
+        digest.update(repr(item).encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def load(key: str) -> Any | None:
+    """Return the payload stored under ``key``, or None (missing, disabled or corrupt)."""
+    if not enabled():
+        return None
+    path = cache_folder() / f"{key}.pickle"
+    try:
+        with path.open("rb") as handle:
+            return pickle.load(handle)
+    except FileNotFoundError:
+        return None
+    except Exception:  # a corrupt entry is rebuilt, never trusted
+        path.unlink(missing_ok=True)
+        return None
+
+
+def store(key: str, payload: Any) -> None:
+    """Store ``payload`` under ``key`` atomically; silently skip when the folder is unwritable."""
+    if not enabled():
+        return
+    folder = cache_folder()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = tempfile.NamedTemporaryFile(dir=folder, suffix=".tmp", delete=False)  # noqa: SIM115
+    except OSError:
+        return
+    try:
+        with handle:
+            _Pickler(handle, protocol=pickle.HIGHEST_PROTOCOL).dump(payload)
+        Path(handle.name).replace(folder / f"{key}.pickle")
+    except Exception:  # an unpicklable payload or a full disk: no entry
+        Path(handle.name).unlink(missing_ok=True)
