@@ -7,6 +7,7 @@ Typical use::
 
     plan = plan_kernels(library.load("attention/1pass"), Tiling(tile=32))
     source = render_cuda(plan)            # CUDA C++ with extern "C" kernels
+    module = render_triton(plan)          # Triton tensor-core kernels (a .py module)
     outputs = run_twin(plan, {"Q": q, "K": k, "V": v})
 
 CuPy is imported only inside ``kernels.run.cupy_launch`` and ``kernels.run.timing`` functions.
@@ -22,6 +23,7 @@ from kernels.build import (
 from kernels.errors import DeviceUnavailableError, KernelError
 from kernels.plan import KernelPlan, Tiling, plan_kernels
 from kernels.render.cuda import render_cuda
+from kernels.render.triton import render_triton
 from kernels.render.twin import render_twin
 from kernels.run import run_cupy, run_shim, run_twin, time_plan
 
@@ -37,6 +39,7 @@ __all__ = [
     "compile_source",
     "plan_kernels",
     "render_cuda",
+    "render_triton",
     "render_twin",
     "run_cupy",
     "run_shim",

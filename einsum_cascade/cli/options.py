@@ -137,9 +137,19 @@ def tiling_options(command: Callable[..., R]) -> Callable[..., R]:
     ``command`` takes a keyword ``tiling: TilingOptions``; the returned function's signature
     has the eight flags instead (typer reads it), so each command declares none of them.
     """
+    return tiling_options_with(DEFAULT_TILING)(command)
+
+
+def tiling_options_with(
+    defaults: TilingOptions,
+) -> Callable[[Callable[..., R]], Callable[..., R]]:
+    """Return :func:`tiling_options` with other defaults (``kernel model``: float16)."""
+    return functools.partial(_with_tiling, defaults=defaults)
+
+
+def _with_tiling(command: Callable[..., R], defaults: TilingOptions) -> Callable[..., R]:
     signature = inspect.signature(command)
     hints = typing.get_type_hints(command, include_extras=True)
-    defaults = DEFAULT_TILING
     flags = [
         inspect.Parameter(
             name,

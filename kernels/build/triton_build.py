@@ -143,6 +143,12 @@ class TritonBinary:
     scratch_bytes: int  # global + profile scratch; the CuPy launcher needs 0
     aligned: bool  # extents specialised as multiples of 16
     even: bool  # the sequence extent specialised as a multiple of the tile
+    loop_instructions: int  # SASS instructions of the tile loop's body (per warp per tile)
+
+    @property
+    def instructions(self) -> int:
+        """Return the SASS instruction count."""
+        return sum(count for _, count in self.opcodes)
 
     def count(self, opcode: str) -> int:
         """Return the number of SASS instructions with base opcode ``opcode``."""
@@ -176,6 +182,21 @@ def sass_opcodes(sass: str) -> tuple[Counter[str], set[str]]:
             if match.group(1) in TENSOR_CORE_OPCODES:
                 shapes.add(match.group(1) + match.group(2))
     return opcodes, shapes
+
+
+_BRANCH = re.compile(r"^\s+/\*([0-9a-f]{4,})\*/\s+(?:@!?U?P\w+\s+)?BRA\s+0x([0-9a-f]+)")
+
+
+def loop_instructions(sass: str) -> int:
+    """Return the instructions of the longest loop: a backward branch's span (16 B each)."""
+    longest = 0
+    for line in sass.splitlines():
+        match = _BRANCH.match(line)
+        if match:
+            here, target = int(match.group(1), 16), int(match.group(2), 16)
+            if target <= here:
+                longest = max(longest, (here - target) // 16 + 1)
+    return longest
 
 
 def _cuobjdump(*args: str) -> str:
@@ -226,6 +247,7 @@ def compile_kernel(
         str(aligned),
         str(even),
         triton.__version__,
+        os.environ.get("TRITON_PTXAS_BLACKWELL_PATH", ""),  # the 12.x fallback for sm_90a
     )
     folder = entry_dir("triton-cubin", key)
     record = folder / "binary.json"
@@ -285,6 +307,7 @@ def compile_kernel(
         "scratch_bytes": metadata.global_scratch_size + metadata.profile_scratch_size,
         "aligned": aligned,
         "even": even,
+        "loop_instructions": loop_instructions(sass),
     }
     record.write_text(json.dumps(data, indent=1), encoding="utf-8")
     return _from_record(data, folder)
@@ -308,6 +331,8 @@ def _from_record(data: dict[str, Any], folder: Path) -> TritonBinary:
         data["scratch_bytes"],
         data["aligned"],
         data["even"],
+        data.get("loop_instructions")
+        or loop_instructions((folder / "kernel.sass").read_text(encoding="utf-8")),
     )
 
 

@@ -1,9 +1,18 @@
-"""Model a kernel plan on a GPU spec: per-tile work from the plan, occupancy, a roofline per wave.
+"""Model a SIMT kernel plan on a GPU spec: per-thread work from the plan, occupancy, bounds.
 
-Everything is a sympy expression in the runtime extents (``M``, ``P``...), built once per
-(plan, spec, registers) and evaluated with ``lambdify``. The generated kernels are scalar
-FP32 SIMT code (one thread per query), so they are priced against the FP32 and SFU rates,
-never the tensor cores.
+Everything is a sympy expression in the runtime extents (``M``, ``P``, grid ranks...),
+built once per (plan, spec, registers) and evaluated with ``lambdify``. The generated CUDA
+kernels are scalar FP32 SIMT code (one thread per query), so they are priced against the
+FP32 and SFU rates, never the tensor cores. Right by construction:
+
+* the grid is ``ceil(rows / block)`` times every grid-rank extent (32 heads cost 32x one);
+* shared-memory (and L1) traffic is per thread, times threads: every thread reads its
+  operands from the staged tile (and from L1 for global operands such as ``Q``, reloaded at
+  every key); the cooperative staging store is per block;
+* the issue-slot bound counts every instruction a point needs (arithmetic, loads, the loop's
+  counter, compare and branch), at 4 warp instructions per clock per SM;
+* every bound divides work by a rate no higher than the machine's peak, and the time is the
+  largest bound plus a launch: no prediction beats the peaks.
 """
 
 from __future__ import annotations
@@ -26,6 +35,9 @@ DEFAULT_REGISTERS = 64  # when ptxas resources are not given
 _FP32_INSTRUCTIONS = {"mac": 1, "add": 1, "sub": 1, "mul": 1, "max": 1, "min": 1, "neg": 1}
 _SFU = {"exp": 1, "log": 1, "sqrt": 1, "rsqrt": 1, "tanh": 1, "div": 1, "pow": 2, "sigmoid": 1}
 _SFU_FP32_EXTRA = {"exp": 1, "div": 1, "pow": 2, "log": 1, "sigmoid": 3}
+ISSUE_PER_SM_PER_CLOCK = 4  # warp instructions: four schedulers, one issue each per clock
+LOOP_INSTRUCTIONS = 3  # per point of an in-thread loop: counter add, compare, branch
+LOAD_INSTRUCTIONS = 2  # per operand read from shared memory or L1: address, load
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,11 +100,13 @@ class KernelWork:
 
     name: str
     threads_per_block: int
-    blocks: sympy.Expr
+    blocks: sympy.Expr  # row blocks times every grid-rank extent
     fp32_instructions: sympy.Expr  # per-thread FP32 instructions, summed over threads
     sfu_operations: sympy.Expr
-    shared_bytes_moved: sympy.Expr
+    shared_bytes_moved: sympy.Expr  # shared memory and L1 (one datapath), every thread
     hbm_bytes: sympy.Expr
+    instructions: sympy.Expr  # every issued thread instruction
+    flops: sympy.Expr  # useful FLOPs (a mac is 2)
 
 
 def _extent(plan: KernelPlan, kernel: KernelSpec, variable: str) -> sympy.Expr:
@@ -112,11 +126,14 @@ def kernel_work(plan: KernelPlan, kernel: KernelSpec, l2_size_bytes: float = 0.0
     """
     word = 2 if plan.tiling.input_dtype == "float16" else 4
     rows = _size(plan, rank_of_variable(kernel.parallel))
-    blocks = sympy.ceiling(rows / plan.tiling.threads_per_block)
+    heads = sympy.Mul(*(_size(plan, r) for r in plan.tiling.grid_ranks))
+    blocks = sympy.ceiling(rows / plan.tiling.threads_per_block) * heads
     threads = blocks * plan.tiling.threads_per_block
     sequence = extent_symbol(plan.tiling.sequence_rank)
     tiles = sympy.ceiling(sequence / plan.tiling.tile)
-    fp32 = sfu = shared = hbm = sympy.Integer(0)
+    fp32 = sfu = shared = hbm = staging = other = flops = sympy.Integer(0)
+    storage = _buffers(kernel)
+    grid = set(plan.tiling.grid_ranks)
     for segment in kernel.segments:
         repeat = tiles if segment.is_loop else sympy.Integer(1)
         for step in segment.steps:
@@ -124,26 +141,29 @@ def kernel_work(plan: KernelPlan, kernel: KernelSpec, l2_size_bytes: float = 0.0
             if not segment.is_loop and plan.in_tile_variable in step.local:
                 points = points / plan.tiling.tile * sequence
             counts = ops_per_point(step)
-            fp32 += (
-                repeat * points * sum(_FP32_INSTRUCTIONS.get(k, 0) * n for k, n in counts.items())
-            )
+            arithmetic = sum(_FP32_INSTRUCTIONS.get(k, 0) * n for k, n in counts.items())
+            fp32 += repeat * points * arithmetic
             fp32 += repeat * points * sum(_SFU_FP32_EXTRA.get(k, 0) * n for k, n in counts.items())
             sfu += repeat * points * sum(_SFU.get(k, 0) * n for k, n in counts.items())
-            reads = [r for r in step.einsum.operands if r.tensor in dict(_buffers(kernel))]
+            flops += repeat * points * (arithmetic + counts.get("mac", 0))
+            reads = [r for r in step.einsum.operands if r.tensor in storage]
             on_chip = sum(
                 1
                 for r in reads
-                if _buffers(kernel)[r.tensor] in (Storage.STAGED, Storage.VIEW, Storage.SHARED)
-            )
+                if storage[r.tensor]
+                in (Storage.STAGED, Storage.VIEW, Storage.SHARED, Storage.GLOBAL)
+            )  # a global operand (Q) is reloaded from L1 at every point
             shared += repeat * points * 4 * on_chip
+            other += repeat * points * (LOAD_INSTRUCTIONS * on_chip + LOOP_INSTRUCTIONS)
         for name in segment.staged:
             ranks = plan.cascade.tensor(name).ranks
             per_tile = word * plan.tiling.tile
             for rank in ranks:
                 if rank != plan.tiling.sequence_rank:
                     per_tile *= dict(plan.tiling.static_extents).get(rank, 1)
-            shared += repeat * per_tile  # the cooperative store into shared memory
-            whole = word * sympy.Mul(*(_size(plan, r) for r in ranks))
+            staging += repeat * per_tile  # the cooperative store, once per block
+            whole = word * sympy.Mul(*(_size(plan, r) for r in ranks if r not in grid))
+            whole = whole * sympy.Mul(*(_size(plan, r) for r in ranks if r in grid))
             streamed = blocks * repeat * per_tile
             hbm += sympy.Piecewise((whole, whole <= l2_size_bytes), (streamed, True))
     for name in kernel.params:
@@ -154,7 +174,8 @@ def kernel_work(plan: KernelPlan, kernel: KernelSpec, l2_size_bytes: float = 0.0
         hbm += size * 4
     return KernelWork(
         kernel.name, plan.tiling.threads_per_block, blocks, fp32 * threads, sfu * threads,
-        shared * blocks, hbm,
+        shared * threads + staging * blocks, hbm, (fp32 + sfu + other) * threads,
+        flops * threads,
     )  # fmt: skip
 
 
@@ -173,14 +194,16 @@ def kernel_time(spec: GpuSpec, work: KernelWork, fit: Occupancy) -> dict[str, sy
     resident = sympy.Min(per_sm, sympy.ceiling(work.blocks / spec.sm_count))
     warps = resident * fit.warps_per_block
     issue = sympy.Min(1, warps / SATURATING_WARPS_PER_SM)
-    used_sms = sympy.Min(spec.sm_count, work.blocks)
+    used_sms = sympy.Min(spec.sm_count, work.blocks)  # grid extents included
     share = used_sms / spec.sm_count
     fp32_rate = spec.fp32_flops_per_s / 2 * share * issue  # FMA = 2 FLOPs, 1 instruction
+    issue_rate = ISSUE_PER_SM_PER_CLOCK * spec.warp_size * spec.clock_hz * spec.sm_count
     bounds = {
         "fp32_s": work.fp32_instructions / fp32_rate,
         "sfu_s": work.sfu_operations / (spec.exp_per_s * share * issue),
         "shared_s": work.shared_bytes_moved / (spec.shared_bandwidth_bytes_per_s * share),
         "hbm_s": work.hbm_bytes / spec.hbm_bandwidth_bytes_per_s,
+        "issue_s": work.instructions / (issue_rate * share * issue),
     }
     bounds["total_s"] = spec.launch_overhead_s + sympy.Max(*bounds.values())
     return bounds

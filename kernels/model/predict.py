@@ -7,9 +7,12 @@ A string-keyed registry picks the model by (machine kind, backend):
 * ``cpu``/``shim``: the generated CUDA source on the CPU shim, counted from the plan (thread
   points, ``expf`` and divisions, barriers, blocks) and priced with the shim rates the host's
   calibration measured (:mod:`kernels.model.shim`);
-* ``gpu``/``cupy``: per-tile work from the plan, occupancy from registers and shared
-  memory, a roofline per launch over FP32, SFU, shared memory and HBM
-  (:mod:`kernels.model.gpu`), symbolic in the extents.
+* ``gpu``/``cupy``: the CUDA SIMT kernels: per-thread work from the plan, occupancy from
+  registers and shared memory, bounds over FP32, SFU, issue slots, shared memory/L1 and HBM
+  (:mod:`kernels.model.gpu`), symbolic in the extents;
+* ``gpu``/``triton``: the tensor-core kernels: dots at the tensor peak, SFU, issue slots
+  from the SASS loop body (or the plan), shared memory and HBM per visited tile, occupancy
+  from the compiled registers and shared memory (:mod:`kernels.model.gpu_tensor`).
 """
 
 from __future__ import annotations
@@ -146,10 +149,81 @@ def _gpu_cupy(
     )
 
 
+ARCH_BY_NAME = (("h100", "sm_90a"), ("h200", "sm_90a"), ("gh200", "sm_90a"), ("a100", "sm_80"))
+
+
+def machine_arch(machine: GpuSpec) -> str | None:
+    """Return the Triton target of a GPU spec by its name (h100 -> sm_90a, a100 -> sm_80)."""
+    name = machine.name.lower()
+    return next((arch for key, arch in ARCH_BY_NAME if key in name), None)
+
+
+def triton_resources(
+    plan: KernelPlan, machine: GpuSpec, compile_kernels: bool = True
+) -> dict[str, object]:
+    """Return each kernel's resources: from an AOT compile for the machine's arch (cached)
+    when Triton is installed, else the plan's defaults (255 registers, staged tiles x 3)."""
+    from kernels.build.triton_build import compile_kernel, triton_unavailable_reason
+    from kernels.model.gpu_tensor import KernelResources
+    from kernels.render.triton import render_triton
+
+    source = render_triton(plan)
+    arch = machine_arch(machine)
+    found: dict[str, object] = {}
+    for kernel in source.kernels:
+        if compile_kernels and arch is not None and triton_unavailable_reason() is None:
+            binary = compile_kernel(source, kernel, arch, kernel.warps, 3)
+            found[kernel.name] = KernelResources(
+                binary.num_warps,
+                binary.registers,
+                binary.shared_bytes,
+                binary.loop_instructions,
+                arch == "sm_90a",
+            )
+        else:
+            word = 2 if plan.tiling.input_dtype == "float16" else 4
+            spec = next(k for k in plan.kernels if k.name == kernel.name)
+            staged = 0
+            for name in {n for segment in spec.segments for n in segment.staged}:
+                size = word * plan.tiling.tile
+                for rank in plan.cascade.tensor(name).ranks:
+                    size *= plan.static_extents.get(rank, 1)
+                staged += size
+            found[kernel.name] = KernelResources(kernel.warps, 255, 3 * staged, 0, arch != "sm_80")
+    return found
+
+
+def _gpu_triton(
+    plan: KernelPlan,
+    machine: MachineSpec,
+    extents: Mapping[str, int],
+    threads: int,
+    registers: Mapping[str, int],
+) -> KernelEstimate:
+    from kernels.model.gpu_tensor import predict_tensor
+
+    assert isinstance(machine, GpuSpec)
+    missing = [r for r in plan.runtime_extents() if r not in extents]
+    if missing:
+        raise KernelError.single("K602", f"the model needs the extent of {', '.join(missing)}")
+    resources = triton_resources(plan, machine)
+    prediction = predict_tensor(plan, machine, extents, resources)  # type: ignore[arg-type]
+    return KernelEstimate(
+        plan.cascade.name,
+        machine.name,
+        "triton",
+        tuple(sorted(extents.items())),
+        prediction.total_s,
+        prediction.bounds,
+        len(plan.kernels),
+    )
+
+
 MODELS: dict[tuple[str, str], Model] = {
     ("cpu", "numpy"): _cpu_numpy,
     ("cpu", "shim"): _cpu_shim,
     ("gpu", "cupy"): _gpu_cupy,
+    ("gpu", "triton"): _gpu_triton,
 }
 
 

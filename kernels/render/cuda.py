@@ -163,6 +163,13 @@ def render_cuda(plan: KernelPlan) -> KernelSource:
     bodies: list[str] = []
     signatures: list[KernelSignature] = []
     for kernel in plan.kernels:
+        if plan.shared_bytes(kernel) > 2**31 - 1:  # C array sizes and indices are 32-bit
+            raise KernelError.single(
+                "K007",
+                f"kernel '{kernel.name}' would declare {plan.shared_bytes(kernel)} B of shared "
+                "arrays, past 32-bit sizes",
+                hint="use a smaller tile (--tile M0=32)",
+            )
         text, signature = CudaRenderer(plan, kernel).render()
         bodies.append(text)
         signatures.append(signature)

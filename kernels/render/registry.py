@@ -1,15 +1,18 @@
-"""The renderers by target name: ``cuda`` (CUDA C++) and ``twin`` (NumPy/CuPy Python)."""
+"""The renderers by target name: ``cuda`` (CUDA C++), ``twin`` (NumPy/CuPy Python) and
+``triton`` (Triton tensor-core kernels)."""
 
 from __future__ import annotations
 
 from kernels.errors import KernelError
 from kernels.render.base import Renderer
 from kernels.render.cuda import CudaRenderer
+from kernels.render.triton import TritonRenderer
 from kernels.render.twin import TwinRenderer
 
 RENDERERS: dict[str, type[Renderer]] = {
     CudaRenderer.name: CudaRenderer,
     TwinRenderer.name: TwinRenderer,
+    TritonRenderer.name: TritonRenderer,
 }
 
 

@@ -2,7 +2,8 @@
 
 ``numpy`` is the NumPy twin, ``shim`` the CUDA source built for the CPU shim, ``cupy`` the
 CUDA source on a GPU, ``triton`` Triton's interpreter and ``triton-gpu`` Triton on a GPU.
-Each backend runs a plan (``run(plan, inputs, extents)``); the first three also time it.
+Each backend runs a plan (``run(plan, inputs, extents)``) and times it (host clocks on the
+CPU backends, CUDA events around the launches on a GPU).
 """
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ import numpy as np
 from kernels.errors import KernelError
 from kernels.plan.lower import KernelPlan
 from kernels.run.execute import run_cupy, run_shim, run_twin, time_cupy, time_shim, time_twin
-from kernels.run.triton_launch import run_triton_cupy_host, run_triton_interpreter
+from kernels.run.triton_launch import (
+    run_triton_cupy_host,
+    run_triton_interpreter,
+    time_triton_cupy,
+)
 
 Runner = Callable[..., dict[str, Any]]
 Timer = Callable[[KernelPlan, Mapping[str, np.ndarray], Any, int], tuple[Any, str]]
@@ -32,12 +37,34 @@ class Backend:
     device: bool
 
 
+def _time_triton(
+    plan: KernelPlan, inputs: Mapping[str, np.ndarray], extents: Any, repeats: int
+) -> tuple[Any, str]:
+    import platform
+
+    from kernels.run.timing import time_host
+
+    timing = time_host(lambda: run_triton_interpreter(plan, inputs, extents), repeats=repeats)
+    return timing, f"CPU {platform.processor() or platform.machine()} (Triton's interpreter)"
+
+
+def _time_triton_gpu(
+    plan: KernelPlan, inputs: Mapping[str, np.ndarray], extents: Any, repeats: int
+) -> tuple[Any, str]:
+    from kernels.run.cupy_launch import require_cupy
+
+    cupy = require_cupy()
+    timing = time_triton_cupy(plan, inputs, extents, repeats)
+    name = cupy.cuda.runtime.getDeviceProperties(0)["name"].decode()
+    return timing, f"{name} (Triton cubin)"
+
+
 BACKENDS: dict[str, Backend] = {
     "numpy": Backend("numpy", run_twin, time_twin, device=False),
     "shim": Backend("shim", run_shim, time_shim, device=False),
     "cupy": Backend("cupy", run_cupy, time_cupy, device=True),
-    "triton": Backend("triton", run_triton_interpreter, None, device=False),
-    "triton-gpu": Backend("triton-gpu", run_triton_cupy_host, None, device=True),
+    "triton": Backend("triton", run_triton_interpreter, _time_triton, device=False),
+    "triton-gpu": Backend("triton-gpu", run_triton_cupy_host, _time_triton_gpu, device=True),
 }
 
 

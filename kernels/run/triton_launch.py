@@ -115,6 +115,9 @@ def run_triton_interpreter(
 class CubinKernel:
     """A Triton AOT cubin loaded by CuPy and launched as a raw kernel."""
 
+    binary: TritonBinary
+    kernel: TritonKernel
+
     def __init__(self, binary: TritonBinary, kernel: TritonKernel) -> None:
         from kernels.run.cupy_launch import require_cupy
 

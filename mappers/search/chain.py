@@ -10,9 +10,7 @@ Pruning, each counted in the structures it removes:
 
 * **illegal**: an array that cannot run the einsum; a spread that no mapping's
   per-array candidate lists can express together with the einsums already on the array;
-* **dominated**: per einsum and array, a spread whose compute cycles are no lower than
-  another's at every row and higher at one (ties are kept: they differ in what the
-  mapping can express); the swapped twin of a spread on two
+* **dominated**: the swapped twin of a spread on two
   equal-sized dimensions (decided by the first einsum on the array); a partial structure
   with the same state as another (last array, and each array's einsums' variable sets
   with their spreads) whose array loads and energy bound are no lower at every row;
@@ -42,6 +40,7 @@ import numpy as np
 
 from einsum_cascade.ir import Cascade, Einsum, TensorKind
 from einsum_cascade.symbols import rank_of_variable
+from mappers.errors import MappingError
 from mappers.hardware.spec import ArchSpec, op_cycles_and_energy
 from mappers.search.candidates import Array
 from mappers.search.space import (
@@ -130,6 +129,17 @@ class Chain:
         raw, pruned = [], []
         for einsum in self.einsums:
             kept, total, illegal, dominated = self._einsum_options(einsum, ops[einsum.name])
+            if not any(
+                all(op_cycles_and_energy(a, op) for op in ops[einsum.name]) for a in spec.arrays
+            ):
+                needed = ", ".join(sorted(ops[einsum.name]))
+                raise MappingError.single(
+                    "M505",
+                    f"no array of spec '{spec.name}' runs every op einsum '{einsum.name}' "
+                    f"needs ({needed})",
+                    einsum.span,
+                    "add the missing op to an array's ops (or a lower_to rule) in the spec",
+                )
             self.options.append(kept)
             raw.append(total)
             pruned.append((illegal, dominated))
@@ -178,7 +188,7 @@ class Chain:
         kept: list[Option] = []
         total = illegal = dominated = 0
         for array in self.spec.arrays:
-            spreads = list(itertools.permutations(einsum.variables, len(array.dims)))
+            spreads = _spreads(einsum.variables, len(array.dims))
             total += len(spreads)
             costs = [op_cycles_and_energy(array, op) for op in ops]
             if any(c is None for c in costs):
@@ -192,24 +202,23 @@ class Chain:
                 energy = energy + count * cost[1] * self.batch
             here: list[Option] = []
             for variables in spreads:
-                if einsum.iterative_variable in variables:
+                if einsum.iterative_variable is not None and einsum.iterative_variable in variables:
                     illegal += 1  # a loop-carried rank runs in time, not across PEs
                     continue
                 used = np.ones(self.rows)
                 for dim, variable in zip(array.dims, variables, strict=True):
+                    if variable is None:
+                        continue
                     extent = self.full[rank_of_variable(variable)]
                     used = used * np.minimum(extent, array.dim_size(dim))
-                assignment = tuple(zip(array.dims, variables, strict=True))
-                here.append(Option(array.name, assignment, busy * self.batch / used, energy))
-            for option in here:
-                beaten = any(
-                    np.all(other.cycles <= option.cycles) and np.any(other.cycles < option.cycles)
-                    for other in here
+                assignment = tuple(
+                    (d, v) for d, v in zip(array.dims, variables, strict=True) if v is not None
                 )
-                if beaten:
-                    dominated += 1
-                else:
-                    kept.append(option)
+                here.append(Option(array.name, assignment, busy * self.batch / used, energy))
+            # a slower spread is kept (after the faster ones): it may be the only one the
+            # mapping's candidate lists can express beside the other einsums' spreads
+            here.sort(key=lambda o: float(np.mean(o.cycles)))
+            kept.extend(here)
         return kept, total, illegal, dominated
 
     # ------------------------------------------------------------------ bounds
@@ -266,20 +275,22 @@ class Chain:
             (e, o) for e, o in zip(self.einsums, chosen, strict=False) if o.array == option.array
         ]
         on_array.append((einsum, option))
-        variables = {str(e.name): e.variables for e, _ in on_array}
-        for position in range(len(option.assignment)):
-            choices = {str(e.name): o.assignment[position][1] for e, o in on_array}
-            if not candidate_list(choices, variables):
-                return False
-        return True
+        return all(
+            _dimension_list(on_array, dim) is not None for dim in self.spec.array(option.array).dims
+        )
 
     def _canonical(self, chosen: tuple[Option, ...], option: Option) -> bool:
         if any(o.array == option.array for o in chosen):
             return True
         array = self.spec.array(option.array)
+        spread = dict(option.assignment)
         for i, j in itertools.combinations(range(len(array.dims)), 2):
-            swapped = option.assignment[j][1] < option.assignment[i][1]
-            if array.shape[i] == array.shape[j] and swapped:
+            if array.shape[i] != array.shape[j]:
+                continue
+            first, second = spread.get(array.dims[i]), spread.get(array.dims[j])
+            if first is None and second is not None:
+                return False  # the twin spreads the first of the equal dimensions
+            if first is not None and second is not None and second < first:
                 return False
         return True
 
@@ -363,16 +374,50 @@ class Chain:
             ]
             if not einsums:
                 continue
-            variables = {str(e.name): e.variables for e in einsums}
             pairs: list[tuple[str, str]] = []
-            for position, dim in enumerate(array.dims):
-                choices = {str(e.name): assignment[e.name][position][1] for e in einsums}
-                pairs.extend((dim, v) for v in candidate_list(choices, variables))
+            placed = [
+                (e, o) for e, o in zip(self.einsums, chosen, strict=True) if o.array == array.name
+            ]
+            for dim in array.dims:
+                listed = _dimension_list(placed, dim)
+                assert listed is not None, "yielded structures are expressible"
+                pairs.extend((dim, v) for v in listed)
             spatial.append((array.name, tuple(pairs)))
         ordered = tuple(
             (e.name, assignment[e.name]) for e in self.cascade.einsums if e.name in assignment
         )
         return Structure(bind, ordered, tuple(spatial), forwarding(self.cascade, dict(bind)))
+
+
+def _spreads(variables: tuple[str, ...], dims: int) -> list[tuple[str | None, ...]]:
+    """Return every way to put distinct variables (or none) on an array's dimensions."""
+    out: list[tuple[str | None, ...]] = []
+    for used in range(dims, -1, -1):
+        for positions in itertools.combinations(range(dims), used):
+            for chosen in itertools.permutations(variables, used):
+                row: list[str | None] = [None] * dims
+                for position, variable in zip(positions, chosen, strict=True):
+                    row[position] = variable
+                out.append(tuple(row))
+    return out
+
+
+def _dimension_list(on_array: list[tuple[Einsum, Option]], dim: str) -> list[str] | None:
+    """Return the candidate list of one array dimension giving each einsum its spread.
+
+    An einsum takes the first listed variable it iterates over; one that spreads nothing
+    on the dimension must iterate over none of the listed variables. None if impossible.
+    """
+    spread = {str(e.name): dict(o.assignment).get(dim) for e, o in on_array}
+    variables = {str(e.name): e.variables for e, _ in on_array}
+    choices = {name: v for name, v in spread.items() if v is not None}
+    listed = candidate_list(choices, variables) if choices else []
+    if choices and not listed:
+        return None
+    for name, variable in spread.items():
+        if variable is None and any(v in variables[name] for v in listed):
+            return None
+    return listed
 
 
 __all__ = ["Chain", "ChainCounts", "Option"]

@@ -223,9 +223,8 @@ class _Search:
                         f"the {op} count of einsum '{einsum}' in cascade '{self.cascade.name}' "
                         "has no closed form the search can evaluate per point",
                         self.cascade.einsum(einsum).span,
-                        "the search needs closed-form op counts; filters that couple a "
-                        "split rank with another (causal masks over m1 * M0 + m0) do not "
-                        "have one yet",
+                        "the search needs closed-form op counts; filters (causal masks, windows, "
+                        "prefix scans) make them sums it cannot yet evaluate per point",
                     )
                 symbols = sorted(expr.free_symbols, key=lambda s: s.name)
                 number = sympy.lambdify(symbols, expr, "numpy")(*(values[s.name] for s in symbols))
@@ -634,6 +633,8 @@ class _Search:
         out = []
         for point in range(self.points):
             found = [self.verify(entry, point) for entry in self.best[point]]
+            if found:
+                found.extend(self.stationarity(min(found, key=self.rank), point))
             latency = np.array([f.latency_s for f in found])
             energy = np.array([f.energy_pj for f in found])
             primary, secondary = objective_key(self.objective, latency, energy)
@@ -642,11 +643,71 @@ class _Search:
                 SearchResult(
                     self.objective,
                     tuple((k, float(v[point])) for k, v in columns.items()),
-                    tuple(found[i] for i in order),
+                    tuple(found[i] for i in order[: self.keep]),
                     self.counts(point),
                 )
             )
         return tuple(out)
+
+    def rank(self, found: Found) -> tuple[float, float]:
+        return objective_pair(self.objective, found.latency_s, found.energy_pj)
+
+    def stationarity(self, best: Found, point: int) -> list[Found]:
+        """Return the stationarity variants of a mapping, tried one einsum at a time.
+
+        Each einsum on an array with systolic fill and drain may hold its output (the
+        default) or one operand in the PEs; that changes its folds. The einsums are tried
+        in cascade order, each keeping the best choice so far (coordinate descent); every
+        variant is costed directly.
+        """
+        columns = {k: v[point : point + 1] for k, v in self.point_columns.items()}
+        tried: list[Found] = []
+        current = best
+        for einsum_name, array in best.mapping.bind:
+            if not self.table_spec.array(array).fill_drain:
+                continue
+            einsum = self.cascade.einsum(einsum_name)
+            held = dict(current.mapping.stationary).get(einsum_name, einsum_name)
+            for tensor in (einsum_name, *dict.fromkeys(r.tensor for r in einsum.operands)):
+                if tensor == held:
+                    continue
+                if time.monotonic() > self.deadline:
+                    self.stopped = True
+                    return tried
+                chosen = {**dict(current.mapping.stationary), einsum_name: tensor}
+                stationary = tuple(sorted((e, t) for e, t in chosen.items() if e != t))
+                mapping = replace(current.mapping, stationary=stationary)
+                summary = f"{best.summary} stationary={','.join(f'{e}:{t}' for e, t in stationary)}"
+                variant = self.cost(mapping, columns, summary, None)
+                self.cand_rows["generated"][point] += 1
+                self.cand_rows["evaluated"][point] += 1
+                tried.append(variant)
+                if better(self.rank(variant), self.rank(current), TOLERANCE):
+                    current = variant
+        return tried
+
+    def cost(
+        self,
+        mapping: Mapping,
+        columns: dict[str, Array],
+        summary: str,
+        screened: tuple[float, float] | None,
+    ) -> Found:
+        """Cost one mapping directly at one point."""
+        model = self.model(mapping)
+        values = evaluate_design_points(replace(model, mapping=mapping), columns)
+        metrics = tuple((k, float(np.asarray(v).reshape(-1)[0])) for k, v in values.items())
+        named = dict(metrics)
+        latency, energy = named["latency_s"], named["energy_pj"]
+        return Found(
+            mapping,
+            latency,
+            energy,
+            named["traffic_bytes"],
+            summary,
+            metrics,
+            screened if screened is not None else (latency, energy),
+        )
 
     def verify(self, entry: _Entry, point: int) -> Found:
         structure = self.structures[entry.structure]

@@ -20,6 +20,7 @@ Which components become what:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,6 @@ from typing import Any
 from einsum_cascade.diagnostics import SourceSpan
 from mappers.errors import SpecError
 from mappers.hardware.spec import ArchSpec, ComputeArray, Level
-from mappers.units import COUNT, POSITIVE, SHAPE, Kind, QuantityError, check_value
 from mappers.yaml_source import Node, read_yaml
 
 _TAGS = ("!Container", "!Component", "!Parallel", "!Hierarchical", "!Nothing")
@@ -42,6 +42,8 @@ class _Node:
 
 def _value(node: Node) -> Any:
     """Return plain data where each tagged mapping is a located ``_Node``."""
+    if node.tag is not None and not isinstance(node.value, dict):
+        raise SpecError.single("S302", f"a {node.tag} node must be a mapping", node.span)
     if isinstance(node.value, dict):
         fields = {key: _value(child) for key, child in node.value.items()}
         if node.tag is not None:
@@ -49,13 +51,16 @@ def _value(node: Node) -> Any:
         return fields
     if isinstance(node.value, list):
         return [_value(child) for child in node.value]
-    if node.tag is not None:
-        return _Node(node.tag.lstrip("!"), {}, node.span)
     return node.value
 
 
+def _attributes(node: _Node) -> dict[str, Any]:
+    attributes = node.fields.get("attributes")
+    return attributes if isinstance(attributes, dict) else {}
+
+
 def _parse(path: Path) -> tuple[list[_Node], str]:
-    root = read_yaml(path, SpecError, _TAGS)
+    root = read_yaml(path, SpecError, _TAGS)  # size, depth, aliases and tags bounded there
     data = _value(root)
     architecture = data.get("architecture") if isinstance(data, dict) else None
     nodes = architecture.get("nodes") if isinstance(architecture, dict) else None
@@ -63,7 +68,7 @@ def _parse(path: Path) -> tuple[list[_Node], str]:
         raise SpecError.single(
             "S301",
             f"{path}: no 'architecture: nodes:' list",
-            root.span,
+            None,
             "a Timeloop v4 architecture starts with 'architecture:' then 'nodes:'",
         )
     return _flatten(nodes), str(root.span.source)
@@ -73,8 +78,7 @@ def _flatten(nodes: list[Any]) -> list[_Node]:
     flat: list[_Node] = []
     for node in nodes:
         if isinstance(node, _Node) and node.kind in {"Parallel", "Hierarchical"}:
-            members = node.fields.get("nodes")
-            inner = _flatten(members if isinstance(members, list) else [])
+            inner = _flatten(node.fields.get("nodes", []))
             if node.kind == "Parallel":
                 flat.append(_Node("Parallel", {"nodes": inner}, node.span))
             else:
@@ -84,38 +88,22 @@ def _flatten(nodes: list[Any]) -> list[_Node]:
     return flat
 
 
-def _attributes(node: _Node) -> dict[str, Any]:
-    attributes = node.fields.get("attributes")
-    return attributes if isinstance(attributes, dict) else {}
-
-
-def _number(node: _Node, key: str, kind: Kind = POSITIVE) -> float:
-    value = _attributes(node).get(key)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        try:
-            return float(check_value(value, kind))
-        except QuantityError as exc:
-            raise SpecError.single(
-                "S302",
-                f"attribute '{key}' of component '{node.fields.get('name')}' {exc.message}",
-                node.span,
-                exc.hint,
-            ) from None
+def _number(node: _Node, key: str, value: Any = None) -> float:
+    """A positive, finite attribute (or ``value``) of a component; whole and below 2^53."""
+    value = _attributes(node).get(key) if value is None else value
+    if (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and 0 < value < 2**53
+    ):
+        return float(value)
     raise SpecError.single(
         "S302",
-        f"component '{node.fields.get('name')}' needs a numeric attribute '{key}'",
+        f"component '{node.fields.get('name')}' needs a positive number '{key}'"
+        + ("" if value is None else f", not {value!r}"),
         node.span,
     )
-
-
-def _checked(node: _Node, what: str, value: Any, kind: Kind) -> float:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        try:
-            return float(check_value(value, kind))
-        except QuantityError as exc:
-            message = f"{what} {exc.message}"
-            raise SpecError.single("S309", message, node.span, exc.hint) from None
-    raise SpecError.single("S309", f"{what} must be a number, found '{value}'", node.span)
 
 
 def _storage(node: _Node) -> bool:
@@ -142,7 +130,7 @@ def _read_one(path: Path, parsed: _Parsed, base: ArchSpec, bandwidth: float | No
         if node.kind == "Container":
             seconds = _attributes(node).get("global_cycle_seconds")
             if seconds is not None:
-                clock = 1.0 / _checked(node, "global_cycle_seconds", seconds, POSITIVE)
+                clock = 1.0 / _number(node, "global_cycle_seconds")
                 if parsed.clock_hz is not None and abs(clock / parsed.clock_hz - 1) > 1e-9:
                     raise SpecError.single(
                         "S303", f"{path}: clock differs from the other files", node.span
@@ -150,17 +138,20 @@ def _read_one(path: Path, parsed: _Parsed, base: ArchSpec, bandwidth: float | No
                 parsed.clock_hz = clock
             spatial = fields.get("spatial") or {}
             if not isinstance(spatial, dict):
-                raise SpecError.single("S309", "'spatial' must be a mapping", node.span)
+                raise SpecError.single("S302", "'spatial' must map meshX/meshY to sizes", node.span)
             for axis, size in spatial.items():
-                mesh[axis] = mesh.get(axis, 1) * int(_checked(node, f"spatial {axis}", size, SHAPE))
+                count = _number(node, str(axis), size)
+                if not count.is_integer():
+                    raise SpecError.single("S302", f"{axis} must be a whole number", node.span)
+                mesh[str(axis)] = mesh.get(str(axis), 1) * int(count)
                 first_spatial = first_spatial or node
             continue
         members = fields["nodes"] if node.kind == "Parallel" else [node]
         for member in members:
-            if not isinstance(member, _Node) or not _storage(member):
+            if not _storage(member):
                 continue
             if mesh:
-                registers += int(_number(member, "depth", COUNT))
+                registers += int(_number(member, "depth"))
                 continue
             name = str(member.fields.get("name"))
             cls = str(member.fields.get("class", ""))
@@ -168,12 +159,20 @@ def _read_one(path: Path, parsed: _Parsed, base: ArchSpec, bandwidth: float | No
                 assert parsed.ignored is not None
                 parsed.ignored.append(name)
                 continue
-            parsed.word_bytes = max(int(_number(member, "datawidth", SHAPE)) // 8, 1)
+            bits = _number(member, "datawidth")
+            if bits % 8:
+                raise SpecError.single("S302", "datawidth must be whole bytes", member.span)
+            parsed.word_bytes = int(bits) // 8
             level = _level(member, name, cls, base, bandwidth, parsed)
             assert parsed.levels is not None
             _merge_level(parsed.levels, level, member)
     if not mesh:
         return
+    unknown = sorted(set(mesh) - {"meshX", "meshY"})
+    if unknown:
+        where = first_spatial.span if first_spatial else None
+        message = f"{path}: unknown spatial axis '{unknown[0]}' (meshX, meshY)"
+        raise SpecError.single("S302", message, where)
     shape = tuple(mesh[a] for a in ("meshY", "meshX") if a in mesh)
     dims = tuple(d for a, d in (("meshY", "rows"), ("meshX", "cols")) if a in mesh)
     name = f"pe{len(shape)}d"
@@ -204,10 +203,10 @@ def _level(
             node.span,
             "name the level as in the base spec, or pass a base spec that has it",
         ) from None
-    width = int(_number(node, "width", SHAPE))
+    width = int(_number(node, "width"))
     if "DRAM" in cls:
         shared = _attributes(node).get("shared_bandwidth")
-        words = _checked(node, "shared_bandwidth", shared, POSITIVE) if shared is not None else None
+        words = _number(node, "shared_bandwidth") if shared is not None else None
         per_s = (
             bandwidth
             or (

@@ -207,3 +207,27 @@ def test_check_triton_prints_sass_counts_for_sm90a():
     (row,) = json.loads(result.output)
     assert row["HGMMA"] == 16 and row["HMMA"] == 0 and row["spill_ldl_stl"] == 0
     assert row["gate"] == "ok" and row["registers"] <= 255
+
+
+def test_a_tile_whose_shared_arrays_overflow_32_bits_is_refused_before_any_source():
+    result = invoke(
+        "kernel", "run", "attention/1pass", "--backend", "shim", "--tile", "M0=2147483647"
+    )
+    assert result.exit_code == 1
+    assert "error[K007]" in result.output
+
+
+def test_kernel_model_prints_the_prediction_and_its_bound():
+    pytest.importorskip("triton")
+    result = invoke(
+        "kernel", "model", "attention/1pass", "--machine", "h100", "--shape", "M=4096,P=4096",
+        "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.output)
+    assert record["renderer"] == "triton" and record["instructions"] == "sass"
+    assert record["limiter"] in {"tensor", "sfu", "issue", "shared", "hbm", "serial"}
+    assert 0 < record["tflops"] <= 989.4
+    simt = invoke("kernel", "model", "attention/1pass", "--renderer", "cuda", "--json")
+    assert simt.exit_code == 0, simt.output
+    assert json.loads(simt.output)["total_s"] > record["total_s"]

@@ -73,8 +73,8 @@ def test_product_with_a_literal_keeps_the_operand_presence():
 
 
 def test_registry_lists_valid_renderers_for_an_unknown_name():
-    assert renderer_class("cuda") is CudaRenderer and set(RENDERERS) == {"cuda", "twin"}
+    assert renderer_class("cuda") is CudaRenderer and set(RENDERERS) == {"cuda", "twin", "triton"}
     with pytest.raises(KernelError) as info:
         renderer_class("metal")
     assert info.value.codes == ("K006",)
-    assert "valid renderers: cuda, twin" in str(info.value)
+    assert "valid renderers: cuda, triton, twin" in str(info.value)
