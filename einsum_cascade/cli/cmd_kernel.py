@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,8 +18,20 @@ from einsum_cascade.cli.app import (
     stdout_console,
     user_errors,
 )
-from einsum_cascade.cli.options import extents_option
+from einsum_cascade.cli.options import (
+    DEFAULT_EXTENT,
+    DEFAULT_TILING,
+    BackendOpt,
+    CompilerOpt,
+    TargetOpt,
+    TilingOptions,
+    extents_option,
+    tiling_options,
+    tiling_options_with,
+)
 from mappers.units import SHAPE
+
+MODEL_TILING = dataclasses.replace(DEFAULT_TILING, dtype="float16")
 
 kernel_app = typer.Typer(
     help="Generate CUDA kernels and NumPy twins from a cascade; compile, run and time them.",
@@ -27,14 +40,6 @@ kernel_app = typer.Typer(
 app.add_typer(kernel_app, name="kernel")
 
 CascadeArg = Annotated[str, typer.Argument(help="A library name (attention/1pass) or a file.")]
-TileOpt = Annotated[
-    str,
-    typer.Option(
-        "--tile",
-        help="Tile sizes: <sequence>0 (default 32) and <parallel>0 (rows per block, default 64), "
-        "e.g. M0=64,P0=128.",
-    ),
-]
 RendererOpt = Annotated[
     str, typer.Option("--renderer", help="cuda (SIMT), twin (NumPy) or triton (tensor cores).")
 ]
@@ -43,19 +48,7 @@ WarpsOpt = Annotated[
 ]
 StagesOpt = Annotated[int, typer.Option("--stages", help="Triton pipeline stages.")]
 RENDERERS = ("cuda", "twin", "triton")
-MAX_TILE = 2**31 - 1
-ExtentOpt = Annotated[str, typer.Option("--extent", help="Static extents, e.g. E=64,F=64.")]
-DtypeOpt = Annotated[str, typer.Option("--dtype", help="Input dtype: float32 or float16.")]
-UnrollOpt = Annotated[int, typer.Option("--unroll", help="Unroll factor of in-tile loops.")]
-ParallelOpt = Annotated[str, typer.Option("--parallel", help="One thread per index of this rank.")]
-SequenceOpt = Annotated[str, typer.Option("--sequence", help="The rank walked tile by tile.")]
-PlacementOpt = Annotated[
-    str, typer.Option("--placement", help="In-tile tensors in 'shared' or 'register' memory.")
-]
 ShapeOpt = Annotated[str, typer.Option("--shape", help="Runtime extents, e.g. M=1000,P=777,W=64.")]
-GridOpt = Annotated[
-    str, typer.Option("--grid", help="Batch/head ranks mapped to the grid's y, e.g. G,R.")
-]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 WorkloadOpt = Annotated[
     str | None,
@@ -89,22 +82,13 @@ def _extent_text(extents: dict[str, int]) -> str:
     return ",".join(f"{k}={v}" for k, v in extents.items())
 
 
-def _plan(
-    name: str,
-    tile: str,
-    extent: str,
-    dtype: str,
-    unroll: int,
-    parallel: str,
-    sequence: str,
-    placement: str,
-    grid: str = "",
-) -> Any:
+def _plan(name: str, options: TilingOptions) -> Any:
     from einsum_cascade.sources import load_cascade
     from kernels.plan.lower import plan_kernels
     from kernels.plan.tiling import Tiling
 
-    tiles = extents_option(tile, "--tile", SHAPE) if tile.strip() else {}
+    sequence, parallel = options.sequence, options.parallel
+    tiles = extents_option(options.tile, "--tile", SHAPE) if options.tile.strip() else {}
     unknown = set(tiles) - {f"{sequence}0", f"{parallel}0"}
     if unknown:
         raise typer.BadParameter(
@@ -112,28 +96,25 @@ def _plan(
             f"and the parallel rank {parallel}, so the tiles are {sequence}0 and {parallel}0",
             param_hint="--tile",
         )
-    for key, value in tiles.items():
-        if not 1 <= value <= MAX_TILE:
-            raise typer.BadParameter(
-                f"tile {key}={value} is outside 1..{MAX_TILE} (kernel indices are 32-bit)",
-                param_hint="--tile",
-            )
     tiling = Tiling(
         parallel_rank=parallel,
         sequence_rank=sequence,
         tile=tiles.get(f"{sequence}0", 32),
         threads_per_block=tiles.get(f"{parallel}0", 64),
-        static_extents=tuple(sorted(extents_option(extent, "--extent").items())),
-        tile_placement=placement,
-        unroll=unroll,
-        input_dtype=dtype,
-        grid_ranks=tuple(r.strip() for r in grid.split(",") if r.strip()),
+        static_extents=tuple(
+            sorted(extents_option(options.extent or DEFAULT_EXTENT, "--extent").items())
+        ),
+        tile_placement=options.placement,
+        unroll=options.unroll,
+        input_dtype=options.dtype,
+        grid_ranks=tuple(r.strip() for r in options.grid.split(",") if r.strip()),
     )
     return plan_kernels(load_cascade(name), tiling)
 
 
 @kernel_app.command("gen")
 @user_errors
+@tiling_options
 def gen(
     name: CascadeArg,
     output: Annotated[
@@ -141,14 +122,7 @@ def gen(
     ] = None,
     twin: Annotated[bool, typer.Option("--twin", help="Render the NumPy twin instead.")] = False,
     renderer: RendererOpt = "cuda",
-    tile: TileOpt = "",
-    extent: ExtentOpt = "E=64,F=64",
-    dtype: DtypeOpt = "float32",
-    unroll: UnrollOpt = 1,
-    parallel: ParallelOpt = "P",
-    sequence: SequenceOpt = "M",
-    placement: PlacementOpt = "shared",
-    grid: GridOpt = "",
+    tiling: TilingOptions = DEFAULT_TILING,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing -o file.")] = False,
 ) -> None:
     """Render the CUDA source, the NumPy twin or the Triton module of a cascade's kernel plan."""
@@ -159,7 +133,7 @@ def gen(
     chosen = "twin" if twin else _renderer(renderer)
     _check_output(output)
     refuse_overwrite(output, force=force)
-    plan = _plan(name, tile, extent, dtype, unroll, parallel, sequence, placement, grid)
+    plan = _plan(name, tiling)
     if chosen == "twin":
         text = render_twin(plan)
     elif chosen == "triton":
@@ -193,31 +167,18 @@ def _check_output(output: Path | None) -> None:
 
 @kernel_app.command("check")
 @user_errors
+@tiling_options
 def check(
     name: CascadeArg,
-    arch: Annotated[
-        str,
-        typer.Option(
-            "--arch",
-            "--target",
-            help="Comma-separated archs (cuda: sm_80,sm_90; triton: sm_80,sm_90a).",
-        ),
-    ] = "",
-    backend: Annotated[str, typer.Option("--backend", help="nvcc or nvrtc.")] = "nvrtc",
+    target: TargetOpt = "",
+    compiler: CompilerOpt = "nvrtc",
     renderer: RendererOpt = "cuda",
     warps: WarpsOpt = 0,
     stages: StagesOpt = 3,
-    tile: TileOpt = "",
-    extent: ExtentOpt = "E=64,F=64",
-    dtype: DtypeOpt = "float32",
-    unroll: UnrollOpt = 1,
-    parallel: ParallelOpt = "P",
-    sequence: SequenceOpt = "M",
-    placement: PlacementOpt = "shared",
-    grid: GridOpt = "",
+    tiling: TilingOptions = DEFAULT_TILING,
     as_json: JsonOpt = False,
 ) -> None:
-    """Compile for each arch, report registers, shared memory and spills, and gate them.
+    """Compile for each target, report registers, shared memory and spills, and gate them.
 
     With ``--renderer triton`` the kernels are compiled ahead of time by Triton (no GPU) and
     the SASS is read: tensor-core instructions (HGMMA on sm_90a, HMMA on sm_80), LDSM,
@@ -226,22 +187,22 @@ def check(
     from kernels.build.compile import check_resources, compile_source
     from kernels.render.cuda import render_cuda
 
-    plan = _plan(name, tile, extent, dtype, unroll, parallel, sequence, placement, grid)
+    plan = _plan(name, tiling)
     if _renderer(renderer) == "triton":
-        _check_triton(plan, arch or "sm_80,sm_90a", warps, stages, as_json)
+        _check_triton(plan, target or "sm_80,sm_90a", warps, stages, as_json)
         return
     if renderer != "cuda":
         raise fail("kernel check compiles the cuda or triton renderer's output", 2)
     source = render_cuda(plan)
     rows: list[dict[str, Any]] = []
-    for target in [a.strip() for a in (arch or "sm_80,sm_90").split(",") if a.strip()]:
-        compiled = compile_source(source, target, backend)
+    for each in [a.strip() for a in (target or "sm_80,sm_90").split(",") if a.strip()]:
+        compiled = compile_source(source, each, compiler)
         check_resources(compiled)
         for item in compiled.resources:
             rows.append(
                 {
-                    "arch": target,
-                    "backend": backend,
+                    "target": each,
+                    "compiler": compiler,
                     "kernel": item.name,
                     "registers": item.registers,
                     "shared_bytes": item.shared_bytes,
@@ -252,10 +213,10 @@ def check(
     if as_json:
         print_json(rows)
         return
-    table = Table("arch", "kernel", "registers", "shared bytes", "stack bytes", "spill bytes")
+    table = Table("target", "kernel", "registers", "shared bytes", "stack bytes", "spill bytes")
     for row in rows:
         table.add_row(
-            row["arch"],
+            row["target"],
             row["kernel"],
             str(row["registers"]),
             str(row["shared_bytes"]),
@@ -265,7 +226,7 @@ def check(
     stdout_console().print(table)
 
 
-def _check_triton(plan: Any, arch: str, warps: int, stages: int, as_json: bool) -> None:
+def _check_triton(plan: Any, targets: str, warps: int, stages: int, as_json: bool) -> None:
     from kernels.build.triton_build import check_binary, compile_kernel
     from kernels.errors import KernelError
     from kernels.render.triton import render_triton
@@ -273,7 +234,7 @@ def _check_triton(plan: Any, arch: str, warps: int, stages: int, as_json: bool) 
     source = render_triton(plan)
     rows: list[dict[str, Any]] = []
     failures: list[KernelError] = []
-    for target in [a.strip() for a in arch.split(",") if a.strip()]:
+    for target in [a.strip() for a in targets.split(",") if a.strip()]:
         for kernel in source.kernels:
             binary = compile_kernel(source, kernel, target, warps or kernel.warps, stages)
             try:
@@ -284,7 +245,7 @@ def _check_triton(plan: Any, arch: str, warps: int, stages: int, as_json: bool) 
                 gate = error.diagnostics[0].code
             rows.append(
                 {
-                    "arch": target,
+                    "target": target,
                     "kernel": kernel.name,
                     "dots": kernel.dots,
                     "HGMMA": binary.count("HGMMA"),
@@ -304,7 +265,7 @@ def _check_triton(plan: Any, arch: str, warps: int, stages: int, as_json: bool) 
     if as_json:
         print_json(rows)
     else:
-        columns = ("arch", "kernel", "dots", "HGMMA", "HMMA", "LDSM", "LDGSTS", "MUFU")
+        columns = ("target", "kernel", "dots", "HGMMA", "HMMA", "LDSM", "LDGSTS", "MUFU")
         more = ("registers", "shared_bytes", "spill_ldl_stl", "stack_bytes", "gate")
         table = Table(*columns, *more)
         for row in rows:
@@ -329,23 +290,25 @@ def _inputs(plan: Any, shape: dict[str, int], seed: int) -> tuple[dict[str, Any]
     return arrays, shape
 
 
-RUN_BACKENDS = ("numpy", "shim", "cupy", "triton", "triton-gpu")
+def _sized(
+    name: str,
+    tiling: TilingOptions,
+    shape: str,
+    workload: str | None,
+    default_shape: dict[str, int],
+    seed: int,
+) -> tuple[Any, dict[str, Any], dict[str, int]]:
+    """Plan the kernel and draw its inputs at the extents of --extent, --shape and --workload.
 
-
-def _runner(backend: str) -> Any:
-    from kernels.run.execute import run_cupy, run_shim, run_twin
-
-    if backend not in RUN_BACKENDS:
-        raise fail(f"unknown backend '{backend}'; valid backends: {', '.join(RUN_BACKENDS)}", 2)
-    if backend == "triton":
-        from kernels.run.triton_launch import run_triton_interpreter
-
-        return run_triton_interpreter
-    if backend == "triton-gpu":
-        from kernels.run.triton_launch import run_triton_cupy_host
-
-        return run_triton_cupy_host
-    return {"numpy": run_twin, "shim": run_shim, "cupy": run_cupy}[backend]
+    Returns (plan, input arrays, runtime extents given); the defaults apply without a workload.
+    """
+    static, runtime = _workload_extents(name, workload, tiling.sequence, tiling.parallel)
+    if not tiling.extent:
+        tiling = dataclasses.replace(tiling, extent=_extent_text(static))
+    sizes = {**runtime, **extents_option(shape)} if shape or workload else default_shape
+    plan = _plan(name, tiling)
+    arrays, extents = _inputs(plan, sizes, seed)
+    return plan, arrays, extents
 
 
 def _tolerance_kind(backend: str) -> str:
@@ -354,16 +317,10 @@ def _tolerance_kind(backend: str) -> str:
 
 @kernel_app.command("run")
 @user_errors
+@tiling_options
 def run(
     name: CascadeArg,
-    backend: Annotated[
-        str,
-        typer.Option(
-            "--backend",
-            help="numpy (twin), shim, cupy (CUDA SIMT on a GPU), triton (Triton's interpreter) "
-            "or triton-gpu.",
-        ),
-    ] = "numpy",
+    backend: BackendOpt = "numpy",
     shape: ShapeOpt = "",
     seed: Annotated[int, typer.Option("--seed", help="Seed of the random inputs.")] = 0,
     tolerance: Annotated[
@@ -378,14 +335,7 @@ def run(
         float | None,
         typer.Option("--rtol", help="Relative part of the tolerance (default 1e-4 for fp32)."),
     ] = None,
-    tile: TileOpt = "",
-    extent: ExtentOpt = "",
-    dtype: DtypeOpt = "float32",
-    unroll: UnrollOpt = 1,
-    parallel: ParallelOpt = "P",
-    sequence: SequenceOpt = "M",
-    placement: PlacementOpt = "shared",
-    grid: GridOpt = "",
+    tiling: TilingOptions = DEFAULT_TILING,
     workload: WorkloadOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -393,17 +343,12 @@ def run(
 
     Without --workload, --extent defaults to E=64,F=64 and --shape to M=100,P=77.
     """
+    from kernels.run.backends import get_backend
     from kernels.run.validate import compare, reference, within
     from kernels.run.validate import tolerance as tolerance_of
 
-    static, runtime = _workload_extents(name, workload, sequence, parallel)
-    extent = extent or _extent_text(static) or "E=64,F=64"
-    sizes = {**runtime, **extents_option(shape)} if shape or workload else {"M": 100, "P": 77}
-    plan = _plan(name, tile, extent, dtype, unroll, parallel, sequence, placement, grid)
-    arrays, extents = _inputs(plan, sizes, seed)
-    outputs = _runner(backend)(
-        plan, arrays, {k: v for k, v in extents.items() if k not in _input_ranks(plan)}
-    )
+    plan, arrays, extents = _sized(name, tiling, shape, workload, {"M": 100, "P": 77}, seed)
+    outputs = get_backend(backend).run(plan, arrays, _runtime(plan, extents))
     expected = reference(plan, arrays, extents)
     result = compare(outputs, expected)
     default_rtol, default_atol = tolerance_of(_tolerance_kind(backend), plan.tiling.input_dtype)
@@ -435,25 +380,21 @@ def run(
         raise typer.Exit(1)
 
 
-def _input_ranks(plan: Any) -> set[str]:
-    return {r for t in plan.cascade.inputs for r in t.ranks}
+def _runtime(plan: Any, extents: dict[str, int]) -> dict[str, int]:
+    """Return the extents the kernel takes at run time (those of no input rank)."""
+    inputs = {r for t in plan.cascade.inputs for r in t.ranks}
+    return {k: v for k, v in extents.items() if k not in inputs}
 
 
 @kernel_app.command("bench")
 @user_errors
+@tiling_options
 def bench(
     name: CascadeArg,
-    backend: Annotated[str, typer.Option("--backend", help="numpy, shim or cupy.")] = "numpy",
+    backend: BackendOpt = "numpy",
     shape: ShapeOpt = "",
     repeats: Annotated[int, typer.Option("--repeats", help="Timed runs (>= 20 on cupy).")] = 5,
-    tile: TileOpt = "",
-    extent: ExtentOpt = "",
-    dtype: DtypeOpt = "float32",
-    unroll: UnrollOpt = 1,
-    parallel: ParallelOpt = "P",
-    sequence: SequenceOpt = "M",
-    placement: PlacementOpt = "shared",
-    grid: GridOpt = "",
+    tiling: TilingOptions = DEFAULT_TILING,
     workload: WorkloadOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -461,13 +402,8 @@ def bench(
 
     Without --workload, --extent defaults to E=64,F=64 and --shape to M=4096,P=4096.
     """
-    static, runtime = _workload_extents(name, workload, sequence, parallel)
-    extent = extent or _extent_text(static) or "E=64,F=64"
-    sizes = {**runtime, **extents_option(shape)} if shape or workload else {"M": 4096, "P": 4096}
-    plan = _plan(name, tile, extent, dtype, unroll, parallel, sequence, placement, grid)
-    arrays, extents = _inputs(plan, sizes, 0)
-    runtime = {k: v for k, v in extents.items() if k not in _input_ranks(plan)}
-    timing, device = _time(plan, backend, arrays, runtime, repeats)
+    plan, arrays, extents = _sized(name, tiling, shape, workload, {"M": 4096, "P": 4096}, 0)
+    timing, device = _time(plan, backend, arrays, _runtime(plan, extents), repeats)
     record = {
         "cascade": plan.cascade.name,
         "backend": backend,
@@ -490,14 +426,14 @@ def bench(
 
 
 def _time(plan: Any, backend: str, arrays: Any, extents: Any, repeats: int) -> tuple[Any, str]:
-    from kernels.run.execute import time_plan
+    from kernels.run.backends import time_plan
 
-    _runner(backend)  # a usage error for an unknown backend
     return time_plan(plan, backend, arrays, extents, repeats)
 
 
 @kernel_app.command("model")
 @user_errors
+@tiling_options_with(MODEL_TILING)
 def model(
     name: CascadeArg,
     machine: Annotated[
@@ -505,14 +441,7 @@ def model(
     ] = "h100",
     renderer: RendererOpt = "triton",
     shape: ShapeOpt = "M=4096,P=4096",
-    tile: TileOpt = "",
-    extent: ExtentOpt = "E=64,F=64",
-    dtype: DtypeOpt = "float16",
-    unroll: UnrollOpt = 1,
-    parallel: ParallelOpt = "P",
-    sequence: SequenceOpt = "M",
-    placement: PlacementOpt = "shared",
-    grid: GridOpt = "",
+    tiling: TilingOptions = MODEL_TILING,
     as_json: JsonOpt = False,
 ) -> None:
     """Predict a kernel's time on a GPU spec and name what bounds it.
@@ -531,9 +460,10 @@ def model(
     chosen = _renderer(renderer)
     if chosen == "twin":
         raise fail("kernel model predicts the cuda or triton renderer's kernels", 2)
-    if not tile.strip() and chosen == "triton":
-        tile = f"{sequence}0=64,{parallel}0=128"
-    plan = _plan(name, tile, extent, dtype, unroll, parallel, sequence, placement, grid)
+    if not tiling.tile.strip() and chosen == "triton":
+        tile = f"{tiling.sequence}0=64,{tiling.parallel}0=128"
+        tiling = dataclasses.replace(tiling, tile=tile)
+    plan = _plan(name, tiling)
     extents = extents_option(shape)
     if chosen == "triton":
         record = _model_triton(plan, spec, extents)

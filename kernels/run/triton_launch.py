@@ -164,10 +164,10 @@ def load_triton_on_device(
     num_stages: int = 3,
 ) -> list[CubinKernel]:
     """Compile (cached) for the current device and load every kernel; gate each binary."""
-    from kernels.run.execute import device_arch
+    from kernels.run.execute import device_target
 
     require_triton()
-    arch = device_arch()
+    arch = device_target()
     arch = "sm_90a" if arch == "sm_90" else arch
     source = render_triton(plan)
     aligned = all(v % ALIGNMENT == 0 for k, v in extents.items() if k in plan.runtime_extents())
