@@ -91,11 +91,29 @@ CompilerOpt = Annotated[
     str, typer.Option("--compiler", help="CUDA compiler: nvrtc or nvcc.", callback=_compiler)
 ]
 TargetOpt = Annotated[
-    str, typer.Option("--target", help="GPU compile targets, comma-separated (sm_80,sm_90).")
+    str,
+    typer.Option(
+        "--target",
+        help="GPU compile targets, comma-separated (default sm_80,sm_90; triton: sm_80,sm_90a).",
+    ),
 ]
 MachineOpt = Annotated[
     str | None, typer.Option("--machine", help="Machine spec of a measured host or GPU.")
 ]
+
+
+def retired_flag(old: str, new: str, meaning: str) -> Callable[[str | None], None]:
+    """Return the callback of a hidden option kept for a retired spelling.
+
+    Giving ``old`` is a usage error (exit 2) that says what ``old`` names instead
+    (``meaning``) and how to write the value with ``new``.
+    """
+
+    def refuse(value: str | None) -> None:
+        if value is not None:
+            raise fail(f"{old} {meaning}; write {new} {value}", 2)
+
+    return refuse
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,7 +38,11 @@ def test_compiler_registry_lists_valid_names():
 
 def test_kernel_check_takes_target_and_compiler_not_arch_and_backend():
     old = invoke("kernel", "check", "attention/1pass", "--arch", "sm_90")
-    assert old.exit_code == 2 and "No such option" in old.output
+    assert old.exit_code == 2 and "Traceback" not in old.output
+    assert "write --target sm_90" in old.output
+    old = invoke("kernel", "check", "attention/1pass", "--backend", "nvcc")
+    assert old.exit_code == 2 and "write --compiler nvcc" in old.output
+    assert "--arch" not in invoke("kernel", "check", "--help").output
     wrong = invoke("kernel", "check", "attention/1pass", "--compiler", "clang")
     assert wrong.exit_code == 2
     assert "valid compilers: nvrtc, nvcc" in wrong.output
