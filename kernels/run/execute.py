@@ -14,65 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from einsum_cascade import TensorKind
 from einsum_cascade.symbols import rank_of_variable
 from kernels.build.source import KernelSource
 from kernels.errors import KernelError
 from kernels.plan.lower import KernelPlan, KernelSpec
 from kernels.render.cuda import render_cuda
 from kernels.render.twin import render_twin
-
-OUTPUT_FILL = float("nan")  # unwritten outputs stay NaN and fail every comparison
-
-
-def bind_extents(
-    plan: KernelPlan, inputs: Mapping[str, np.ndarray], extents: Mapping[str, int] | None = None
-) -> dict[str, int]:
-    """Infer runtime extents from input shapes and check the static ones."""
-    bound: dict[str, int] = dict(extents or {})
-    for tensor in plan.cascade.inputs:
-        if tensor.name not in inputs:
-            raise KernelError.single("K501", f"input '{tensor.name}' is missing")
-        shape = inputs[tensor.name].shape
-        if len(shape) != len(tensor.ranks):
-            raise KernelError.single(
-                "K502",
-                f"input '{tensor.name}' has {len(shape)} dimensions, expected "
-                f"{len(tensor.ranks)} ({', '.join(tensor.ranks)})",
-            )
-        for rank, size in zip(tensor.ranks, shape, strict=True):
-            if bound.setdefault(rank, int(size)) != size:
-                raise KernelError.single(
-                    "K502", f"rank {rank} is {bound[rank]} elsewhere but {size} in '{tensor.name}'"
-                )
-    for static, value in plan.tiling.static_extents:
-        if bound.get(static, value) != value:
-            raise KernelError.single(
-                "K503",
-                f"the kernel is compiled for {static} = {value} but the inputs have "
-                f"{bound[static]}",
-                hint=f"plan the kernel with {static}={bound[static]}",
-            )
-        bound[static] = value
-    missing = [r for r in plan.runtime_extents() if r not in bound]
-    if missing:
-        raise KernelError.single("K504", f"extent {', '.join(missing)} must be given")
-    return bound
-
-
-def tensor_shape(plan: KernelPlan, name: str, extents: Mapping[str, int]) -> tuple[int, ...]:
-    """Return the shape of tensor ``name`` at the given extents."""
-    return tuple(extents[r] for r in plan.cascade.tensor(name).ranks)
-
-
-def produced_tensors(plan: KernelPlan) -> tuple[str, ...]:
-    """Return the tensors the plan's kernels write (outputs and workspace), in launch order."""
-    names: dict[str, None] = {}
-    for kernel in plan.kernels:
-        for name in kernel.params:
-            if plan.cascade.tensor(name).kind is not TensorKind.INPUT:
-                names.setdefault(name, None)
-    return tuple(names)
+from kernels.run.binding import OUTPUT_FILL, bind_extents, produced_tensors, tensor_shape
 
 
 def _rounded(plan: KernelPlan, array: np.ndarray) -> np.ndarray:
@@ -204,18 +152,10 @@ def run_cupy(
     return {t.name: cupy.asnumpy(tensors[t.name]) for t in plan.cascade.outputs}
 
 
-def device_target() -> str:
-    """Return ``sm_XX`` of the current CUDA device."""
-    from kernels.run.cupy_launch import require_cupy
-
-    cupy = require_cupy()
-    return f"sm_{cupy.cuda.Device().compute_capability}"  # CuPy gives "90" for 9.0
-
-
 def load_on_device(plan: KernelPlan, target: str | None, compiler: str) -> tuple[Any, list[Any]]:
     """Compile the plan's source for the device (cached) and load every kernel function."""
     from kernels.build.compile import compile_source
-    from kernels.run.cupy_launch import load_function
+    from kernels.run.cupy_launch import device_target, load_function
 
     source = render_cuda(plan)
     compiled = compile_source(source, target or device_target(), compiler)
