@@ -89,13 +89,10 @@ def model(
 
 
 def _model_triton(plan: Any, spec: Any, extents: dict[str, int]) -> dict[str, Any]:
-    from kernels.errors import KernelError
     from kernels.model.gpu_tensor import predict_tensor
-    from kernels.model.predict import triton_resources
+    from kernels.model.predict import require_extents, triton_resources
 
-    missing = [r for r in plan.runtime_extents() if r not in extents]
-    if missing:
-        raise KernelError.single("K602", f"the model needs the extent of {', '.join(missing)}")
+    require_extents(plan, extents)
     prediction = predict_tensor(plan, spec, extents, triton_resources(plan, spec))  # type: ignore[arg-type]
     return {
         "total_s": prediction.total_s,
