@@ -1,5 +1,7 @@
-"""What the kernel subcommands share: the cascade argument, the renderer choice, and the
-kernel plan built from the tiling options.
+"""The kernel plan every kernel subcommand starts from, built from the tiling options.
+
+Also shared by the subcommands: the cascade argument, the renderer choice, ``--shape`` and
+``--json``.
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
-"""``kernel run`` and ``kernel bench``: run a kernel plan on a backend at the extents of
---extent, --shape or --workload, and check it against the interpreter or time it.
+"""``kernel run`` and ``kernel bench``: run a kernel plan on a backend, checked or timed.
+
+The extents come from --extent, --shape or --workload; ``run`` compares the outputs with
+the interpreter, ``bench`` times the launches.
 """
 
 from __future__ import annotations
