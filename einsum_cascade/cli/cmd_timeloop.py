@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from mappers.hardware.spec import ArchSpec
 
 timeloop_app = typer.Typer(
-    help="Timeloop v4 interchange: export a spec's architecture, import architecture files.",
+    help="Timeloop v4 interchange: export a spec or one mapped einsum, import architecture files.",
     no_args_is_help=True,
 )
 app.add_typer(timeloop_app, name="timeloop")
