@@ -504,15 +504,16 @@ def model(
         str, typer.Option("--machine", help="A GPU spec: h100, a100 or a YAML file.")
     ] = "h100",
     renderer: RendererOpt = "triton",
-    shape: ShapeOpt = "M=4096,P=4096",
+    shape: ShapeOpt = "",
     tile: TileOpt = "",
-    extent: ExtentOpt = "E=64,F=64",
+    extent: ExtentOpt = "",
     dtype: DtypeOpt = "float16",
     unroll: UnrollOpt = 1,
     parallel: ParallelOpt = "P",
     sequence: SequenceOpt = "M",
     placement: PlacementOpt = "shared",
     grid: GridOpt = "",
+    workload: WorkloadOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Predict a kernel's time on a GPU spec and name what bounds it.
@@ -520,6 +521,7 @@ def model(
     ``--renderer triton`` models the tensor-core kernels (compiled for the machine's arch
     when Triton is installed, so the issue-slot bound reads the SASS loop body); ``cuda``
     models the SIMT baseline. FLOP/s counts the executed dot (or multiply-add) FLOPs.
+    Without --workload, --extent defaults to E=64,F=64 and --shape to M=4096,P=4096.
     """
     from kernels.model.predict import estimate_kernel_time
     from mappers.hardware.machine import GpuSpec
@@ -533,8 +535,11 @@ def model(
         raise fail("kernel model predicts the cuda or triton renderer's kernels", 2)
     if not tile.strip() and chosen == "triton":
         tile = f"{sequence}0=64,{parallel}0=128"
+    static, runtime = _workload_extents(name, workload, sequence, parallel)
+    extent = extent or _extent_text(static) or "E=64,F=64"
     plan = _plan(name, tile, extent, dtype, unroll, parallel, sequence, placement, grid)
-    extents = extents_option(shape)
+    sizes = {**runtime, **extents_option(shape)} if shape or workload else {}
+    extents = sizes or {"M": 4096, "P": 4096}
     if chosen == "triton":
         record = _model_triton(plan, spec, extents)
     else:
@@ -543,7 +548,8 @@ def model(
         limiter = max(bounds, key=lambda k: bounds[k]).removesuffix("_s")
         record = {"total_s": estimate.total_s, "bounds_s": bounds, "limiter": limiter}
     record = {"cascade": plan.cascade.name, "machine": spec.name, "renderer": chosen,
-              "shape": extents, **record}  # fmt: skip
+              "shape": extents, "static": dict(plan.tiling.static_extents),
+              **record}  # fmt: skip
     if as_json:
         print_json(record)
         return
@@ -553,7 +559,8 @@ def model(
         f"{k.removesuffix('_s')} {v * 1e3:.3g} ms" for k, v in record["bounds_s"].items()
     )
     stdout_console().print(
-        f"{plan.cascade.name} ({chosen}) on {spec.name}, {extents}: "
+        f"{plan.cascade.name} ({chosen}) on {spec.name}, "
+        f"{_extent_text({**record['static'], **extents})}: "
         f"{record['total_s'] * 1e3:.3f} ms{rate}; bound: {record['limiter']} [{parts}]",
         markup=False,
     )
