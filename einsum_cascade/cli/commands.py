@@ -77,7 +77,7 @@ COMMANDS: tuple[CommandEntry, ...] = (
     CommandEntry(
         "kernel",
         "cmd_kernel",
-        "Generate CUDA kernels and NumPy twins from a cascade; compile, run and time them.",
+        "Generate CUDA kernels and NumPy twins from a cascade; compile, run, time and model them.",
     ),
     CommandEntry("reproduce", "cmd_model", "Reproduce published evaluations."),
     CommandEntry(

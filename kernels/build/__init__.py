@@ -3,18 +3,23 @@ addressed cache.
 """
 
 from kernels.build.compile import (
-    ARCHS,
+    COMPILERS,
+    TARGETS,
     CompiledKernel,
+    Compiler,
     FunctionResources,
     check_resources,
     compile_source,
+    get_compiler,
 )
 from kernels.build.shim import build_shared_library, run_sanitized
 from kernels.build.source import KernelParam, KernelSignature, KernelSource
 
 __all__ = [
-    "ARCHS",
+    "COMPILERS",
+    "TARGETS",
     "CompiledKernel",
+    "Compiler",
     "FunctionResources",
     "KernelParam",
     "KernelSignature",
@@ -22,5 +27,6 @@ __all__ = [
     "build_shared_library",
     "check_resources",
     "compile_source",
+    "get_compiler",
     "run_sanitized",
 ]

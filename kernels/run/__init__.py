@@ -2,12 +2,15 @@
 events or host clocks), and validation against the interpreter.
 """
 
-from kernels.run.execute import BACKENDS, run_cupy, run_shim, run_twin, time_plan
+from kernels.run.backends import BACKENDS, Backend, get_backend, time_plan
+from kernels.run.execute import run_cupy, run_shim, run_twin
 from kernels.run.validate import compare, reference, run_sanitizer
 
 __all__ = [
     "BACKENDS",
+    "Backend",
     "compare",
+    "get_backend",
     "reference",
     "run_cupy",
     "run_sanitizer",

@@ -68,3 +68,9 @@ def launch(
 ) -> None:
     """Launch a loaded kernel with typed arguments (arrays must already be on the device)."""
     function(grid, block, typed_arguments(signature, values))
+
+
+def device_target() -> str:
+    """Return ``sm_XX`` of the current CUDA device."""
+    cupy = require_cupy()
+    return f"sm_{cupy.cuda.Device().compute_capability}"  # CuPy gives "90" for 9.0

@@ -30,7 +30,7 @@ from kernels.build.triton_source import TritonKernel
 from kernels.errors import KernelError
 from kernels.plan.lower import KernelPlan
 from kernels.render.triton import render_triton
-from kernels.run.execute import OUTPUT_FILL, bind_extents, produced_tensors, tensor_shape
+from kernels.run.binding import OUTPUT_FILL, bind_extents, produced_tensors, tensor_shape
 
 ALIGNMENT = 16  # the aligned binary needs every runtime extent to be a multiple of this
 _SCALAR = {"i32": np.int32, "fp32": np.float32}
@@ -164,10 +164,10 @@ def load_triton_on_device(
     num_stages: int = 3,
 ) -> list[CubinKernel]:
     """Compile (cached) for the current device and load every kernel; gate each binary."""
-    from kernels.run.execute import device_arch
+    from kernels.run.cupy_launch import device_target
 
     require_triton()
-    arch = device_arch()
+    arch = device_target()
     arch = "sm_90a" if arch == "sm_90" else arch
     source = render_triton(plan)
     aligned = all(v % ALIGNMENT == 0 for k, v in extents.items() if k in plan.runtime_extents())

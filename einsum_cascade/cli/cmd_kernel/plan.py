@@ -1,0 +1,59 @@
+"""What the kernel subcommands share: the cascade argument, the renderer choice, and the
+kernel plan built from the tiling options.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from einsum_cascade.cli.app import fail
+from einsum_cascade.cli.options import DEFAULT_EXTENT, TilingOptions, extents_option
+from mappers.units import SHAPE
+
+CascadeArg = Annotated[str, typer.Argument(help="A library name (attention/1pass) or a file.")]
+RendererOpt = Annotated[
+    str, typer.Option("--renderer", help="cuda (SIMT), twin (NumPy) or triton (tensor cores).")
+]
+RENDERERS = ("cuda", "twin", "triton")
+ShapeOpt = Annotated[str, typer.Option("--shape", help="Runtime extents, e.g. M=1000,P=777,W=64.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def choose_renderer(renderer: str) -> str:
+    """Return ``renderer`` if it is one of :data:`RENDERERS`; a usage error (exit 2) if not."""
+    if renderer not in RENDERERS:
+        raise fail(f"unknown renderer '{renderer}'; valid renderers: {', '.join(RENDERERS)}", 2)
+    return renderer
+
+
+def plan_kernel(name: str, options: TilingOptions) -> Any:
+    """Plan the kernels of cascade ``name`` under the tiling options of the command line."""
+    from einsum_cascade.sources import load_cascade
+    from kernels.plan.lower import plan_kernels
+    from kernels.plan.tiling import Tiling
+
+    sequence, parallel = options.sequence, options.parallel
+    tiles = extents_option(options.tile, "--tile", SHAPE) if options.tile.strip() else {}
+    unknown = set(tiles) - {f"{sequence}0", f"{parallel}0"}
+    if unknown:
+        raise typer.BadParameter(
+            f"unknown tile {', '.join(sorted(unknown))}: the sequence rank is {sequence} "
+            f"and the parallel rank {parallel}, so the tiles are {sequence}0 and {parallel}0",
+            param_hint="--tile",
+        )
+    tiling = Tiling(
+        parallel_rank=parallel,
+        sequence_rank=sequence,
+        tile=tiles.get(f"{sequence}0", 32),
+        threads_per_block=tiles.get(f"{parallel}0", 64),
+        static_extents=tuple(
+            sorted(extents_option(options.extent or DEFAULT_EXTENT, "--extent").items())
+        ),
+        tile_placement=options.placement,
+        unroll=options.unroll,
+        input_dtype=options.dtype,
+        grid_ranks=tuple(r.strip() for r in options.grid.split(",") if r.strip()),
+    )
+    return plan_kernels(load_cascade(name), tiling)
