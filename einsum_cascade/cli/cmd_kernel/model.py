@@ -16,6 +16,7 @@ from einsum_cascade.cli.cmd_kernel.plan import (
     choose_renderer,
     plan_kernel,
 )
+from einsum_cascade.cli.cmd_kernel.run import WorkloadOpt, extent_text, workload_extents
 from einsum_cascade.cli.options import (
     DEFAULT_TILING,
     TilingOptions,
@@ -34,8 +35,9 @@ def model(
         str, typer.Option("--machine", help="A GPU spec: h100, a100 or a YAML file.")
     ] = "h100",
     renderer: RendererOpt = "triton",
-    shape: ShapeOpt = "M=4096,P=4096",
+    shape: ShapeOpt = "",
     tiling: TilingOptions = MODEL_TILING,
+    workload: WorkloadOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Predict a kernel's time on a GPU spec and name what bounds it.
@@ -43,6 +45,7 @@ def model(
     ``--renderer triton`` models the tensor-core kernels (compiled for the machine's arch
     when Triton is installed, so the issue-slot bound reads the SASS loop body); ``cuda``
     models the SIMT baseline. FLOP/s counts the executed dot (or multiply-add) FLOPs.
+    Without --workload, --extent defaults to E=64,F=64 and --shape to M=4096,P=4096.
     """
     from kernels.model.predict import estimate_kernel_time
     from mappers.hardware.machine import GpuSpec
@@ -57,8 +60,12 @@ def model(
     if not tiling.tile.strip() and chosen == "triton":
         tile = f"{tiling.sequence}0=64,{tiling.parallel}0=128"
         tiling = dataclasses.replace(tiling, tile=tile)
+    static, runtime = workload_extents(name, workload, tiling.sequence, tiling.parallel)
+    if not tiling.extent:
+        tiling = dataclasses.replace(tiling, extent=extent_text(static))
     plan = plan_kernel(name, tiling)
-    extents = extents_option(shape)
+    sizes = {**runtime, **extents_option(shape)} if shape or workload else {}
+    extents = sizes or {"M": 4096, "P": 4096}
     if chosen == "triton":
         record = _model_triton(plan, spec, extents)
     else:
@@ -67,7 +74,8 @@ def model(
         limiter = max(bounds, key=lambda k: bounds[k]).removesuffix("_s")
         record = {"total_s": estimate.total_s, "bounds_s": bounds, "limiter": limiter}
     record = {"cascade": plan.cascade.name, "machine": spec.name, "renderer": chosen,
-              "shape": extents, **record}  # fmt: skip
+              "shape": extents, "static": dict(plan.tiling.static_extents),
+              **record}  # fmt: skip
     if as_json:
         print_json(record)
         return
@@ -77,7 +85,8 @@ def model(
         f"{k.removesuffix('_s')} {v * 1e3:.3g} ms" for k, v in record["bounds_s"].items()
     )
     stdout_console().print(
-        f"{plan.cascade.name} ({chosen}) on {spec.name}, {extents}: "
+        f"{plan.cascade.name} ({chosen}) on {spec.name}, "
+        f"{extent_text({**record['static'], **extents})}: "
         f"{record['total_s'] * 1e3:.3f} ms{rate}; bound: {record['limiter']} [{parts}]",
         markup=False,
     )

@@ -32,7 +32,7 @@ WorkloadOpt = Annotated[
 ]
 
 
-def _workload_extents(
+def workload_extents(
     name: str, workload: str | None, sequence: str, parallel: str
 ) -> tuple[dict[str, int], dict[str, int]]:
     """Return (static, runtime) extents of a workload for the cascade's ranks."""
@@ -49,7 +49,7 @@ def _workload_extents(
     return static, {k: v for k, v in extents.items() if k not in static}
 
 
-def _extent_text(extents: dict[str, int]) -> str:
+def extent_text(extents: dict[str, int]) -> str:
     return ",".join(f"{k}={v}" for k, v in extents.items())
 
 
@@ -80,9 +80,9 @@ def _sized(
 
     Returns (plan, input arrays, runtime extents given); the defaults apply without a workload.
     """
-    static, runtime = _workload_extents(name, workload, tiling.sequence, tiling.parallel)
+    static, runtime = workload_extents(name, workload, tiling.sequence, tiling.parallel)
     if not tiling.extent:
-        tiling = dataclasses.replace(tiling, extent=_extent_text(static))
+        tiling = dataclasses.replace(tiling, extent=extent_text(static))
     sizes = {**runtime, **extents_option(shape)} if shape or workload else default_shape
     plan = plan_kernel(name, tiling)
     arrays, extents = _inputs(plan, sizes, seed)
