@@ -279,6 +279,15 @@ class _Search:
         self.report()
         return self.stopped
 
+    def spent(self, point: int) -> bool:
+        """Return whether the budget is spent while ``point`` has a placement in hand (its
+        row search then stops; the other points must have a mapping already)."""
+        if time.monotonic() > self.deadline and all(
+            b for p, b in enumerate(self.best) if p != point
+        ):
+            self.stopped = True
+        return self.stopped
+
     def incumbent(self) -> tuple[Array, Array]:
         primary = np.full(self.count, np.inf)
         secondary = np.full(self.count, np.inf)
@@ -511,6 +520,7 @@ class _Search:
                     self.spec.clock_hz,
                     found,
                     self.keep,
+                    functools.partial(self.spent, point),
                 )
                 new = [p for p in found if not any(p is b for b in before)]
                 if not new:

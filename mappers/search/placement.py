@@ -124,11 +124,23 @@ class PlacementSearch:
         clock: float,
         best: list[Placed],
         keep: int,
-    ) -> None:
-        """Search one row; ``best`` (sorted, at most ``keep``) gains what beats it."""
-        _RowSearch(self, row, compute_cycles, bytes_per_cycle, clock, best, keep).visit(
-            0, base[0], base[1]
-        )
+        stop: collections.abc.Callable[[], bool] | None = None,
+    ) -> bool:
+        """Search one row; ``best`` (sorted, at most ``keep``) gains what beats it.
+
+        ``stop`` is asked now and then once ``best`` holds a placement; when it says so the
+        search ends early. Returns whether the row was searched to the end.
+        """
+        search = _RowSearch(self, row, compute_cycles, bytes_per_cycle, clock, best, keep, stop)
+        try:
+            search.visit(0, base[0], base[1])
+        except _Stopped:
+            return False
+        return True
+
+
+class _Stopped(Exception):
+    """The budget ran out during a row's search."""
 
 
 class _RowSearch:
@@ -143,8 +155,10 @@ class _RowSearch:
         clock: float,
         best: list[Placed],
         keep: int,
+        stop: collections.abc.Callable[[], bool] | None,
     ) -> None:
         self.search, self.row, self.best, self.keep = search, row, best, keep
+        self.stop, self.visits = stop, 0
         self.compute, self.bytes_per_cycle, self.clock = compute_cycles, bytes_per_cycle, clock
         self.objective, self.tolerance = search.objective, search.tolerance
         tensors = self.tensors = search.tensors
@@ -221,6 +235,9 @@ class _RowSearch:
 
     def visit(self, depth: int, traffic: float, energy: float) -> None:
         counts, row, best = self.search.counts, self.row, self.best
+        self.visits += 1
+        if self.stop is not None and best and self.visits % 512 == 0 and self.stop():
+            raise _Stopped
         if depth == self.count:
             key, latency = self.key_of(traffic, energy)
             counts.evaluated[row] += 1
