@@ -134,12 +134,12 @@ class PlacementSearch:
         search = _RowSearch(self, row, compute_cycles, bytes_per_cycle, clock, best, keep, stop)
         try:
             search.visit(0, base[0], base[1])
-        except _Stopped:
+        except _BudgetSpentError:
             return False
         return True
 
 
-class _Stopped(Exception):
+class _BudgetSpentError(Exception):
     """The budget ran out during a row's search."""
 
 
@@ -237,7 +237,7 @@ class _RowSearch:
         counts, row, best = self.search.counts, self.row, self.best
         self.visits += 1
         if self.stop is not None and best and self.visits % 512 == 0 and self.stop():
-            raise _Stopped
+            raise _BudgetSpentError
         if depth == self.count:
             key, latency = self.key_of(traffic, energy)
             counts.evaluated[row] += 1
