@@ -604,6 +604,7 @@ def estimate_cost(
         workload=workload.name,
         seq_len=workload.seq_len,
         costs=costs.map(lambda v: float(np.asarray(v).reshape(-1)[0])),
+        workload_label=workload.with_extents(dict(extents or {})).label(),
     )
 
 
