@@ -155,3 +155,17 @@ def test_model_tables_state_the_extents_not_a_bare_sequence_length():
         report.heading() == "fusemax-binding on fusemax: BERT (B=2 H=12 E=64 F=64 D=768 "
         "S=3072 M=1K P=1K)"
     )
+
+
+def test_a_sweep_without_a_workload_takes_m_and_p_from_its_seq_setting(tmp_path):
+    out = tmp_path / "r.parquet"
+    result = invoke("sweep", "--base", "mapping=fusemax-binding", "--base", "seq=1K",
+                    "--axis", "E=[64]", "--axis", "F=[64]", "--axis", "B=[1]", "--axis", "H=[1]",
+                    "--out", out, "--workers", "1")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    frame = read_results(out)
+    assert frame["feasible"][0], frame["reason"][0]  # was M402: 'needs extents M, P'
+    model = invoke("model", "--arch", "fusemax", "--mapping", "fusemax-binding", "--workload",
+                   "none", "--seq", "1K", "--extent", "E=64", "--extent", "F=64", "--extent",
+                   "B=1", "--extent", "H=1", "--json")  # fmt: skip
+    assert frame["latency_s"][0] == json.loads(model.output)["metrics"]["latency_s"]
