@@ -135,6 +135,9 @@ def test_gemm_cascade_compiles_and_runs_without_a_tile_option():
     assert result.exit_code == 0, result.output  # no runtime-sized __shared__ array
     result = invoke("kernel", "run", gemm, *common, "--shape", "K=70,M=50", "--backend", "shim")
     assert result.exit_code == 0, result.output
+    # the NumPy twin (the default backend) read A[k, m] whole in every tile: a traceback
+    result = invoke("kernel", "run", gemm, *common, "--shape", "K=70,M=50")
+    assert result.exit_code == 0, result.output
 
 
 def test_an_unknown_tile_names_the_ranks_of_this_plan():
