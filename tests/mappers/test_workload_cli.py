@@ -169,3 +169,10 @@ def test_a_sweep_without_a_workload_takes_m_and_p_from_its_seq_setting(tmp_path)
                    "none", "--seq", "1K", "--extent", "E=64", "--extent", "F=64", "--extent",
                    "B=1", "--extent", "H=1", "--json")  # fmt: skip
     assert frame["latency_s"][0] == json.loads(model.output)["metrics"]["latency_s"]
+
+
+def test_kernel_run_states_the_static_extents_too():
+    result = invoke("kernel", "run", "attention/1pass", "--extent", "E=32,F=16", "--shape",
+                    "M=40,P=30")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "attention_1pass on numpy, E=32,F=16,M=40,P=30:" in result.output
