@@ -128,7 +128,7 @@ def _extent_names(group: PointGroup, mapping: CostMapping) -> frozenset[str]:
     Those are the ranks the cascade declares, the workload's extents and the batch ranks
     (the workload's, else the mapping's); every other numeric axis is a spec parameter.
     """
-    names = {rank.name for rank in _cascade(group, mapping).ranks}
+    names: set[str] = {str(rank.name) for rank in _cascade(group, mapping).ranks}
     names.update(mapping.batch_ranks)
     name = group.get("workload")
     if name is None:
