@@ -44,7 +44,8 @@ def test_the_table_lists_exactly_the_registered_commands_with_their_help() -> No
     for g in app.registered_groups:
         first = g.typer_instance.registered_commands[0].callback
         assert g.name is not None and first is not None
-        modules[g.name] = first.__module__
+        # a group's cmd_* module may be a package with a module per subcommand
+        modules[g.name] = ".".join(first.__module__.split(".")[:3])
     assert {e.name: f"einsum_cascade.cli.{e.module}" for e in COMMANDS} == modules
 
 
