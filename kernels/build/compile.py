@@ -1,5 +1,6 @@
-"""Compile CUDA source for a target (``sm_90``) with a compiler (NVRTC or nvcc), parse
-``ptxas -v`` and gate resources.
+"""Compile CUDA source for a target with a registered compiler, and gate its resources.
+
+The target is ``sm_XX``; the compiler NVRTC or nvcc; the resources come from ``ptxas -v``.
 
 Compilers form a string-keyed registry (:data:`COMPILERS`, :func:`get_compiler`) whose error
 lists the valid names. Compiled cubins and their logs live in the content-hash cache

@@ -53,7 +53,6 @@ class TwinRenderer(Renderer):
     def __init__(self, plan: KernelPlan, kernel: KernelSpec) -> None:
         super().__init__(plan, kernel, depth=1)
         self.target: Axes = ()  # the axes of the array being computed
-        self.in_tile_loop = False  # inside a loop over tiles of the sequence rank
 
     def literal(self, value: float) -> str:
         """Return a Python float literal."""
@@ -81,30 +80,20 @@ class TwinRenderer(Renderer):
         if buffer.storage is Storage.STAGED:
             return f"t_{ref.tensor}", self.true, variables
         if buffer.storage is Storage.GLOBAL:
-            return self.global_read(ref.tensor, variables), self.true, variables
+            return self.global_tile(ref.tensor, variables), self.true, variables
         name = f"l_{ref.tensor}{self.generation_suffix(ref, buffer)}"
         present = f"{name}_ok" if buffer.maybe_absent else self.true
         return name, present, (*self.grid, self.kernel.parallel, *self.local_variables(ref))
 
-    def global_read(self, tensor: str, variables: Axes) -> str:
-        """Return a global input read whole, or inside a tile loop cut to the tile along the
-        sequence rank (an input too wide to stage, such as A[k, m] of a GEMM whose rows are
-        the parallel rank, is read from global memory one tile of k at a time).
-        """
-        in_tile = self.plan.in_tile_variable
-        if not self.in_tile_loop or in_tile not in variables:
+    def global_tile(self, tensor: str, variables: Axes) -> str:
+        """Return a kernel parameter read in place: its in-tile axes sliced to the current tile."""
+        in_tile = [self.kernel.role(v) is Role.IN_TILE for v in variables]
+        if not any(in_tile):
             return f"g_{tensor}"
         index = ", ".join(
-            "slice(t * TILE, t * TILE + count)" if v == in_tile else "slice(None)"
-            for v in variables
+            "slice(t * TILE, t * TILE + count)" if sliced else "slice(None)" for sliced in in_tile
         )
         return f"g_{tensor}[{index}]"
-
-    def segment(self, segment: Segment) -> None:
-        """Write one segment, knowing whether its steps run inside the tile loop."""
-        self.in_tile_loop = segment.is_loop
-        super().segment(segment)
-        self.in_tile_loop = False
 
     def aligned(self, code: str, axes: Axes) -> str:
         """Transpose and reshape an array so it broadcasts against the target axes."""

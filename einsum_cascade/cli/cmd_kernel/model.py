@@ -13,14 +13,14 @@ from einsum_cascade.cli.cmd_kernel.plan import (
     JsonOpt,
     RendererOpt,
     ShapeOpt,
+    WorkloadOpt,
     choose_renderer,
-    plan_kernel,
+    extent_text,
+    plan_at_extents,
 )
-from einsum_cascade.cli.cmd_kernel.run import WorkloadOpt, extent_text, workload_extents
 from einsum_cascade.cli.options import (
     DEFAULT_TILING,
     TilingOptions,
-    extents_option,
     tiling_options_with,
 )
 
@@ -60,11 +60,7 @@ def model(
     if not tiling.tile.strip() and chosen == "triton":
         tile = f"{tiling.sequence}0=64,{tiling.parallel}0=128"
         tiling = dataclasses.replace(tiling, tile=tile)
-    static, runtime = workload_extents(name, workload, tiling.sequence, tiling.parallel)
-    if not tiling.extent:
-        tiling = dataclasses.replace(tiling, extent=extent_text(static))
-    plan = plan_kernel(name, tiling)
-    sizes = {**runtime, **extents_option(shape)} if shape or workload else {}
+    plan, sizes = plan_at_extents(name, tiling, shape, workload, {})
     extents = sizes or {"M": 4096, "P": 4096}
     if chosen == "triton":
         record = _model_triton(plan, spec, extents)
@@ -98,13 +94,10 @@ def model(
 
 
 def _model_triton(plan: Any, spec: Any, extents: dict[str, int]) -> dict[str, Any]:
-    from kernels.errors import KernelError
     from kernels.model.gpu_tensor import predict_tensor
-    from kernels.model.predict import triton_resources
+    from kernels.model.predict import require_extents, triton_resources
 
-    missing = [r for r in plan.runtime_extents() if r not in extents]
-    if missing:
-        raise KernelError.single("K602", f"the model needs the extent of {', '.join(missing)}")
+    require_extents(plan, extents)
     prediction = predict_tensor(plan, spec, extents, triton_resources(plan, spec))  # type: ignore[arg-type]
     return {
         "total_s": prediction.total_s,
