@@ -16,6 +16,7 @@ from einsum_cascade.cli.cmd_kernel.plan import (
     JsonOpt,
     ShapeOpt,
     WorkloadOpt,
+    extent_text,
     plan_at_extents,
 )
 from einsum_cascade.cli.options import (
