@@ -16,6 +16,7 @@ from einsum_cascade.cli.cmd_kernel.plan import (
     JsonOpt,
     ShapeOpt,
     WorkloadOpt,
+    extent_text,
     plan_at_extents,
 )
 from einsum_cascade.cli.options import (
@@ -116,7 +117,8 @@ def run(
         print_json(record)
     else:
         stdout_console().print(
-            f"{plan.cascade.name} on {backend} {extents}: max abs error "
+            f"{plan.cascade.name} on {backend}, "
+            f"{extent_text({**dict(plan.tiling.static_extents), **extents})}: max abs error "
             f"{result.max_abs_error:.3g} (tolerance {atol:g} + {relative:g} * |want|), NaN "
             f"{result.nan_count}: "
             f"{'ok' if ok else 'MISMATCH'}",
