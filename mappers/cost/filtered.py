@@ -256,6 +256,22 @@ def filtered_count(disjunction: Any, axes: Any) -> Any:
         flat.extend(axis)
     layout = (len(disjunction), tuple(shape), len(axes))
     arrays = [np.asarray(v, dtype=float) for v in flat]
+    key = (layout, *((a.shape, a.tobytes()) for a in arrays))
+    known = _RECENT.get(key)
+    if known is None:
+        known = _RECENT[key] = np.asarray(_count_points(layout, arrays), dtype=float)
+        known.flags.writeable = False  # shared by every caller with these columns
+        if len(_RECENT) > _MAX_RECENT:
+            del _RECENT[next(iter(_RECENT))]
+    return known
+
+
+_RECENT: dict[tuple[Any, ...], np.ndarray] = {}  # searches evaluate the same columns often
+_MAX_RECENT = 4096
+
+
+def _count_points(layout: tuple[int, tuple[int, ...], int], arrays: list[np.ndarray]) -> Any:
+    """Count every distinct point of broadcast argument columns; scatter back."""
     out_shape = np.broadcast_shapes(*(a.shape for a in arrays))
     row = [round(float(a.reshape(-1)[0])) if a.size == 1 else 0 for a in arrays]
     varying = [i for i, a in enumerate(arrays) if a.size != 1]
