@@ -36,7 +36,9 @@ app.add_typer(reproduce_app, name="reproduce")
 @app.command()
 @user_errors
 def model(
-    arch: str = typer.Option(..., "--arch", help="spec name (fusemax, flat) or YAML path"),
+    arch: str = typer.Option(
+        ..., "--arch", help="accelerator spec: a name (fusemax, flat) or a YAML file"
+    ),
     mapping: str | None = typer.Option(
         None, "--mapping", help="mapping name or YAML path (an attention layer or any cascade)"
     ),
