@@ -11,14 +11,17 @@ over charged combinations of the product of those weights. With blocks of one po
 volume weights it is the exact number of present points; with one block spanning a
 variable, that variable cannot be skipped.
 
-The count is exact for filters that are disjunctions of conjunctions of linear
-inequalities and equalities over the index variables whose coefficients are integer
-extents, as long as, within one conjunction, the atoms agree on which end of every other
-variable's block helps them (``m <= p and m < S``: both want ``m`` small; every filter of
-the cascade library). Otherwise a block may be charged although no present point lies in
-it (an overestimate, never an underestimate). It is evaluated numerically, one distinct
-point at a time, with the blocks of the variable that has most of them counted in closed
-form per combination of the others' blocks: linear in the blocks of the others.
+Filters are unions of conjunctions of linear comparisons of the index variables whose
+coefficients are integer combinations of extents. A single comparison per conjunction
+(causal: ``m <= p``) is counted exactly. Several are exact when they agree on which end of
+every other variable's block helps them (``m <= p and m < S``: both want ``m`` small), or
+when they bound one linear form from both sides (a window: ``p - W < m <= p``) whose terms
+over a block combination take every integer between their extremes: so for a split rank
+``m = M0 * m1 + m0`` when the ``m0`` blocks span the partition or the ``m1`` blocks are one
+value each (the library's mappings and the search's). Otherwise a block may be charged
+although no present point lies in it (an overestimate, never an underestimate). It is
+evaluated numerically, one distinct point at a time, with the blocks of the variable that
+has most of them counted in closed form per combination of the others' blocks.
 """
 
 from __future__ import annotations
