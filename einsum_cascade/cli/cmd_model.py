@@ -96,8 +96,8 @@ def model(
         return
     console = stdout_console()
     if attention is not None:
-        console.print(f"{attention.mapping} on {attention.spec}: {shape.label()}", markup=False)
-        for rendered in attention.tables():
+        console.print(attention.heading(), markup=False)
+        for rendered in attention.tables(heading=False):
             console.print(rendered)
         if stats:
             for rendered in attention.stats_tables():
