@@ -16,6 +16,7 @@ from einsum_cascade.cli.app import (
     stdout_console,
     user_errors,
 )
+from einsum_cascade.cli.options import MAX_REPEATS
 
 
 @app.command("calibrate")
@@ -115,8 +116,12 @@ def compare(
     machine: Annotated[
         str | None, typer.Option("--machine", help="Machine spec (default host / h100).")
     ] = None,
-    threads: Annotated[int, typer.Option("--threads", help="CPU threads while timing.")] = 1,
-    repeats: Annotated[int, typer.Option("--repeats", help="Best of this many runs.")] = 5,
+    threads: Annotated[
+        int, typer.Option("--threads", help="CPU threads while timing.", min=1, max=4096)
+    ] = 1,
+    repeats: Annotated[
+        int, typer.Option("--repeats", help="Best of this many runs.", min=1, max=MAX_REPEATS)
+    ] = 5,
     out: Annotated[Path, typer.Option("--out", help="Results .csv or .parquet.")] = Path(
         "compare.csv"
     ),

@@ -17,7 +17,7 @@ from einsum_cascade.cli.app import (
     stdout_console,
     user_errors,
 )
-from einsum_cascade.cli.options import extents_option
+from einsum_cascade.cli.options import MAX_REPEATS, extents_option
 from mappers.units import SHAPE
 
 kernel_app = typer.Typer(
@@ -39,14 +39,19 @@ RendererOpt = Annotated[
     str, typer.Option("--renderer", help="cuda (SIMT), twin (NumPy) or triton (tensor cores).")
 ]
 WarpsOpt = Annotated[
-    int, typer.Option("--warps", help="Triton warps per program (0: 4, or 8 with masks/d>=128).")
+    int,
+    typer.Option(
+        "--warps", help="Triton warps per program (0: 4, or 8 with masks/d>=128).", min=0, max=32
+    ),
 ]
-StagesOpt = Annotated[int, typer.Option("--stages", help="Triton pipeline stages.")]
+StagesOpt = Annotated[int, typer.Option("--stages", help="Triton pipeline stages.", min=1, max=16)]
 RENDERERS = ("cuda", "twin", "triton")
 MAX_TILE = 2**31 - 1
 ExtentOpt = Annotated[str, typer.Option("--extent", help="Static extents, e.g. E=64,F=64.")]
 DtypeOpt = Annotated[str, typer.Option("--dtype", help="Input dtype: float32 or float16.")]
-UnrollOpt = Annotated[int, typer.Option("--unroll", help="Unroll factor of in-tile loops.")]
+UnrollOpt = Annotated[
+    int, typer.Option("--unroll", help="Unroll factor of in-tile loops.", min=1, max=2**31 - 1)
+]
 ParallelOpt = Annotated[str, typer.Option("--parallel", help="One thread per index of this rank.")]
 SequenceOpt = Annotated[str, typer.Option("--sequence", help="The rank walked tile by tile.")]
 PlacementOpt = Annotated[
@@ -365,7 +370,7 @@ def run(
         ),
     ] = "numpy",
     shape: ShapeOpt = "",
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the random inputs.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the random inputs.", min=0)] = 0,
     tolerance: Annotated[
         float | None,
         typer.Option(
@@ -445,7 +450,9 @@ def bench(
     name: CascadeArg,
     backend: Annotated[str, typer.Option("--backend", help="numpy, shim or cupy.")] = "numpy",
     shape: ShapeOpt = "",
-    repeats: Annotated[int, typer.Option("--repeats", help="Timed runs (>= 20 on cupy).")] = 5,
+    repeats: Annotated[
+        int, typer.Option("--repeats", help="Timed runs (>= 20 on cupy).", min=1, max=MAX_REPEATS)
+    ] = 5,
     tile: TileOpt = "",
     extent: ExtentOpt = "",
     dtype: DtypeOpt = "float32",

@@ -11,8 +11,9 @@ import typer
 
 from einsum_cascade.cli.app import (
     app,
+    os_errors,
     print_json,
-    refuse_overwrite,
+    refuse_output_file,
     stderr_console,
     stdout_console,
     user_errors,
@@ -80,7 +81,7 @@ def search(
     from mappers.search.engine import search_mappings, template_for
     from mappers.workloads import point_workload
 
-    refuse_overwrite(out, force=force)
+    refuse_output_file(out, force=force)
     shape = point_workload(workload, seq, extent_options(extent or []))
     spec = load_spec(arch)
     graph = load_cascade(cascade)
@@ -133,7 +134,8 @@ def search(
             f"latency_s {best.latency_s:.6g}, energy_pj {best.energy_pj:.6g}, "
             f"traffic_bytes {best.traffic_bytes:.6g}"
         )
-        out.write_text(mapping_yaml(best.mapping, header), encoding="utf-8")
+        with os_errors():
+            out.write_text(mapping_yaml(best.mapping, header), encoding="utf-8")
     if as_json:
         print_json(_json(result, out))
         return

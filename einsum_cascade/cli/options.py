@@ -11,6 +11,9 @@ import typer
 
 from mappers.units import COUNT, Kind, QuantityError, parse_quantity
 
+MAX_REPEATS = 10**6
+"""The most timed runs ``--repeats`` asks for: a bound, so that a typo cannot run forever."""
+
 
 def quantity_option(text: str, flag: str, kind: Kind = COUNT) -> int | float:
     """Read one option value as a quantity of :mod:`mappers.units` (a count by default).
