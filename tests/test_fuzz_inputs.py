@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from fuzz_inputs import fuzz
 
-N = 25
+N = 40
 
 
 @pytest.mark.parametrize("surface", ["spec", "mapping", "sweep", "axis", "timeloop"])
