@@ -6,6 +6,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import grimp
+import networkx as nx
 import pytest
 
 ROOT = Path(__file__).parents[1]
@@ -62,3 +64,27 @@ def test_importing_packages_needs_no_gpu_stack() -> None:
         ["python", "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     )
     assert result.stdout.strip() == ""
+
+
+def _import_cycles(graph: grimp.ImportGraph) -> list[list[str]]:
+    """Return each set of project modules that import one another (directly or round a loop)."""
+    edges = nx.DiGraph()
+    for importer in graph.modules:
+        edges.add_edges_from(
+            (importer, b) for b in graph.find_modules_directly_imported_by(importer)
+        )
+    return sorted(sorted(c) for c in nx.strongly_connected_components(edges) if len(c) > 1)
+
+
+def _project_graph() -> grimp.ImportGraph:
+    return grimp.build_graph("einsum_cascade", "mappers", "kernels", cache_dir=None)
+
+
+def test_no_two_project_modules_import_each_other_lazily_or_not() -> None:
+    assert _import_cycles(_project_graph()) == []
+
+
+def test_an_import_back_is_reported_as_a_cycle() -> None:
+    graph = _project_graph()
+    graph.add_import(importer="kernels.run.binding", imported="kernels.run.triton_launch")
+    assert ["kernels.run.binding", "kernels.run.triton_launch"] in _import_cycles(graph)

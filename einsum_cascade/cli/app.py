@@ -1,4 +1,4 @@
-"""The shared Typer app, consoles and the error boundary every command runs inside."""
+"""The consoles, output helpers and error boundary every command runs inside (and the app)."""
 
 from __future__ import annotations
 
@@ -16,17 +16,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from einsum_cascade.cli.lazy import LazyGroup
+from einsum_cascade.cli.lazy import app as app  # created with its lazy root group
 from einsum_cascade.errors import CascadeError
-
-app = typer.Typer(
-    name="einsum-cascade",
-    cls=LazyGroup,
-    help="Extended-Einsum cascades: check, count passes, model accelerators, generate kernels.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
 
 
 def _flag_type_label(

@@ -16,7 +16,7 @@ from einsum_cascade.cli.app import (
     stdout_console,
     user_errors,
 )
-from einsum_cascade.cli.options import MAX_REPEATS
+from einsum_cascade.cli.options import MAX_REPEATS, BackendOpt, MachineOpt
 
 
 @app.command("calibrate")
@@ -109,13 +109,11 @@ def compare(
     cascade: Annotated[
         list[str], typer.Option("--cascade", help="Library name or file (repeatable).")
     ],
-    backend: Annotated[str, typer.Option("--backend", help="numpy, shim or cupy.")] = "numpy",
+    backend: BackendOpt = "numpy",
     sizes: Annotated[
         str, typer.Option("--sizes", help="Sweep, e.g. 'M=512,1024;P=256;E=64,128;M0=32,64'.")
     ] = "M=512,1024,2048;P=256,1024;E=64,128;M0=32,64",
-    machine: Annotated[
-        str | None, typer.Option("--machine", help="Machine spec (default host / h100).")
-    ] = None,
+    machine: MachineOpt = None,
     threads: Annotated[
         int, typer.Option("--threads", help="CPU threads while timing.", min=1, max=4096)
     ] = 1,
@@ -134,16 +132,16 @@ def compare(
     """Run kernels over a shape sweep, model each point, and report the error distribution."""
     from kernels.measure.compare import parse_sizes, summarize, sweep_points
     from kernels.measure.compare_report import plot_errors, run_comparison, write_results
+    from kernels.run.backends import get_backend
     from mappers.hardware.machine_loader import load_machine
 
-    if backend not in ("numpy", "shim", "cupy"):
-        raise fail(f"unknown backend '{backend}'; valid backends: numpy, shim, cupy", 2)
     refuse_overwrite(out, plot, force=force)
-    if backend == "cupy":
+    on_device = get_backend(backend).device
+    if on_device:
         from kernels.measure.compare import require_gpu
 
         require_gpu()
-    spec = load_machine(machine or ("h100" if backend == "cupy" else "host"))
+    spec = load_machine(machine or ("h100" if on_device else "host"))
     grid = parse_sizes(sizes)
     points = [p for name in cascade for p in sweep_points(name, grid)]
     rows = run_comparison(points, spec, backend, threads, repeats)

@@ -77,13 +77,13 @@ COMMANDS: tuple[CommandEntry, ...] = (
     CommandEntry(
         "kernel",
         "cmd_kernel",
-        "Generate CUDA kernels and NumPy twins from a cascade; compile, run and time them.",
+        "Generate CUDA kernels and NumPy twins from a cascade; compile, run, time and model them.",
     ),
     CommandEntry("reproduce", "cmd_model", "Reproduce published evaluations."),
     CommandEntry(
         "timeloop",
         "cmd_timeloop",
-        "Timeloop v4 interchange: export a spec's architecture, import architecture files.",
+        "Timeloop v4 interchange: export a spec or one mapped einsum, import architecture files.",
     ),
 )
 

@@ -1,4 +1,4 @@
-"""A Typer group that imports a command's module only when that command is resolved.
+"""The root Typer app, whose group imports a command's module only when that command runs.
 
 The root group lists the commands of :mod:`einsum_cascade.cli.commands` with their
 one-line help and resolves a name by importing its ``cmd_*`` module, which registers the
@@ -65,7 +65,15 @@ class LazyGroup(typer.core.TyperGroup):
 
     @staticmethod
     def _built(name: str) -> Any:
-        from einsum_cascade.cli.app import app
-
         group = typer.main.get_group(app)
         return group.commands.get(name)
+
+
+app = typer.Typer(
+    name="einsum-cascade",
+    cls=LazyGroup,
+    help="Extended-Einsum cascades: check, count passes, model accelerators, generate kernels.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)

@@ -1,20 +1,27 @@
-"""Building rendered source: NVRTC and nvcc compile gates, the CPU shim build, and the content-
-addressed cache.
+"""Building rendered source: CUDA and Triton compile gates, the CPU shim, and the build cache.
+
+CUDA is compiled by a registered compiler (:data:`COMPILERS`: NVRTC or nvcc) for a target
+such as ``sm_90``; builds are kept in a content-addressed cache.
 """
 
 from kernels.build.compile import (
-    ARCHS,
+    COMPILERS,
+    TARGETS,
     CompiledKernel,
+    Compiler,
     FunctionResources,
     check_resources,
     compile_source,
+    get_compiler,
 )
 from kernels.build.shim import build_shared_library, run_sanitized
 from kernels.build.source import KernelParam, KernelSignature, KernelSource
 
 __all__ = [
-    "ARCHS",
+    "COMPILERS",
+    "TARGETS",
     "CompiledKernel",
+    "Compiler",
     "FunctionResources",
     "KernelParam",
     "KernelSignature",
@@ -22,5 +29,6 @@ __all__ = [
     "build_shared_library",
     "check_resources",
     "compile_source",
+    "get_compiler",
     "run_sanitized",
 ]

@@ -1,7 +1,10 @@
-"""Compile CUDA source for an arch with nvcc or NVRTC, parse ``ptxas -v`` and gate resources.
+"""Compile CUDA source for a target with a registered compiler, and gate its resources.
 
-Compiled cubins and their logs live in the content-hash cache (``kernels.build.cache``), keyed by
-source, options, arch, backend and compiler version.
+The target is ``sm_XX``; the compiler NVRTC or nvcc; the resources come from ``ptxas -v``.
+
+Compilers form a string-keyed registry (:data:`COMPILERS`, :func:`get_compiler`) whose error
+lists the valid names. Compiled cubins and their logs live in the content-hash cache
+(``kernels.build.cache``), keyed by source, options, target, compiler and its version.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,8 +24,7 @@ from kernels.build.cache import content_key, entry_dir
 from kernels.build.source import KernelSource
 from kernels.errors import KernelError
 
-BACKENDS = ("nvcc", "nvrtc")
-ARCHS = ("sm_80", "sm_90")
+TARGETS = ("sm_80", "sm_90")
 STATIC_SHARED_LIMIT_BYTES = 48 * 1024
 _BASE_OPTIONS = ("-std=c++17",)
 
@@ -57,8 +60,8 @@ class FunctionResources:
 class CompiledKernel:
     """A cubin in the cache with the resources of each of its functions."""
 
-    arch: str
-    backend: str
+    target: str
+    compiler: str
     cubin_path: Path
     log: str
     resources: tuple[FunctionResources, ...]
@@ -101,12 +104,12 @@ def check_resources(
         if item.spills:
             raise KernelError.single(
                 "K102",
-                f"kernel '{item.name}' spills registers on {compiled.arch} "
+                f"kernel '{item.name}' spills registers on {compiled.target} "
                 f"({item.spill_store_bytes} bytes stored, {item.spill_load_bytes} bytes loaded)",
                 hint="use smaller tiles or move a register tensor to shared memory",
             )
         if item.shared_bytes > shared_limit_bytes:
-            raise _shared_error(item.name, item.shared_bytes, shared_limit_bytes, compiled.arch)
+            raise _shared_error(item.name, item.shared_bytes, shared_limit_bytes, compiled.target)
 
 
 def _shared_error(name: str, used: int, limit: int, arch: str) -> KernelError:
@@ -143,65 +146,80 @@ def cuda_include_dir() -> Path | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class Compiler:
+    """A CUDA compiler: ``compile(text, target, options) -> (cubin, ptxas log)`` and a version."""
+
+    name: str
+    compile: Callable[[str, str, tuple[str, ...]], tuple[bytes, str]]
+    version: Callable[[], str]
+
+
+def get_compiler(name: str) -> Compiler:
+    """Return the compiler called ``name``.
+
+    Raises:
+        KernelError: K204 for an unknown name; the hint lists the valid ones.
+    """
+    compiler = COMPILERS.get(name)
+    if compiler is None:
+        raise KernelError.single(
+            "K204",
+            f"unknown compiler '{name}'",
+            hint=f"valid compilers: {', '.join(COMPILERS)}",
+        )
+    return compiler
+
+
 @functools.cache
-def compiler_version(backend: str) -> str:
-    """Return a version string of the backend, part of every cache key."""
-    if backend == "nvrtc":
-        major, minor = nvrtc.version()
-        return f"nvrtc {major}.{minor}"
-    if shutil.which("nvcc") is None:
-        raise KernelError.single("K203", "nvcc is not on PATH", hint="try backend 'nvrtc'")
-    done = subprocess.run(["nvcc", "--version"], capture_output=True, text=True)
-    return done.stdout.strip().splitlines()[-1]
+def compiler_version(name: str) -> str:
+    """Return a version string of the compiler, part of every cache key."""
+    return get_compiler(name).version()
 
 
 def compile_source(
     source: KernelSource | str,
-    arch: str = "sm_90",
-    backend: str = "nvcc",
+    target: str = "sm_90",
+    compiler: str = "nvcc",
     options: tuple[str, ...] = (),
 ) -> CompiledKernel:
-    """Compile to a cubin for ``arch`` (cached) and parse its resource report.
+    """Compile to a cubin for ``target`` with ``compiler`` (cached); parse its resources.
 
     Raises:
-        KernelError: unknown backend or arch, a compile error, or static shared memory
+        KernelError: unknown compiler or target, a compile error, or static shared memory
             beyond the 48 KiB ptxas accepts (code K101).
     """
     text = source.text if isinstance(source, KernelSource) else source
-    if backend not in BACKENDS:
-        raise KernelError.single(
-            "K204",
-            f"unknown compile backend '{backend}'",
-            hint=f"valid backends: {', '.join(BACKENDS)}",
-        )
-    if not re.fullmatch(r"sm_\d+a?", arch):
+    chosen = get_compiler(compiler)
+    if not re.fullmatch(r"sm_\d+a?", target):
         raise KernelError.single(
             "K205",
-            f"arch '{arch}' is not of the form sm_XX",
-            hint=f"for example {', '.join(ARCHS)}",
+            f"target '{target}' is not of the form sm_XX",
+            hint=f"for example {', '.join(TARGETS)}",
         )
     all_options = (*_BASE_OPTIONS, *options)
-    key = content_key(text, "\0".join(all_options), arch, backend, compiler_version(backend))
+    key = content_key(text, "\0".join(all_options), target, compiler, compiler_version(compiler))
     folder = entry_dir("cubin", key)
     cubin_path, log_path = folder / "kernel.cubin", folder / "ptxas.log"
     if not (cubin_path.exists() and log_path.exists()):
-        compiler = _compile_nvrtc if backend == "nvrtc" else _compile_nvcc
-        cubin, log = compiler(text, arch, all_options)
+        cubin, log = chosen.compile(text, target, all_options)
         log_path.write_text(log, encoding="utf-8")
         partial = folder / "kernel.cubin.partial"
         partial.write_bytes(cubin)
         partial.replace(cubin_path)
     log = log_path.read_text(encoding="utf-8")
-    return CompiledKernel(arch, backend, cubin_path, log, parse_ptxas_log(log), key)
+    return CompiledKernel(target, compiler, cubin_path, log, parse_ptxas_log(log), key)
 
 
-def _raise_compile_error(log: str, backend: str, arch: str) -> None:
+def _raise_compile_error(log: str, compiler: str, target: str) -> None:
     if match := _TOO_MUCH_SHARED.search(log):
-        raise _shared_error(match.group(1), int(match.group(2), 16), int(match.group(3), 16), arch)
+        raise _shared_error(
+            match.group(1), int(match.group(2), 16), int(match.group(3), 16), target
+        )
     for item in parse_ptxas_log(log):  # NVRTC fails without printing ptxas's reason
         if item.shared_bytes > STATIC_SHARED_LIMIT_BYTES:
-            raise _shared_error(item.name, item.shared_bytes, STATIC_SHARED_LIMIT_BYTES, arch)
-    raise KernelError.single("K206", f"{backend} failed to compile for {arch}:\n{log.strip()}")
+            raise _shared_error(item.name, item.shared_bytes, STATIC_SHARED_LIMIT_BYTES, target)
+    raise KernelError.single("K206", f"{compiler} failed to compile for {target}:\n{log.strip()}")
 
 
 def _include_options() -> tuple[str, ...]:
@@ -240,3 +258,21 @@ def _compile_nvcc(text: str, arch: str, options: tuple[str, ...]) -> tuple[bytes
         if done.returncode != 0:
             _raise_compile_error(log, "nvcc", arch)
         return cubin_path.read_bytes(), log
+
+
+def _nvrtc_version() -> str:
+    major, minor = nvrtc.version()
+    return f"nvrtc {major}.{minor}"
+
+
+def _nvcc_version() -> str:
+    if shutil.which("nvcc") is None:
+        raise KernelError.single("K203", "nvcc is not on PATH", hint="try --compiler nvrtc")
+    done = subprocess.run(["nvcc", "--version"], capture_output=True, text=True)
+    return done.stdout.strip().splitlines()[-1]
+
+
+COMPILERS: dict[str, Compiler] = {
+    "nvrtc": Compiler("nvrtc", _compile_nvrtc, _nvrtc_version),
+    "nvcc": Compiler("nvcc", _compile_nvcc, _nvcc_version),
+}

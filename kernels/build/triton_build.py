@@ -236,7 +236,6 @@ def compile_kernel(
         raise KernelError.single(
             "K705", f"unknown arch '{arch}'", hint=f"valid: {', '.join(sorted(ARCHS))}"
         )
-    capability = ARCHS[arch]
     key = content_key(
         "triton-cubin",
         source.text,
@@ -253,9 +252,27 @@ def compile_kernel(
     record = folder / "binary.json"
     if record.exists():
         return _from_record(json.loads(record.read_text(encoding="utf-8")), folder)
+    compiled, log = _compile(source, kernel, arch, num_warps, num_stages, aligned, even)
+    written = _write_binary(compiled, folder, log)
+    data = {"kernel": kernel.name, "arch": arch, **written, "aligned": aligned, "even": even}
+    record.write_text(json.dumps(data, indent=1), encoding="utf-8")
+    return _from_record(data, folder)
+
+
+def _compile(
+    source: TritonSource,
+    kernel: TritonKernel,
+    arch: str,
+    num_warps: int,
+    num_stages: int,
+    aligned: bool,
+    even: bool,
+) -> tuple[Any, str]:
+    """Run Triton's compiler on one kernel; return the compiled kernel and the ptxas log."""
     from triton.backends.compiler import GPUTarget
     from triton.compiler import ASTSource
 
+    triton = require_triton()
     jitted = getattr(load_module(source), kernel.name)
     names = list(jitted.arg_names)
     divisible = [["tt.divisibility", 16]]
@@ -272,7 +289,7 @@ def compile_kernel(
         with contextlib.redirect_stdout(log):
             compiled = triton.compile(
                 ast,
-                target=GPUTarget("cuda", capability, 32),
+                target=GPUTarget("cuda", ARCHS[arch], 32),
                 options={"num_warps": num_warps, "num_stages": num_stages},
             )
     except Exception as exc:  # Triton raises compilation errors of several types
@@ -281,6 +298,11 @@ def compile_kernel(
         ) from None
     finally:
         os.environ.pop("TRITON_DUMP_PTXAS_LOG", None)
+    return compiled, log.getvalue()
+
+
+def _write_binary(compiled: Any, folder: Path, log: str) -> dict[str, Any]:
+    """Write the cubin, PTX and SASS into ``folder``; return what they say of the kernel."""
     cubin = folder / "kernel.cubin"
     cubin.write_bytes(compiled.asm["cubin"])
     (folder / "kernel.ptx").write_text(compiled.asm["ptx"], encoding="utf-8")
@@ -288,12 +310,10 @@ def compile_kernel(
     (folder / "kernel.sass").write_text(sass, encoding="utf-8")
     resources = _RESOURCES.search(_cuobjdump("-res-usage", str(cubin)))
     registers, stack = (int(resources.group(1)), int(resources.group(2))) if resources else (0, 0)
-    spill = re.search(r"(\d+) bytes spill stores, (\d+) bytes spill loads", log.getvalue())
+    spill = re.search(r"(\d+) bytes spill stores, (\d+) bytes spill loads", log)
     opcodes, shapes = sass_opcodes(sass)
     metadata = compiled.metadata
-    data = {
-        "kernel": kernel.name,
-        "arch": arch,
+    return {
         "function": metadata.name,
         "num_warps": metadata.num_warps,
         "num_stages": metadata.num_stages,
@@ -305,12 +325,8 @@ def compile_kernel(
         "opcodes": sorted(opcodes.items()),
         "mma_shapes": sorted(shapes),
         "scratch_bytes": metadata.global_scratch_size + metadata.profile_scratch_size,
-        "aligned": aligned,
-        "even": even,
         "loop_instructions": loop_instructions(sass),
     }
-    record.write_text(json.dumps(data, indent=1), encoding="utf-8")
-    return _from_record(data, folder)
 
 
 def _from_record(data: dict[str, Any], folder: Path) -> TritonBinary:

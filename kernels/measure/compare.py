@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from kernels.errors import KernelError
+from mappers.units import COUNT, QuantityError, parse_quantity
 
 SWEEP_KEYS = ("M", "P", "E", "M0", "P0")
 DEFAULT_SIZES = "M=512,1024,2048;P=256,1024;E=64,128;M0=32,64"
@@ -77,11 +78,13 @@ def parse_sizes(text: str) -> dict[str, tuple[int, ...]]:
             raise KernelError.single(
                 "K610", f"unknown sweep key '{key}'", hint=f"keys: {', '.join(SWEEP_KEYS)}"
             )
-        try:
-            numbers = tuple(int(v) for v in values.split(",") if v.strip())
-        except ValueError:
+        try:  # counts of the one quantity grammar: 512, 1K, 4K
+            numbers = tuple(
+                int(parse_quantity(v.strip(), COUNT)) for v in values.split(",") if v.strip()
+            )
+        except QuantityError:
             numbers = ()
-        if not numbers or min(numbers) < 1:
+        if not numbers:
             raise KernelError.single(
                 "K611", f"sweep key '{key}' needs positive whole numbers, found '{values}'"
             )
@@ -129,9 +132,11 @@ def measure_points(
         DeviceUnavailableError: ``cupy`` without CuPy or a device.
         KernelError: the worker failed.
     """
-    if backend == "cupy":
-        require_gpu()
     from kernels.measure.calibrate import run_worker
+    from kernels.run.backends import get_backend
+
+    if get_backend(backend).device:
+        require_gpu()
 
     request = {"backend": backend, "repeats": repeats, "points": [asdict(p) for p in points]}
     times = run_worker("kernels.measure.compare", request, threads, "K612", "timing")
@@ -141,8 +146,10 @@ def measure_points(
 def _time_point(point: SweepPoint, backend: str, repeats: int) -> float:
     import numpy as np
 
-    from kernels.run.execute import run_twin
+    from kernels.run.backends import get_backend, time_plan
+    from kernels.run.timing import MIN_REPEATS
 
+    chosen = get_backend(backend)
     plan = plan_for(point)
     rng = np.random.default_rng(0)
     shapes = {"E": point.head_dim, "F": point.head_dim, "M": point.sequence, "P": point.queries}
@@ -150,68 +157,9 @@ def _time_point(point: SweepPoint, backend: str, repeats: int) -> float:
         t.name: rng.standard_normal(tuple(shapes[r] for r in t.ranks)).astype(np.float32)
         for t in plan.cascade.inputs
     }
-    if backend == "cupy":
-        return _time_cupy(plan, inputs, repeats)
-    if backend == "shim":
-        return _time_shim(plan, inputs, repeats)
-    from kernels.run.timing import time_host
-
-    return time_host(lambda: run_twin(plan, inputs), warmup=1, repeats=repeats).min_ms / 1e3
-
-
-def _time_shim(plan: Any, inputs: Mapping[str, Any], repeats: int) -> float:
-    """Time the shim launches only: the library built and the buffers allocated beforehand.
-
-    Like the cupy timing (launches on resident data), this leaves out rendering the source,
-    the build-cache lookup and copying the inputs, which ``run_shim`` does on every call.
-    """
-    import numpy as np
-
-    from kernels.build.shim import build_shared_library
-    from kernels.render.cuda import render_cuda
-    from kernels.run.execute import bind_extents, kernel_arguments, launch_shape
-    from kernels.run.timing import time_host
-
-    bound = bind_extents(plan, inputs)
-    source = render_cuda(plan)
-    library = build_shared_library(source)
-    tensors = {k: np.ascontiguousarray(v, np.float32).reshape(-1) for k, v in inputs.items()}
-    for kernel in plan.kernels:
-        for param in kernel.params:
-            if param not in tensors:
-                size = math.prod(bound[r] for r in plan.cascade.tensor(param).ranks)
-                tensors[param] = np.zeros(size, np.float32)
-    launches = [
-        (kernel.name, *launch_shape(plan, kernel, bound),
-         kernel_arguments(plan, source, index, tensors, bound))
-        for index, kernel in enumerate(plan.kernels)
-    ]  # fmt: skip
-
-    def run() -> None:
-        for name, grid, block, arguments in launches:
-            library.launch(name, grid, block, arguments)
-
-    return time_host(run, warmup=1, repeats=repeats).min_ms / 1e3
-
-
-def _time_cupy(plan: Any, inputs: Mapping[str, Any], repeats: int) -> float:
-    from kernels.render.cuda import render_cuda
-    from kernels.run.cupy_launch import require_cupy
-    from kernels.run.execute import bind_extents, launch_all, load_on_device
-    from kernels.run.timing import MIN_REPEATS, time_cuda
-
-    cupy = require_cupy()
-    bound = bind_extents(plan, inputs)
-    _, functions = load_on_device(plan, None, "nvrtc")
-    tensors = {k: cupy.asarray(v) for k, v in inputs.items()}
-    for kernel in plan.kernels:
-        for param in kernel.params:
-            if param not in tensors:
-                shape = tuple(bound[r] for r in plan.cascade.tensor(param).ranks)
-                tensors[param] = cupy.empty(shape, cupy.float32)
-    source = render_cuda(plan)
-    run = lambda: launch_all(plan, source, functions, tensors, bound)  # noqa: E731
-    return time_cuda(run, 5, max(repeats, MIN_REPEATS)).min_ms / 1e3
+    runs = max(repeats, MIN_REPEATS) if chosen.device else repeats
+    timing, _ = time_plan(plan, backend, inputs, None, runs)
+    return float(timing.min_ms) / 1e3
 
 
 def spearman(left: Sequence[float], right: Sequence[float]) -> float:

@@ -48,6 +48,38 @@ class KernelEstimate:
         return f"{self.cascade} on {self.machine} ({self.backend}, {shape}): {total} [{parts}]"
 
 
+def require_extents(plan: KernelPlan, extents: Mapping[str, int]) -> None:
+    """Check that ``extents`` gives every runtime extent of ``plan``.
+
+    Raises:
+        KernelError: K602 naming the missing extents.
+    """
+    missing = [r for r in plan.runtime_extents() if r not in extents]
+    if missing:
+        raise KernelError.single("K602", f"the model needs the extent of {', '.join(missing)}")
+
+
+def _estimate(
+    plan: KernelPlan,
+    machine: MachineSpec,
+    backend: str,
+    extents: Mapping[str, int],
+    breakdown_s: Mapping[str, float],
+    operations: int,
+    total_s: float | None = None,
+) -> KernelEstimate:
+    """Return the estimate of ``plan``; the total is the sum of the breakdown unless given."""
+    return KernelEstimate(
+        plan.cascade.name,
+        machine.name,
+        backend,
+        tuple(sorted(extents.items())),
+        sum(breakdown_s.values()) if total_s is None else total_s,
+        tuple(breakdown_s.items()),
+        operations,
+    )
+
+
 Model = Callable[
     [KernelPlan, MachineSpec, Mapping[str, int], int, Mapping[str, int]], KernelEstimate
 ]
@@ -64,15 +96,8 @@ def _cpu_numpy(
 
     assert isinstance(machine, CpuSpec)
     ops = trace_twin(plan, extents)
-    totals = price_trace(ops, machine.profile(threads))
-    return KernelEstimate(
-        plan.cascade.name,
-        machine.name,
-        "numpy",
-        tuple(sorted(extents.items())),
-        sum(totals.values()),
-        tuple(totals.items()),
-        len(ops),
+    return _estimate(
+        plan, machine, "numpy", extents, price_trace(ops, machine.profile(threads)), len(ops)
     )
 
 
@@ -92,19 +117,9 @@ def _cpu_shim(
             f"the CPU spec '{machine.name}' has no shim rates",
             hint="re-run `einsum-cascade calibrate` on a host with g++",
         )
-    missing = [r for r in plan.runtime_extents() if r not in extents]
-    if missing:
-        raise KernelError.single("K602", f"the model needs the extent of {', '.join(missing)}")
+    require_extents(plan, extents)
     totals = price_plan(plan, extents, machine.shim)
-    return KernelEstimate(
-        plan.cascade.name,
-        machine.name,
-        "shim",
-        tuple(sorted(extents.items())),
-        sum(totals.values()),
-        tuple(totals.items()),
-        len(plan.kernels),
-    )
+    return _estimate(plan, machine, "shim", extents, totals, len(plan.kernels))
 
 
 @functools.cache
@@ -138,14 +153,9 @@ def _gpu_cupy(
     if missing:
         raise KernelError.single("K602", f"the model needs the extent of {', '.join(missing)}")
     values = [extents[n] for n in names]
-    return KernelEstimate(
-        plan.cascade.name,
-        machine.name,
-        "cupy",
-        tuple(sorted(extents.items())),
-        float(total(*values)),
-        tuple((k, float(f(*values))) for k, f in bounds.items()),
-        len(plan.kernels),
+    breakdown = {k: float(f(*values)) for k, f in bounds.items()}
+    return _estimate(
+        plan, machine, "cupy", extents, breakdown, len(plan.kernels), float(total(*values))
     )
 
 
@@ -164,7 +174,7 @@ def triton_resources(
     """Return each kernel's resources: from an AOT compile for the machine's arch (cached)
     when Triton is installed, else the plan's defaults (255 registers, staged tiles x 3)."""
     from kernels.build.triton_build import compile_kernel, triton_unavailable_reason
-    from kernels.model.gpu_tensor import KernelResources
+    from kernels.model.gpu_tensor import KernelResources, staged_tile_bytes
     from kernels.render.triton import render_triton
 
     source = render_triton(plan)
@@ -183,12 +193,8 @@ def triton_resources(
         else:
             word = 2 if plan.tiling.input_dtype == "float16" else 4
             spec = next(k for k in plan.kernels if k.name == kernel.name)
-            staged = 0
-            for name in {n for segment in spec.segments for n in segment.staged}:
-                size = word * plan.tiling.tile
-                for rank in plan.cascade.tensor(name).ranks:
-                    size *= plan.static_extents.get(rank, 1)
-                staged += size
+            names = {n for segment in spec.segments for n in segment.staged}
+            staged = sum(staged_tile_bytes(plan, name, word) for name in names)
             found[kernel.name] = KernelResources(kernel.warps, 255, 3 * staged, 0, arch != "sm_80")
     return found
 
@@ -203,19 +209,12 @@ def _gpu_triton(
     from kernels.model.gpu_tensor import predict_tensor
 
     assert isinstance(machine, GpuSpec)
-    missing = [r for r in plan.runtime_extents() if r not in extents]
-    if missing:
-        raise KernelError.single("K602", f"the model needs the extent of {', '.join(missing)}")
+    require_extents(plan, extents)
     resources = triton_resources(plan, machine)
     prediction = predict_tensor(plan, machine, extents, resources)  # type: ignore[arg-type]
-    return KernelEstimate(
-        plan.cascade.name,
-        machine.name,
-        "triton",
-        tuple(sorted(extents.items())),
-        prediction.total_s,
-        prediction.bounds,
-        len(plan.kernels),
+    bounds = dict(prediction.bounds)
+    return _estimate(
+        plan, machine, "triton", extents, bounds, len(plan.kernels), prediction.total_s
     )
 
 

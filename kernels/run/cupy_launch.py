@@ -1,4 +1,7 @@
-"""Launch compiled cubins through CuPy: the only module (with ``timing``) that imports cupy."""
+"""Load and launch compiled cubins through CuPy, and name the device's compile target.
+
+With :mod:`kernels.run.timing`, the only module that imports cupy.
+"""
 
 from __future__ import annotations
 
@@ -68,3 +71,9 @@ def launch(
 ) -> None:
     """Launch a loaded kernel with typed arguments (arrays must already be on the device)."""
     function(grid, block, typed_arguments(signature, values))
+
+
+def device_target() -> str:
+    """Return ``sm_XX`` of the current CUDA device."""
+    cupy = require_cupy()
+    return f"sm_{cupy.cuda.Device().compute_capability}"  # CuPy gives "90" for 9.0

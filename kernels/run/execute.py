@@ -1,74 +1,26 @@
-"""Run a kernel plan on a backend: the NumPy twin, the CPU shim build, or CuPy on a GPU."""
+"""Run and time a kernel plan on the NumPy twin, the CPU shim build, or CuPy on a GPU.
+
+The backends (these and Triton's) are named in one registry, :mod:`kernels.run.backends`.
+(The CUDA compiler, NVRTC or nvcc, is a separate choice: :mod:`kernels.build.compile`.)
+"""
 
 from __future__ import annotations
 
 import functools
 import math
+import platform
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from einsum_cascade import TensorKind
 from einsum_cascade.symbols import rank_of_variable
 from kernels.build.source import KernelSource
 from kernels.errors import KernelError
 from kernels.plan.lower import KernelPlan, KernelSpec
 from kernels.render.cuda import render_cuda
 from kernels.render.twin import render_twin
-
-BACKENDS = ("numpy", "shim", "cupy")
-OUTPUT_FILL = float("nan")  # unwritten outputs stay NaN and fail every comparison
-
-
-def bind_extents(
-    plan: KernelPlan, inputs: Mapping[str, np.ndarray], extents: Mapping[str, int] | None = None
-) -> dict[str, int]:
-    """Infer runtime extents from input shapes and check the static ones."""
-    bound: dict[str, int] = dict(extents or {})
-    for tensor in plan.cascade.inputs:
-        if tensor.name not in inputs:
-            raise KernelError.single("K501", f"input '{tensor.name}' is missing")
-        shape = inputs[tensor.name].shape
-        if len(shape) != len(tensor.ranks):
-            raise KernelError.single(
-                "K502",
-                f"input '{tensor.name}' has {len(shape)} dimensions, expected "
-                f"{len(tensor.ranks)} ({', '.join(tensor.ranks)})",
-            )
-        for rank, size in zip(tensor.ranks, shape, strict=True):
-            if bound.setdefault(rank, int(size)) != size:
-                raise KernelError.single(
-                    "K502", f"rank {rank} is {bound[rank]} elsewhere but {size} in '{tensor.name}'"
-                )
-    for static, value in plan.tiling.static_extents:
-        if bound.get(static, value) != value:
-            raise KernelError.single(
-                "K503",
-                f"the kernel is compiled for {static} = {value} but the inputs have "
-                f"{bound[static]}",
-                hint=f"plan the kernel with {static}={bound[static]}",
-            )
-        bound[static] = value
-    missing = [r for r in plan.runtime_extents() if r not in bound]
-    if missing:
-        raise KernelError.single("K504", f"extent {', '.join(missing)} must be given")
-    return bound
-
-
-def tensor_shape(plan: KernelPlan, name: str, extents: Mapping[str, int]) -> tuple[int, ...]:
-    """Return the shape of tensor ``name`` at the given extents."""
-    return tuple(extents[r] for r in plan.cascade.tensor(name).ranks)
-
-
-def produced_tensors(plan: KernelPlan) -> tuple[str, ...]:
-    """Return the tensors the plan's kernels write (outputs and workspace), in launch order."""
-    names: dict[str, None] = {}
-    for kernel in plan.kernels:
-        for name in kernel.params:
-            if plan.cascade.tensor(name).kind is not TensorKind.INPUT:
-                names.setdefault(name, None)
-    return tuple(names)
+from kernels.run.binding import OUTPUT_FILL, bind_extents, produced_tensors, tensor_shape
 
 
 def _rounded(plan: KernelPlan, array: np.ndarray) -> np.ndarray:
@@ -180,14 +132,14 @@ def run_cupy(
     plan: KernelPlan,
     inputs: Mapping[str, np.ndarray],
     extents: Mapping[str, int] | None = None,
-    arch: str | None = None,
-    backend: str = "nvrtc",
+    target: str | None = None,
+    compiler: str = "nvrtc",
 ) -> dict[str, np.ndarray]:
     """Compile (cached), load the cubin with CuPy and run on the GPU; return host arrays."""
     from kernels.run.cupy_launch import require_cupy
 
     cupy = require_cupy()
-    _, functions = load_on_device(plan, arch, backend)
+    _, functions = load_on_device(plan, target, compiler)
     bound = bind_extents(plan, inputs, extents)
     source = render_cuda(plan)
     tensors: dict[str, Any] = {
@@ -200,21 +152,13 @@ def run_cupy(
     return {t.name: cupy.asnumpy(tensors[t.name]) for t in plan.cascade.outputs}
 
 
-def device_arch() -> str:
-    """Return ``sm_XX`` of the current CUDA device."""
-    from kernels.run.cupy_launch import require_cupy
-
-    cupy = require_cupy()
-    return f"sm_{cupy.cuda.Device().compute_capability}"  # CuPy gives "90" for 9.0
-
-
-def load_on_device(plan: KernelPlan, arch: str | None, backend: str) -> tuple[Any, list[Any]]:
+def load_on_device(plan: KernelPlan, target: str | None, compiler: str) -> tuple[Any, list[Any]]:
     """Compile the plan's source for the device (cached) and load every kernel function."""
     from kernels.build.compile import compile_source
-    from kernels.run.cupy_launch import load_function
+    from kernels.run.cupy_launch import device_target, load_function
 
     source = render_cuda(plan)
-    compiled = compile_source(source, arch or device_arch(), backend)
+    compiled = compile_source(source, target or device_target(), compiler)
     return compiled, [load_function(str(compiled.cubin_path), k.name) for k in source.kernels]
 
 
@@ -234,44 +178,59 @@ def launch_all(
         launch(functions[index], source.kernels[index], grid, block, values)
 
 
-def time_plan(
-    plan: KernelPlan,
-    backend: str,
-    inputs: Mapping[str, np.ndarray],
-    extents: Mapping[str, int] | None = None,
-    repeats: int = 20,
+def _host(what: str) -> str:
+    return f"CPU {platform.processor() or platform.machine()} ({what})"
+
+
+def time_twin(
+    plan: KernelPlan, inputs: Mapping[str, np.ndarray], extents: Any, repeats: int
 ) -> tuple[Any, str]:
-    """Time the plan on ``backend``; return (Timing, a description of the device).
+    from kernels.run.timing import time_host
 
-    The numpy, shim and triton (interpreter) backends are timed on the host with
-    ``perf_counter``; cupy and triton-gpu with CUDA events around the kernel launches only
-    (inputs already on the device).
+    timing = time_host(lambda: run_twin(plan, inputs, extents), repeats=repeats)
+    return timing, _host("numpy twin")
+
+
+def time_shim(
+    plan: KernelPlan, inputs: Mapping[str, np.ndarray], extents: Any, repeats: int
+) -> tuple[Any, str]:
+    """Time the shim launches only: the library built and the buffers allocated beforehand.
+
+    Like the cupy timing (launches on resident data), this leaves out rendering the source,
+    the build-cache lookup and copying the inputs, which ``run_shim`` does on every call.
     """
-    import platform
+    from kernels.build.shim import build_shared_library
+    from kernels.run.timing import time_host
 
-    from kernels.run.timing import time_cuda, time_host
+    bound = bind_extents(plan, inputs, extents)
+    source = render_cuda(plan)
+    library = build_shared_library(source)
+    tensors = {k: np.ascontiguousarray(v, np.float32).reshape(-1) for k, v in inputs.items()}
+    for kernel in plan.kernels:
+        for param in kernel.params:
+            if param not in tensors:
+                size = math.prod(bound[r] for r in plan.cascade.tensor(param).ranks)
+                tensors[param] = np.zeros(size, np.float32)
+    launches = [
+        (kernel.name, *launch_shape(plan, kernel, bound),
+         kernel_arguments(plan, source, index, tensors, bound))
+        for index, kernel in enumerate(plan.kernels)
+    ]  # fmt: skip
 
-    if backend == "numpy":
-        device = f"CPU {platform.processor() or platform.machine()} (numpy twin)"
-        return time_host(lambda: run_twin(plan, inputs, extents), repeats=repeats), device
-    if backend == "shim":
-        device = f"CPU {platform.processor() or platform.machine()} (CUDA source on the shim)"
-        return time_host(lambda: run_shim(plan, inputs, extents), repeats=repeats), device
-    if backend == "triton":
-        from kernels.run.triton_launch import run_triton_interpreter
+    def run() -> None:
+        for name, grid, block, arguments in launches:
+            library.launch(name, grid, block, arguments)
 
-        device = f"CPU {platform.processor() or platform.machine()} (Triton's interpreter)"
-        run = lambda: run_triton_interpreter(plan, inputs, extents)  # noqa: E731
-        return time_host(run, repeats=repeats), device
+    return time_host(run, warmup=1, repeats=repeats), _host("CUDA source on the shim")
+
+
+def time_cupy(
+    plan: KernelPlan, inputs: Mapping[str, np.ndarray], extents: Any, repeats: int
+) -> tuple[Any, str]:
     from kernels.run.cupy_launch import require_cupy
+    from kernels.run.timing import time_cuda
 
     cupy = require_cupy()
-    if backend == "triton-gpu":
-        from kernels.run.triton_launch import time_triton_cupy
-
-        timing = time_triton_cupy(plan, inputs, extents, repeats)
-        name = cupy.cuda.runtime.getDeviceProperties(0)["name"].decode()
-        return timing, f"{name} (Triton cubin)"
     bound = bind_extents(plan, inputs, extents)
     _, functions = load_on_device(plan, None, "nvrtc")
     tensors: dict[str, Any] = {k: cupy.asarray(_rounded(plan, v)) for k, v in inputs.items()}

@@ -30,7 +30,7 @@ from kernels.build.triton_source import TritonKernel
 from kernels.errors import KernelError
 from kernels.plan.lower import KernelPlan
 from kernels.render.triton import render_triton
-from kernels.run.execute import OUTPUT_FILL, bind_extents, produced_tensors, tensor_shape
+from kernels.run.binding import OUTPUT_FILL, bind_extents, produced_tensors, tensor_shape
 
 ALIGNMENT = 16  # the aligned binary needs every runtime extent to be a multiple of this
 _SCALAR = {"i32": np.int32, "fp32": np.float32}
@@ -164,10 +164,10 @@ def load_triton_on_device(
     num_stages: int = 3,
 ) -> list[CubinKernel]:
     """Compile (cached) for the current device and load every kernel; gate each binary."""
-    from kernels.run.execute import device_arch
+    from kernels.run.cupy_launch import device_target
 
     require_triton()
-    arch = device_arch()
+    arch = device_target()
     arch = "sm_90a" if arch == "sm_90" else arch
     source = render_triton(plan)
     aligned = all(v % ALIGNMENT == 0 for k, v in extents.items() if k in plan.runtime_extents())
@@ -181,6 +181,30 @@ def load_triton_on_device(
     return loaded
 
 
+def _device_tensors(
+    plan: KernelPlan, inputs: Mapping[str, Any], bound: Mapping[str, int], fill: float | None
+) -> dict[str, Any]:
+    """Put the inputs on the GPU in the plan's dtype and allocate every tensor it writes.
+
+    The written tensors start at ``fill`` (NaN, so an unwritten element fails a comparison),
+    or uninitialised with ``None`` (timing).
+    """
+    from kernels.run.cupy_launch import require_cupy
+
+    cupy = require_cupy()
+    tensors: dict[str, Any] = {
+        name: cupy.ascontiguousarray(cupy.asarray(array), dtype=_dtype(plan))
+        for name, array in inputs.items()
+    }
+    for name in produced_tensors(plan):
+        shape = tensor_shape(plan, name, bound)
+        if fill is None:
+            tensors[name] = cupy.empty(shape, dtype=cupy.float32)
+        else:
+            tensors[name] = cupy.full(shape, fill, dtype=cupy.float32)
+    return tensors
+
+
 def run_triton_cupy(
     plan: KernelPlan,
     inputs: Mapping[str, Any],
@@ -189,16 +213,8 @@ def run_triton_cupy(
     num_stages: int = 3,
 ) -> dict[str, Any]:
     """Run the plan's Triton kernels on the GPU; inputs and outputs are CuPy arrays."""
-    from kernels.run.cupy_launch import require_cupy
-
-    cupy = require_cupy()
     bound = bind_extents(plan, inputs, extents)
-    tensors: dict[str, Any] = {
-        name: cupy.ascontiguousarray(cupy.asarray(array), dtype=_dtype(plan))
-        for name, array in inputs.items()
-    }
-    for name in produced_tensors(plan):
-        tensors[name] = cupy.full(tensor_shape(plan, name, bound), math.nan, dtype=cupy.float32)
+    tensors = _device_tensors(plan, inputs, bound, math.nan)
     for kernel in load_triton_on_device(plan, bound, num_warps, num_stages):
         kernel(tensors, bound)
     return {t.name: tensors[t.name] for t in plan.cascade.outputs}
@@ -225,17 +241,10 @@ def time_triton_cupy(
     num_stages: int = 3,
 ) -> Any:
     """Time the plan's Triton kernels with CUDA events (inputs already on the device)."""
-    from kernels.run.cupy_launch import require_cupy
     from kernels.run.timing import time_cuda
 
-    cupy = require_cupy()
     bound = bind_extents(plan, inputs, extents)
-    tensors: dict[str, Any] = {
-        name: cupy.ascontiguousarray(cupy.asarray(array), dtype=_dtype(plan))
-        for name, array in inputs.items()
-    }
-    for name in produced_tensors(plan):
-        tensors[name] = cupy.empty(tensor_shape(plan, name, bound), dtype=cupy.float32)
+    tensors = _device_tensors(plan, inputs, bound, None)
     kernels = load_triton_on_device(plan, bound, num_warps, num_stages)
 
     def launch() -> None:

@@ -12,7 +12,8 @@ from kernels.build.shim import BufferSpec, LaunchSpec, SanitizerRun, run_sanitiz
 from kernels.build.source import KernelSource
 from kernels.plan.lower import KernelPlan
 from kernels.render.cuda import ELEMENT_CTYPE, render_cuda
-from kernels.run.execute import bind_extents, launch_shape
+from kernels.run.binding import bind_extents
+from kernels.run.execute import launch_shape
 
 # (rtol, atol) against the float64 interpreter on the same (rounded) inputs: an element passes
 # when |got - want| <= atol + rtol * |want|. SIMT kernels (twin, shim, CUDA) and the Triton

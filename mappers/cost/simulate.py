@@ -7,8 +7,15 @@ tile count plus one fill and drain). This one replays it task by task:
   (``M1``: the tiles one running state passes through); ``rows`` is every other loop
   (batch, heads, query tiles), each with its own running state.
 * A task is one einsum on one tile; it lasts the einsum's cycles divided by the number of
-  times it runs. Each array runs one task at a time; when it is free it starts the oldest
-  task (program order: row, tile, einsum) whose inputs are ready, so tiles interleave.
+  times it runs. Each array runs one task at a time and issues its tasks in program order
+  (row, tile, einsum): a task starts when its inputs are ready and the array has finished
+  the one issued before it. The arrays and the memory run concurrently, so tiles pipeline
+  across them (one array works on tile g + 1 while the next works on tile g).
+* In-order issue makes every start a maximum of sums of task lengths (a max-plus system),
+  so no finish time falls when a length grows: more bandwidth or a faster array never
+  gives a slower run. A greedy list schedule (start any ready task when free) is not so:
+  given data earlier, an array starts the next tile's long task just before a short
+  wait for the current tile's input ends, and the other array idles behind it.
 * A task waits for the einsums whose value of the same tile it reads, for those it reads
   at their previous generation on the previous tile (the running-max recurrence
   ``RM[m1 + 1] = max(RM[m1], LM)``, and ``RD``, ``RNV`` through ``PRM``), and for its
@@ -148,44 +155,21 @@ def _build(graph: TileGraph, times: Durations, rows: int, inner: int, buffers: i
 
 
 def _schedule(tasks: _Tasks) -> float:
-    """Run the tasks: each resource starts its oldest ready task when free; return the end."""
-    count = len(tasks.resource)
-    waiting = [len(d) for d in tasks.deps]
-    dependents: list[list[int]] = [[] for _ in range(count)]
-    for task, deps in enumerate(tasks.deps):
-        for dep in deps:
-            dependents[dep].append(task)
-    ready_at = [0.0] * count
-    finish = [0.0] * count
-    free = dict.fromkeys(tasks.resource, 0.0)
-    ready: dict[str, list[int]] = {r: [] for r in free}
-    for task in range(count):
-        if waiting[task] == 0:
-            ready[tasks.resource[task]].append(task)
-    end = 0.0
-    for _ in range(count):
-        best: tuple[float, int] | None = None
-        for resource, queue in ready.items():
-            if not queue:
-                continue
-            now = free[resource]
-            eligible = [t for t in queue if ready_at[t] <= now]
-            choice = (now, min(eligible)) if eligible else min((ready_at[t], t) for t in queue)
-            if best is None or choice < best:
-                best = choice
-        assert best is not None, "the task graph is acyclic"
-        start, task = best
-        resource = tasks.resource[task]
-        ready[resource].remove(task)
-        finish[task] = start + tasks.duration[task]
-        free[resource] = finish[task]
-        end = max(end, finish[task])
-        for child in dependents[task]:
-            ready_at[child] = max(ready_at[child], finish[task])
-            waiting[child] -= 1
-            if waiting[child] == 0:
-                ready[tasks.resource[child]].append(child)
-    return end
+    """Run the tasks in order of issue; return when the last one ends.
+
+    Every resource issues its tasks in program order (the order they were added): a task
+    starts once its inputs are ready and its resource has finished the task issued before
+    it. Each start is a maximum of sums of earlier durations, so no finish time can fall
+    when a duration grows: a faster memory or array never makes the run slower.
+    """
+    finish = [0.0] * len(tasks.resource)
+    free: dict[str, float] = {}
+    for task, (resource, duration, deps) in enumerate(
+        zip(tasks.resource, tasks.duration, tasks.deps, strict=True)
+    ):
+        start = max([free.get(resource, 0.0), *(finish[d] for d in deps)])
+        finish[task] = free[resource] = start + duration
+    return max(finish, default=0.0)
 
 
 def simulate_run(

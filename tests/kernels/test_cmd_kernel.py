@@ -31,10 +31,10 @@ def test_gen_twin_prints_python():
 
 
 def test_check_reports_resources_for_sm90_without_spills():
-    result = invoke("kernel", "check", "attention/1pass", "--arch", "sm_90", "--json")
+    result = invoke("kernel", "check", "attention/1pass", "--target", "sm_90", "--json")
     assert result.exit_code == 0, result.output
     (row,) = json.loads(result.output)
-    assert row["arch"] == "sm_90" and row["spill_bytes"] == 0
+    assert row["target"] == "sm_90" and row["spill_bytes"] == 0
     assert (
         row["shared_bytes"] == 32768
     )  # K and V tiles 2 x 64 x 32 x 4 B + BQK, SLN 2 x 32 x 64 x 4 B
@@ -131,7 +131,7 @@ def test_run_of_the_help_example_passes_a_relative_and_absolute_tolerance():
 def test_gemm_cascade_compiles_and_runs_without_a_tile_option():
     gemm = "linear/gemm"
     common = ["--parallel", "M", "--sequence", "K", "--extent", "N=64"]
-    result = invoke("kernel", "check", gemm, *common, "--arch", "sm_80", "--json")
+    result = invoke("kernel", "check", gemm, *common, "--target", "sm_80", "--json")
     assert result.exit_code == 0, result.output  # no runtime-sized __shared__ array
     result = invoke("kernel", "run", gemm, *common, "--shape", "K=70,M=50", "--backend", "shim")
     assert result.exit_code == 0, result.output

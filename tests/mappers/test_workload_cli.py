@@ -119,3 +119,15 @@ def test_kernel_run_takes_its_extents_from_a_workload(tmp_path):
     result = invoke("kernel", "run", "attention/1pass", "--workload", workload, "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["shape"] == {"M": 50, "P": 33}
+
+
+def test_kernel_model_takes_its_extents_from_a_workload_and_states_them(tmp_path):
+    workload = tmp_path / "tiny.yaml"
+    workload.write_text("version: 1\nname: tiny\nextents: {E: 16, F: 8, M: 50, P: 33}\n")
+    model = ("kernel", "model", "attention/1pass", "--renderer", "cuda", "--workload", workload)
+    result = invoke(*model, "--json")
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.output)
+    assert (record["shape"], record["static"]) == ({"M": 50, "P": 33}, {"E": 16, "F": 8})
+    table = invoke(*model)
+    assert "attention_1pass (cuda) on h100-sxm5-80gb, E=16,F=8,M=50,P=33:" in table.output

@@ -3,7 +3,7 @@ import pytest
 from kernels.build import nvrtc
 from kernels.build.cache import CACHE_ENV, cache_root, content_key
 from kernels.build.compile import (
-    ARCHS,
+    TARGETS,
     CompiledKernel,
     FunctionResources,
     check_resources,
@@ -62,10 +62,10 @@ def test_shared_memory_over_limit_fails_the_resource_gate():
     assert info.value.codes == ("K101",)
 
 
-@pytest.mark.parametrize("backend", ["nvcc", "nvrtc"])
-@pytest.mark.parametrize("arch", ARCHS)
-def test_compile_reports_resources(backend, arch):
-    compiled = compile_source(SMALL, arch, backend)
+@pytest.mark.parametrize("compiler", ["nvcc", "nvrtc"])
+@pytest.mark.parametrize("target", TARGETS)
+def test_compile_reports_resources(compiler, target):
+    compiled = compile_source(SMALL, target, compiler)
     scale = compiled.function("scale")
     assert scale.shared_bytes == 512  # 128 floats x 4 bytes
     assert scale.registers > 0
@@ -74,11 +74,11 @@ def test_compile_reports_resources(backend, arch):
     check_resources(compiled)
 
 
-@pytest.mark.parametrize("backend", ["nvcc", "nvrtc"])
-def test_oversize_static_shared_memory_is_a_kernel_error(backend):
+@pytest.mark.parametrize("compiler", ["nvcc", "nvrtc"])
+def test_oversize_static_shared_memory_is_a_kernel_error(compiler):
     # 13000 floats = 52000 bytes > 49152
     with pytest.raises(KernelError) as info:
-        compile_source(SMALL.replace("tile[128]", "tile[13000]"), "sm_90", backend)
+        compile_source(SMALL.replace("tile[128]", "tile[13000]"), "sm_90", compiler)
     assert info.value.codes == ("K101",)
     assert "needs 52000 bytes of static shared memory on sm_90" in str(info.value)
 
@@ -90,10 +90,10 @@ def test_compile_error_is_a_kernel_error():
     assert "undefined_symbol" in str(info.value)
 
 
-def test_unknown_backend_lists_valid_ones():
+def test_unknown_compiler_lists_valid_ones():
     with pytest.raises(KernelError) as info:
         compile_source(SMALL, "sm_90", "clang")
-    assert "valid backends: nvcc, nvrtc" in str(info.value)
+    assert "valid compilers: nvrtc, nvcc" in str(info.value)
 
 
 def test_cache_honours_env_override_and_reuses_entries(monkeypatch, tmp_path):

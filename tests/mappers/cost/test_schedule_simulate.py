@@ -56,10 +56,11 @@ def test_one_row_of_three_tiles(buffers, expected):
 def test_rows_with_an_epilogue_and_one_state_buffer():
     graph, times = toy(epilogue=True)
     assert graph.epilogue == ("E",) and graph.looped == ("A", "B")
+    # each array issues in program order: x runs A0 E0 A1 E1, y runs B0 B1
     # row 0: A0 [0,2] B0 [2,5] E0 [5,6] on x (reads the final B)
-    # row 1: A1 [2,4] runs ahead on x; B1 writes the running state, so it waits for E0:
-    # B1 [6,9]; E1 [9,10] -> 10
-    assert simulate_run(graph, times, rows=2, inner=1) == 10.0
+    # row 1: A1 [6,8] (x issues it after E0); B1 writes the running state, so it waits for
+    # E0 as well: B1 [8,11]; E1 [11,12] -> 12
+    assert simulate_run(graph, times, rows=2, inner=1) == 12.0
 
 
 @pytest.mark.parametrize(("rows", "inner"), [(9, 40), (30, 3), (7, 17), (13, 101)], ids=str)
@@ -99,7 +100,10 @@ def test_fusemax_at_1k_the_closed_form_misses_the_first_tiles_fill():
 
 @pytest.mark.parametrize(
     ("seq", "low", "high"),
-    [(1024, 1e-4, 2e-4), (4096, 5e-3, 1e-2), (65536, 0.0, 1e-5)],
+    # 4K: the arrays are balanced; in-order issue keeps them so from each row's first tile
+    # (the greedy list schedule this replaced started BQK of tile 1 before SLN of tile 0
+    # there and was 0.7 % slower, the same anomaly that made it slower with more bandwidth)
+    [(1024, 1e-4, 2e-4), (4096, 0.0, 2e-5), (65536, 0.0, 1e-5)],
     ids=["1K", "4K", "64K"],
 )
 def test_the_closed_form_is_optimistic_at_short_sequences_only(seq, low, high):
