@@ -150,7 +150,7 @@ _TILING_HELP = {
     "grid": ("--grid", "Batch/head ranks mapped to the grid's y, e.g. G,R."),
 }
 
-_TILING_BOUNDS: dict[str, dict[str, int]] = {"unroll": {"min": 1, "max": 2**31 - 1}}
+_TILING_BOUNDS: dict[str, tuple[int, int]] = {"unroll": (1, 2**31 - 1)}  # (min, max)
 R = TypeVar("R")
 
 
@@ -180,7 +180,12 @@ def _with_tiling(command: Callable[..., R], defaults: TilingOptions) -> Callable
             default=getattr(defaults, name),
             annotation=Annotated[
                 type(getattr(defaults, name)),
-                typer.Option(flag, help=text, **_TILING_BOUNDS.get(name, {})),
+                typer.Option(
+                    flag,
+                    help=text,
+                    min=_TILING_BOUNDS.get(name, (None, None))[0],
+                    max=_TILING_BOUNDS.get(name, (None, None))[1],
+                ),
             ],
         )
         for name, (flag, text) in _TILING_HELP.items()
