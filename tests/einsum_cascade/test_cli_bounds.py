@@ -1,7 +1,8 @@
-"""Issue 15: numeric CLI options are bounded and output files are checked before any work."""
+"""Issue 15: numeric CLI options are bounded; output files are checked, and OS errors reported."""
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ from typer.testing import CliRunner
 
 from einsum_cascade.cli import _register_commands, app
 
+TIMELOOP = Path(__file__).parents[1] / "data" / "timeloop" / "fusemax-arch-2d.yaml"
 SWEEP = "version: 1\nbase: {mapping: fusemax-binding, workload: BERT}\naxes: {seq: [1K]}\n"
 SEARCH = ("search", "--arch", "flat", "--cascade", "gemm", "--seq", "1K", "--extent", "M=64K",
           "--extent", "K=768", "--extent", "N=768")  # fmt: skip
@@ -62,3 +64,31 @@ def test_search_out_in_a_missing_folder_is_refused(tmp_path: Path):
     assert result.exit_code == 1
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert "does not exist" in result.output
+
+
+@pytest.mark.parametrize(
+    ("number", "reason"),
+    [(errno.EROFS, "Read-only file system"), (errno.ENOSPC, "No space left on device")],
+    ids=["read-only", "disk-full"],
+)
+@pytest.mark.parametrize(
+    "command",
+    [("kernel", "gen", "attention/1pass", "-o"),
+     ("timeloop", "import", "TIMELOOP", "--base", "fusemax", "-o")],
+    ids=["kernel-gen", "timeloop-import"],
+)  # fmt: skip
+def test_a_failing_write_is_a_diagnostic_with_the_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, number: int, reason: str, command
+) -> None:
+    # root writes into read-only folders and the disk is not full here: the OS error is
+    # raised by the write itself, as the filesystem would
+    def refuse(self: Path, *args: object, **kwargs: object) -> int:
+        raise OSError(number, reason, str(self))
+
+    arguments = [str(TIMELOOP) if a == "TIMELOOP" else a for a in command]
+    out = tmp_path / "out.yaml"
+    monkeypatch.setattr(Path, "write_text", refuse)
+    result = invoke(*arguments, str(out))
+    assert result.exit_code == 1, result.output
+    assert f"cannot write {out}: {reason}" in result.output
+    assert "Traceback" not in result.output
