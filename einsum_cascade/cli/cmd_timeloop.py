@@ -44,7 +44,9 @@ ForceOpt = Annotated[bool, typer.Option("--force", help="Replace existing output
 @timeloop_app.command("export")
 @user_errors
 def export(
-    arch: Annotated[str, typer.Option("--arch", help="Accelerator spec: a name or a file.")],
+    arch: Annotated[
+        str, typer.Option("--arch", help="Accelerator spec: a name (fusemax, flat) or a YAML file.")
+    ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the YAML files.")],
     mapping: Annotated[
         str | None,

@@ -16,6 +16,7 @@ from einsum_cascade.cli.cmd_kernel.plan import (
     JsonOpt,
     ShapeOpt,
     WorkloadOpt,
+    extent_text,
     plan_at_extents,
 )
 from einsum_cascade.cli.options import (
@@ -33,10 +34,10 @@ def _inputs(plan: Any, shape: dict[str, int], seed: int) -> tuple[dict[str, Any]
     extents = {**dict(plan.tiling.static_extents), **shape}
     rng = np.random.default_rng(seed)
     arrays = {}
+    missing = [r for t in plan.cascade.inputs for r in t.ranks if r not in extents]
+    if missing:
+        raise fail(f"give the extent of {', '.join(dict.fromkeys(missing))} with --shape")
     for tensor in plan.cascade.inputs:
-        missing = [r for r in tensor.ranks if r not in extents]
-        if missing:
-            raise fail(f"give the extent of {', '.join(missing)} with --shape")
         size = tuple(extents[r] for r in tensor.ranks)
         arrays[tensor.name] = rng.standard_normal(size).astype(np.float32)
     return arrays, shape
@@ -117,7 +118,8 @@ def run(
         print_json(record)
     else:
         stdout_console().print(
-            f"{plan.cascade.name} on {backend} {extents}: max abs error "
+            f"{plan.cascade.name} on {backend}, "
+            f"{extent_text({**dict(plan.tiling.static_extents), **extents})}: max abs error "
             f"{result.max_abs_error:.3g} (tolerance {atol:g} + {relative:g} * |want|), NaN "
             f"{result.nan_count}: "
             f"{'ok' if ok else 'MISMATCH'}",
