@@ -222,4 +222,7 @@ def test_mapped_export_mistakes_are_diagnostics(tmp_path: Path) -> None:
     code, output = run("timeloop", "export", "--arch", "fusemax", "--einsum", "BQK", "-o",
                        str(out))  # fmt: skip
     assert code == 2 and "--einsum needs --mapping" in output
+    code, output = run("timeloop", "export", "--arch", "fusemax", "--seq", "4K", "--workload",
+                       "BERT", "-o", str(out))  # fmt: skip
+    assert code == 2 and "--workload, --seq need --mapping" in output  # not silently ignored
     assert not out.exists() and "Traceback" not in output
