@@ -75,7 +75,7 @@ def export(
         typer.Option("--extent", help="Extra or replaced extent, NAME=VALUE (K=768)."),
     ] = None,
     table: Annotated[
-        str | None, typer.Option("--costs", help="Cost table: default or artifact.")
+        str | None, typer.Option("--costs", help="Cost table: default (if not given) or artifact.")
     ] = None,
     force: ForceOpt = False,
 ) -> None:
