@@ -387,7 +387,9 @@ class _Checker(Resolver):
                 hint=f"within one step over {variable}, read only that step's values; to use "
                 "a whole-loop result, read the final generation after the loop",
             )
-        if not cycle and not conflict:
+        # only a filter leaves points absent (and costs sympy to follow)
+        filtered = any(einsum.condition is not None for einsum in cascade.einsums)
+        if filtered and not cycle and not conflict:
             self.check_reintroduced(cascade)
         for name in unreachable_tensors(cascade):
             self.warn(

@@ -1,19 +1,21 @@
 """Frozen expression and filter nodes of the IR, with the walkers every analysis uses.
 
-Index expressions are sympy expressions of index variables and extents; spans take no part
-in equality.
+Index expressions are sympy expressions of index variables and extents, kept as the
+formulas the resolver built (:mod:`einsum_cascade.formulas`) and converted to sympy on
+first use; spans take no part in equality.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import NewType, Union
-
-import sympy
+from typing import TYPE_CHECKING, NewType, Union
 
 from einsum_cascade.diagnostics import SourceSpan
-from einsum_cascade.symbols import index_variables
+from einsum_cascade.formulas import Formula, combine
+
+if TYPE_CHECKING:
+    import sympy
 
 RankName = NewType("RankName", str)
 TensorName = NewType("TensorName", str)
@@ -27,14 +29,23 @@ class TensorRef:
     """An operand ``T[i, j + 1, m1 * M0 + m0]``: a tensor read at index expressions."""
 
     tensor: TensorName
-    indices: tuple[sympy.Expr, ...]
+    formulas: tuple[Formula, ...]  # sympy expressions are accepted and wrapped
     span: SourceSpan | None = field(default=None, compare=False, hash=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not all(isinstance(f, Formula) for f in self.formulas):
+            object.__setattr__(self, "formulas", tuple(Formula.of(f) for f in self.formulas))
+
+    @property
+    def indices(self) -> tuple[sympy.Expr, ...]:
+        """Return the index expressions as sympy expressions."""
+        return tuple(f.expr for f in self.formulas)
 
     def variables(self) -> tuple[str, ...]:
         """Return the index variables used, in index order, each once."""
         seen: dict[str, None] = {}
-        for index in self.indices:
-            for name in index_variables(index):
+        for formula in self.formulas:
+            for name in formula.variables():
                 seen.setdefault(name, None)
         return tuple(seen)
 
@@ -131,9 +142,23 @@ class Compare:
     """A comparison of two index expressions: ``m <= p``."""
 
     op: str
-    left: sympy.Expr
-    right: sympy.Expr
+    left_formula: Formula  # sympy expressions are accepted and wrapped
+    right_formula: Formula
     span: SourceSpan | None = field(default=None, compare=False, hash=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "left_formula", Formula.of(self.left_formula))
+        object.__setattr__(self, "right_formula", Formula.of(self.right_formula))
+
+    @property
+    def left(self) -> sympy.Expr:
+        """Return the left-hand index expression (sympy)."""
+        return self.left_formula.expr
+
+    @property
+    def right(self) -> sympy.Expr:
+        """Return the right-hand index expression (sympy)."""
+        return self.right_formula.expr
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +184,7 @@ Filter = Union[Compare, BoolOp, Not]  # noqa: UP007
 def filter_variables(condition: Filter) -> tuple[str, ...]:
     """Return the index variables a filter mentions, sorted."""
     if isinstance(condition, Compare):
-        return tuple(sorted(set(index_variables(condition.left + condition.right))))
+        return combine("+", condition.left_formula, condition.right_formula).variables()
     if isinstance(condition, Not):
         return filter_variables(condition.operand)
     names: set[str] = set()

@@ -1,16 +1,20 @@
-"""Bind numeric extents: from keyword values, rank defaults and input array shapes."""
+"""Bind numeric extents: from keyword values, rank defaults and input array shapes.
+
+NumPy and sympy are imported by the functions that use them: the checker reads only
+``MAX_EXTENT`` here.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
-
-import numpy as np
-import sympy
+from typing import TYPE_CHECKING, Any
 
 from einsum_cascade.diagnostics import suggest
 from einsum_cascade.errors import ShapeError
 from einsum_cascade.ir import Cascade, Tensor
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MAX_EXTENT = 2**40
 """The largest extent, and the largest number in an index, a cascade may use (about 10^12):
@@ -23,6 +27,8 @@ def resolve_extents(cascade: Cascade, given: Mapping[str, int]) -> dict[str, int
     Raises:
         ShapeError: for an unknown rank, a missing free extent, or a non-positive extent.
     """
+    import sympy
+
     for name in given:
         if not cascade.has_rank(name):
             raise ShapeError.single(
@@ -71,6 +77,8 @@ def resolve_extents(cascade: Cascade, given: Mapping[str, int]) -> dict[str, int
 
 
 def _positive(name: str, value: Any) -> int:
+    import numpy as np
+
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value <= 0:
         raise ShapeError.single("E404", f"extent {name}={value!r} is not a positive integer", None)
     if value > MAX_EXTENT:
@@ -88,6 +96,8 @@ def bind_extents(
     Raises:
         ShapeError: for a missing or unknown input, or shapes that disagree.
     """
+    import numpy as np
+
     inputs: dict[str, Tensor] = {t.name: t for t in cascade.inputs}
     arrays: dict[str, np.ndarray[Any, Any]] = {}
     given: dict[str, int] = {}

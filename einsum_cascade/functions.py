@@ -15,11 +15,21 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-import numpy as np
-
 from einsum_cascade.errors import FunctionRegistryError
 
 NumpyImpl = Callable[..., Any]
+
+
+@dataclass(frozen=True, slots=True)
+class _NumPy:
+    """A NumPy function by name, imported on its first call (parsing needs no NumPy)."""
+
+    name: str
+
+    def __call__(self, *args: Any) -> Any:
+        import numpy as np
+
+        return getattr(np, self.name)(*args)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,34 +54,42 @@ class Function:
 
 
 def _elu(x: Any) -> Any:
+    import numpy as np
+
     return np.where(x > 0, x, np.expm1(np.minimum(x, 0)))
 
 
 def _sigmoid(x: Any) -> Any:
+    import numpy as np
+
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
 def _relu(x: Any) -> Any:
+    import numpy as np
+
     return np.maximum(x, 0)
 
 
 def _rsqrt(x: Any) -> Any:
+    import numpy as np
+
     return 1.0 / np.sqrt(x)
 
 
 _BUILTINS: tuple[Function, ...] = (
-    Function("exp", 1, np.exp, (("exp", 1),)),
-    Function("log", 1, np.log, (("log", 1),)),
-    Function("sqrt", 1, np.sqrt, (("sqrt", 1),)),
+    Function("exp", 1, _NumPy("exp"), (("exp", 1),)),
+    Function("log", 1, _NumPy("log"), (("log", 1),)),
+    Function("sqrt", 1, _NumPy("sqrt"), (("sqrt", 1),)),
     Function("rsqrt", 1, _rsqrt, (("sqrt", 1), ("div", 1))),
-    Function("tanh", 1, np.tanh, (("tanh", 1),)),
+    Function("tanh", 1, _NumPy("tanh"), (("tanh", 1),)),
     Function("sigmoid", 1, _sigmoid, (("exp", 1), ("add", 1), ("div", 1))),
     Function("relu", 1, _relu, (("max", 1),)),
     Function("elu", 1, _elu, (("exp", 1), ("sub", 1), ("max", 1))),
-    Function("abs", 1, np.abs, (("abs", 1),)),
-    Function("max", 2, np.maximum, (("max", 1),), -math.inf),
-    Function("min", 2, np.minimum, (("min", 1),), math.inf),
-    Function("pow", 2, np.power, (("pow", 1),)),
+    Function("abs", 1, _NumPy("abs"), (("abs", 1),)),
+    Function("max", 2, _NumPy("maximum"), (("max", 1),), -math.inf),
+    Function("min", 2, _NumPy("minimum"), (("min", 1),), math.inf),
+    Function("pow", 2, _NumPy("power"), (("pow", 1),)),
 )
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")

@@ -3,16 +3,23 @@
 A read of an iterative tensor's previous generation (``T[x]``) or of a fixed generation
 (``T[0]``) is *carried* from an earlier step, not a same-step dependency, so it never makes
 a cycle.
+
+The analyses walk a small adjacency map of their own (:class:`Dependencies`); networkx is
+imported only by :func:`build_graph`, which returns a networkx graph, and to name the
+cycle of a cascade that has one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
-
-import networkx as nx
+import heapq
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from einsum_cascade.ir import Cascade, Einsum, Generation, TensorKind, generation_of
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 TENSOR = "tensor"
 EINSUM = "einsum"
@@ -36,6 +43,8 @@ def build_graph(cascade: Cascade) -> nx.DiGraph:
     carry ``generation`` (a :class:`Generation` value or None) and ``carried`` (True for
     reads of an earlier generation).
     """
+    import networkx as nx
+
     graph = nx.DiGraph(name=cascade.name)
     for tensor in cascade.tensors:
         graph.add_node((TENSOR, tensor.name), kind=tensor.kind.value, ranks=tensor.ranks)
@@ -54,17 +63,104 @@ def build_graph(cascade: Cascade) -> nx.DiGraph:
     return graph
 
 
-def dependency_graph(cascade: Cascade, *, carried: bool = False) -> nx.DiGraph:
+@dataclass
+class Dependencies:
+    """A directed graph of names: nodes in insertion order, successors in edge order.
+
+    ``index`` is each node's source position; ``final`` marks edges that read an iterative
+    tensor's final generation.
+    """
+
+    index: dict[str, int] = field(default_factory=dict)
+    successors: dict[str, dict[str, None]] = field(default_factory=dict)
+    predecessors: dict[str, dict[str, None]] = field(default_factory=dict)
+    final: dict[tuple[str, str], bool] = field(default_factory=dict)
+
+    def add_node(self, name: str, index: int) -> None:
+        """Add ``name`` (or give it a new index)."""
+        self.index[name] = index
+        self.successors.setdefault(name, {})
+        self.predecessors.setdefault(name, {})
+
+    def add_edge(self, source: str, target: str, final: bool = False) -> None:
+        """Add the edge ``source -> target`` (a repeated edge keeps its place)."""
+        for name in (source, target):
+            if name not in self.index:
+                self.add_node(name, len(self.index))
+        self.successors[source][target] = None
+        self.predecessors[target][source] = None
+        self.final[source, target] = final
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.index
+
+    @property
+    def edges(self) -> list[tuple[str, str]]:
+        """Return every edge, by source in node order."""
+        return [(s, t) for s, targets in self.successors.items() for t in targets]
+
+    def descendants(self, name: str) -> set[str]:
+        """Return the nodes reachable from ``name`` (not ``name`` itself)."""
+        return _reach(name, self.successors)
+
+    def ancestors(self, name: str) -> set[str]:
+        """Return the nodes that reach ``name`` (not ``name`` itself)."""
+        return _reach(name, self.predecessors)
+
+    def has_cycle(self) -> bool:
+        """Tell whether some node reaches itself."""
+        return self.order(self.index) is None
+
+    def order(self, nodes: Iterable[str]) -> list[str] | None:
+        """Return ``nodes`` in dependency order, ties by index; None when they cycle.
+
+        The order is the lexicographically smallest topological order by index (what
+        networkx's ``lexicographical_topological_sort`` returns for distinct indices).
+        """
+        chosen = set(nodes)
+        waiting = {
+            n: sum(1 for p in self.predecessors[n] if p in chosen)
+            for n in self.index
+            if n in chosen
+        }
+        ready = [(self.index[n], n) for n, count in waiting.items() if count == 0]
+        heapq.heapify(ready)
+        ordered: list[str] = []
+        while ready:
+            _, name = heapq.heappop(ready)
+            ordered.append(name)
+            for child in self.successors[name]:
+                if child in chosen:
+                    waiting[child] -= 1
+                    if waiting[child] == 0:
+                        heapq.heappush(ready, (self.index[child], child))
+        return ordered if len(ordered) == len(waiting) else None
+
+
+def _reach(start: str, links: dict[str, dict[str, None]]) -> set[str]:
+    """The nodes ``links`` lead to from ``start``, never ``start`` itself (as networkx)."""
+    seen: set[str] = set()
+    stack = list(links[start])
+    while stack:
+        name = stack.pop()
+        if name not in seen:
+            seen.add(name)
+            stack.extend(links[name])
+    seen.discard(start)
+    return seen
+
+
+def dependency_graph(cascade: Cascade, *, carried: bool = False) -> Dependencies:
     """Return the einsum-level graph: producer -> consumer.
 
     Args:
         cascade: The cascade.
         carried: Include reads of earlier generations too.
     """
-    graph = nx.DiGraph()
+    graph = Dependencies()
     produced = {e.name for e in cascade.einsums}
     for index, einsum in enumerate(cascade.einsums):
-        graph.add_node(einsum.name, index=index)
+        graph.add_node(einsum.name, index)
     for einsum in cascade.einsums:
         for ref in einsum.operands:
             if ref.tensor not in produced:
@@ -76,14 +172,25 @@ def dependency_graph(cascade: Cascade, *, carried: bool = False) -> nx.DiGraph:
     return graph
 
 
+def _networkx(graph: Dependencies) -> nx.DiGraph:
+    import networkx as nx
+
+    copy = nx.DiGraph()
+    for name, index in graph.index.items():
+        copy.add_node(name, index=index)
+    for source, target in graph.edges:
+        copy.add_edge(source, target, final=graph.final[source, target])
+    return copy
+
+
 def find_cycle(cascade: Cascade) -> list[str]:
     """Return the einsum names of a same-step dependency cycle, or an empty list."""
     graph = dependency_graph(cascade)
-    try:
-        edges = nx.find_cycle(graph)
-    except nx.NetworkXNoCycle:
+    if not graph.has_cycle():
         return []
-    return [source for source, _ in edges]
+    import networkx as nx  # the cycle networkx finds names the diagnostic
+
+    return [source for source, _ in nx.find_cycle(_networkx(graph))]
 
 
 def unreachable_tensors(cascade: Cascade) -> list[str]:
@@ -93,7 +200,7 @@ def unreachable_tensors(cascade: Cascade) -> list[str]:
     useful: set[str] = set()
     for output in outputs:
         if output in graph:
-            useful |= nx.ancestors(graph, output) | {output}
+            useful |= graph.ancestors(output) | {output}
     return [
         t.name
         for t in cascade.tensors
@@ -101,9 +208,16 @@ def unreachable_tensors(cascade: Cascade) -> list[str]:
     ]
 
 
-def _source_order(graph: nx.DiGraph, nodes: Iterable[str] | None = None) -> list[str]:
-    sub = graph if nodes is None else graph.subgraph(nodes)
-    return list(nx.lexicographical_topological_sort(sub, key=lambda n: sub.nodes[n]["index"]))
+def _source_order(graph: Dependencies, nodes: Iterable[str] | None = None) -> list[str]:
+    ordered = graph.order(graph.index if nodes is None else nodes)
+    if ordered is None:  # a cycle: networkx raises as it always did
+        import networkx as nx
+
+        copy = _networkx(graph)
+        sub = copy if nodes is None else copy.subgraph(nodes)
+        key: Callable[[str], int] = lambda n: sub.nodes[n]["index"]  # noqa: E731
+        return list(nx.lexicographical_topological_sort(sub, key=key))
+    return ordered
 
 
 def einsum_order(cascade: Cascade) -> tuple[Einsum, ...]:
@@ -144,8 +258,7 @@ def loop_members(cascade: Cascade, variable: str) -> set[str]:
     for name in _source_order(graph):
         einsum = cascade.einsum(name)
         if variable in einsum.output_variables and any(
-            pred in members and not graph.edges[pred, name]["final"]
-            for pred in graph.predecessors(name)
+            pred in members and not graph.final[pred, name] for pred in graph.predecessors[name]
         ):
             members.add(name)
     return members
@@ -160,9 +273,9 @@ def loop_conflict(cascade: Cascade) -> tuple[str, str] | None:
     graph = dependency_graph(cascade)
     for variable in iterative_variables(cascade):
         members = loop_members(cascade, variable)
-        after = set().union(*(nx.descendants(graph, m) for m in members)) - members
-        before = set().union(*(nx.ancestors(graph, m) for m in members)) - members
-        for name in sorted(after & before, key=lambda n: graph.nodes[n]["index"]):
+        after = set().union(*(graph.descendants(m) for m in members)) - members
+        before = set().union(*(graph.ancestors(m) for m in members)) - members
+        for name in sorted(after & before, key=graph.index.__getitem__):
             return variable, name
     return None
 
@@ -177,13 +290,13 @@ def schedule(cascade: Cascade) -> tuple[Step, ...]:
     for variable in iterative_variables(cascade):
         for name in loop_members(cascade, variable):
             groups.setdefault(name, variable)
-    contracted = nx.DiGraph()
-    for name in graph.nodes:
+    contracted = Dependencies()
+    for name in graph.index:
         key = f"loop:{groups[name]}" if name in groups else name
-        index = graph.nodes[name]["index"]
+        index = graph.index[name]
         if key in contracted:
-            index = min(index, contracted.nodes[key]["index"])
-        contracted.add_node(key, index=index)
+            index = min(index, contracted.index[key])
+        contracted.add_node(key, index)
     for source, target in graph.edges:
         a = f"loop:{groups[source]}" if source in groups else source
         b = f"loop:{groups[target]}" if target in groups else target

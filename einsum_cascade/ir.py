@@ -10,9 +10,9 @@ import enum
 import functools
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import sympy
-
+from einsum_cascade import formulas as fm
 from einsum_cascade.diagnostics import Diagnostic, SourceSpan
 from einsum_cascade.expressions import (
     Binary,
@@ -34,12 +34,11 @@ from einsum_cascade.expressions import (
     operands,
     walk,
 )
-from einsum_cascade.symbols import (
-    extent_symbol,
-    index_symbol,
-    index_variables,
-    rank_of_variable,
-)
+from einsum_cascade.formulas import Formula
+from einsum_cascade.symbols import extent_symbol, rank_of_variable
+
+if TYPE_CHECKING:
+    import sympy
 
 
 class TensorKind(enum.Enum):
@@ -78,9 +77,18 @@ class Rank:
     """A named dimension with a symbolic extent."""
 
     name: RankName
-    expression: sympy.Expr | None = None  # set for derived ranks: ceil(M / M0)
+    formula: Formula | None = None  # set for derived ranks: ceil(M / M0); sympy accepted
     default: int | None = None  # constant default, overridable: rank M0 = 256
     span: SourceSpan | None = field(default=None, compare=False, hash=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.formula is not None:
+            object.__setattr__(self, "formula", Formula.of(self.formula))
+
+    @property
+    def expression(self) -> sympy.Expr | None:
+        """Return the derived extent as a sympy expression (None for a free rank)."""
+        return None if self.formula is None else self.formula.expr
 
     @property
     def symbol(self) -> sympy.Symbol:
@@ -90,7 +98,7 @@ class Rank:
     @property
     def is_derived(self) -> bool:
         """Tell whether the extent is computed from other extents."""
-        return self.expression is not None
+        return self.formula is not None
 
 
 # ------------------------------------------------------------ einsums, tensors
@@ -120,9 +128,9 @@ class Einsum:
     @property
     def iterative_variable(self) -> str | None:
         """Return ``x`` when the left-hand side writes ``x + 1``, else None."""
-        for index in self.output.indices:
-            names = index_variables(index)
-            if len(names) == 1 and index == index_symbol(names[0]) + 1:
+        for formula in self.output.formulas:
+            names = formula.variables()
+            if len(names) == 1 and formula.same_as(fm.plus(fm.index(names[0]), 1)):
                 return names[0]
         return None
 
@@ -194,14 +202,14 @@ def generation_of(ref: TensorRef, tensor: Tensor) -> Generation | None:
     position = tensor.iterative_position
     if position is None:
         return None
-    index = ref.indices[position]
+    index = ref.formulas[position]
     assert tensor.iterative_rank is not None
-    variable = index_symbol(tensor.iterative_rank.lower())
-    if index == variable:
+    variable = fm.index(tensor.iterative_rank.lower())
+    if index.same_as(variable):
         return Generation.PREVIOUS
-    if index == variable + 1:
+    if index.same_as(fm.plus(variable, 1)):
         return Generation.CURRENT
-    if index == extent_symbol(tensor.iterative_rank):
+    if index.same_as(fm.extent(tensor.iterative_rank)):
         return Generation.FINAL
     return Generation.CONSTANT
 
@@ -281,6 +289,8 @@ class Cascade:
 
     def extent(self, rank: str) -> sympy.Expr:
         """Return the extent of ``rank`` as an expression of free extents only."""
+        import sympy
+
         found = self.rank(rank)
         if found.expression is None:
             return found.symbol

@@ -6,15 +6,14 @@ located diagnostic for every name it cannot resolve.
 
 from __future__ import annotations
 
-import functools
 import math
 from typing import Any
 
-import sympy
-
 from einsum_cascade import ast
+from einsum_cascade import formulas as fm
 from einsum_cascade.diagnostics import Diagnostic, Note, Severity, SourceSpan, suggest
 from einsum_cascade.extents import MAX_EXTENT
+from einsum_cascade.formulas import Formula
 from einsum_cascade.functions import lookup, registered
 from einsum_cascade.ir import (
     Binary,
@@ -33,15 +32,9 @@ from einsum_cascade.ir import (
     TensorRef,
     Unary,
 )
-from einsum_cascade.symbols import extent_symbol, index_symbol, rank_of_variable
+from einsum_cascade.symbols import rank_of_variable
 
-_RANK_FUNCTIONS = {
-    "ceil": sympy.ceiling,
-    "floor": sympy.floor,
-    "min": sympy.Min,
-    "max": sympy.Max,
-    "sqrt": sympy.sqrt,
-}
+_RANK_FUNCTIONS = ("ceil", "floor", "min", "max", "sqrt")
 
 
 class InvalidError(Exception):
@@ -96,45 +89,52 @@ class Resolver:
                 f"variable, e.g. 'rank {decl.name.upper()}'",
             )
             return
-        expression: sympy.Expr | None = None
+        expression: Formula | None = None
         default: int | None = None
         if decl.value is not None:
             try:
                 value = self.rank_expression(decl.value)
             except InvalidError:
                 return
-            if value.is_number:
-                if not (value.is_integer and 0 < value <= MAX_EXTENT):
+            if value.is_number():
+                number = value.number()
+                if number is not None:
+                    whole = number.denominator == 1 and 0 < number <= MAX_EXTENT
+                    positive = number > 0
+                else:
+                    exact = value.expr
+                    whole = bool(exact.is_integer and 0 < exact <= MAX_EXTENT)
+                    positive = bool(exact.is_positive)
+                if not whole:
                     self.error(
                         "E217",
                         f"rank '{decl.name}' needs a positive whole extent",
                         decl.value.span,
-                        hint=f"at most 2^40 = {MAX_EXTENT:,}" if value.is_positive else None,
+                        hint=f"at most 2^40 = {MAX_EXTENT:,}" if positive else None,
                     )
                     # declared without its default, so its uses report nothing more
                     self.ranks[decl.name] = Rank(RankName(decl.name), None, None, decl.span)
                     return
-                default = int(value)
+                default = int(number if number is not None else value.expr)
             else:
                 expression = value
         self.ranks[decl.name] = Rank(RankName(decl.name), expression, default, decl.span)
 
-    def rank_expression(self, node: ast.Node) -> sympy.Expr:
+    def rank_expression(self, node: ast.Node) -> Formula:
         if isinstance(node, ast.Number):
-            return sympy.nsimplify(node.value)
+            return fm.rank_number(node.value)
         if isinstance(node, ast.Name):
             if node.name not in self.ranks:
                 self.unknown_rank(node.name, node.span)
                 raise InvalidError
-            return extent_symbol(node.name)
+            return fm.extent(node.name)
         if isinstance(node, ast.BinaryNode):
             left, right = self.rank_expression(node.left), self.rank_expression(node.right)
-            return arith(node.op, left, right)
+            return fm.combine(node.op, left, right)
         if isinstance(node, ast.UnaryNode):
-            return -self.rank_expression(node.operand)
+            return fm.negate(self.rank_expression(node.operand))
         if isinstance(node, ast.CallNode) and node.name in _RANK_FUNCTIONS:
-            args = [self.rank_expression(a) for a in node.args]
-            return sympy.sympify(_RANK_FUNCTIONS[node.name](*args))
+            return fm.call(node.name, tuple(self.rank_expression(a) for a in node.args))
         self.error(
             "E217",
             "a rank extent may use only numbers, other extents, + - * / and ceil, floor, min, max",
@@ -257,9 +257,9 @@ class Resolver:
             indices.append(value)
         return TensorRef(TensorName(node.name), tuple(indices), node.span)
 
-    def index(self, node: ast.Node) -> sympy.Expr:
+    def index(self, node: ast.Node) -> Formula:
         value = self.index_value(node)
-        if not _affine(value):
+        if not value.is_affine():
             self.error(
                 "E217",
                 "an index must be affine in the index variables (like m1 * M0 + m0)",
@@ -268,7 +268,7 @@ class Resolver:
             raise InvalidError
         return value
 
-    def index_value(self, node: ast.Node) -> sympy.Expr:
+    def index_value(self, node: ast.Node) -> Formula:
         if isinstance(node, ast.Number):
             if node.value != int(node.value) if math.isfinite(node.value) else True:
                 self.error("E217", "an index must be a whole number", node.span)
@@ -281,21 +281,22 @@ class Resolver:
                     hint=f"2^40 = {MAX_EXTENT:,}",
                 )
                 raise InvalidError
-            return sympy.Integer(int(node.value))
+            return fm.index_number(int(node.value))
         if isinstance(node, ast.Name):
             if node.name in self.ranks:
-                return extent_symbol(node.name)
+                return fm.extent(node.name)
             if node.name == node.name.lower() and rank_of_variable(node.name) in self.ranks:
-                return index_symbol(node.name)
+                return fm.index(node.name)
             if node.name == node.name.lower():
                 self.no_rank(node.name, node.span)
             else:
                 self.unknown_rank(node.name, node.span)
             raise InvalidError
         if isinstance(node, ast.BinaryNode):
-            return arith(node.op, self.index_value(node.left), self.index_value(node.right))
+            left, right = self.index_value(node.left), self.index_value(node.right)
+            return fm.combine(node.op, left, right)
         if isinstance(node, ast.UnaryNode):
-            return -self.index_value(node.operand)
+            return fm.negate(self.index_value(node.operand))
         self.error(
             "E217", "an index may use only index variables, extents, numbers and + - * /", node.span
         )
@@ -307,28 +308,3 @@ class Resolver:
         if isinstance(node, ast.NotNode):
             return Not(self.condition(node.operand), node.span)
         return BoolOp(node.op, tuple(self.condition(c) for c in node.operands), node.span)
-
-
-@functools.lru_cache(maxsize=4096)
-def _affine(value: sympy.Expr) -> bool:
-    """Whether an index is affine in its index variables (lower-case symbols)."""
-    if value.is_Symbol or value.is_Number:
-        return True
-    variables = [s for s in value.free_symbols if s.name == s.name.lower()]
-    if not variables:
-        return True
-    try:
-        return bool(sympy.Poly(value, *variables).total_degree() <= 1)
-    except sympy.PolynomialError:
-        return False
-
-
-def arith(op: str, left: sympy.Expr, right: sympy.Expr) -> sympy.Expr:
-    """Apply an arithmetic operator to two sympy expressions."""
-    if op == "+":
-        return left + right
-    if op == "-":
-        return left - right
-    if op == "*":
-        return left * right
-    return left / right

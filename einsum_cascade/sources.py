@@ -12,7 +12,6 @@ import einsum_cascade.library as library
 from einsum_cascade.errors import DiagnosticError
 from einsum_cascade.frontend import parse_cascade
 from einsum_cascade.ir import Cascade
-from einsum_cascade.teaal import parse_teaal_yaml
 
 YAML_SUFFIXES = (".yaml", ".yml")
 MAX_SOURCE_BYTES = 8 * 1024 * 1024
@@ -53,6 +52,8 @@ def load_path(path: str | Path) -> Cascade:
     file = Path(path)
     text = read_source(file)
     if file.suffix in YAML_SUFFIXES:
+        from einsum_cascade.teaal import parse_teaal_yaml
+
         return parse_teaal_yaml(text, str(file))
     return parse_cascade(text, str(file))
 

@@ -1,21 +1,30 @@
-"""Canonical sympy symbols for extents (upper case) and index variables (lower case)."""
+"""Canonical sympy symbols for extents (upper case) and index variables (lower case).
+
+sympy is imported when a symbol is first made: the checker uses the name functions only.
+"""
 
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
-import sympy
+if TYPE_CHECKING:
+    import sympy
 
 
 @functools.cache
 def extent_symbol(rank: str) -> sympy.Symbol:
     """Return the positive-integer symbol standing for the extent of ``rank``."""
+    import sympy
+
     return sympy.Symbol(rank, integer=True, positive=True)
 
 
 @functools.cache
 def index_symbol(variable: str) -> sympy.Symbol:
     """Return the non-negative-integer symbol of an index variable such as ``m1``."""
+    import sympy
+
     return sympy.Symbol(variable, integer=True, nonnegative=True)
 
 
@@ -31,6 +40,8 @@ def variable_of_rank(rank: str) -> str:
 
 def is_index_symbol(symbol: sympy.Basic) -> bool:
     """Tell whether a symbol is an index variable (its name is lower case)."""
+    import sympy
+
     return isinstance(symbol, sympy.Symbol) and symbol.name == symbol.name.lower()
 
 

@@ -1,9 +1,13 @@
-"""Kernels from cascades: plans, CUDA and NumPy-twin renderers, CPU shim, compile checks.
+"""Kernel co-design: cascades lowered to plans, rendered, built, run, modelled and measured.
+
+``plan`` lowers a cascade and a tiling to a kernel plan; ``render`` writes it as CUDA, a
+NumPy twin or Triton; ``build`` compiles it (NVRTC, nvcc, Triton, the CPU shim); ``run``
+runs and times it on a backend; ``model`` predicts its time; ``measure`` compares the two.
 
 Typical use::
 
     from einsum_cascade import library
-    from kernels import Tiling, plan_kernels, render_cuda, run_twin
+    from kernels import Tiling, plan_kernels, render_cuda, render_triton, run_twin
 
     plan = plan_kernels(library.load("attention/1pass"), Tiling(tile=32))
     source = render_cuda(plan)            # CUDA C++ with extern "C" kernels

@@ -1,4 +1,4 @@
-"""Accelerator models: architecture specs, mappings, workloads and the cost model.
+"""Accelerator models: specs, mappings, workloads, the cost model, search, sweeps and FuseMax.
 
 Public entry points: :func:`load_spec`, :func:`load_mapping`, :func:`get_workload`,
 :func:`estimate_cost`, :func:`evaluate_design_points`, :func:`estimate_linear_cost`,

@@ -1,4 +1,4 @@
-"""The shared Typer app, consoles and the error boundary every command runs inside."""
+"""The consoles, output helpers and error boundary every command runs inside (and the app)."""
 
 from __future__ import annotations
 

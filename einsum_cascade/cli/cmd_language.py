@@ -57,17 +57,20 @@ def _summary(cascade: Any) -> dict[str, Any]:
 @user_errors
 def check(cascade: CascadeArg, json: JsonOpt = False) -> None:
     """Parse and check a cascade; print a one-line summary (warnings on stderr)."""
+    from einsum_cascade.graph import iterative_variables
+
     loaded = _load(cascade)
-    summary = _summary(loaded)
     if json:
-        print_json(summary)
+        print_json(_summary(loaded))
         return
     _print_warnings(loaded)
-    iterative = summary["iterative_ranks"]
+    # the line names the ranks only: their sympy extents (JSON) are not built
+    iterative = [v.upper() for v in iterative_variables(loaded)]
     extra = f", iterative over {', '.join(iterative)}" if iterative else ""
+    ranks = " ".join(r.name for r in loaded.ranks)
     stdout_console().print(
-        f"ok: {loaded.name}: {plural(summary['num_einsums'], 'einsum')}, "
-        f"{plural(summary['num_tensors'], 'tensor')}, ranks {' '.join(summary['ranks'])}{extra}",
+        f"ok: {loaded.name}: {plural(len(loaded.einsums), 'einsum')}, "
+        f"{plural(len(loaded.tensors), 'tensor')}, ranks {ranks}{extra}",
         markup=False,
     )
 

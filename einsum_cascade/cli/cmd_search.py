@@ -27,7 +27,9 @@ if TYPE_CHECKING:
 @app.command()
 @user_errors
 def search(
-    arch: str = typer.Option(..., "--arch", help="spec name (fusemax, flat) or YAML path"),
+    arch: str = typer.Option(
+        ..., "--arch", help="accelerator spec: a name (fusemax, flat) or a YAML file"
+    ),
     cascade: str = typer.Option(
         ..., "--cascade", help="cascade name (attention/3pass) or .cascade path"
     ),

@@ -83,7 +83,7 @@ COMMANDS: tuple[CommandEntry, ...] = (
     CommandEntry(
         "timeloop",
         "cmd_timeloop",
-        "Timeloop v4 interchange: export a spec's architecture, import architecture files.",
+        "Timeloop v4 interchange: export a spec or one mapped einsum, import architecture files.",
     ),
 )
 

@@ -98,7 +98,12 @@ TargetOpt = Annotated[
     ),
 ]
 MachineOpt = Annotated[
-    str | None, typer.Option("--machine", help="Machine spec of a measured host or GPU.")
+    str | None,
+    typer.Option(
+        "--machine",
+        help="Machine spec of the measured host or GPU: a name (host, h100) or a YAML file "
+        "(default host, or h100 for a GPU backend).",
+    ),
 ]
 
 

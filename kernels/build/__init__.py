@@ -1,5 +1,7 @@
-"""Building rendered source: NVRTC and nvcc compile gates, the CPU shim build, and the content-
-addressed cache.
+"""Building rendered source: CUDA and Triton compile gates, the CPU shim, and the build cache.
+
+CUDA is compiled by a registered compiler (:data:`COMPILERS`: NVRTC or nvcc) for a target
+such as ``sm_90``; builds are kept in a content-addressed cache.
 """
 
 from kernels.build.compile import (

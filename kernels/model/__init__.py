@@ -1,5 +1,6 @@
-"""Kernel time models: predict a plan's run time on a GPU, the CPU shim, or a NumPy twin on a
-measured CPU.
+"""Kernel time models: predict a plan's run time on a GPU spec or a measured CPU.
+
+On a GPU: the SIMT and the Triton kernels; on a CPU: the shim build and the NumPy twin.
 """
 
 from kernels.model.predict import estimate_kernel_time

@@ -130,6 +130,138 @@ def _tiles_per_program(
     return counts
 
 
+WORK = ("tensor", "sfu", "issue", "shared")  # the per-SM work kinds, each with its own rate
+
+
+@dataclass(frozen=True, slots=True)
+class _KernelWork:
+    """One kernel's work: summed over its programs, in its largest program, and HBM bytes."""
+
+    total: dict[str, float]
+    largest: dict[str, float]
+    hbm_bytes: float
+    dot_flops: float
+
+
+def staged_tile_bytes(plan: KernelPlan, name: str, word: int) -> int:
+    """Return the bytes of one staged tile of tensor ``name`` (tile x its static extents)."""
+    size = word * plan.tiling.tile
+    for rank in plan.cascade.tensor(name).ranks:
+        if rank in plan.static_extents:
+            size *= plan.static_extents[rank]
+    return size
+
+
+def _per_tile(
+    plan: KernelPlan,
+    kernel: KernelSpec,
+    segment_index: int,
+    spec: GpuSpec,
+    used: KernelResources,
+    word: int,
+) -> dict[str, float]:
+    """Return the work of one program on one tile of a segment, by kind (see :data:`WORK`)."""
+    segment = kernel.segments[segment_index]
+    block = plan.tiling.threads_per_block
+    per_tile = dict.fromkeys(WORK, 0.0)
+    instructions = 0.0
+    for step in segment.steps:
+        elements = block * math.prod(_size(plan, kernel, v) for v in step.local)
+        if _is_dot(plan, kernel, step):
+            per_tile["tensor"] += 2.0 * elements
+            continue
+        counts = ops_per_point(step)
+        per_tile["sfu"] += elements * sum(_SFU.get(k, 0) * n for k, n in counts.items())
+        instructions += elements * (sum(counts.values()) + OTHER_INSTRUCTIONS)
+    staged_bytes = float(sum(staged_tile_bytes(plan, name, word) for name in segment.staged))
+    readers = max(1, used.warps // WARPGROUP) if used.wgmma else used.warps
+    per_tile["shared"] = staged_bytes * (1 + readers)
+    if used.loop_instructions and segment.is_loop:
+        per_tile["issue"] = used.warps * used.loop_instructions
+    else:
+        per_tile["issue"] = instructions / spec.warp_size
+    return per_tile
+
+
+def _kernel_work(
+    plan: KernelPlan,
+    kernel: KernelSpec,
+    extents: Mapping[str, int],
+    spec: GpuSpec,
+    used: KernelResources,
+    word: int,
+) -> _KernelWork:
+    """Return the work of one kernel over every program and tile it visits."""
+    heads = math.prod(extents[r] for r in plan.tiling.grid_ranks)
+    block = plan.tiling.threads_per_block
+    programs = max(1, -(-extents[rank_of_variable(kernel.parallel)] // block)) * heads
+    total = dict.fromkeys(WORK, 0.0)
+    largest = dict.fromkeys(WORK, 0.0)
+    hbm = 0.0
+    flops = 0.0
+    counted: set[str] = set()
+    for index, segment in enumerate(kernel.segments):
+        tiles = _tiles_per_program(plan, kernel, extents, index) if segment.is_loop else [1]
+        streamed = 0.0
+        for name in segment.staged:
+            whole = word * math.prod(extents[r] for r in plan.cascade.tensor(name).ranks)
+            if whole > spec.l2_size_bytes:  # streamed by every program that visits it
+                streamed += staged_tile_bytes(plan, name, word) * (sum(tiles) * heads)
+            elif name not in counted:  # read from HBM once, then from L2
+                counted.add(name)
+                hbm += whole
+        hbm += streamed
+        per_tile = _per_tile(plan, kernel, index, spec, used, word)
+        visits = sum(tiles) * heads if segment.is_loop else programs
+        for key in WORK:
+            total[key] += per_tile[key] * visits
+            largest[key] += per_tile[key] * max(tiles)
+        flops += per_tile["tensor"] * visits
+    for name in kernel.params:  # per-program blocks and outputs once
+        tensor = plan.cascade.tensor(name)
+        if plan.tiling.sequence_rank not in tensor.ranks:
+            size = math.prod(extents[r] for r in tensor.ranks)
+            hbm += size * (word if tensor.kind.value == "input" else 4)
+    return _KernelWork(total, largest, hbm, flops)
+
+
+def _kernel_bounds(
+    work: _KernelWork, spec: GpuSpec, rates: Mapping[str, float], fit: Occupancy
+) -> tuple[dict[str, float], float]:
+    """Return one kernel's bounds in seconds and its time on the chip (without the launch).
+
+    With two or more resident programs the time is the largest bound; with one, the dots
+    and the instruction stream serialise (the ``serial_s`` bound).
+    """
+    bounds = {
+        f"{key}_s": max(
+            work.total[key] / (spec.sm_count * rates[key]), work.largest[key] / rates[key]
+        )
+        for key in WORK
+    }
+    bounds["hbm_s"] = work.hbm_bytes / spec.hbm_bandwidth_bytes_per_s
+    if fit.blocks_per_sm >= 2:
+        return bounds, max(bounds.values())
+    chip = max(
+        bounds["tensor_s"] + max(bounds["issue_s"], bounds["sfu_s"]),
+        bounds["shared_s"],
+        bounds["hbm_s"],
+    )
+    bounds["serial_s"] = chip
+    return bounds, chip
+
+
+def _rates(spec: GpuSpec, word: int) -> dict[str, float]:
+    """Return the per-SM rate of each kind of work: FLOP/s, SFU op/s, instructions/s, B/s."""
+    tensor = spec.tensor_fp16_flops_per_s if word == 2 else spec.tensor_tf32_flops_per_s
+    return {
+        "tensor": tensor / spec.sm_count,
+        "sfu": spec.exp_per_s / spec.sm_count,
+        "issue": ISSUE_PER_SM_PER_CLOCK * spec.clock_hz,
+        "shared": spec.shared_bandwidth_bytes_per_s / spec.sm_count,
+    }
+
+
 def predict_tensor(
     plan: KernelPlan,
     spec: GpuSpec,
@@ -138,95 +270,24 @@ def predict_tensor(
 ) -> TensorPrediction:
     """Predict the run time of the plan's Triton kernels at ``extents``."""
     word = 2 if plan.tiling.input_dtype == "float16" else 4
-    tensor_peak = (
-        spec.tensor_fp16_flops_per_s if word == 2 else spec.tensor_tf32_flops_per_s
-    ) / spec.sm_count
-    sfu_rate = spec.exp_per_s / spec.sm_count
-    issue_rate = ISSUE_PER_SM_PER_CLOCK * spec.clock_hz
-    shared_rate = spec.shared_bandwidth_bytes_per_s / spec.sm_count
+    rates = _rates(spec, word)
     extents = {**plan.static_extents, **extents}
     total = 0.0
     sums: dict[str, float] = {}
     flops_total = 0.0
     fits: list[tuple[str, Occupancy]] = []
-    source = "sass"
     for kernel in plan.kernels:
         used = resources[kernel.name]
-        if not used.loop_instructions:
-            source = "plan"
-        heads = math.prod(extents[r] for r in plan.tiling.grid_ranks)
-        block = plan.tiling.threads_per_block
-        blocks = max(1, -(-extents[rank_of_variable(kernel.parallel)] // block))
-        programs = blocks * heads
-        work = {"tensor": 0.0, "sfu": 0.0, "issue": 0.0, "shared": 0.0}  # summed over programs
-        largest = dict.fromkeys(work, 0.0)
-        hbm = 0.0
-        counted: set[str] = set()
-        for index, segment in enumerate(kernel.segments):
-            tiles = _tiles_per_program(plan, kernel, extents, index) if segment.is_loop else [1]
-            streamed = 0.0
-            per_tile = dict.fromkeys(work, 0.0)
-            instructions = 0.0
-            for step in segment.steps:
-                elements = block * math.prod(_size(plan, kernel, v) for v in step.local)
-                if _is_dot(plan, kernel, step):
-                    per_tile["tensor"] += 2.0 * elements
-                    continue
-                counts = ops_per_point(step)
-                per_tile["sfu"] += elements * sum(_SFU.get(k, 0) * n for k, n in counts.items())
-                instructions += elements * (sum(counts.values()) + OTHER_INSTRUCTIONS)
-            staged_bytes = 0.0
-            for name in segment.staged:
-                ranks = plan.cascade.tensor(name).ranks
-                size = word * plan.tiling.tile
-                for rank in ranks:
-                    if rank in plan.static_extents:
-                        size *= plan.static_extents[rank]
-                staged_bytes += size
-                whole = word * math.prod(extents[r] for r in ranks)
-                if whole > spec.l2_size_bytes:  # streamed by every program that visits it
-                    streamed += size * (sum(tiles) * heads)
-                elif name not in counted:  # read from HBM once, then from L2
-                    counted.add(name)
-                    hbm += whole
-            readers = max(1, used.warps // WARPGROUP) if used.wgmma else used.warps
-            per_tile["shared"] = staged_bytes * (1 + readers)
-            if used.loop_instructions and segment.is_loop:
-                per_tile["issue"] = used.warps * used.loop_instructions
-            else:
-                per_tile["issue"] = instructions / spec.warp_size
-            hbm += streamed
-            visits = sum(tiles) * heads if segment.is_loop else programs
-            for key in work:
-                work[key] += per_tile[key] * visits
-                largest[key] += per_tile[key] * max(tiles)
-            flops_total += per_tile["tensor"] * visits
-        for name in kernel.params:  # per-program blocks and outputs once
-            tensor = plan.cascade.tensor(name)
-            if plan.tiling.sequence_rank not in tensor.ranks:
-                size = math.prod(extents[r] for r in tensor.ranks)
-                hbm += size * (word if tensor.kind.value == "input" else 4)
+        work = _kernel_work(plan, kernel, extents, spec, used, word)
+        flops_total += work.dot_flops
         fit = occupancy(spec, spec.warp_size * used.warps, used.registers, used.shared_bytes)
         fits.append((kernel.name, fit))
-        rates = {"tensor": tensor_peak, "sfu": sfu_rate, "issue": issue_rate, "shared": shared_rate}
-        bounds = {
-            f"{key}_s": max(work[key] / (spec.sm_count * rates[key]), largest[key] / rates[key])
-            for key in work
-        }
-        bounds["hbm_s"] = hbm / spec.hbm_bandwidth_bytes_per_s
-        if fit.blocks_per_sm >= 2:
-            chip = max(bounds.values())
-        else:  # one resident program: its dots and its instruction stream do not overlap
-            chip = max(
-                bounds["tensor_s"] + max(bounds["issue_s"], bounds["sfu_s"]),
-                bounds["shared_s"],
-                bounds["hbm_s"],
-            )
-            bounds["serial_s"] = chip
+        bounds, chip = _kernel_bounds(work, spec, rates, fit)
         total += spec.launch_overhead_s + chip
         for key, value in bounds.items():
             sums[key] = sums.get(key, 0.0) + value
     limiter = max(sums, key=lambda k: sums[k])
+    source = "sass" if all(resources[k.name].loop_instructions for k in plan.kernels) else "plan"
     return TensorPrediction(
         total, tuple(sums.items()), limiter.removesuffix("_s"), flops_total, tuple(fits), source
     )

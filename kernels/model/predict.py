@@ -48,6 +48,38 @@ class KernelEstimate:
         return f"{self.cascade} on {self.machine} ({self.backend}, {shape}): {total} [{parts}]"
 
 
+def require_extents(plan: KernelPlan, extents: Mapping[str, int]) -> None:
+    """Check that ``extents`` gives every runtime extent of ``plan``.
+
+    Raises:
+        KernelError: K602 naming the missing extents.
+    """
+    missing = [r for r in plan.runtime_extents() if r not in extents]
+    if missing:
+        raise KernelError.single("K602", f"the model needs the extent of {', '.join(missing)}")
+
+
+def _estimate(
+    plan: KernelPlan,
+    machine: MachineSpec,
+    backend: str,
+    extents: Mapping[str, int],
+    breakdown_s: Mapping[str, float],
+    operations: int,
+    total_s: float | None = None,
+) -> KernelEstimate:
+    """Return the estimate of ``plan``; the total is the sum of the breakdown unless given."""
+    return KernelEstimate(
+        plan.cascade.name,
+        machine.name,
+        backend,
+        tuple(sorted(extents.items())),
+        sum(breakdown_s.values()) if total_s is None else total_s,
+        tuple(breakdown_s.items()),
+        operations,
+    )
+
+
 Model = Callable[
     [KernelPlan, MachineSpec, Mapping[str, int], int, Mapping[str, int]], KernelEstimate
 ]
@@ -64,15 +96,8 @@ def _cpu_numpy(
 
     assert isinstance(machine, CpuSpec)
     ops = trace_twin(plan, extents)
-    totals = price_trace(ops, machine.profile(threads))
-    return KernelEstimate(
-        plan.cascade.name,
-        machine.name,
-        "numpy",
-        tuple(sorted(extents.items())),
-        sum(totals.values()),
-        tuple(totals.items()),
-        len(ops),
+    return _estimate(
+        plan, machine, "numpy", extents, price_trace(ops, machine.profile(threads)), len(ops)
     )
 
 
@@ -92,19 +117,9 @@ def _cpu_shim(
             f"the CPU spec '{machine.name}' has no shim rates",
             hint="re-run `einsum-cascade calibrate` on a host with g++",
         )
-    missing = [r for r in plan.runtime_extents() if r not in extents]
-    if missing:
-        raise KernelError.single("K602", f"the model needs the extent of {', '.join(missing)}")
+    require_extents(plan, extents)
     totals = price_plan(plan, extents, machine.shim)
-    return KernelEstimate(
-        plan.cascade.name,
-        machine.name,
-        "shim",
-        tuple(sorted(extents.items())),
-        sum(totals.values()),
-        tuple(totals.items()),
-        len(plan.kernels),
-    )
+    return _estimate(plan, machine, "shim", extents, totals, len(plan.kernels))
 
 
 @functools.cache
@@ -138,58 +153,51 @@ def _gpu_cupy(
     if missing:
         raise KernelError.single("K602", f"the model needs the extent of {', '.join(missing)}")
     values = [extents[n] for n in names]
-    return KernelEstimate(
-        plan.cascade.name,
-        machine.name,
-        "cupy",
-        tuple(sorted(extents.items())),
-        float(total(*values)),
-        tuple((k, float(f(*values))) for k, f in bounds.items()),
-        len(plan.kernels),
+    breakdown = {k: float(f(*values)) for k, f in bounds.items()}
+    return _estimate(
+        plan, machine, "cupy", extents, breakdown, len(plan.kernels), float(total(*values))
     )
 
 
-ARCH_BY_NAME = (("h100", "sm_90a"), ("h200", "sm_90a"), ("gh200", "sm_90a"), ("a100", "sm_80"))
+TARGET_BY_NAME = (("h100", "sm_90a"), ("h200", "sm_90a"), ("gh200", "sm_90a"), ("a100", "sm_80"))
 
 
-def machine_arch(machine: GpuSpec) -> str | None:
+def machine_target(machine: GpuSpec) -> str | None:
     """Return the Triton target of a GPU spec by its name (h100 -> sm_90a, a100 -> sm_80)."""
     name = machine.name.lower()
-    return next((arch for key, arch in ARCH_BY_NAME if key in name), None)
+    return next((target for key, target in TARGET_BY_NAME if key in name), None)
 
 
 def triton_resources(
     plan: KernelPlan, machine: GpuSpec, compile_kernels: bool = True
 ) -> dict[str, object]:
-    """Return each kernel's resources: from an AOT compile for the machine's arch (cached)
+    """Return each kernel's resources: from an AOT compile for the machine's target (cached)
     when Triton is installed, else the plan's defaults (255 registers, staged tiles x 3)."""
     from kernels.build.triton_build import compile_kernel, triton_unavailable_reason
-    from kernels.model.gpu_tensor import KernelResources
+    from kernels.model.gpu_tensor import KernelResources, staged_tile_bytes
     from kernels.render.triton import render_triton
 
     source = render_triton(plan)
-    arch = machine_arch(machine)
+    target = machine_target(machine)
     found: dict[str, object] = {}
     for kernel in source.kernels:
-        if compile_kernels and arch is not None and triton_unavailable_reason() is None:
-            binary = compile_kernel(source, kernel, arch, kernel.warps, 3)
+        if compile_kernels and target is not None and triton_unavailable_reason() is None:
+            binary = compile_kernel(source, kernel, target, kernel.warps, 3)
             found[kernel.name] = KernelResources(
                 binary.num_warps,
                 binary.registers,
                 binary.shared_bytes,
                 binary.loop_instructions,
-                arch == "sm_90a",
+                target == "sm_90a",
             )
         else:
             word = 2 if plan.tiling.input_dtype == "float16" else 4
             spec = next(k for k in plan.kernels if k.name == kernel.name)
-            staged = 0
-            for name in {n for segment in spec.segments for n in segment.staged}:
-                size = word * plan.tiling.tile
-                for rank in plan.cascade.tensor(name).ranks:
-                    size *= plan.static_extents.get(rank, 1)
-                staged += size
-            found[kernel.name] = KernelResources(kernel.warps, 255, 3 * staged, 0, arch != "sm_80")
+            names = {n for segment in spec.segments for n in segment.staged}
+            staged = sum(staged_tile_bytes(plan, name, word) for name in names)
+            found[kernel.name] = KernelResources(
+                kernel.warps, 255, 3 * staged, 0, target != "sm_80"
+            )
     return found
 
 
@@ -203,19 +211,12 @@ def _gpu_triton(
     from kernels.model.gpu_tensor import predict_tensor
 
     assert isinstance(machine, GpuSpec)
-    missing = [r for r in plan.runtime_extents() if r not in extents]
-    if missing:
-        raise KernelError.single("K602", f"the model needs the extent of {', '.join(missing)}")
+    require_extents(plan, extents)
     resources = triton_resources(plan, machine)
     prediction = predict_tensor(plan, machine, extents, resources)  # type: ignore[arg-type]
-    return KernelEstimate(
-        plan.cascade.name,
-        machine.name,
-        "triton",
-        tuple(sorted(extents.items())),
-        prediction.total_s,
-        prediction.bounds,
-        len(plan.kernels),
+    bounds = dict(prediction.bounds)
+    return _estimate(
+        plan, machine, "triton", extents, bounds, len(plan.kernels), prediction.total_s
     )
 
 

@@ -1,5 +1,6 @@
-"""Kernel plans: a cascade plus a tiling lowered to frozen kernels, tile loops and steps (with
-fusion and presence analysis).
+"""Kernel plans: a cascade plus a tiling lowered to frozen kernels, tile loops and steps.
+
+Lowering includes the fusion of per-coordinate steps and the presence analysis of filters.
 """
 
 from kernels.plan.lower import plan_kernels

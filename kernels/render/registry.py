@@ -1,5 +1,4 @@
-"""The renderers by target name: ``cuda`` (CUDA C++), ``twin`` (NumPy/CuPy Python) and
-``triton`` (Triton tensor-core kernels)."""
+"""The renderers by name: ``cuda`` (CUDA C++), ``twin`` (NumPy) and ``triton`` (Triton)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""Running plans: the NumPy twin, the CPU shim build and CuPy on a GPU, their timing (CUDA
-events or host clocks), and validation against the interpreter.
+"""Running plans: on a backend, timed, and validated against the interpreter.
+
+The backends (:data:`BACKENDS`) are the NumPy twin, the CPU shim, CuPy, Triton's
+interpreter and Triton on a GPU.
 """
 
 from kernels.run.backends import BACKENDS, Backend, get_backend, time_plan

@@ -1,6 +1,4 @@
-"""Bind a plan's extents to its inputs and size the tensors it writes: what every backend needs
-before it launches anything.
-"""
+"""Bind a plan's extents to its inputs and size the tensors it writes, for every backend."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Launch compiled cubins through CuPy: the only module (with ``timing``) that imports cupy."""
+"""Load and launch compiled cubins through CuPy, and name the device's compile target.
+
+With :mod:`kernels.run.timing`, the only module that imports cupy.
+"""
 
 from __future__ import annotations
 

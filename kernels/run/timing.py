@@ -1,4 +1,4 @@
-"""CUDA-event timing of kernel launches: warm-up, then the median of repeated runs."""
+"""Time kernel launches with CUDA events or the host clock: the median after a warm-up."""
 
 from __future__ import annotations
 

@@ -167,18 +167,42 @@ def load_triton_on_device(
     from kernels.run.cupy_launch import device_target
 
     require_triton()
-    arch = device_target()
-    arch = "sm_90a" if arch == "sm_90" else arch
+    target = device_target()
+    target = "sm_90a" if target == "sm_90" else target
     source = render_triton(plan)
     aligned = all(v % ALIGNMENT == 0 for k, v in extents.items() if k in plan.runtime_extents())
     loaded = []
     for kernel in source.kernels:
         even = kernel.specialization(dict(extents))["EVEN"]
         warps = num_warps or kernel.warps
-        binary = compile_kernel(source, kernel, arch, warps, num_stages, aligned, even)
+        binary = compile_kernel(source, kernel, target, warps, num_stages, aligned, even)
         check_binary(binary, kernel.dots)
         loaded.append(CubinKernel(binary, kernel))
     return loaded
+
+
+def _device_tensors(
+    plan: KernelPlan, inputs: Mapping[str, Any], bound: Mapping[str, int], fill: float | None
+) -> dict[str, Any]:
+    """Put the inputs on the GPU in the plan's dtype and allocate every tensor it writes.
+
+    The written tensors start at ``fill`` (NaN, so an unwritten element fails a comparison),
+    or uninitialised with ``None`` (timing).
+    """
+    from kernels.run.cupy_launch import require_cupy
+
+    cupy = require_cupy()
+    tensors: dict[str, Any] = {
+        name: cupy.ascontiguousarray(cupy.asarray(array), dtype=_dtype(plan))
+        for name, array in inputs.items()
+    }
+    for name in produced_tensors(plan):
+        shape = tensor_shape(plan, name, bound)
+        if fill is None:
+            tensors[name] = cupy.empty(shape, dtype=cupy.float32)
+        else:
+            tensors[name] = cupy.full(shape, fill, dtype=cupy.float32)
+    return tensors
 
 
 def run_triton_cupy(
@@ -189,16 +213,8 @@ def run_triton_cupy(
     num_stages: int = 3,
 ) -> dict[str, Any]:
     """Run the plan's Triton kernels on the GPU; inputs and outputs are CuPy arrays."""
-    from kernels.run.cupy_launch import require_cupy
-
-    cupy = require_cupy()
     bound = bind_extents(plan, inputs, extents)
-    tensors: dict[str, Any] = {
-        name: cupy.ascontiguousarray(cupy.asarray(array), dtype=_dtype(plan))
-        for name, array in inputs.items()
-    }
-    for name in produced_tensors(plan):
-        tensors[name] = cupy.full(tensor_shape(plan, name, bound), math.nan, dtype=cupy.float32)
+    tensors = _device_tensors(plan, inputs, bound, math.nan)
     for kernel in load_triton_on_device(plan, bound, num_warps, num_stages):
         kernel(tensors, bound)
     return {t.name: tensors[t.name] for t in plan.cascade.outputs}
@@ -225,17 +241,10 @@ def time_triton_cupy(
     num_stages: int = 3,
 ) -> Any:
     """Time the plan's Triton kernels with CUDA events (inputs already on the device)."""
-    from kernels.run.cupy_launch import require_cupy
     from kernels.run.timing import time_cuda
 
-    cupy = require_cupy()
     bound = bind_extents(plan, inputs, extents)
-    tensors: dict[str, Any] = {
-        name: cupy.ascontiguousarray(cupy.asarray(array), dtype=_dtype(plan))
-        for name, array in inputs.items()
-    }
-    for name in produced_tensors(plan):
-        tensors[name] = cupy.empty(tensor_shape(plan, name, bound), dtype=cupy.float32)
+    tensors = _device_tensors(plan, inputs, bound, None)
     kernels = load_triton_on_device(plan, bound, num_warps, num_stages)
 
     def launch() -> None:

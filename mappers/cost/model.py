@@ -547,9 +547,11 @@ def _tensor_traffic(
         read_pj = cols[f"{level.name}.read_energy_pj"] / words_per_access
         write_pj = cols[f"{level.name}.write_energy_pj"] / words_per_access
         for tensor in model.cascade.tensors:
+            keys = {kind: ("ledger", level.name, tensor.name, kind) for kind in KINDS}
+            if not any(key in values for key in keys.values()):
+                continue  # no traffic: skip multiplying zeros by the batch
             kinds = {
-                kind: values.get(("ledger", level.name, tensor.name, kind), zero) * batch
-                for kind in KINDS
+                kind: values[key] * batch if key in values else zero for kind, key in keys.items()
             }
             if not any(np.any(v) for v in kinds.values()):
                 continue
@@ -651,6 +653,7 @@ def estimate_cost(
         workload=workload.name,
         seq_len=workload.seq_len,
         costs=costs.map(lambda v: float(np.asarray(v).reshape(-1)[0])),
+        workload_label=workload.with_extents(dict(extents or {})).label(),
     )
 
 

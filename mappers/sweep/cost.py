@@ -44,6 +44,7 @@ from mappers.cost.parameters import (
     is_parameter,
     parameter_names,
 )
+from mappers.errors import WorkloadError
 from mappers.hardware.spec import ArchSpec
 from mappers.hardware.spec_loader import load_spec, spec_path
 from mappers.mapping.loader import load_mapping, mapping_path
@@ -80,16 +81,17 @@ def evaluate_cost(group: PointGroup, columns: Mapping[str, np.ndarray]) -> dict[
             "add 'mapping: fusemax-binding' (or a path) under base or a config",
         )
     count = len(next(iter(columns.values()))) if columns else 1
+    base_mapping = _load_mapping(_resolve(group, mapping_name), None, None)
+    declared = _extent_names(group, base_mapping)
     axes: dict[str, np.ndarray] = {}
     parameters: dict[str, np.ndarray] = {}
     for name, values in columns.items():
         if name == SEQ:
             axes["M"] = axes["P"] = values
-        elif name.isupper() or (name[:1].isupper() and name[1:].isdigit()):
+        elif name in declared:
             axes[name] = values
         else:
             parameters[name] = values
-    base_mapping = _load_mapping(_resolve(group, mapping_name), None, None)
     _check_parameters(_spec(group, base_mapping), parameters)
     workload = _workload(group, columns)
     extents = {k: np.full(count, v) for k, v in workload.extents().items()} | axes
@@ -118,6 +120,32 @@ def evaluate_cost(group: PointGroup, columns: Mapping[str, np.ndarray]) -> dict[
                 target = out.setdefault(name, np.full(count, np.nan))
                 target[chosen] = values
     return out
+
+
+def _extent_names(group: PointGroup, mapping: CostMapping) -> frozenset[str]:
+    """Return the names an axis may set as an extent rather than a spec parameter.
+
+    Those are the ranks the cascade declares, the workload's extents and the batch ranks
+    (the workload's, else the mapping's); every other numeric axis is a spec parameter.
+    """
+    names: set[str] = {str(rank.name) for rank in _cascade(group, mapping).ranks}
+    names.update(mapping.batch_ranks)
+    name = group.get("workload")
+    if name is None:
+        return frozenset(names)
+    resolved = _resolve(group, name)
+    seq_text = group.get(SEQ)
+    if seq_text is not None:
+        seq: int | None = parse_seq(seq_text)
+    else:  # a built-in model's extent names do not depend on the length
+        seq = None if is_workload_file(resolved) or name.strip().lower() == "none" else 1
+    try:
+        workload = _load_workload(resolved, seq)
+    except WorkloadError:  # reported by _workload, after the parameters are checked
+        return frozenset(names)
+    names.update(workload.extents())
+    names.update(workload.batch_ranks or ())
+    return frozenset(names)
 
 
 def _raise_infeasible(
@@ -168,10 +196,10 @@ def _raise_infeasible(
 
 def _workload(group: PointGroup, columns: Mapping[str, np.ndarray]) -> Workload:
     name = group.get("workload")
-    if name is None:
-        return Workload("none", ())
     seq_text = group.get(SEQ)
     seq = parse_seq(seq_text) if seq_text is not None else None
+    if name is None:  # no workload: only the extent axes, and M = P = a 'seq' setting
+        return _load_workload("none", seq)
     resolved = _resolve(group, name)
     if is_workload_file(resolved) or name.strip().lower() == "none":
         return _load_workload(resolved, seq)

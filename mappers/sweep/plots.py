@@ -408,7 +408,10 @@ def _grouped_panels(
     panels = figure.subplots(rows, len(workloads), squeeze=False, sharey="row")
     for column, workload in enumerate(workloads):
         for row in range(rows):
-            panels[row][column].set_title(str(workload) if row == 0 else "", fontsize=11)
+            # y given: matplotlib then skips measuring the axis to place the title, which
+            # it would leave at the top (ticks and labels are below) anyway
+            title = str(workload) if row == 0 else ""
+            panels[row][column].set_title(title, fontsize=11, y=1.0)
     return figure, [panels[r][c] for r in range(rows) for c in range(len(workloads))]
 
 
@@ -420,14 +423,31 @@ def _colours(configs: Sequence[str]) -> dict[str, Any]:
 
 
 def _bars_by_seq(axes: Axes, frame: pd.DataFrame, metric: str, colours: dict[str, Any]) -> None:
-    data = frame.pivot_table(index="seq", columns="config", values=metric, sort=False)
-    data = data.sort_index()[list(dict.fromkeys(frame["config"]))]
-    width = 0.8 / data.shape[1]
-    for slot, config in enumerate(data.columns):
-        offsets = np.arange(len(data)) - 0.4 + width * (slot + 0.5)
-        axes.bar(offsets, data[config], width=width, label=str(config), color=colours[config])
-    axes.set_xticks(range(len(data)), [_seq_label(s) for s in data.index], fontsize=9)
+    seqs, data = _mean_by_seq(frame, metric)
+    width = 0.8 / len(data)
+    for slot, (config, heights) in enumerate(data.items()):
+        offsets = np.arange(len(seqs)) - 0.4 + width * (slot + 0.5)
+        axes.bar(offsets, heights, width=width, label=str(config), color=colours[config])
+    axes.set_xticks(range(len(seqs)), [_seq_label(s) for s in seqs], fontsize=9)
     axes.grid(True, axis="y", alpha=0.3)
+
+
+def _mean_by_seq(frame: pd.DataFrame, metric: str) -> tuple[list[Any], dict[Any, np.ndarray]]:
+    """Return the sorted lengths and, per configuration (first-seen order), the mean of
+    ``metric`` at each: a pivot table (NaN ignored; lengths with no value dropped)."""
+    seqs, seq_index = np.unique(frame["seq"].to_numpy(), return_inverse=True)
+    configs = list(dict.fromkeys(frame["config"]))
+    config_index = np.array([configs.index(c) for c in frame["config"]])
+    values = frame[metric].to_numpy(dtype=float)
+    known = ~np.isnan(values)
+    sums = np.zeros((len(configs), len(seqs)))
+    counts = np.zeros((len(configs), len(seqs)))
+    np.add.at(sums, (config_index[known], seq_index[known]), values[known])
+    np.add.at(counts, (config_index[known], seq_index[known]), 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = sums / counts
+    kept = counts.any(axis=0)
+    return list(seqs[kept]), {c: means[i][kept] for i, c in enumerate(configs)}
 
 
 def _utilisation_figure(attention: pd.DataFrame) -> Figure:

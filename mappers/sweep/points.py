@@ -11,12 +11,15 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from mappers.sweep.errors import SweepError
 from mappers.sweep.spec import CONFIG_AXIS, Axis, SweepSpec
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 POINT_ID = "point_id"
 MAX_POINTS = 10**10
@@ -176,6 +179,8 @@ def _text_settings(spec: SweepSpec, axis: Axis, value: str) -> dict[str, str]:
 
 def points_frame(spec: SweepSpec, start: int = 0, stop: int | None = None) -> pd.DataFrame:
     """Return the points table (``point_id`` and one column per axis) for a range of ids."""
+    import pandas as pd
+
     stop = count_points(spec) if stop is None else stop
     frames = [
         pd.DataFrame({POINT_ID: block.point_ids, **block.decoded()})

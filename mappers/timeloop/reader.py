@@ -74,6 +74,19 @@ def _parse(path: Path) -> tuple[list[_Node], str]:
     return _flatten(nodes), str(root.span.source)
 
 
+def is_architecture_file(path: str | Path) -> bool:
+    """Return whether ``path`` holds an ``architecture:`` document rather than a Timeloop
+    problem or mapping (a folder an export wrote holds all three).
+
+    A file that cannot be read or parsed counts as one, so that importing it reports why.
+    """
+    try:
+        root = read_yaml(path, SpecError, _TAGS)
+    except SpecError:
+        return True
+    return not isinstance(root.value, dict) or "architecture" in root.value
+
+
 def _flatten(nodes: list[Any]) -> list[_Node]:
     flat: list[_Node] = []
     for node in nodes:

@@ -17,6 +17,8 @@ import numpy as np
 import sympy
 
 from einsum_cascade import Cascade, Einsum
+from einsum_cascade.diagnostics import SourceSpan, suggest
+from einsum_cascade.ir import TensorRef
 from einsum_cascade.symbols import extent_symbol, rank_of_variable
 from einsum_cascade.yaml_source import dump_tagged_yaml
 from mappers.cost.model import DEFAULT_TABLE, build_cost_model, evaluate_costs
@@ -58,8 +60,28 @@ def timeloop_documents(
         table: the cost table (it only matters for validation of the op tables).
 
     Raises:
-        MappingError: M501 the einsum is not bound; M502 an index Timeloop cannot project.
+        MappingError: M508 no such einsum; M501 the einsum is not bound; M502 an index
+            Timeloop cannot project (located at the einsum).
     """
+    if einsum not in {e.name for e in cascade.einsums}:
+        raise MappingError.single(
+            "M508",
+            f"cascade '{cascade.name}' has no einsum '{einsum}'",
+            None,
+            suggest(einsum, [e.name for e in cascade.einsums])
+            or f"einsums bound to an array: {', '.join(exportable_einsums(cascade, mapping))}",
+        )
+    node = cascade.einsum(einsum)
+    unprojectable = _unprojectable(node)
+    if unprojectable is not None:
+        raise MappingError.single(
+            "M502",
+            f"Timeloop cannot project {unprojectable}",
+            node.span,
+            "a Timeloop problem indexes each tensor by sums of index variables times "
+            "constants; of this cascade these einsums export: "
+            + ", ".join(exportable_einsums(cascade, mapping)),
+        )
     model = build_cost_model(cascade, spec, mapping, table)
     array_name = mapping.array_of(einsum)
     if array_name is None:
@@ -67,11 +89,11 @@ def timeloop_documents(
             "M501",
             f"einsum '{einsum}' is bound to no array: nothing to export",
             mapping.span_of("bind"),
+            f"einsums bound to an array: {', '.join(exportable_einsums(cascade, mapping))}",
         )
     costs = evaluate_costs(model, extents)
     full = _numbers(model.symbolic.extents.full, extents)
     tiles = {rank: int(np.asarray(v)) for rank, v in costs.tiles}
-    node = cascade.einsum(einsum)
     array = spec.array(array_name)
     batch = tuple(r for r in mapping.batch_ranks if r in extents)
     ranks = (*batch, *(rank_of_variable(v) for v in node.variables))
@@ -85,15 +107,54 @@ def timeloop_documents(
     }
 
 
-def write_timeloop(documents: dict[str, dict[str, Any]], out_dir: str | Path) -> tuple[Path, ...]:
-    """Write each document as ``<name>.yaml`` in ``out_dir``; return the paths."""
+def exportable_einsums(cascade: Cascade, mapping: Mapping) -> tuple[str, ...]:
+    """Return the einsums of ``cascade`` that ``mapping`` binds to an array and whose indices
+    Timeloop can project, in cascade order.
+    """
+    return tuple(
+        e.name
+        for e in cascade.einsums
+        if mapping.array_of(e.name) is not None and _unprojectable(e) is None
+    )
+
+
+def _tensor_refs(node: Einsum) -> tuple[TensorRef, ...]:
+    """Return the data spaces of one einsum: each operand once, then the output."""
+    refs = {r.tensor: r for r in node.operands if r.tensor != node.name}
+    return (*refs.values(), node.output)
+
+
+def _unprojectable(node: Einsum) -> str | None:
+    """Return the first index Timeloop cannot project, as text, or None.
+
+    Timeloop projects a problem dimension onto a tensor index as a sum of terms, each one
+    dimension times a constant: ``m1 * M0 + m0`` projects, a recurrence's ``m1 + 1`` or a
+    fixed ``M1`` (one element, such as a running value's last) does not.
+    """
+    for ref in _tensor_refs(node):
+        for index in ref.indices:
+            for term in sympy.Add.make_args(sympy.expand(sympy.sympify(index))):
+                if len([s for s in term.free_symbols if s.name.islower()]) != 1:
+                    return f"index '{index}' of tensor '{ref.tensor}'"
+    return None
+
+
+def write_timeloop(
+    documents: dict[str, dict[str, Any]], out_dir: str | Path, comment: str | None = None
+) -> tuple[Path, ...]:
+    """Write each document as ``<name>.yaml`` in ``out_dir``; return the paths.
+
+    ``comment`` (one or more lines) heads every file as YAML comments: what was exported,
+    at which extents.
+    """
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
+    head = "".join(f"# {line}\n" for line in comment.splitlines()) if comment else ""
     paths = []
     for name, document in documents.items():
         path = folder / f"{name}.yaml"
         text = dump_tagged_yaml(document, Tagged, _tag_of, sort_keys=False)
-        path.write_text(text, encoding="utf-8")
+        path.write_text(head + text, encoding="utf-8")
         paths.append(path)
     return tuple(paths)
 
@@ -172,11 +233,12 @@ def _problem(
 ) -> dict[str, Any]:
     spaces = []
     coefficients: dict[str, int] = {}
-    refs = {r.tensor: r for r in node.operands if r.tensor != node.name}
-    for ref in (*refs.values(), node.output):
+    for ref in _tensor_refs(node):
         projection = [[[rank]] for rank in batch]
         for index in ref.indices:
-            projection.append(_terms(sympy.sympify(index), ref.tensor, instance, coefficients))
+            projection.append(
+                _terms(sympy.sympify(index), ref.tensor, instance, coefficients, node.span)
+            )
         space: dict[str, Any] = {"name": ref.tensor, "projection": projection}
         if ref is node.output:
             space["read_write"] = True
@@ -189,19 +251,15 @@ def _problem(
 
 
 def _terms(
-    index: sympy.Expr, tensor: str, instance: dict[str, int], coefficients: dict[str, int]
+    index: sympy.Expr,
+    tensor: str,
+    instance: dict[str, int],
+    coefficients: dict[str, int],
+    span: SourceSpan | None,
 ) -> list[list[str]]:
     terms: list[list[str]] = []
     for term in sympy.Add.make_args(sympy.expand(index)):
-        variables = [s for s in term.free_symbols if s.name.islower()]
-        if len(variables) != 1:
-            raise MappingError.single(
-                "M502",
-                f"Timeloop cannot project index '{index}' of tensor '{tensor}'",
-                None,
-                "export einsums whose indices are sums of index variables times extents",
-            )
-        variable = variables[0]
+        (variable,) = (s for s in term.free_symbols if s.name.islower())  # _unprojectable
         rank = rank_of_variable(variable.name)
         factor = term / variable
         if factor == 1:
@@ -210,7 +268,7 @@ def _terms(
         value = factor.xreplace({extent_symbol(k): v for k, v in instance.items()})
         if not value.is_Integer:
             raise MappingError.single(
-                "M502", f"Timeloop cannot project index '{index}' of tensor '{tensor}'", None
+                "M502", f"Timeloop cannot project index '{index}' of tensor '{tensor}'", span
             )
         name = f"c_{rank}"
         coefficients[name] = int(value)
@@ -286,9 +344,12 @@ def _mapping(
         )
         entries.append({"target": level.name, "type": "dataspace", **keep(level.name)})
     for dim in reversed(array.dims):
+        # Timeloop maps the loops before ``split`` in the permutation to meshX, the rest to
+        # meshY; each container has one mesh axis, so all loops go to it.
+        split = len(ranks) if _MESH.get(dim, "meshX") == "meshX" else 0
         entries.append(
             {"target": f"{array.name}_{dim}", "type": "spatial", "factors": factor_list(dim),
-             "permutation": list(ranks)[::-1]}
+             "permutation": list(ranks)[::-1], "split": split}
         )  # fmt: skip
     registers = f"{array.name}_registers"
     entries.append(

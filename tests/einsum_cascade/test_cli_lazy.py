@@ -88,3 +88,12 @@ def test_the_package_resolves_every_public_name_lazily() -> None:
     for name in einsum_cascade.__all__:
         assert getattr(einsum_cascade, name) is not None
     assert set(einsum_cascade.__all__) <= set(dir(einsum_cascade))
+
+
+def test_check_parses_and_checks_without_sympy_networkx_or_numpy() -> None:
+    code = (
+        "import sys\nfrom einsum_cascade.cli import main\n"
+        "sys.argv = ['einsum-cascade', 'check', 'attention/1pass']\n"
+        "try:\n    main()\nexcept SystemExit as exit:\n    assert not exit.code\n"
+    )
+    assert _modules_after(code) == []

@@ -1,5 +1,6 @@
-"""``kernel check``: compile a kernel plan for GPU targets and gate its resources (CUDA with
-NVRTC or nvcc; Triton ahead of time, reading the SASS).
+"""``kernel check``: compile a kernel plan for GPU targets and gate its resources.
+
+CUDA source is compiled with NVRTC or nvcc; Triton kernels ahead of time, reading the SASS.
 """
 
 from __future__ import annotations

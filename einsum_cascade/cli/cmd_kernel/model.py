@@ -13,13 +13,14 @@ from einsum_cascade.cli.cmd_kernel.plan import (
     JsonOpt,
     RendererOpt,
     ShapeOpt,
+    WorkloadOpt,
     choose_renderer,
-    plan_kernel,
+    extent_text,
+    plan_at_extents,
 )
 from einsum_cascade.cli.options import (
     DEFAULT_TILING,
     TilingOptions,
-    extents_option,
     tiling_options_with,
 )
 
@@ -34,8 +35,9 @@ def model(
         str, typer.Option("--machine", help="A GPU spec: h100, a100 or a YAML file.")
     ] = "h100",
     renderer: RendererOpt = "triton",
-    shape: ShapeOpt = "M=4096,P=4096",
+    shape: ShapeOpt = "",
     tiling: TilingOptions = MODEL_TILING,
+    workload: WorkloadOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Predict a kernel's time on a GPU spec and name what bounds it.
@@ -43,6 +45,7 @@ def model(
     ``--renderer triton`` models the tensor-core kernels (compiled for the machine's arch
     when Triton is installed, so the issue-slot bound reads the SASS loop body); ``cuda``
     models the SIMT baseline. FLOP/s counts the executed dot (or multiply-add) FLOPs.
+    Without --workload, --extent defaults to E=64,F=64 and --shape to M=4096,P=4096.
     """
     from kernels.model.predict import estimate_kernel_time
     from mappers.hardware.machine import GpuSpec
@@ -57,8 +60,8 @@ def model(
     if not tiling.tile.strip() and chosen == "triton":
         tile = f"{tiling.sequence}0=64,{tiling.parallel}0=128"
         tiling = dataclasses.replace(tiling, tile=tile)
-    plan = plan_kernel(name, tiling)
-    extents = extents_option(shape)
+    plan, sizes = plan_at_extents(name, tiling, shape, workload, {})
+    extents = sizes or {"M": 4096, "P": 4096}
     if chosen == "triton":
         record = _model_triton(plan, spec, extents)
     else:
@@ -67,7 +70,8 @@ def model(
         limiter = max(bounds, key=lambda k: bounds[k]).removesuffix("_s")
         record = {"total_s": estimate.total_s, "bounds_s": bounds, "limiter": limiter}
     record = {"cascade": plan.cascade.name, "machine": spec.name, "renderer": chosen,
-              "shape": extents, **record}  # fmt: skip
+              "shape": extents, "static": dict(plan.tiling.static_extents),
+              **record}  # fmt: skip
     if as_json:
         print_json(record)
         return
@@ -77,7 +81,8 @@ def model(
         f"{k.removesuffix('_s')} {v * 1e3:.3g} ms" for k, v in record["bounds_s"].items()
     )
     stdout_console().print(
-        f"{plan.cascade.name} ({chosen}) on {spec.name}, {extents}: "
+        f"{plan.cascade.name} ({chosen}) on {spec.name}, "
+        f"{extent_text({**record['static'], **extents})}: "
         f"{record['total_s'] * 1e3:.3f} ms{rate}; bound: {record['limiter']} [{parts}]",
         markup=False,
     )
@@ -89,13 +94,10 @@ def model(
 
 
 def _model_triton(plan: Any, spec: Any, extents: dict[str, int]) -> dict[str, Any]:
-    from kernels.errors import KernelError
     from kernels.model.gpu_tensor import predict_tensor
-    from kernels.model.predict import triton_resources
+    from kernels.model.predict import require_extents, triton_resources
 
-    missing = [r for r in plan.runtime_extents() if r not in extents]
-    if missing:
-        raise KernelError.single("K602", f"the model needs the extent of {', '.join(missing)}")
+    require_extents(plan, extents)
     prediction = predict_tensor(plan, spec, extents, triton_resources(plan, spec))  # type: ignore[arg-type]
     return {
         "total_s": prediction.total_s,

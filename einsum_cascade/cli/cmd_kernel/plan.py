@@ -1,9 +1,12 @@
-"""What the kernel subcommands share: the cascade argument, the renderer choice, and the
-kernel plan built from the tiling options.
+"""The kernel plan every kernel subcommand starts from: tiling options, extents, workload.
+
+Also shared by the subcommands: the cascade argument, the renderer choice, ``--shape``,
+``--workload`` and ``--json``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Any
 
 import typer
@@ -57,3 +60,55 @@ def plan_kernel(name: str, options: TilingOptions) -> Any:
         grid_ranks=tuple(r.strip() for r in options.grid.split(",") if r.strip()),
     )
     return plan_kernels(load_cascade(name), tiling)
+
+
+WorkloadOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--workload",
+        help="Extents from a workload (a YAML file, BERT... at 64K, or none): the sequence "
+        "and parallel ranks at run time, the other input ranks static; --extent and --shape "
+        "override them.",
+    ),
+]
+
+
+def workload_extents(
+    name: str, workload: str | None, sequence: str, parallel: str
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Return (static, runtime) extents of a workload for the cascade's ranks."""
+    if workload is None:
+        return {}, {}
+    from einsum_cascade.sources import load_cascade
+    from mappers.workloads import point_workload
+
+    cascade = load_cascade(name)
+    known = {rank.name for rank in cascade.ranks}
+    inputs = {r for tensor in cascade.inputs for r in tensor.ranks}
+    extents = {k: v for k, v in point_workload(workload, None, {}).extents().items() if k in known}
+    static = {k: v for k, v in extents.items() if k in inputs and k not in (sequence, parallel)}
+    return static, {k: v for k, v in extents.items() if k not in static}
+
+
+def extent_text(extents: dict[str, int]) -> str:
+    """Return extents as ``--extent`` text: ``E=64,F=64``."""
+    return ",".join(f"{k}={v}" for k, v in extents.items())
+
+
+def plan_at_extents(
+    name: str,
+    tiling: TilingOptions,
+    shape: str,
+    workload: str | None,
+    default_shape: dict[str, int],
+) -> tuple[Any, dict[str, int]]:
+    """Plan the kernel at the extents of --extent, --shape and --workload.
+
+    A workload gives the static extents --extent leaves out and the runtime extents --shape
+    leaves out. Returns (plan, runtime extents); ``default_shape`` without either.
+    """
+    static, runtime = workload_extents(name, workload, tiling.sequence, tiling.parallel)
+    if not tiling.extent:
+        tiling = dataclasses.replace(tiling, extent=extent_text(static))
+    sizes = {**runtime, **extents_option(shape)} if shape or workload else default_shape
+    return plan_kernel(name, tiling), sizes

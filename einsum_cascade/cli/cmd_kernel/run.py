@@ -1,54 +1,30 @@
-"""``kernel run`` and ``kernel bench``: run a kernel plan on a backend at the extents of
---extent, --shape or --workload, and check it against the interpreter or time it.
+"""``kernel run`` and ``kernel bench``: run a kernel plan on a backend, checked or timed.
+
+The extents come from --extent, --shape or --workload; ``run`` compares the outputs with
+the interpreter, ``bench`` times the launches.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Annotated, Any
 
 import typer
 
 from einsum_cascade.cli.app import fail, print_json, stdout_console, user_errors
-from einsum_cascade.cli.cmd_kernel.plan import CascadeArg, JsonOpt, ShapeOpt, plan_kernel
+from einsum_cascade.cli.cmd_kernel.plan import (
+    CascadeArg,
+    JsonOpt,
+    ShapeOpt,
+    WorkloadOpt,
+    extent_text,
+    plan_at_extents,
+)
 from einsum_cascade.cli.options import (
     DEFAULT_TILING,
     BackendOpt,
     TilingOptions,
-    extents_option,
     tiling_options,
 )
-
-WorkloadOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--workload",
-        help="Extents from a workload (a YAML file, BERT... at 64K, or none): the sequence "
-        "and parallel ranks at run time, the other input ranks static; --extent and --shape "
-        "override them.",
-    ),
-]
-
-
-def _workload_extents(
-    name: str, workload: str | None, sequence: str, parallel: str
-) -> tuple[dict[str, int], dict[str, int]]:
-    """Return (static, runtime) extents of a workload for the cascade's ranks."""
-    if workload is None:
-        return {}, {}
-    from einsum_cascade.sources import load_cascade
-    from mappers.workloads import point_workload
-
-    cascade = load_cascade(name)
-    known = {rank.name for rank in cascade.ranks}
-    inputs = {r for tensor in cascade.inputs for r in tensor.ranks}
-    extents = {k: v for k, v in point_workload(workload, None, {}).extents().items() if k in known}
-    static = {k: v for k, v in extents.items() if k in inputs and k not in (sequence, parallel)}
-    return static, {k: v for k, v in extents.items() if k not in static}
-
-
-def _extent_text(extents: dict[str, int]) -> str:
-    return ",".join(f"{k}={v}" for k, v in extents.items())
 
 
 def _inputs(plan: Any, shape: dict[str, int], seed: int) -> tuple[dict[str, Any], dict[str, int]]:
@@ -78,11 +54,7 @@ def _sized(
 
     Returns (plan, input arrays, runtime extents given); the defaults apply without a workload.
     """
-    static, runtime = _workload_extents(name, workload, tiling.sequence, tiling.parallel)
-    if not tiling.extent:
-        tiling = dataclasses.replace(tiling, extent=_extent_text(static))
-    sizes = {**runtime, **extents_option(shape)} if shape or workload else default_shape
-    plan = plan_kernel(name, tiling)
+    plan, sizes = plan_at_extents(name, tiling, shape, workload, default_shape)
     arrays, extents = _inputs(plan, sizes, seed)
     return plan, arrays, extents
 
@@ -145,7 +117,8 @@ def run(
         print_json(record)
     else:
         stdout_console().print(
-            f"{plan.cascade.name} on {backend} {extents}: max abs error "
+            f"{plan.cascade.name} on {backend}, "
+            f"{extent_text({**dict(plan.tiling.static_extents), **extents})}: max abs error "
             f"{result.max_abs_error:.3g} (tolerance {atol:g} + {relative:g} * |want|), NaN "
             f"{result.nan_count}: "
             f"{'ok' if ok else 'MISMATCH'}",

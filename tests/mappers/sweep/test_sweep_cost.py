@@ -124,3 +124,17 @@ axes:
         load_cascade("gemm"), load_spec("fusemax"), mapping, shape, extents=extents
     )
     assert frame["latency_s"].item() == pytest.approx(report.metric("latency_s"), rel=1e-12)
+
+
+def test_an_upper_case_axis_that_is_no_declared_rank_is_refused():
+    # 'Q' is neither a rank of attention/1pass, an extent of BERT nor a batch rank: the
+    # declared names decide, not the capital letter
+    with pytest.raises(SweepError) as caught:
+        sweep("  seq: [1K]\n  Q: [1, 2]\n")
+    assert caught.value.codes == ("SW307",)
+
+
+def test_a_workload_extent_axis_is_an_extent():
+    # B (the batch) is an extent of the BERT workload, not a rank of the cascade
+    frame = sweep("  seq: [1K]\n  B: [1, 2]\n")
+    assert frame["latency_s"].iloc[1] > frame["latency_s"].iloc[0]
