@@ -73,7 +73,53 @@ def _single(symbols: tuple[Any, ...], expression: Any) -> NumpyFunction:
     return _generate(symbols, expression)
 
 
+# The NumPy code of every sympy node printed so far, by node: models of one search share
+# most of their subexpressions, and printing them is most of a model's compilation. A
+# symbol prints as an identifier made from its name alone, so a node's code is the same
+# in every function.
+_PRINTED: dict[Any, str] = {}
+_PRINTED_LIMIT = 500_000
+
+
+def _identifier(name: str) -> str:
+    """Return a Python identifier for a symbol name, one-to-one (``L3.size_bytes`` ->
+    ``v_L3_2e_size_5f_bytes``)."""
+    return "v_" + "".join(c if c.isascii() and c.isalnum() else f"_{ord(c):x}_" for c in name)
+
+
 def _generate(symbols: Sequence[Any], expressions: Any) -> NumpyFunction:
+    from sympy.printing.numpy import NumPyPrinter
+
+    names = [_identifier(s.name) for s in symbols]
+    if len(set(names)) < len(names):  # two symbols of one name: positional names instead
+        return _generate_positional(symbols, expressions)
+    printed: dict[Any, str] = {}
+
+    class _Printer(NumPyPrinter):  # type: ignore[misc]  # sympy is untyped
+        def _print(self, expr: Any, **kwargs: Any) -> str:
+            if kwargs:
+                return str(super()._print(expr, **kwargs))
+            code = _PRINTED.get(expr) or printed.get(expr)
+            if code is None:
+                code = printed[expr] = str(super()._print(expr))
+            return code
+
+        def _print_Symbol(self, expr: Any) -> str:  # noqa: N802  # sympy's dispatch name
+            return _identifier(expr.name)
+
+    printer = _Printer({"fully_qualified_modules": True, "inline": True})
+    body = printer.doprint(expressions)
+    unknown = set(printer.module_imports) - {"numpy", "functools", "math"}
+    if unknown:
+        raise ValueError(f"cost-model code needs modules {sorted(unknown)}")
+    if len(_PRINTED) > _PRINTED_LIMIT:
+        _PRINTED.clear()
+    _PRINTED.update(printed)  # only code whose modules passed the check above
+    source = f"def _evaluate({', '.join(names)}):\n    return {body}\n"
+    return NumpyFunction(tuple(s.name for s in symbols), source)
+
+
+def _generate_positional(symbols: Sequence[Any], expressions: Any) -> NumpyFunction:
     from sympy.printing.numpy import NumPyPrinter
 
     names = {s: f"a{i}" for i, s in enumerate(symbols)}

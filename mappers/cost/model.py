@@ -775,12 +775,17 @@ def _distinct_rows(columns: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndar
 
 
 def fixed_tiles(model: CostModel, columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Return ``tile_<rank>`` of every fixed tile rule: its value, at most the extent."""
+    """Return ``tile_<rank>`` of every fixed tile rule: its value, at most the extent.
+
+    A point may give a fixed rule's tile as the column ``tile_<rank>`` instead of the
+    rule's value (a search costs many tiles of one model in one call).
+    """
     tiles: dict[str, np.ndarray] = {}
     for rule in model.mapping.tiles:
         if rule.fixed is not None:
             full = np.asarray(columns[rule.rank], dtype=np.int64)
-            fixed = quantity_column(columns, rule.fixed)
+            given = columns.get(f"tile_{rule.rank}")
+            fixed = quantity_column(columns, rule.fixed) if given is None else given
             tiles[f"tile_{rule.rank}"] = np.minimum(fixed, full).astype(float)
     return tiles
 

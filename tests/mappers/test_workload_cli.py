@@ -176,3 +176,17 @@ def test_kernel_run_states_the_static_extents_too():
                     "M=40,P=30")  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "attention_1pass on numpy, E=32,F=16,M=40,P=30:" in result.output
+
+
+def test_kernel_workload_none_means_only_extent_and_shape():
+    run = ("kernel", "run", "attention/1pass", "--workload", "none")
+    result = invoke(*run, "--shape", "M=40,P=30")
+    assert result.exit_code == 1 and "needs a static extent" in result.output  # no E=64 default
+    result = invoke(*run, "--extent", "E=16,F=8")
+    assert result.exit_code == 1 and "give the extent of P, M with --shape" in result.output
+    result = invoke(*run, "--extent", "E=16,F=8", "--shape", "M=40,P=30")
+    assert result.exit_code == 0 and "E=16,F=8,M=40,P=30" in result.output
+    model = ("kernel", "model", "attention/1pass", "--renderer", "cuda", "--workload", "none",
+             "--extent", "E=16,F=8")  # fmt: skip
+    result = invoke(*model)
+    assert result.exit_code == 1 and "M=4096" not in result.output  # no M=4096,P=4096 default

@@ -33,10 +33,10 @@ def _inputs(plan: Any, shape: dict[str, int], seed: int) -> tuple[dict[str, Any]
     extents = {**dict(plan.tiling.static_extents), **shape}
     rng = np.random.default_rng(seed)
     arrays = {}
+    missing = [r for t in plan.cascade.inputs for r in t.ranks if r not in extents]
+    if missing:
+        raise fail(f"give the extent of {', '.join(dict.fromkeys(missing))} with --shape")
     for tensor in plan.cascade.inputs:
-        missing = [r for r in tensor.ranks if r not in extents]
-        if missing:
-            raise fail(f"give the extent of {', '.join(missing)} with --shape")
         size = tuple(extents[r] for r in tensor.ranks)
         arrays[tensor.name] = rng.standard_normal(size).astype(np.float32)
     return arrays, shape
