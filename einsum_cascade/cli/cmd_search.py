@@ -11,8 +11,9 @@ import typer
 
 from einsum_cascade.cli.app import (
     app,
+    os_errors,
     print_json,
-    refuse_overwrite,
+    refuse_output_file,
     stderr_console,
     stdout_console,
     user_errors,
@@ -78,7 +79,7 @@ def search(
     """Search partition sizes, bindings, spreads, loop orders, tiles, schedules and placements."""
     from mappers.search.engine import search_mappings
 
-    refuse_overwrite(out, force=force)
+    refuse_output_file(out, force=force)
     graph, spec, base, point, label = _inputs(arch, cascade, workload, seq, extent, template)
     with _progress(as_json) as report:
         (result,) = search_mappings(
@@ -173,7 +174,8 @@ def _write(result: SearchResult, out: Path, command: str, label: str) -> None:
         f"latency_s {best.latency_s:.6g}, energy_pj {best.energy_pj:.6g}, "
         f"traffic_bytes {best.traffic_bytes:.6g}"
     )
-    out.write_text(mapping_yaml(best.mapping, header), encoding="utf-8")
+    with os_errors():
+        out.write_text(mapping_yaml(best.mapping, header), encoding="utf-8")
 
 
 def _json(result: SearchResult, out: Path | None) -> dict[str, Any]:

@@ -702,7 +702,11 @@ def fit_caps(
     )
     step = quantity_column(columns, rule.step)
     capacity = _budget_bytes(model, rule, columns) / columns["word_bytes"]
-    caps = np.floor((capacity - constant) / (per_tile * step))
+    room, need = capacity - constant, per_tile * step
+    with np.errstate(divide="ignore", invalid="ignore"):
+        caps = np.floor(room / need)
+    # a rank whose tile the budget's tensors do not depend on is bounded by its extent only
+    caps = np.where(need > 0, caps, np.where(room >= 0, np.inf, -np.inf))
     full = np.broadcast_to(np.asarray(columns[rule.rank], dtype=float), shape)
     short = (full < step) & (constant + per_tile * full <= capacity)
     return np.asarray(np.where(short, np.maximum(caps, 1.0), caps), dtype=float)
@@ -728,7 +732,7 @@ def _fit_tiles(
         first = np.flatnonzero(bad.ravel())[0]
         budget = np.broadcast_to(_budget_bytes(model, rule, columns), full.shape).ravel()[first]
         level = spec.level(rule.fit_level)
-        tensors = ", ".join(rule.tensors or dict(mapping.place)[rule.fit_level])
+        tensors = ", ".join(rule.tensors or dict(mapping.place).get(rule.fit_level, ()))
         raise MappingError.single(
             "M401",
             f"no tile of {rule.rank} fits level '{level.name}' "

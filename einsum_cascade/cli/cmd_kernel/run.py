@@ -21,6 +21,7 @@ from einsum_cascade.cli.cmd_kernel.plan import (
 )
 from einsum_cascade.cli.options import (
     DEFAULT_TILING,
+    MAX_REPEATS,
     BackendOpt,
     TilingOptions,
     tiling_options,
@@ -69,7 +70,7 @@ def run(
     name: CascadeArg,
     backend: BackendOpt = "numpy",
     shape: ShapeOpt = "",
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the random inputs.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the random inputs.", min=0)] = 0,
     tolerance: Annotated[
         float | None,
         typer.Option(
@@ -140,7 +141,9 @@ def bench(
     name: CascadeArg,
     backend: BackendOpt = "numpy",
     shape: ShapeOpt = "",
-    repeats: Annotated[int, typer.Option("--repeats", help="Timed runs (>= 20 on cupy).")] = 5,
+    repeats: Annotated[
+        int, typer.Option("--repeats", help="Timed runs (>= 20 on cupy).", min=1, max=MAX_REPEATS)
+    ] = 5,
     tiling: TilingOptions = DEFAULT_TILING,
     workload: WorkloadOpt = None,
     as_json: JsonOpt = False,
