@@ -1,8 +1,8 @@
-"""Long fuzz runs: seeded mutants of specs, mappings and Timeloop YAML through the CLI.
+"""Long fuzz runs: seeded mutants of specs, mappings, sweeps, sweep axes and Timeloop YAML.
 
 Usage::
 
-    python benchmarks/fuzz.py --n 1000 [--surface spec|mapping|timeloop] [--seed 0]
+    python benchmarks/fuzz.py --n 1000 [--surface spec|mapping|sweep|axis|timeloop] [--seed 0]
 
 Prints, per surface, the counts of mutants that ran (exit 0, physical numbers), were refused
 with a diagnostic (exit 1) and findings (anything else), each finding with its mutant, and

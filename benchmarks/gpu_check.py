@@ -195,7 +195,7 @@ def _time_tensor(plan: Any, arrays: dict[str, Any], extents: dict[str, int]) -> 
             item.binary.registers,
             item.binary.shared_bytes,
             item.binary.loop_instructions,
-            item.binary.arch == "sm_90a",
+            item.binary.target == "sm_90a",
         )
         for item in loaded
     }

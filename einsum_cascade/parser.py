@@ -357,8 +357,12 @@ class _Parser:
     def primary(self) -> ast.Node:
         token = self.tok
         if token.kind is Kind.NUMBER:
+            value = float(token.text)
+            if math.isinf(value):
+                hint = "write inf for an infinite value"
+                raise self.error("number too large for a double (over 1.8e308)", token, hint)
             self.advance()
-            return ast.Number(float(token.text), token.text, token.span)
+            return ast.Number(value, token.text, token.span)
         if token.kind is Kind.IDENT and token.text not in KEYWORDS:
             if token.text == "inf":
                 self.advance()

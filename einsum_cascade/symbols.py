@@ -45,8 +45,10 @@ def is_index_symbol(symbol: sympy.Basic) -> bool:
     return isinstance(symbol, sympy.Symbol) and symbol.name == symbol.name.lower()
 
 
+@functools.lru_cache(maxsize=4096)
 def index_variables(expr: sympy.Expr) -> tuple[str, ...]:
-    """Return the index variables of an index expression, sorted by name."""
+    """Return the index variables of an index expression, sorted by name (memoized: the
+    mapper asks for the same indices many times)."""
     return tuple(sorted(s.name for s in expr.free_symbols if is_index_symbol(s)))
 
 

@@ -101,12 +101,12 @@ COUNT = Kind("count", (NONE,), 1, 2**40, integer=True)
 SHAPE = Kind("dimension", (NONE,), 1, 2**31 - 1, integer=True)  # a C int: tiles, PE counts
 WHOLE = Kind("whole number", (NONE,), 0, 2**31 - 1, integer=True)
 SIZE = Kind("size in bytes", (NONE, BYTES), 0, 2**60, low_inclusive=False)
-BANDWIDTH = Kind("bandwidth", (NONE, BYTES, BYTES_PER_S), 0, 1e18, low_inclusive=False)
+BANDWIDTH = Kind("bandwidth", (NONE, BYTES, BYTES_PER_S), 1, 1e18)  # 1 B/s: no overflow
 FREQUENCY = Kind("frequency", (NONE, HERTZ), 1, 1e13, bare_suffix=False)
 ENERGY = Kind("energy in pJ", (NONE,), 0, 1e15)
 AREA = Kind("area in um2", (NONE,), 0, 1e15)
 CYCLES = Kind("cycle count", (NONE,), 0, 1e9)
-POSITIVE = Kind("positive number", (NONE,), 0, 1e30, low_inclusive=False)
+POSITIVE = Kind("positive number", (NONE,), 1e-30, 1e30)  # ratios stay below 1e60
 NONNEGATIVE = Kind("non-negative number", (NONE,), 0, 1e30)
 FRACTION = Kind("fraction", (NONE,), 0, 1, bare_suffix=False)
 NUMBER = Kind("number", (NONE, BYTES, BYTES_PER_S, HERTZ), -1e300, 1e300)

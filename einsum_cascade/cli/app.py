@@ -115,6 +115,21 @@ def refuse_overwrite(*paths: Path | None, force: bool) -> None:
         raise fail(f"{path} {what}; pass --force to overwrite")
 
 
+def refuse_output_file(path: Path | None, *, force: bool) -> None:
+    """Exit 1 unless ``path`` can be written as one file, before any work is done.
+
+    A folder is never a file name; the file's folder must exist; an existing file needs
+    ``--force``.
+    """
+    if path is None:
+        return
+    if path.is_dir():
+        raise fail(f"{path} is a folder; give a file name, e.g. {path / 'out.yaml'}")
+    if not path.parent.is_dir():
+        raise fail(f"cannot write {path}: the folder {path.parent} does not exist")
+    refuse_overwrite(path, force=force)
+
+
 def refuse_output_folder(path: Path, *, force: bool) -> None:
     """Exit 1 unless ``path`` can be the folder an output is written into.
 

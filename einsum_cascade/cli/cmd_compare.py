@@ -16,7 +16,7 @@ from einsum_cascade.cli.app import (
     stdout_console,
     user_errors,
 )
-from einsum_cascade.cli.options import BackendOpt, MachineOpt
+from einsum_cascade.cli.options import MAX_REPEATS, BackendOpt, MachineOpt
 
 
 @app.command("calibrate")
@@ -114,8 +114,12 @@ def compare(
         str, typer.Option("--sizes", help="Sweep, e.g. 'M=512,1024;P=256;E=64,128;M0=32,64'.")
     ] = "M=512,1024,2048;P=256,1024;E=64,128;M0=32,64",
     machine: MachineOpt = None,
-    threads: Annotated[int, typer.Option("--threads", help="CPU threads while timing.")] = 1,
-    repeats: Annotated[int, typer.Option("--repeats", help="Best of this many runs.")] = 5,
+    threads: Annotated[
+        int, typer.Option("--threads", help="CPU threads while timing.", min=1, max=4096)
+    ] = 1,
+    repeats: Annotated[
+        int, typer.Option("--repeats", help="Best of this many runs.", min=1, max=MAX_REPEATS)
+    ] = 5,
     out: Annotated[Path, typer.Option("--out", help="Results .csv or .parquet.")] = Path(
         "compare.csv"
     ),

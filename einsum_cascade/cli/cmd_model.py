@@ -36,7 +36,9 @@ app.add_typer(reproduce_app, name="reproduce")
 @app.command()
 @user_errors
 def model(
-    arch: str = typer.Option(..., "--arch", help="spec name (fusemax, flat) or YAML path"),
+    arch: str = typer.Option(
+        ..., "--arch", help="accelerator spec: a name (fusemax, flat) or a YAML file"
+    ),
     mapping: str | None = typer.Option(
         None, "--mapping", help="mapping name or YAML path (an attention layer or any cascade)"
     ),
@@ -94,8 +96,8 @@ def model(
         return
     console = stdout_console()
     if attention is not None:
-        console.print(f"{attention.mapping} on {attention.spec}: {shape.label()}", markup=False)
-        for rendered in attention.tables():
+        console.print(attention.heading(), markup=False)
+        for rendered in attention.tables(heading=False):
             console.print(rendered)
         if stats:
             for rendered in attention.stats_tables():

@@ -11,8 +11,9 @@ import typer
 
 from einsum_cascade.cli.app import (
     app,
+    os_errors,
     print_json,
-    refuse_overwrite,
+    refuse_output_file,
     stderr_console,
     stdout_console,
     user_errors,
@@ -20,6 +21,9 @@ from einsum_cascade.cli.app import (
 from einsum_cascade.cli.options import extent_options
 
 if TYPE_CHECKING:
+    from einsum_cascade.ir import Cascade
+    from mappers.hardware.spec import ArchSpec
+    from mappers.mapping.schema import Mapping
     from mappers.search.candidates import SearchCounts
     from mappers.search.engine import SearchResult
 
@@ -27,7 +31,9 @@ if TYPE_CHECKING:
 @app.command()
 @user_errors
 def search(
-    arch: str = typer.Option(..., "--arch", help="spec name (fusemax, flat) or YAML path"),
+    arch: str = typer.Option(
+        ..., "--arch", help="accelerator spec: a name (fusemax, flat) or a YAML file"
+    ),
     cascade: str = typer.Option(
         ..., "--cascade", help="cascade name (attention/3pass) or .cascade path"
     ),
@@ -71,16 +77,59 @@ def search(
     as_json: bool = typer.Option(False, "--json", help="print the result as JSON"),
 ) -> None:
     """Search partition sizes, bindings, spreads, loop orders, tiles, schedules and placements."""
+    from mappers.search.engine import search_mappings
+
+    refuse_output_file(out, force=force)
+    graph, spec, base, point, label = _inputs(arch, cascade, workload, seq, extent, template)
+    with _progress(as_json) as report:
+        (result,) = search_mappings(
+            graph,
+            spec,
+            point,
+            template=base,
+            search_order_and_schedule=template is None,
+            table=table,
+            objective=objective,
+            keep=keep,
+            smallest_tile=min_tile,
+            budget_s=budget,
+            progress=report,
+        )
+    if not result.best:
+        _no_mapping(graph, spec, point, min_tile)
+    if out is not None:
+        command = (
+            f"einsum-cascade search --arch {arch} --cascade {cascade} "
+            f"--workload {workload}{f' --seq {seq}' if seq else ''} "
+            + "".join(f"--extent {item} " for item in extent or [])
+            + f"--objective {objective} --costs {table}"
+        )
+        _write(result, out, command, label)
+    if as_json:
+        print_json(_json(result, out))
+        return
+    _print(result, f"{cascade} on {spec.name}: {label}")
+    if out is not None:
+        stdout_console().print(f"wrote {out}")
+
+
+def _inputs(
+    arch: str,
+    cascade: str,
+    workload: str,
+    seq: str | None,
+    extent: list[str] | None,
+    template: str | None,
+) -> tuple[Cascade, ArchSpec, Mapping, dict[str, int], str]:
+    """Return the cascade, spec, template, workload point and its label of a search."""
     from dataclasses import replace
 
     from einsum_cascade.sources import load_cascade
     from mappers.hardware.spec_loader import load_spec
     from mappers.mapping.loader import load_mapping
-    from mappers.mapping.writer import mapping_yaml
-    from mappers.search.engine import search_mappings, template_for
+    from mappers.search.engine import template_for
     from mappers.workloads import point_workload
 
-    refuse_overwrite(out, force=force)
     shape = point_workload(workload, seq, extent_options(extent or []))
     spec = load_spec(arch)
     graph = load_cascade(cascade)
@@ -96,50 +145,37 @@ def search(
         spec=spec.name,
         batch_ranks=shape.batch_ranks if shape.batch_ranks is not None else base.batch_ranks,
     )
-    given = extent_options(extent or [])
     declared = {r.name for r in graph.ranks if r.default is not None}
     point = {k: v for k, v in shape.extents().items() if k not in declared}
-    with _progress(as_json) as report:
-        (result,) = search_mappings(
-            graph,
-            spec,
-            {**point, **given},
-            template=base,
-            search_order_and_schedule=template is None,
-            table=table,
-            objective=objective,
-            keep=keep,
-            smallest_tile=min_tile,
-            budget_s=budget,
-            progress=report,
-        )
-    if not result.best:
-        from mappers.search.explain import why_no_mapping
+    point.update(extent_options(extent or []))
+    return graph, spec, base, point, shape.label()
 
-        reasons = why_no_mapping(graph, spec, {**point, **given}, min_tile)
-        lines = ["error: no legal mapping fits this spec", *(f"  {r}" for r in reasons)]
-        if not reasons:
-            lines.append("  every candidate overflowed a buffer or was pruned; try --min-tile 1")
-        stderr_console().print("\n".join(lines), markup=False)
-        raise typer.Exit(1)
-    if out is not None:
-        best = result.best[0]
-        header = (
-            f"Found by: einsum-cascade search --arch {arch} --cascade {cascade} "
-            f"--workload {workload}{f' --seq {seq}' if seq else ''} "
-            + "".join(f"--extent {item} " for item in extent or [])
-            + f"--objective {objective} --costs {table}\n"
-            f"extents: {shape.label()}\n"
-            f"latency_s {best.latency_s:.6g}, energy_pj {best.energy_pj:.6g}, "
-            f"traffic_bytes {best.traffic_bytes:.6g}"
-        )
+
+def _no_mapping(graph: Cascade, spec: ArchSpec, point: dict[str, int], min_tile: int) -> None:
+    """Print why no legal mapping was found, and exit 1."""
+    from mappers.search.explain import why_no_mapping
+
+    reasons = why_no_mapping(graph, spec, point, min_tile)
+    lines = ["error: no legal mapping fits this spec", *(f"  {r}" for r in reasons)]
+    if not reasons:
+        lines.append("  every candidate overflowed a buffer or was pruned; try --min-tile 1")
+    stderr_console().print("\n".join(lines), markup=False)
+    raise typer.Exit(1)
+
+
+def _write(result: SearchResult, out: Path, command: str, label: str) -> None:
+    """Write the best mapping as mapping YAML, headed by the command that found it."""
+    from mappers.mapping.writer import mapping_yaml
+
+    best = result.best[0]
+    header = (
+        f"Found by: {command}\n"
+        f"extents: {label}\n"
+        f"latency_s {best.latency_s:.6g}, energy_pj {best.energy_pj:.6g}, "
+        f"traffic_bytes {best.traffic_bytes:.6g}"
+    )
+    with os_errors():
         out.write_text(mapping_yaml(best.mapping, header), encoding="utf-8")
-    if as_json:
-        print_json(_json(result, out))
-        return
-    _print(result, f"{cascade} on {spec.name}: {shape.label()}")
-    if out is not None:
-        stdout_console().print(f"wrote {out}")
 
 
 def _json(result: SearchResult, out: Path | None) -> dict[str, Any]:

@@ -48,9 +48,12 @@ def sweep(
     evaluator: Annotated[
         str | None, typer.Option(help="Evaluator name or module:function.")
     ] = None,
-    chunk_points: Annotated[int | None, typer.Option(help="Points per chunk.")] = None,
+    chunk_points: Annotated[
+        int | None, typer.Option(help="Points per chunk.", min=1, max=2**31 - 1)
+    ] = None,
     workers: Annotated[
-        int | None, typer.Option(help="Local worker processes (default: all cores; 1 = none).")
+        int | None,
+        typer.Option(help="Local worker processes (default: all cores; 1 = none).", max=4096),
     ] = None,
     scheduler: Annotated[
         str | None, typer.Option(help="Dask scheduler address, e.g. tcp://host:8786.")

@@ -20,6 +20,9 @@ import typer
 from einsum_cascade.cli.app import fail
 from mappers.units import COUNT, Kind, QuantityError, parse_quantity
 
+MAX_REPEATS = 10**6
+"""The most timed runs ``--repeats`` asks for: a bound, so that a typo cannot run forever."""
+
 
 def quantity_option(text: str, flag: str, kind: Kind = COUNT) -> int | float:
     """Read one option value as a quantity of :mod:`mappers.units` (a count by default).
@@ -98,7 +101,12 @@ TargetOpt = Annotated[
     ),
 ]
 MachineOpt = Annotated[
-    str | None, typer.Option("--machine", help="Machine spec of a measured host or GPU.")
+    str | None,
+    typer.Option(
+        "--machine",
+        help="Machine spec of the measured host or GPU: a name (host, h100) or a YAML file "
+        "(default host, or h100 for a GPU backend).",
+    ),
 ]
 
 
@@ -147,6 +155,7 @@ _TILING_HELP = {
     "grid": ("--grid", "Batch/head ranks mapped to the grid's y, e.g. G,R."),
 }
 
+_TILING_BOUNDS: dict[str, tuple[int, int]] = {"unroll": (1, 2**31 - 1)}  # (min, max)
 R = TypeVar("R")
 
 
@@ -174,7 +183,15 @@ def _with_tiling(command: Callable[..., R], defaults: TilingOptions) -> Callable
             name,
             inspect.Parameter.KEYWORD_ONLY,
             default=getattr(defaults, name),
-            annotation=Annotated[type(getattr(defaults, name)), typer.Option(flag, help=text)],
+            annotation=Annotated[
+                type(getattr(defaults, name)),
+                typer.Option(
+                    flag,
+                    help=text,
+                    min=_TILING_BOUNDS.get(name, (None, None))[0],
+                    max=_TILING_BOUNDS.get(name, (None, None))[1],
+                ),
+            ],
         )
         for name, (flag, text) in _TILING_HELP.items()
     ]

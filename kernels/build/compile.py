@@ -112,12 +112,12 @@ def check_resources(
             raise _shared_error(item.name, item.shared_bytes, shared_limit_bytes, compiled.target)
 
 
-def _shared_error(name: str, used: int, limit: int, arch: str) -> KernelError:
+def _shared_error(name: str, used: int, limit: int, target: str) -> KernelError:
     return KernelError(  # built directly so the type stays KernelError
         [
             _diagnostic(
                 "K101",
-                f"kernel '{name}' needs {used} bytes of static shared memory on {arch}, "
+                f"kernel '{name}' needs {used} bytes of static shared memory on {target}, "
                 f"more than the {limit} bytes allowed",
                 hint="use smaller tiles or fewer threads per block",
             )
@@ -227,24 +227,24 @@ def _include_options() -> tuple[str, ...]:
     return (f"-I{include}",) if include is not None else ()
 
 
-def _compile_nvrtc(text: str, arch: str, options: tuple[str, ...]) -> tuple[bytes, str]:
-    full = (f"-arch={arch}", "-Xptxas=-v", *_include_options(), *options)
+def _compile_nvrtc(text: str, target: str, options: tuple[str, ...]) -> tuple[bytes, str]:
+    full = (f"-arch={target}", "-Xptxas=-v", *_include_options(), *options)
     try:
         output = nvrtc.compile_cubin(text, "kernel.cu", full)
     except KernelError as exc:
-        _raise_compile_error(str(exc), "nvrtc", arch)
+        _raise_compile_error(str(exc), "nvrtc", target)
         raise
     return output.cubin, output.log
 
 
-def _compile_nvcc(text: str, arch: str, options: tuple[str, ...]) -> tuple[bytes, str]:
+def _compile_nvcc(text: str, target: str, options: tuple[str, ...]) -> tuple[bytes, str]:
     with tempfile.TemporaryDirectory(prefix="einsum-cascade-nvcc-") as scratch:
         source_path = Path(scratch) / "kernel.cu"
         cubin_path = Path(scratch) / "kernel.cubin"
         source_path.write_text(text, encoding="utf-8")
         command = [
             "nvcc",
-            f"-arch={arch}",
+            f"-arch={target}",
             "-cubin",
             "-Xptxas",
             "-v",
@@ -256,7 +256,7 @@ def _compile_nvcc(text: str, arch: str, options: tuple[str, ...]) -> tuple[bytes
         done = subprocess.run(command, capture_output=True, text=True)
         log = done.stdout + done.stderr
         if done.returncode != 0:
-            _raise_compile_error(log, "nvcc", arch)
+            _raise_compile_error(log, "nvcc", target)
         return cubin_path.read_bytes(), log
 
 

@@ -5,7 +5,7 @@ written to the content-hash cache and imported from there. The same function is 
 Triton's interpreter (no GPU: NumPy arrays behind a storage adapter) and compiled ahead of
 time for ``sm_80``/``sm_90a`` with ``triton.compile(ASTSource(...), GPUTarget(...))`` (no GPU
 needed). A compiled kernel's cubin, metadata and SASS counts (``cuobjdump`` from Triton's
-wheel) are cached by the source, signature, options, arch and Triton version, so CI compiles
+wheel) are cached by the source, signature, options, target and Triton version, so CI compiles
 a kernel once. Triton is imported inside functions only: it is the ``[triton]`` extra.
 """
 
@@ -30,7 +30,7 @@ from kernels.build.cache import content_key, entry_dir
 from kernels.build.triton_source import TritonKernel, TritonSource
 from kernels.errors import KernelError
 
-ARCHS = {"sm_80": 80, "sm_90a": 90, "sm_90": 90}
+TARGETS = {"sm_80": 80, "sm_90a": 90, "sm_90": 90}  # compile target: compute capability
 TENSOR_CORE_OPCODES = ("HGMMA", "HMMA")
 REPORTED = ("HGMMA", "HMMA", "LDSM", "LDGSTS", "UTMALDG", "MUFU", "FFMA", "LDL", "STL", "BAR")
 _SASS_LINE = re.compile(
@@ -128,7 +128,7 @@ class TritonBinary:
     """One AOT-compiled Triton kernel: the cubin, its launch metadata and what SASS shows."""
 
     kernel: str
-    arch: str
+    target: str
     cubin_path: Path
     function: str  # the entry point in the cubin
     num_warps: int
@@ -218,13 +218,13 @@ def signature_of(kernel: TritonKernel) -> dict[str, str]:
 def compile_kernel(
     source: TritonSource,
     kernel: TritonKernel,
-    arch: str,
+    target: str,
     num_warps: int = 4,
     num_stages: int = 3,
     aligned: bool = True,
     even: bool = True,
 ) -> TritonBinary:
-    """Compile one kernel ahead of time for ``arch`` (no GPU needed), cached by content.
+    """Compile one kernel ahead of time for ``target`` (no GPU needed), cached by content.
 
     ``even`` specialises the sequence extent as a multiple of the tile (no ragged last tile).
     With ``aligned``, pointers and the runtime extents are declared multiples of 16 (what
@@ -232,15 +232,17 @@ def compile_kernel(
     launcher uses this binary only when every extent is a multiple of 16.
     """
     triton = require_triton()
-    if arch not in ARCHS:
+    if target not in TARGETS:
         raise KernelError.single(
-            "K705", f"unknown arch '{arch}'", hint=f"valid: {', '.join(sorted(ARCHS))}"
+            "K705",
+            f"unknown Triton target '{target}'",
+            hint=f"valid targets: {', '.join(sorted(TARGETS))}",
         )
     key = content_key(
-        "triton-cubin",
+        "triton-cubin 2",  # 2: the record names the target
         source.text,
         kernel.name,
-        arch,
+        target,
         str(num_warps),
         str(num_stages),
         str(aligned),
@@ -252,9 +254,9 @@ def compile_kernel(
     record = folder / "binary.json"
     if record.exists():
         return _from_record(json.loads(record.read_text(encoding="utf-8")), folder)
-    compiled, log = _compile(source, kernel, arch, num_warps, num_stages, aligned, even)
+    compiled, log = _compile(source, kernel, target, num_warps, num_stages, aligned, even)
     written = _write_binary(compiled, folder, log)
-    data = {"kernel": kernel.name, "arch": arch, **written, "aligned": aligned, "even": even}
+    data = {"kernel": kernel.name, "target": target, **written, "aligned": aligned, "even": even}
     record.write_text(json.dumps(data, indent=1), encoding="utf-8")
     return _from_record(data, folder)
 
@@ -262,7 +264,7 @@ def compile_kernel(
 def _compile(
     source: TritonSource,
     kernel: TritonKernel,
-    arch: str,
+    target: str,
     num_warps: int,
     num_stages: int,
     aligned: bool,
@@ -289,12 +291,12 @@ def _compile(
         with contextlib.redirect_stdout(log):
             compiled = triton.compile(
                 ast,
-                target=GPUTarget("cuda", ARCHS[arch], 32),
+                target=GPUTarget("cuda", TARGETS[target], 32),
                 options={"num_warps": num_warps, "num_stages": num_stages},
             )
     except Exception as exc:  # Triton raises compilation errors of several types
         raise KernelError.single(
-            "K706", f"triton could not compile '{kernel.name}' for {arch}: {exc}"
+            "K706", f"triton could not compile '{kernel.name}' for {target}: {exc}"
         ) from None
     finally:
         os.environ.pop("TRITON_DUMP_PTXAS_LOG", None)
@@ -332,7 +334,7 @@ def _write_binary(compiled: Any, folder: Path, log: str) -> dict[str, Any]:
 def _from_record(data: dict[str, Any], folder: Path) -> TritonBinary:
     return TritonBinary(
         data["kernel"],
-        data["arch"],
+        data["target"],
         folder / "kernel.cubin",
         data["function"],
         data["num_warps"],
@@ -357,7 +359,7 @@ def check_binary(binary: TritonBinary, dots: int) -> None:
 
     Raises:
         KernelError: K707 no HGMMA/HMMA although the kernel has ``tl.dot`` calls; K708 local
-            memory spills; K709 dynamic shared memory over the arch's per-block limit.
+            memory spills; K709 dynamic shared memory over the target's per-block limit.
     """
     problems = []
     if dots and binary.tensor_core_instructions == 0:
@@ -372,13 +374,13 @@ def check_binary(binary: TritonBinary, dots: int) -> None:
                 f"{binary.count('STL')}, stack {binary.stack_bytes} B)",
             )
         )
-    limit = SHARED_LIMITS[ARCHS[binary.arch]]
+    limit = SHARED_LIMITS[TARGETS[binary.target]]
     if binary.shared_bytes > limit:
         problems.append(
             (
                 "K709",
                 f"{binary.shared_bytes} B of shared memory is over the {limit} B a block of "
-                f"{binary.arch} can have",
+                f"{binary.target} can have",
             )
         )
     if problems:
@@ -386,6 +388,6 @@ def check_binary(binary: TritonBinary, dots: int) -> None:
         text = "; ".join(message for _, message in problems)
         raise KernelError.single(
             code,
-            f"'{binary.kernel}' for {binary.arch} fails its gate: {text}",
+            f"'{binary.kernel}' for {binary.target} fails its gate: {text}",
             hint="use smaller tiles (--tile M0=..,P0=..), fewer stages or more warps",
         )

@@ -159,43 +159,45 @@ def _gpu_cupy(
     )
 
 
-ARCH_BY_NAME = (("h100", "sm_90a"), ("h200", "sm_90a"), ("gh200", "sm_90a"), ("a100", "sm_80"))
+TARGET_BY_NAME = (("h100", "sm_90a"), ("h200", "sm_90a"), ("gh200", "sm_90a"), ("a100", "sm_80"))
 
 
-def machine_arch(machine: GpuSpec) -> str | None:
+def machine_target(machine: GpuSpec) -> str | None:
     """Return the Triton target of a GPU spec by its name (h100 -> sm_90a, a100 -> sm_80)."""
     name = machine.name.lower()
-    return next((arch for key, arch in ARCH_BY_NAME if key in name), None)
+    return next((target for key, target in TARGET_BY_NAME if key in name), None)
 
 
 def triton_resources(
     plan: KernelPlan, machine: GpuSpec, compile_kernels: bool = True
 ) -> dict[str, object]:
-    """Return each kernel's resources: from an AOT compile for the machine's arch (cached)
+    """Return each kernel's resources: from an AOT compile for the machine's target (cached)
     when Triton is installed, else the plan's defaults (255 registers, staged tiles x 3)."""
     from kernels.build.triton_build import compile_kernel, triton_unavailable_reason
     from kernels.model.gpu_tensor import KernelResources, staged_tile_bytes
     from kernels.render.triton import render_triton
 
     source = render_triton(plan)
-    arch = machine_arch(machine)
+    target = machine_target(machine)
     found: dict[str, object] = {}
     for kernel in source.kernels:
-        if compile_kernels and arch is not None and triton_unavailable_reason() is None:
-            binary = compile_kernel(source, kernel, arch, kernel.warps, 3)
+        if compile_kernels and target is not None and triton_unavailable_reason() is None:
+            binary = compile_kernel(source, kernel, target, kernel.warps, 3)
             found[kernel.name] = KernelResources(
                 binary.num_warps,
                 binary.registers,
                 binary.shared_bytes,
                 binary.loop_instructions,
-                arch == "sm_90a",
+                target == "sm_90a",
             )
         else:
             word = 2 if plan.tiling.input_dtype == "float16" else 4
             spec = next(k for k in plan.kernels if k.name == kernel.name)
             names = {n for segment in spec.segments for n in segment.staged}
             staged = sum(staged_tile_bytes(plan, name, word) for name in names)
-            found[kernel.name] = KernelResources(kernel.warps, 255, 3 * staged, 0, arch != "sm_80")
+            found[kernel.name] = KernelResources(
+                kernel.warps, 255, 3 * staged, 0, target != "sm_80"
+            )
     return found
 
 

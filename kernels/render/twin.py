@@ -80,10 +80,20 @@ class TwinRenderer(Renderer):
         if buffer.storage is Storage.STAGED:
             return f"t_{ref.tensor}", self.true, variables
         if buffer.storage is Storage.GLOBAL:
-            return f"g_{ref.tensor}", self.true, variables
+            return self.global_tile(ref.tensor, variables), self.true, variables
         name = f"l_{ref.tensor}{self.generation_suffix(ref, buffer)}"
         present = f"{name}_ok" if buffer.maybe_absent else self.true
         return name, present, (*self.grid, self.kernel.parallel, *self.local_variables(ref))
+
+    def global_tile(self, tensor: str, variables: Axes) -> str:
+        """Return a kernel parameter read in place: its in-tile axes sliced to the current tile."""
+        in_tile = [self.kernel.role(v) is Role.IN_TILE for v in variables]
+        if not any(in_tile):
+            return f"g_{tensor}"
+        index = ", ".join(
+            "slice(t * TILE, t * TILE + count)" if sliced else "slice(None)" for sliced in in_tile
+        )
+        return f"g_{tensor}[{index}]"
 
     def aligned(self, code: str, axes: Axes) -> str:
         """Transpose and reshape an array so it broadcasts against the target axes."""

@@ -167,15 +167,15 @@ def load_triton_on_device(
     from kernels.run.cupy_launch import device_target
 
     require_triton()
-    arch = device_target()
-    arch = "sm_90a" if arch == "sm_90" else arch
+    target = device_target()
+    target = "sm_90a" if target == "sm_90" else target
     source = render_triton(plan)
     aligned = all(v % ALIGNMENT == 0 for k, v in extents.items() if k in plan.runtime_extents())
     loaded = []
     for kernel in source.kernels:
         even = kernel.specialization(dict(extents))["EVEN"]
         warps = num_warps or kernel.warps
-        binary = compile_kernel(source, kernel, arch, warps, num_stages, aligned, even)
+        binary = compile_kernel(source, kernel, target, warps, num_stages, aligned, even)
         check_binary(binary, kernel.dots)
         loaded.append(CubinKernel(binary, kernel))
     return loaded

@@ -46,7 +46,14 @@ class NumpyFunction:
 
     def __call__(self, *values: Any) -> Any:
         if self._compiled is None:
-            namespace: dict[str, Any] = {"numpy": np, "functools": functools, "math": math}
+            from mappers.cost.filtered import filtered_count
+
+            namespace: dict[str, Any] = {
+                "numpy": np,
+                "functools": functools,
+                "math": math,
+                "filtered_count": filtered_count,  # filtered op counts and traffic
+            }
             exec(compile(self.source, "<cost model>", "exec"), namespace)
             self._compiled = namespace["_evaluate"]
         return self._compiled(*values)
@@ -73,7 +80,53 @@ def _single(symbols: tuple[Any, ...], expression: Any) -> NumpyFunction:
     return _generate(symbols, expression)
 
 
+# The NumPy code of every sympy node printed so far, by node: models of one search share
+# most of their subexpressions, and printing them is most of a model's compilation. A
+# symbol prints as an identifier made from its name alone, so a node's code is the same
+# in every function.
+_PRINTED: dict[Any, str] = {}
+_PRINTED_LIMIT = 500_000
+
+
+def _identifier(name: str) -> str:
+    """Return a Python identifier for a symbol name, one-to-one (``L3.size_bytes`` ->
+    ``v_L3_2e_size_5f_bytes``)."""
+    return "v_" + "".join(c if c.isascii() and c.isalnum() else f"_{ord(c):x}_" for c in name)
+
+
 def _generate(symbols: Sequence[Any], expressions: Any) -> NumpyFunction:
+    from sympy.printing.numpy import NumPyPrinter
+
+    names = [_identifier(s.name) for s in symbols]
+    if len(set(names)) < len(names):  # two symbols of one name: positional names instead
+        return _generate_positional(symbols, expressions)
+    printed: dict[Any, str] = {}
+
+    class _Printer(NumPyPrinter):  # type: ignore[misc]  # sympy is untyped
+        def _print(self, expr: Any, **kwargs: Any) -> str:
+            if kwargs:
+                return str(super()._print(expr, **kwargs))
+            code = _PRINTED.get(expr) or printed.get(expr)
+            if code is None:
+                code = printed[expr] = str(super()._print(expr))
+            return code
+
+        def _print_Symbol(self, expr: Any) -> str:  # noqa: N802  # sympy's dispatch name
+            return _identifier(expr.name)
+
+    printer = _Printer({"fully_qualified_modules": True, "inline": True})
+    body = printer.doprint(expressions)
+    unknown = set(printer.module_imports) - {"numpy", "functools", "math"}
+    if unknown:
+        raise ValueError(f"cost-model code needs modules {sorted(unknown)}")
+    if len(_PRINTED) > _PRINTED_LIMIT:
+        _PRINTED.clear()
+    _PRINTED.update(printed)  # only code whose modules passed the check above
+    source = f"def _evaluate({', '.join(names)}):\n    return {body}\n"
+    return NumpyFunction(tuple(s.name for s in symbols), source)
+
+
+def _generate_positional(symbols: Sequence[Any], expressions: Any) -> NumpyFunction:
     from sympy.printing.numpy import NumPyPrinter
 
     names = {s: f"a{i}" for i, s in enumerate(symbols)}
@@ -83,12 +136,35 @@ def _generate(symbols: Sequence[Any], expressions: Any) -> NumpyFunction:
             return names.get(expr) or super()._print_Symbol(expr)
 
     printer = _Printer({"fully_qualified_modules": True, "inline": True})
+    expressions, shared = _shared_counts(expressions)
+    lines = [f"    {name} = {printer.doprint(count)}\n" for name, count in shared]
     body = printer.doprint(expressions)
     unknown = set(printer.module_imports) - {"numpy", "functools", "math"}
     if unknown:
         raise ValueError(f"cost-model code needs modules {sorted(unknown)}")
-    source = f"def _evaluate({', '.join(names.values())}):\n    return {body}\n"
+    source = f"def _evaluate({', '.join(names.values())}):\n{''.join(lines)}    return {body}\n"
     return NumpyFunction(tuple(s.name for s in symbols), source)
+
+
+def _shared_counts(expressions: Any) -> tuple[Any, list[tuple[str, Any]]]:
+    """Return the expressions with each distinct filtered count (:mod:`mappers.cost.filtered`)
+    replaced by a name, and the (name, count) pairs: each is evaluated once per call."""
+    from sympy import Basic, Symbol
+
+    from mappers.cost.filtered import FilteredCount
+
+    items = [expressions] if isinstance(expressions, Basic) else list(expressions)
+    found: set[Any] = set()
+    for item in items:
+        if isinstance(item, Basic):
+            found |= item.atoms(FilteredCount)
+    if not found:
+        return expressions, []
+    shared = sorted(found, key=str)
+    symbols = {count: Symbol(f"filtered_{i}") for i, count in enumerate(shared)}
+    replaced = [x.xreplace(symbols) if isinstance(x, Basic) else x for x in items]
+    pairs = [(symbols[count].name, count) for count in shared]
+    return (replaced[0] if isinstance(expressions, Basic) else replaced), pairs
 
 
 def _unevaluated(cls: Any, args: tuple[Any, ...]) -> Any:

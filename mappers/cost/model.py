@@ -606,6 +606,7 @@ def estimate_cost(
         workload=workload.name,
         seq_len=workload.seq_len,
         costs=costs.map(lambda v: float(np.asarray(v).reshape(-1)[0])),
+        workload_label=workload.with_extents(dict(extents or {})).label(),
     )
 
 
@@ -654,7 +655,11 @@ def fit_caps(
     )
     step = quantity_column(columns, rule.step)
     capacity = _budget_bytes(model, rule, columns) / columns["word_bytes"]
-    caps = np.floor((capacity - constant) / (per_tile * step))
+    room, need = capacity - constant, per_tile * step
+    with np.errstate(divide="ignore", invalid="ignore"):
+        caps = np.floor(room / need)
+    # a rank whose tile the budget's tensors do not depend on is bounded by its extent only
+    caps = np.where(need > 0, caps, np.where(room >= 0, np.inf, -np.inf))
     full = np.broadcast_to(np.asarray(columns[rule.rank], dtype=float), shape)
     short = (full < step) & (constant + per_tile * full <= capacity)
     return np.asarray(np.where(short, np.maximum(caps, 1.0), caps), dtype=float)
@@ -680,7 +685,7 @@ def _fit_tiles(
         first = np.flatnonzero(bad.ravel())[0]
         budget = np.broadcast_to(_budget_bytes(model, rule, columns), full.shape).ravel()[first]
         level = spec.level(rule.fit_level)
-        tensors = ", ".join(rule.tensors or dict(mapping.place)[rule.fit_level])
+        tensors = ", ".join(rule.tensors or dict(mapping.place).get(rule.fit_level, ()))
         raise MappingError.single(
             "M401",
             f"no tile of {rule.rank} fits level '{level.name}' "
@@ -727,12 +732,17 @@ def _distinct_rows(columns: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndar
 
 
 def fixed_tiles(model: CostModel, columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Return ``tile_<rank>`` of every fixed tile rule: its value, at most the extent."""
+    """Return ``tile_<rank>`` of every fixed tile rule: its value, at most the extent.
+
+    A point may give a fixed rule's tile as the column ``tile_<rank>`` instead of the
+    rule's value (a search costs many tiles of one model in one call).
+    """
     tiles: dict[str, np.ndarray] = {}
     for rule in model.mapping.tiles:
         if rule.fixed is not None:
             full = np.asarray(columns[rule.rank], dtype=np.int64)
-            fixed = quantity_column(columns, rule.fixed)
+            given = columns.get(f"tile_{rule.rank}")
+            fixed = quantity_column(columns, rule.fixed) if given is None else given
             tiles[f"tile_{rule.rank}"] = np.minimum(fixed, full).astype(float)
     return tiles
 

@@ -239,6 +239,7 @@ class CostReport:
     workload: str
     seq_len: int
     costs: Costs[float]
+    workload_label: str = ""  # the workload with every extent used: Workload.label()
 
     @property
     def area_um2(self) -> float:
@@ -282,18 +283,27 @@ class CostReport:
             "mapping": self.mapping,
             "table": self.table,
             "workload": self.workload,
+            "workload_label": self.workload_label,
             "seq_len": self.seq_len,
             "area_um2": self.area_um2,
             "einsum_arrays": dict(self.einsum_arrays),
             "metrics": self.costs.row(),
         }
 
-    def tables(self) -> tuple[Table, Table]:
-        """Return the report as two rich tables: the totals, then one row per einsum."""
+    def heading(self) -> str:
+        """Return what was costed at which extents: ``M on S: BERT (B=64 ... P=64K)``."""
+        label = self.workload_label or f"{self.workload} seq {self.seq_len}"
+        return f"{self.mapping} on {self.spec}: {label}"
+
+    def tables(self, heading: bool = True) -> tuple[Table, Table]:
+        """Return the report as two rich tables: the totals, then one row per einsum.
+
+        The totals' title is :meth:`heading`, or ``totals`` when ``heading`` is False (a
+        caller that prints the heading itself, unwrapped).
+        """
         from rich.table import Table
 
-        title = f"{self.mapping} on {self.spec}: {self.workload} seq {self.seq_len}"
-        summary = Table(title=title)
+        summary = Table(title=self.heading() if heading else "totals")
         summary.add_column("metric")
         summary.add_column("value", justify="right")
         for key, value in self.costs.totals().items():

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from einsum_cascade.ir import Cascade, Einsum, TensorKind
+from einsum_cascade.ir import Cascade, Einsum, TensorKind, TensorName
 from einsum_cascade.symbols import rank_of_variable
 from mappers.errors import MappingError
 from mappers.hardware.spec import ArchSpec, op_cycles_and_energy
@@ -49,8 +49,9 @@ from mappers.search.space import (
     candidate_list,
     computing_einsums,
     forwarding,
-    reads_tensor,
 )
+
+DIVE_AFTER = 1000  # best-first expansions before the search dives for a first structure
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +122,12 @@ class Chain:
         """
         self.cascade, self.spec, self.full, self.batch = cascade, spec, full, batch
         self.einsums = computing_einsums(cascade)
+        self.variables = {str(e.name): e.variables for e in self.einsums}
+        self.variable_key = {name: tuple(sorted(v)) for name, v in self.variables.items()}
+        self.operand_tensors: dict[str, tuple[TensorName, ...]] = {
+            str(e.name): tuple(dict.fromkeys(r.tensor for r in e.operands)) for e in self.einsums
+        }
+        self.lists: dict[tuple[tuple[str, str | None], ...], list[str] | None] = {}
         self.rows = batch.shape[0]
         self.arrays = tuple(a.name for a in spec.arrays)
         self.tiles = pipelined_tiles
@@ -244,13 +251,13 @@ class Chain:
         """Return the energy bound of operands that einsum reads from another array."""
         placed = {e.name: o.array for e, o in zip(self.einsums, chosen, strict=False)}
         extra = np.zeros(self.rows)
-        for tensor in dict.fromkeys(r.tensor for r in einsum.operands):
+        for tensor in self.operand_tensors[einsum.name]:
             if tensor == einsum.name or tensor not in placed or placed[tensor] == option.array:
                 continue
             earlier = [
                 e
                 for e in self.einsums[: len(chosen)]
-                if reads_tensor(e, tensor) and placed[e.name] != placed[tensor]
+                if tensor in self.operand_tensors[e.name] and placed[e.name] != placed[tensor]
             ]
             if not earlier:  # the first reader across arrays pays for the tensor once
                 extra = extra + self.sizes[tensor] * self.level_word
@@ -259,15 +266,15 @@ class Chain:
     # ------------------------------------------------------------------ search
 
     def _state(self, chosen: tuple[Option, ...]) -> tuple[object, ...]:
-        per_array: dict[str, list[tuple[frozenset[str], Assignment]]] = {}
+        per_array: dict[str, list[tuple[tuple[str, ...], Assignment]]] = {}
         for einsum, option in zip(self.einsums, chosen, strict=False):
             per_array.setdefault(option.array, []).append(
-                (frozenset(einsum.variables), option.assignment)
+                (self.variable_key[einsum.name], option.assignment)
             )
         return (
             len(chosen),
             chosen[-1].array if chosen else None,
-            tuple(sorted((a, tuple(sorted(v, key=repr))) for a, v in per_array.items())),
+            tuple(sorted((a, tuple(sorted(v))) for a, v in per_array.items())),
         )
 
     def _expressible(self, chosen: tuple[Option, ...], einsum: Einsum, option: Option) -> bool:
@@ -276,7 +283,8 @@ class Chain:
         ]
         on_array.append((einsum, option))
         return all(
-            _dimension_list(on_array, dim) is not None for dim in self.spec.array(option.array).dims
+            self._dimension_list(on_array, dim) is not None
+            for dim in self.spec.array(option.array).dims
         )
 
     def _canonical(self, chosen: tuple[Option, ...], option: Option) -> bool:
@@ -303,6 +311,12 @@ class Chain:
     ) -> collections.abc.Iterator[tuple[Structure, Array, Array]]:
         """Yield complete structures best first, with their latency and energy bounds.
 
+        After :data:`DIVE_AFTER` expansions without an incumbent at every row, the search
+        dives: it expands the best child of the node it just expanded (the others wait in
+        the queue), so a first complete structure comes after one more node per einsum
+        rather than after every node whose bound is lower (a long chain such as
+        Flowformer's has millions of those).
+
         Args:
             incumbent: returns the (latency, energy) per row a bound must beat.
             worse: (latency bound, energy bound, incumbent latency, incumbent energy) ->
@@ -315,10 +329,13 @@ class Chain:
         heap = [_Node(0.0, next(serial), 0, (), root_loads, np.zeros(self.rows))]
         seen: dict[tuple[object, ...], list[tuple[dict[str, Array], Array]]] = {}
         scale = np.maximum(self.compute_bound(root_loads, 0), 1e-30)
-        while heap:
+        dive: _Node | None = None
+        expanded = 0
+        while heap or dive is not None:
             if stop():
                 return
-            node = heapq.heappop(heap)
+            node = dive if dive is not None else heapq.heappop(heap)
+            dive = None
             latency = memory_bound(self.compute_bound(node.loads, node.depth))
             energy = self.energy_bound(node.energy, node.depth) + self.base_energy
             best_latency, best_energy = incumbent()
@@ -331,6 +348,7 @@ class Chain:
                 continue
             einsum = self.einsums[node.depth]
             below = self.below[node.depth + 1]
+            children = []
             for option in self.options[node.depth]:
                 if not self._canonical(node.chosen, option):
                     self.counts.dominated += below
@@ -348,10 +366,21 @@ class Chain:
                     continue
                 seen[state].append((loads, spent))
                 bound = self.compute_bound(loads, node.depth + 1)
-                priority = float(np.min(bound / scale)) + 1e-12 * node.depth
-                heapq.heappush(
-                    heap, _Node(priority, next(serial), node.depth + 1, chosen, loads, spent)
-                )
+                priority = float(np.min(bound / scale)) - 1e-12 * node.depth
+                children.append(_Node(priority, next(serial), node.depth + 1, chosen, loads, spent))
+            expanded += 1
+            if children and expanded > DIVE_AFTER and not np.all(np.isfinite(incumbent()[0])):
+                dive = min(children)
+                children.remove(dive)
+            for child in children:
+                heapq.heappush(heap, child)
+
+    def _dimension_list(self, on_array: list[tuple[Einsum, Option]], dim: str) -> list[str] | None:
+        """Return :func:`_dimension_list`, memoized by the einsums' spreads on ``dim``."""
+        key = tuple((str(e.name), dict(o.assignment).get(dim)) for e, o in on_array)
+        if key not in self.lists:
+            self.lists[key] = _dimension_list(on_array, dim, self.variables)
+        return self.lists[key]
 
     @staticmethod
     def _dominated(
@@ -379,7 +408,7 @@ class Chain:
                 (e, o) for e, o in zip(self.einsums, chosen, strict=True) if o.array == array.name
             ]
             for dim in array.dims:
-                listed = _dimension_list(placed, dim)
+                listed = self._dimension_list(placed, dim)
                 assert listed is not None, "yielded structures are expressible"
                 pairs.extend((dim, v) for v in listed)
             spatial.append((array.name, tuple(pairs)))
@@ -402,14 +431,15 @@ def _spreads(variables: tuple[str, ...], dims: int) -> list[tuple[str | None, ..
     return out
 
 
-def _dimension_list(on_array: list[tuple[Einsum, Option]], dim: str) -> list[str] | None:
+def _dimension_list(
+    on_array: list[tuple[Einsum, Option]], dim: str, variables: dict[str, tuple[str, ...]]
+) -> list[str] | None:
     """Return the candidate list of one array dimension giving each einsum its spread.
 
     An einsum takes the first listed variable it iterates over; one that spreads nothing
     on the dimension must iterate over none of the listed variables. None if impossible.
     """
     spread = {str(e.name): dict(o.assignment).get(dim) for e, o in on_array}
-    variables = {str(e.name): e.variables for e, _ in on_array}
     choices = {name: v for name, v in spread.items() if v is not None}
     listed = candidate_list(choices, variables) if choices else []
     if choices and not listed:

@@ -32,6 +32,7 @@ import sympy
 from einsum_cascade import count_ops
 from einsum_cascade.ir import Cascade
 from mappers.cost.cache import numpy_function
+from mappers.cost.filtered import FilterError, closed_counts
 from mappers.cost.footprint import build_extents
 from mappers.cost.model import CostModel, build_cost_model, evaluate_design_points
 from mappers.cost.symbolic import apply_table, resolve_quantity
@@ -188,6 +189,7 @@ class _Search:
         self.structures: list[Structure] = []
         self.models: dict[Mapping, CostModel] = {}
         self.shared_deltas: dict[tuple[object, ...], list[tuple[Array, Array]]] = {}
+        self.stacks: dict[tuple[tuple[tuple[str, int], ...], ...], dict[str, Array]] = {}
         kinds = ("generated", "illegal", "dominated", "bounded", "evaluated", "unexplored")
         self.cand_rows = {k: np.zeros(self.points, dtype=np.int64) for k in kinds}
         self.stopped = False
@@ -220,15 +222,18 @@ class _Search:
             out[einsum] = {}
             for op, count in ops.items():
                 expr = sympy.sympify(count)
-                if expr.has(sympy.Sum):
-                    raise MappingError.single(
-                        "M504",
-                        f"the {op} count of einsum '{einsum}' in cascade '{self.cascade.name}' "
-                        "has no closed form the search can evaluate per point",
-                        self.cascade.einsum(einsum).span,
-                        "the search needs closed-form op counts; filters (causal masks, windows, "
-                        "prefix scans) make them sums it cannot yet evaluate per point",
-                    )
+                if expr.has(sympy.Sum):  # a filter: its exact present points, a lower bound
+                    try:
+                        expr = closed_counts(expr)
+                    except FilterError as error:
+                        raise MappingError.single(
+                            "M504",
+                            f"the {op} count of einsum '{einsum}' in cascade "
+                            f"'{self.cascade.name}' cannot be evaluated per point: {error}",
+                            self.cascade.einsum(einsum).span,
+                            "filters the search counts are unions of linear comparisons of "
+                            "index variables",
+                        ) from error
                 symbols = sorted(expr.free_symbols, key=lambda s: s.name)
                 number = numpy_function(symbols, expr)(*(values[s.name] for s in symbols))
                 out[einsum][op] = np.broadcast_to(np.asarray(number, dtype=float), (self.count,))
@@ -276,6 +281,15 @@ class _Search:
         if time.monotonic() > self.deadline and all(self.best):
             self.stopped = True
         self.report()
+        return self.stopped
+
+    def spent(self, point: int) -> bool:
+        """Return whether the budget is spent while ``point`` has a placement in hand (its
+        row search then stops; the other points must have a mapping already)."""
+        if time.monotonic() > self.deadline and all(
+            b for p, b in enumerate(self.best) if p != point
+        ):
+            self.stopped = True
         return self.stopped
 
     def incumbent(self) -> tuple[Array, Array]:
@@ -391,7 +405,7 @@ class _Search:
         probe = tuple((rank, 1) for rank, _ in combos[0]) if combos else ()
         base_mapping = self.mapping(structure, order, self.schedules[0], probe, base)
         model = self.model(base_mapping)
-        compute = [self.compute(model, c, base_mapping) for c in combos]
+        compute = self.compute(model, combos)
         fastest = np.min([np.min(np.stack(list(c.values())), axis=0) for c in compute], axis=0)
         return _Prepared(order, options, base, combos, probe, model, base_mapping, compute, fastest)
 
@@ -418,7 +432,7 @@ class _Search:
                 self.cand_rows["generated"][point] += placements * len(combos)
                 self.cand_rows["bounded"][point] += placements * len(combos)
             return
-        values = [self.evaluate(ready.model, c, ready.mapping) for c in combos]
+        values = self.evaluate(ready.model, combos)
         live, pools = self.footprints(structure, options, order, combos)
         deltas: dict[tuple[int, int], list[tuple[Array, Array]]] = {}
 
@@ -432,12 +446,10 @@ class _Search:
                 variant = {**base, name: options[name][k]}
                 changed = self.mapping(structure, order, self.schedules[0], probe, variant)
                 other = self.model(changed)
-                result = []
-                for c, v in zip(combos, values, strict=True):
-                    w = self.evaluate(other, c, changed)
-                    result.append(
-                        (w["traffic_bytes"] - v["traffic_bytes"], w["energy_pj"] - v["energy_pj"])
-                    )
+                result = [
+                    (w["traffic_bytes"] - v["traffic_bytes"], w["energy_pj"] - v["energy_pj"])
+                    for w, v in zip(self.evaluate(other, combos), values, strict=True)
+                ]
                 deltas[(t, k)] = self.shared_deltas[shared] = result
             return deltas[(t, k)]
 
@@ -512,6 +524,7 @@ class _Search:
                     self.spec.clock_hz,
                     found,
                     self.keep,
+                    functools.partial(self.spent, point),
                 )
                 new = [p for p in found if not any(p is b for b in before)]
                 if not new:
@@ -561,37 +574,59 @@ class _Search:
         reads = tuple(r for r in structure.reads if tensor in r[:2])
         return (tensor, base, option, order, local, reads)
 
+    def stacked(self, combos: list[tuple[tuple[str, int], ...]]) -> dict[str, Array]:
+        """Return the rows once per tile combination, each with its tiles as columns.
+
+        A model's fixed tile rules read ``tile_<rank>`` from these columns, so one
+        evaluation costs every combination: row ``c * count + r`` is row ``r`` at
+        combination ``c``.
+        """
+        key = tuple(combos)
+        if key not in self.stacks:
+            n = len(combos)
+            columns = {k: np.tile(v, n) for k, v in self.rows.items()}
+            for i, (rank, _) in enumerate(combos[0] if combos else ()):
+                tiles = np.array([float(c[i][1]) for c in combos])
+                columns[f"tile_{rank}"] = np.repeat(tiles, self.count)
+            self.stacks[key] = columns
+        return self.stacks[key]
+
+    def split(self, values: Array, combos: list[tuple[tuple[str, int], ...]]) -> list[Array]:
+        """Return a stacked column per tile combination (see :meth:`stacked`)."""
+        return list(np.asarray(values, dtype=float).reshape(len(combos), self.count))
+
     def evaluate(
-        self, model: CostModel, tiles: tuple[tuple[str, int], ...], mapping: Mapping
-    ) -> dict[str, Array]:
+        self, model: CostModel, combos: list[tuple[tuple[str, int], ...]]
+    ) -> list[dict[str, Array]]:
+        """Return traffic and energy per tile combination, in one model evaluation."""
         # traffic and energy do not depend on the schedule (one fused region): the
-        # overlapped one skips building a tile pipeline at every evaluation
-        rules = tuple(TileRule(r, fixed=t) for r, t in tiles)
-        flat = Schedule("overlapped")
-        compiled = replace(model, mapping=replace(model.mapping, tiles=rules, schedule=flat))
-        return evaluate_design_points(compiled, self.rows)
+        # overlapped one skips building a tile pipeline
+        compiled = replace(model, mapping=replace(model.mapping, schedule=Schedule("overlapped")))
+        values = evaluate_design_points(compiled, self.stacked(combos))
+        traffic = self.split(values["traffic_bytes"], combos)
+        energy = self.split(values["energy_pj"], combos)
+        return [{"traffic_bytes": t, "energy_pj": e} for t, e in zip(traffic, energy, strict=True)]
 
     def compute(
-        self, model: CostModel, tiles: tuple[tuple[str, int], ...], mapping: Mapping
-    ) -> dict[str, Array]:
-        """Return compute cycles per schedule: the latency at unbounded DRAM bandwidth."""
-        rules = tuple(TileRule(r, fixed=t) for r, t in tiles)
+        self, model: CostModel, combos: list[tuple[tuple[str, int], ...]]
+    ) -> list[dict[str, Array]]:
+        """Return per tile combination the compute cycles per schedule: the latency at
+        unbounded DRAM bandwidth (one model evaluation per schedule)."""
         unbounded: dict[str, Array | float] = {
-            **self.rows,
+            **self.stacked(combos),
             f"{self.spec.backing.name}.bandwidth_bytes_per_s": np.inf,
         }
-        out = {}
+        per_schedule = {}
         for schedule in self.schedules:
             kind = (
                 self.template.schedule
                 if schedule == self.template.schedule.kind
                 else Schedule(schedule)
             )
-            compiled = replace(model, mapping=replace(model.mapping, tiles=rules, schedule=kind))
-            out[schedule] = np.asarray(
-                evaluate_design_points(compiled, unbounded)["latency_cycles"]
-            )
-        return out
+            compiled = replace(model, mapping=replace(model.mapping, schedule=kind))
+            latency = evaluate_design_points(compiled, unbounded)["latency_cycles"]
+            per_schedule[schedule] = self.split(latency, combos)
+        return [{s: per_schedule[s][c] for s in self.schedules} for c in range(len(combos))]
 
     def footprints(
         self,
@@ -636,8 +671,8 @@ class _Search:
         out = []
         for point in range(self.points):
             found = [self.verify(entry, point) for entry in self.best[point]]
-            if found:
-                found.extend(self.stationarity(min(found, key=self.rank), point))
+            for kept in list(found):  # each kept mapping may rank otherwise when it holds
+                found.extend(self.stationarity(kept, point))  # another tensor in the PEs
             latency = np.array([f.latency_s for f in found])
             energy = np.array([f.energy_pj for f in found])
             primary, secondary = objective_key(self.objective, latency, energy)

@@ -108,13 +108,6 @@ class PlacementSearch:
             key=lambda i: (any(d is not None for d in tensors[i].deltas[1:]), i),
         )
 
-    def _delta(self, t: int, k: int) -> tuple[Array, Array] | None:
-        return self.tensors[t].deltas[k]
-
-    def _rank_key(self, t: int, k: int, row: int) -> tuple[float, float]:
-        delta = self.tensors[t].deltas[k]
-        return (0.0, 0.0) if delta is None else (float(delta[0][row]), float(delta[1][row]))
-
     def _load(self, t: int, k: int) -> tuple[Array, Array]:
         delta = self.tensors[t].deltas[k]
         if delta is None:
@@ -131,97 +124,153 @@ class PlacementSearch:
         clock: float,
         best: list[Placed],
         keep: int,
+        stop: collections.abc.Callable[[], bool] | None = None,
+    ) -> bool:
+        """Search one row; ``best`` (sorted, at most ``keep``) gains what beats it.
+
+        ``stop`` is asked now and then once ``best`` holds a placement; when it says so the
+        search ends early. Returns whether the row was searched to the end.
+        """
+        search = _RowSearch(self, row, compute_cycles, bytes_per_cycle, clock, best, keep, stop)
+        try:
+            search.visit(0, base[0], base[1])
+        except _BudgetSpentError:
+            return False
+        return True
+
+
+class _BudgetSpentError(Exception):
+    """The budget ran out during a row's search."""
+
+
+class _RowSearch:
+    """The depth-first search of one row, on that row's numbers as Python floats."""
+
+    def __init__(
+        self,
+        search: PlacementSearch,
+        row: int,
+        compute_cycles: float,
+        bytes_per_cycle: float,
+        clock: float,
+        best: list[Placed],
+        keep: int,
+        stop: collections.abc.Callable[[], bool] | None,
     ) -> None:
-        """Search one row; ``best`` (sorted, at most ``keep``) gains what beats it."""
-        tensors = self.tensors
-        count = len(tensors)
-        sizes = [len(t.pools) for t in tensors]
-        order = self.order
-        below = [
-            math.prod(sizes[order[d]] for d in range(depth, count)) for depth in range(count + 1)
+        self.search, self.row, self.best, self.keep = search, row, best, keep
+        self.stop, self.visits = stop, 0
+        self.compute, self.bytes_per_cycle, self.clock = compute_cycles, bytes_per_cycle, clock
+        self.objective, self.tolerance = search.objective, search.tolerance
+        tensors = self.tensors = search.tensors
+        count = self.count = len(tensors)
+        self.sizes = [len(t.pools) for t in tensors]
+        order = self.order = search.order
+        self.below = [
+            math.prod(self.sizes[order[d]] for d in range(depth, count))
+            for depth in range(count + 1)
         ]
-        self.counts.generated[row] += below[0]
+        search.counts.generated[row] += self.below[0]
+        # each option's (traffic, energy) delta at this row; None until fetched
+        self.known: list[list[tuple[float, float] | None]] = [
+            [None if d is None else (float(d[0][row]), float(d[1][row])) for d in t.deltas]
+            for t in tensors
+        ]
+        minimum = [self._least(order[d]) for d in range(count)]
+        self.rest_traffic = [sum(m[0] for m in minimum[d:]) for d in range(count + 1)]
+        self.rest_energy = [sum(m[1] for m in minimum[d:]) for d in range(count + 1)]
+        steps = tensors[0].live[0].shape[0] if tensors else 0
+        self.pools = {p: np.zeros(steps) for p in search.capacities}
+        self.live: list[list[Array | None]] = [[None] * n for n in self.sizes]
+        self.choice = [0] * count
+        self.assigned = [False] * count
+        self.pairs_of: dict[int, list[tuple[int, int, int]]] = {}
+        for step, a, b in search.in_place:
+            self.pairs_of.setdefault(a, []).append((step, a, b))
+            self.pairs_of.setdefault(b, []).append((step, a, b))
 
-        def least(t: int) -> tuple[float, float]:
-            known = [d for d in tensors[t].deltas if d is not None]
-            return (
-                min((float(d[0][row]) for d in known), default=0.0),
-                min((float(d[1][row]) for d in known), default=0.0),
-            )
+    def _least(self, t: int) -> tuple[float, float]:
+        known = [d for d in self.known[t] if d is not None]
+        return (min((d[0] for d in known), default=0.0), min((d[1] for d in known), default=0.0))
 
-        minimum = [least(order[d]) for d in range(count)]
-        rest_traffic = [sum(m[0] for m in minimum[d:]) for d in range(count + 1)]
-        rest_energy = [sum(m[1] for m in minimum[d:]) for d in range(count + 1)]
-        pools = {p: np.zeros(tensors[0].live[0].shape[0]) for p in self.capacities}
-        choice = [0] * count
-        assigned = [False] * count
-        pairs_of: dict[int, list[tuple[int, int, int]]] = {}
-        for step, a, b in self.in_place:
-            pairs_of.setdefault(a, []).append((step, a, b))
-            pairs_of.setdefault(b, []).append((step, a, b))
+    def _words(self, t: int, k: int) -> Array:
+        words = self.live[t][k]
+        if words is None:
+            words = self.live[t][k] = np.ascontiguousarray(self.tensors[t].live[k][:, self.row])
+        return words
 
-        def key_of(traffic: float, energy: float) -> tuple[tuple[float, float], float]:
-            latency = max(traffic / bytes_per_cycle, compute_cycles) / clock
-            return objective_pair(self.objective, latency, energy), latency
+    def _delta(self, t: int, k: int) -> tuple[float, float]:
+        known = self.known[t][k]
+        if known is None:
+            delta = self.search._load(t, k)
+            known = self.known[t][k] = (float(delta[0][self.row]), float(delta[1][self.row]))
+        return known
 
-        def cut(traffic: float, energy: float) -> bool:
-            if len(best) < keep:
-                return False
-            key, _ = key_of(traffic, energy)
-            return not better(key, best[-1].key, self.tolerance)
+    def key_of(self, traffic: float, energy: float) -> tuple[tuple[float, float], float]:
+        latency = max(traffic / self.bytes_per_cycle, self.compute) / self.clock
+        return objective_pair(self.objective, latency, energy), latency
 
-        def place(t: int, k: int, sign: float) -> bool:
-            pool = tensors[t].pools[k]
-            if pool is None:
-                return True
-            pools[pool] += sign * tensors[t].live[k][:, row]
-            for step, a, b in pairs_of.get(t, ()):
-                other = b if t == a else a
-                if assigned[other] and tensors[other].pools[choice[other]] == pool:
-                    first = tensors[a].live[choice[a] if a != t else k][step, row]
-                    second = tensors[b].live[choice[b] if b != t else k][step, row]
-                    shared = min(first, second)
-                    pools[pool][step] -= sign * shared
-            return bool(pools[pool].max() <= self.capacities[pool])
+    def cut(self, traffic: float, energy: float) -> bool:
+        if len(self.best) < self.keep:
+            return False
+        key, _ = self.key_of(traffic, energy)
+        return not better(key, self.best[-1].key, self.tolerance)
 
-        def visit(depth: int, traffic: float, energy: float) -> None:
-            if depth == count:
-                key, latency = key_of(traffic, energy)
-                self.counts.evaluated[row] += 1
-                if len(best) < keep or better(key, best[-1].key, self.tolerance):
-                    best.append(Placed(key, tuple(choice), latency, energy, traffic))
-                    best.sort(key=lambda p: p.key)
-                    del best[keep:]
-                return
-            t = order[depth]
-            ranked = sorted(range(sizes[t]), key=lambda k: self._rank_key(t, k, row))
-            for k in ranked:
-                optimistic = self._delta(t, k) or (np.zeros(1), np.zeros(1))
-                low_traffic = traffic + float(optimistic[0][row if optimistic[0].size > 1 else 0])
-                low_energy = energy + float(optimistic[1][row if optimistic[1].size > 1 else 0])
-                if cut(low_traffic + rest_traffic[depth + 1], low_energy + rest_energy[depth + 1]):
-                    self.counts.bounded[row] += below[depth + 1]
-                    continue
-                choice[t] = k
-                fits = place(t, k, 1.0)
-                assigned[t] = True
-                if fits:
-                    delta = self._load(t, k)
-                    next_traffic = traffic + float(delta[0][row])
-                    next_energy = energy + float(delta[1][row])
-                    if cut(
-                        next_traffic + rest_traffic[depth + 1], next_energy + rest_energy[depth + 1]
-                    ):
-                        self.counts.bounded[row] += below[depth + 1]
-                    else:
-                        visit(depth + 1, next_traffic, next_energy)
+    def place(self, t: int, k: int, sign: float) -> bool:
+        tensors, choice = self.tensors, self.choice
+        pool = tensors[t].pools[k]
+        if pool is None:
+            return True
+        words = self.pools[pool]
+        if sign > 0:
+            words += self._words(t, k)
+        else:
+            words -= self._words(t, k)
+        for step, a, b in self.pairs_of.get(t, ()):
+            other = b if t == a else a
+            if self.assigned[other] and tensors[other].pools[choice[other]] == pool:
+                first = self._words(a, choice[a] if a != t else k)[step]
+                second = self._words(b, choice[b] if b != t else k)[step]
+                words[step] -= sign * min(first, second)
+        return bool(words.max() <= self.search.capacities[pool])
+
+    def visit(self, depth: int, traffic: float, energy: float) -> None:
+        counts, row, best = self.search.counts, self.row, self.best
+        self.visits += 1
+        if self.stop is not None and best and self.visits % 512 == 0 and self.stop():
+            raise _BudgetSpentError
+        if depth == self.count:
+            key, latency = self.key_of(traffic, energy)
+            counts.evaluated[row] += 1
+            if len(best) < self.keep or better(key, best[-1].key, self.tolerance):
+                best.append(Placed(key, tuple(self.choice), latency, energy, traffic))
+                best.sort(key=lambda p: p.key)
+                del best[self.keep :]
+            return
+        t = self.order[depth]
+        known = self.known[t]
+        ranked = sorted(range(self.sizes[t]), key=lambda k: known[k] or (0.0, 0.0))
+        rest_traffic, rest_energy = self.rest_traffic[depth + 1], self.rest_energy[depth + 1]
+        below = self.below[depth + 1]
+        for k in ranked:
+            low = known[k] or (0.0, 0.0)
+            if self.cut(traffic + low[0] + rest_traffic, energy + low[1] + rest_energy):
+                counts.bounded[row] += below
+                continue
+            self.choice[t] = k
+            fits = self.place(t, k, 1.0)
+            self.assigned[t] = True
+            if fits:
+                delta = self._delta(t, k)
+                next_traffic, next_energy = traffic + delta[0], energy + delta[1]
+                if self.cut(next_traffic + rest_traffic, next_energy + rest_energy):
+                    counts.bounded[row] += below
                 else:
-                    self.counts.illegal[row] += below[depth + 1]
-                assigned[t] = False
-                place(t, k, -1.0)
-                choice[t] = 0
-
-        visit(0, base[0], base[1])
+                    self.visit(depth + 1, next_traffic, next_energy)
+            else:
+                counts.illegal[row] += below
+            self.assigned[t] = False
+            self.place(t, k, -1.0)
+            self.choice[t] = 0
 
 
 __all__ = [

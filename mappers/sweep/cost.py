@@ -196,10 +196,10 @@ def _raise_infeasible(
 
 def _workload(group: PointGroup, columns: Mapping[str, np.ndarray]) -> Workload:
     name = group.get("workload")
-    if name is None:
-        return Workload("none", ())
     seq_text = group.get(SEQ)
     seq = parse_seq(seq_text) if seq_text is not None else None
+    if name is None:  # no workload: only the extent axes, and M = P = a 'seq' setting
+        return _load_workload("none", seq)
     resolved = _resolve(group, name)
     if is_workload_file(resolved) or name.strip().lower() == "none":
         return _load_workload(resolved, seq)

@@ -118,6 +118,16 @@ def test_a_huge_index_offset_is_a_located_check_error() -> None:
     assert "an index number must be at most 2^40" in str(info.value)
 
 
+def test_a_number_past_a_double_is_a_located_syntax_error_not_inf() -> None:
+    # 1e400 used to read as inf: the interpreter then gave inf - inf = NaN mismatches
+    text = HEADER + "Y[k] = A[k] * 1e400 + 1e-400\n"
+    with pytest.raises(ec.DslSyntaxError) as info:
+        ec.parse_cascade(text, "big.cascade")
+    assert info.value.codes == ("E110",)
+    assert "big.cascade:5:15: error[E110]: number too large for a double" in str(info.value)
+    ec.parse_cascade(HEADER + "Y[k] = A[k] * 1e308 - inf + 1e-400\n")  # inf is written as inf
+
+
 def test_a_rank_default_past_int64_is_a_located_check_error() -> None:
     text = ONE_PASS.replace("rank M0 = 256", "rank M0 = 9223372036854775808")
     assert text != ONE_PASS

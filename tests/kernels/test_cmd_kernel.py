@@ -137,6 +137,15 @@ def test_gemm_cascade_compiles_and_runs_without_a_tile_option():
     assert result.exit_code == 0, result.output
 
 
+def test_gemm_twin_reads_its_global_input_one_tile_at_a_time():
+    # A[K, M] has the runtime-sized parallel rank, so it is read in place, not staged; K = 70
+    # is three tiles of 32 (the last ragged), so a read of all of K fails to broadcast
+    gemm = ["linear/gemm", "--parallel", "M", "--sequence", "K", "--extent", "N=64"]
+    result = invoke("kernel", "run", *gemm, "--shape", "K=70,M=50", "--backend", "numpy")
+    assert result.exit_code == 0, result.output
+    assert "ok" in result.output
+
+
 def test_an_unknown_tile_names_the_ranks_of_this_plan():
     result = invoke("kernel", "gen", "attention/1pass", "--tile", "K0=32")
     assert result.exit_code == 2

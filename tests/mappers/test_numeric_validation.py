@@ -1,5 +1,6 @@
 """Issue 15: every numeric input is finite, in its physical range, and located when wrong."""
 
+import warnings
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,7 @@ def _commands():
         ("read_energy_pj: 249.6", "read_energy_pj: nan", "S103"),
         ("read_energy_pj: 249.6", "read_energy_pj: -1", "S104"),
         ("size_bytes: 16MiB", "size_bytes: 16MHz", "S103"),
+        ("bandwidth_bytes_per_s: 400GiB", "bandwidth_bytes_per_s: 1e-300", "S104"),
     ],
     ids=lambda v: str(v).replace(" ", ""),
 )
@@ -121,6 +123,7 @@ def test_an_unknown_cost_table_is_an_error():
         ("B", "1..1000000000000", "SW111"),
         ("B", "1..8 +0.5", "SW115"),
         ("workload", "[BERT, 4K]", "SW106"),
+        ("DRAM.bandwidth_bytes_per_s", "[1e-300]", "SW115"),  # overflowed a divide
     ],
     ids=lambda v: str(v).replace(" ", ""),
 )
@@ -179,3 +182,20 @@ def test_timeloop_missing_file_and_wrong_shapes(tmp_path):
     with pytest.raises(SpecError) as caught:
         import_timeloop_arch([listed], load_spec("fusemax"))
     assert caught.value.codes == ("S301",)
+
+
+def test_a_fit_rule_whose_level_holds_no_tensor_tiles_the_whole_extent_without_warnings():
+    # Found by the mapping fuzz: with the L3 placement deleted, the P tile's fit rule for L3
+    # had 0 bytes per tile, and (capacity - 0) / 0 warned "divide by zero" (0 / 0 at a full
+    # buffer gave NaN). Nothing in L3 depends on the tile, so the tile is the whole extent.
+    from mappers.cost.model import estimate_cost
+    from mappers.workloads import get_workload
+
+    text = MAPPING.replace("  L3: [Q, BK, BV, RM, RD, RNV]\n", "")
+    assert text != MAPPING
+    mapping = mapping_from_text(text, "m.yaml")
+    workload = get_workload("BERT", 4096)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        report = estimate_cost(ONE_PASS, load_spec("fusemax"), mapping, workload)
+    assert dict(report.costs.tiles)["P"] == 4096  # the full extent P = 4K

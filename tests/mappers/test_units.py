@@ -6,6 +6,8 @@ import pytest
 import typer
 
 from einsum_cascade.cli.options import extent_options, extents_option
+from kernels.errors import KernelError
+from kernels.measure.compare import parse_sizes
 from mappers.errors import MappingError, SpecError, WorkloadError
 from mappers.hardware.spec_loader import spec_from_text
 from mappers.mapping.loader import mapping_from_text
@@ -14,12 +16,13 @@ from mappers.sweep.spec import axis_from_option, sweep_from_text
 from mappers.units import (
     COUNT,
     FREQUENCY,
+    SHAPE,
     SIZE,
     QuantityError,
     field_kind,
     parse_quantity,
 )
-from mappers.workloads import get_workload
+from mappers.workloads import get_workload, workload_from_text
 
 DATA = Path(__file__).parents[2] / "mappers" / "data"
 SPEC = (DATA / "accelerators" / "fusemax.yaml").read_text()
@@ -53,6 +56,11 @@ COUNT_ENTRY_POINTS = {
     "cli --extent": lambda t: extent_options([f"M={t}"])["M"],
     "cli --shape": lambda t: extents_option(f"M={t}")["M"],
     "workload --seq": lambda t: get_workload("BERT", t).seq_len,
+    "workload file extent": lambda t: workload_from_text(
+        f"version: 1\nname: w\nextents: {{D: {t}}}\n"
+    ).extents()["D"],
+    "kernel --tile": lambda t: extents_option(f"M0={t}", "--tile", SHAPE)["M0"],
+    "compare --sizes": lambda t: parse_sizes(f"M={t}")["M"][0],
 }
 
 
@@ -108,7 +116,7 @@ def test_frequencies_mean_the_same_everywhere(entry, text, value):
     assert FREQUENCY_ENTRY_POINTS[entry](text) == value
 
 
-_REFUSED = (SpecError, MappingError, SweepError, WorkloadError, typer.BadParameter)
+_REFUSED = (SpecError, MappingError, SweepError, WorkloadError, KernelError, typer.BadParameter)
 
 
 @pytest.mark.parametrize("entry", COUNT_ENTRY_POINTS)

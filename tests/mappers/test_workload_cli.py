@@ -131,3 +131,62 @@ def test_kernel_model_takes_its_extents_from_a_workload_and_states_them(tmp_path
     assert (record["shape"], record["static"]) == ({"M": 50, "P": 33}, {"E": 16, "F": 8})
     table = invoke(*model)
     assert "attention_1pass (cuda) on h100-sxm5-80gb, E=16,F=8,M=50,P=33:" in table.output
+
+
+def test_model_tables_state_the_extents_not_a_bare_sequence_length():
+    point = ["--extent", "B=1", "--extent", "H=1", "--extent", "E=64", "--extent", "F=64",
+             "--extent", "M=1K", "--extent", "P=1K"]  # fmt: skip
+    result = invoke("model", "--arch", "fusemax", "--mapping", "fusemax-binding", "--workload",
+                    "none", *point)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "fusemax-binding on fusemax: none (B=1 H=1 E=64 F=64 M=1K P=1K)" in result.output
+    assert " seq " not in result.output  # was a second title: 'none seq 1024'
+    from einsum_cascade import load_cascade
+    from mappers.cost.model import estimate_cost
+    from mappers.hardware.spec_loader import load_spec
+    from mappers.mapping.loader import load_mapping
+    from mappers.workloads import get_workload
+
+    mapping = load_mapping("fusemax-binding")
+    report = estimate_cost(load_cascade(mapping.cascade), load_spec("fusemax"), mapping,
+                           get_workload("BERT", "1K"), extents={"B": 2})  # fmt: skip
+    assert report.tables()[0].title == report.heading()
+    assert (
+        report.heading() == "fusemax-binding on fusemax: BERT (B=2 H=12 E=64 F=64 D=768 "
+        "S=3072 M=1K P=1K)"
+    )
+
+
+def test_a_sweep_without_a_workload_takes_m_and_p_from_its_seq_setting(tmp_path):
+    out = tmp_path / "r.parquet"
+    result = invoke("sweep", "--base", "mapping=fusemax-binding", "--base", "seq=1K",
+                    "--axis", "E=[64]", "--axis", "F=[64]", "--axis", "B=[1]", "--axis", "H=[1]",
+                    "--out", out, "--workers", "1")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    frame = read_results(out)
+    assert frame["feasible"][0], frame["reason"][0]  # was M402: 'needs extents M, P'
+    model = invoke("model", "--arch", "fusemax", "--mapping", "fusemax-binding", "--workload",
+                   "none", "--seq", "1K", "--extent", "E=64", "--extent", "F=64", "--extent",
+                   "B=1", "--extent", "H=1", "--json")  # fmt: skip
+    assert frame["latency_s"][0] == json.loads(model.output)["metrics"]["latency_s"]
+
+
+def test_kernel_run_states_the_static_extents_too():
+    result = invoke("kernel", "run", "attention/1pass", "--extent", "E=32,F=16", "--shape",
+                    "M=40,P=30")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "attention_1pass on numpy, E=32,F=16,M=40,P=30:" in result.output
+
+
+def test_kernel_workload_none_means_only_extent_and_shape():
+    run = ("kernel", "run", "attention/1pass", "--workload", "none")
+    result = invoke(*run, "--shape", "M=40,P=30")
+    assert result.exit_code == 1 and "needs a static extent" in result.output  # no E=64 default
+    result = invoke(*run, "--extent", "E=16,F=8")
+    assert result.exit_code == 1 and "give the extent of P, M with --shape" in result.output
+    result = invoke(*run, "--extent", "E=16,F=8", "--shape", "M=40,P=30")
+    assert result.exit_code == 0 and "E=16,F=8,M=40,P=30" in result.output
+    model = ("kernel", "model", "attention/1pass", "--renderer", "cuda", "--workload", "none",
+             "--extent", "E=16,F=8")  # fmt: skip
+    result = invoke(*model)
+    assert result.exit_code == 1 and "M=4096" not in result.output  # no M=4096,P=4096 default

@@ -28,9 +28,12 @@ from einsum_cascade.cli.options import (
 )
 
 WarpsOpt = Annotated[
-    int, typer.Option("--warps", help="Triton warps per program (0: 4, or 8 with masks/d>=128).")
+    int,
+    typer.Option(
+        "--warps", help="Triton warps per program (0: 4, or 8 with masks/d>=128).", min=0, max=32
+    ),
 ]
-StagesOpt = Annotated[int, typer.Option("--stages", help="Triton pipeline stages.")]
+StagesOpt = Annotated[int, typer.Option("--stages", help="Triton pipeline stages.", min=1, max=16)]
 _RETIRED = {"hidden": True, "is_eager": True}
 OldArchOpt = Annotated[
     str | None,

@@ -60,8 +60,7 @@ def model(
     if not tiling.tile.strip() and chosen == "triton":
         tile = f"{tiling.sequence}0=64,{tiling.parallel}0=128"
         tiling = dataclasses.replace(tiling, tile=tile)
-    plan, sizes = plan_at_extents(name, tiling, shape, workload, {})
-    extents = sizes or {"M": 4096, "P": 4096}
+    plan, extents = plan_at_extents(name, tiling, shape, workload, {"M": 4096, "P": 4096})
     if chosen == "triton":
         record = _model_triton(plan, spec, extents)
     else:

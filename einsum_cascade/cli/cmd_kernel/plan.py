@@ -31,7 +31,7 @@ def choose_renderer(renderer: str) -> str:
     return renderer
 
 
-def plan_kernel(name: str, options: TilingOptions) -> Any:
+def plan_kernel(name: str, options: TilingOptions, default_extent: str = DEFAULT_EXTENT) -> Any:
     """Plan the kernels of cascade ``name`` under the tiling options of the command line."""
     from einsum_cascade.sources import load_cascade
     from kernels.plan.lower import plan_kernels
@@ -52,7 +52,7 @@ def plan_kernel(name: str, options: TilingOptions) -> Any:
         tile=tiles.get(f"{sequence}0", 32),
         threads_per_block=tiles.get(f"{parallel}0", 64),
         static_extents=tuple(
-            sorted(extents_option(options.extent or DEFAULT_EXTENT, "--extent").items())
+            sorted(extents_option(options.extent or default_extent, "--extent").items())
         ),
         tile_placement=options.placement,
         unroll=options.unroll,
@@ -105,10 +105,11 @@ def plan_at_extents(
     """Plan the kernel at the extents of --extent, --shape and --workload.
 
     A workload gives the static extents --extent leaves out and the runtime extents --shape
-    leaves out. Returns (plan, runtime extents); ``default_shape`` without either.
+    leaves out, and no default applies (``--workload none``: only --extent and --shape).
+    Returns (plan, runtime extents); ``default_shape`` and E=64,F=64 without a workload.
     """
     static, runtime = workload_extents(name, workload, tiling.sequence, tiling.parallel)
     if not tiling.extent:
         tiling = dataclasses.replace(tiling, extent=extent_text(static))
     sizes = {**runtime, **extents_option(shape)} if shape or workload else default_shape
-    return plan_kernel(name, tiling), sizes
+    return plan_kernel(name, tiling, DEFAULT_EXTENT if workload is None else ""), sizes

@@ -16,10 +16,12 @@ from einsum_cascade.cli.cmd_kernel.plan import (
     JsonOpt,
     ShapeOpt,
     WorkloadOpt,
+    extent_text,
     plan_at_extents,
 )
 from einsum_cascade.cli.options import (
     DEFAULT_TILING,
+    MAX_REPEATS,
     BackendOpt,
     TilingOptions,
     tiling_options,
@@ -32,10 +34,10 @@ def _inputs(plan: Any, shape: dict[str, int], seed: int) -> tuple[dict[str, Any]
     extents = {**dict(plan.tiling.static_extents), **shape}
     rng = np.random.default_rng(seed)
     arrays = {}
+    missing = [r for t in plan.cascade.inputs for r in t.ranks if r not in extents]
+    if missing:
+        raise fail(f"give the extent of {', '.join(dict.fromkeys(missing))} with --shape")
     for tensor in plan.cascade.inputs:
-        missing = [r for r in tensor.ranks if r not in extents]
-        if missing:
-            raise fail(f"give the extent of {', '.join(missing)} with --shape")
         size = tuple(extents[r] for r in tensor.ranks)
         arrays[tensor.name] = rng.standard_normal(size).astype(np.float32)
     return arrays, shape
@@ -68,7 +70,7 @@ def run(
     name: CascadeArg,
     backend: BackendOpt = "numpy",
     shape: ShapeOpt = "",
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the random inputs.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the random inputs.", min=0)] = 0,
     tolerance: Annotated[
         float | None,
         typer.Option(
@@ -116,7 +118,8 @@ def run(
         print_json(record)
     else:
         stdout_console().print(
-            f"{plan.cascade.name} on {backend} {extents}: max abs error "
+            f"{plan.cascade.name} on {backend}, "
+            f"{extent_text({**dict(plan.tiling.static_extents), **extents})}: max abs error "
             f"{result.max_abs_error:.3g} (tolerance {atol:g} + {relative:g} * |want|), NaN "
             f"{result.nan_count}: "
             f"{'ok' if ok else 'MISMATCH'}",
@@ -138,7 +141,9 @@ def bench(
     name: CascadeArg,
     backend: BackendOpt = "numpy",
     shape: ShapeOpt = "",
-    repeats: Annotated[int, typer.Option("--repeats", help="Timed runs (>= 20 on cupy).")] = 5,
+    repeats: Annotated[
+        int, typer.Option("--repeats", help="Timed runs (>= 20 on cupy).", min=1, max=MAX_REPEATS)
+    ] = 5,
     tiling: TilingOptions = DEFAULT_TILING,
     workload: WorkloadOpt = None,
     as_json: JsonOpt = False,
