@@ -214,18 +214,19 @@ def _einsum_cost(
         busy += count * cost[0]
         energy += count * cost[1]
         lowered[op] = count
+    stationary = stationary_tensor(einsum, array.name, mapping)
     used, folds = _folds(einsum, array, mapping, extents)
     if traffic.filtered(einsum):
         folds = traffic.charged_folds(einsum)
-    reads, writes = traffic.register_words(einsum, folds * used)
+    reads, writes = traffic.register_words(einsum, stationary, folds * used)
     registers = reads * parameter_symbol(
         f"{array.name}.register_read_energy_pj"
     ) + writes * parameter_symbol(f"{array.name}.register_write_energy_pj")
-    stationary = mapping.stationary_of(einsum.name)
     dims = [dim_symbol(array, d) for d in array.dims]
     overhead = sympy.Integer(0)
     if array.fill_drain and dims:
-        overhead = sympy.Add(*(d - 1 for d in dims)) + (dims[0] if stationary != einsum.name else 0)
+        preload = stationary != einsum.name and not _in_place(stationary, einsum, array, traffic)
+        overhead = sympy.Add(*(d - 1 for d in dims)) + (dims[0] if preload else 0)
     return EinsumCost(
         einsum.name,
         array.name,
@@ -241,6 +242,33 @@ def _einsum_cost(
     )
 
 
+def stationary_tensor(einsum: Einsum, array: str, mapping: Mapping) -> str:
+    """Return the tensor an einsum holds in the PEs during one fold on its array.
+
+    The mapping's ``stationary`` choice, else the output (output-stationary) when every
+    spatial variable indexes it. An output reduced across the array (a variable it lacks
+    is spread on a dimension, as ``m0`` of ``SLNV[f, m1, p] = SLN[m1, m0, p] * BV[f, m1,
+    m0]`` on the rows) cannot stay in one PE: its partial sums move along that dimension.
+    Then the first operand every spatial variable indexes is held (``SLN``), and the
+    output's other variables stream through it (``f``), as in a weight-stationary array.
+    """
+    explicit = dict(mapping.stationary).get(einsum.name)
+    if explicit is not None:
+        return explicit
+    spatial = {v for _, v in mapping.spatial_of(array, einsum.variables)}
+    for ref in (einsum.output, *einsum.operands):
+        if spatial <= set(ref.variables()):
+            return ref.tensor
+    return einsum.name
+
+
+def _in_place(stationary: str, einsum: Einsum, array: ComputeArray, traffic: _Traffic) -> bool:
+    """Return whether a held operand is already in the PEs: computed there by an einsum on
+    the same array and read from registers (``SLN`` for ``SLNV``), so no preload."""
+    producer = dict(traffic.mapping.bind).get(stationary)
+    return producer == array.name and traffic.source(einsum.name, stationary) == REGISTERS
+
+
 def _folds(
     einsum: Einsum, array: ComputeArray, mapping: Mapping, extents: Extents
 ) -> tuple[sympy.Expr, sympy.Expr]:
@@ -248,7 +276,7 @@ def _folds(
 
     A spatial variable is cut into folds of the array dimension it is spread on, tile by
     tile (a partial fold occupies the array for a whole fold's time). Within one fold the
-    stationary tensor (:meth:`Mapping.stationary_of`) stays in the PEs while the other
+    stationary tensor (:func:`stationary_tensor`) stays in the PEs while the other
     temporal variables stream through: a temporal variable that indexes the stationary
     tensor starts a new fold at each value; one that does not streams within the fold
     (one fold per DRAM-loop tile of it).
@@ -270,7 +298,7 @@ def _folds(
 
 def _held(einsum: Einsum, mapping: Mapping) -> set[str]:
     """Return the variables of the tensor an einsum holds stationary in its PEs."""
-    stationary = mapping.stationary_of(einsum.name)
+    stationary = stationary_tensor(einsum, dict(mapping.bind).get(einsum.name, ""), mapping)
     return {
         v
         for ref in (einsum.output, *einsum.operands)
@@ -477,13 +505,13 @@ class _Traffic:
         return sympy.Mul(*(self.extents.of_variable(v, tiled=False) for v in kept))
 
     def register_words(
-        self, einsum: Einsum, held: sympy.Expr | None = None
+        self, einsum: Einsum, stationary: str, held: sympy.Expr | None = None
     ) -> tuple[sympy.Expr, sympy.Expr]:
         """Return (reads, writes) of PE register-file words for one einsum.
 
         Every iteration-space point reads each distinct operand reference once and updates
         the output once; a reduction also reads its partial sum back (every point but the first
-        of each result). A stationary operand (:meth:`Mapping.stationary_of`) is read once
+        of each result). A ``stationary`` operand (:func:`stationary_tensor`) is read once
         per fold by each PE of the fold instead (``held`` reads: folds x PEs used). An
         operand held in a level is filled into the registers of every PE that receives it
         (``accesses`` per PE); one produced in registers is not.
@@ -495,7 +523,6 @@ class _Traffic:
                 *(self.extents.of_variable(v, tiled=False) for v in einsum.variables)
             )
         operands = tuple(dict.fromkeys(einsum.operands))  # two generations: two words
-        stationary = self.mapping.stationary_of(einsum.name)
         reads = points - self.results(einsum)
         for ref in operands:
             reads += held if held is not None and ref.tensor == stationary else points
@@ -601,6 +628,25 @@ class _Traffic:
         return out
 
 
+def _check_output_can_stay(check: Validator, einsum: Einsum, mapping: Mapping) -> None:
+    """Refuse an output held in the PEs while a variable it lacks is spread on an array."""
+    array = dict(mapping.bind).get(einsum.name)
+    if array is None:
+        return
+    kept = set(einsum.output.variables())
+    for dim, variable in mapping.spatial_of(array, einsum.variables):
+        if variable not in kept:
+            check.error(
+                205,
+                f"einsum '{einsum.name}' sums '{variable}' across the {dim} of '{array}': "
+                "its output moves between PEs and cannot stay in one",
+                mapping.span_of(f"stationary.{einsum.name}"),
+                "hold an operand that every spatial variable indexes, or drop the entry "
+                "(the default holds one)",
+            )
+            return
+
+
 def check_binding(cascade: Cascade, spec: ArchSpec, mapping: Mapping) -> None:
     """Raise a located MappingError for references to unknown einsums, arrays, levels,
     tensors or array dimensions, and for a staged schedule that misses a bound einsum."""
@@ -647,6 +693,8 @@ def check_binding(cascade: Cascade, spec: ArchSpec, mapping: Mapping) -> None:
                 mapping.span_of(f"stationary.{name}"),
                 suggest(tensor, held),
             )
+        elif tensor == name:
+            _check_output_can_stay(check, cascade.einsum(name), mapping)
     _check_references(check, cascade, spec, mapping)
     counts = count_ops(cascade)
     bound = dict(mapping.bind)
