@@ -72,6 +72,7 @@ def run_cli(points: int, folder: Path) -> tuple[float, int, str, float]:
     command = [sys.executable, "-m", "einsum_cascade", "sweep", str(spec), "--workers", "1"]
     command += ["--out", str(out), "--force"]
     environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    environment.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed package has its .pyc files
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(command, check=True, env=environment, stdout=subprocess.DEVNULL)

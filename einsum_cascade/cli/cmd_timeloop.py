@@ -60,12 +60,12 @@ def export(
         str | None, typer.Option("--einsum", help="The einsum to export (with --mapping).")
     ] = None,
     workload: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--workload",
-            help="BERT, TrXL, T5, XLM, a workload YAML file, or none (only --extent)",
+            help="BERT (default), TrXL, T5, XLM, a workload YAML file, or none (only --extent)",
         ),
-    ] = "BERT",
+    ] = None,
     seq: Annotated[
         str | None,
         typer.Option("--seq", help="Sequence length M = P (built-ins: default 64K)."),
@@ -75,8 +75,8 @@ def export(
         typer.Option("--extent", help="Extra or replaced extent, NAME=VALUE (K=768)."),
     ] = None,
     table: Annotated[
-        str, typer.Option("--costs", help="Cost table: default or artifact.")
-    ] = "default",
+        str | None, typer.Option("--costs", help="Cost table: default (if not given) or artifact.")
+    ] = None,
     force: ForceOpt = False,
 ) -> None:
     """Write a spec's architecture as Timeloop v4 files (one per array), or with --mapping and
@@ -84,11 +84,20 @@ def export(
     """
     from mappers.hardware.spec_loader import load_spec
 
-    if mapping is None and einsum is not None:
-        raise fail("--einsum needs --mapping (the mapping that binds and tiles it)", EXIT_USAGE)
+    if mapping is None:
+        given = {"--einsum": einsum, "--workload": workload, "--seq": seq, "--extent": extent,
+                 "--costs": table}  # fmt: skip
+        needless = [flag for flag, value in given.items() if value]
+        if needless:
+            raise fail(
+                f"{', '.join(needless)} need{'s' if len(needless) == 1 else ''} --mapping: "
+                "without it the export is the spec's architecture alone",
+                EXIT_USAGE,
+            )
     spec = load_spec(arch)
     if mapping is not None:
-        _export_einsum(spec, mapping, einsum, workload, seq, extent or [], table, out, force)
+        point = (workload or "BERT", seq, extent or [], table or "default")
+        _export_einsum(spec, mapping, einsum, *point, out, force)
         return
     from mappers.timeloop.writer import architecture_document, write_timeloop
 

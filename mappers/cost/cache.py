@@ -46,7 +46,14 @@ class NumpyFunction:
 
     def __call__(self, *values: Any) -> Any:
         if self._compiled is None:
-            namespace: dict[str, Any] = {"numpy": np, "functools": functools, "math": math}
+            from mappers.cost.filtered import filtered_count
+
+            namespace: dict[str, Any] = {
+                "numpy": np,
+                "functools": functools,
+                "math": math,
+                "filtered_count": filtered_count,  # filtered op counts and traffic
+            }
             exec(compile(self.source, "<cost model>", "exec"), namespace)
             self._compiled = namespace["_evaluate"]
         return self._compiled(*values)
@@ -129,12 +136,35 @@ def _generate_positional(symbols: Sequence[Any], expressions: Any) -> NumpyFunct
             return names.get(expr) or super()._print_Symbol(expr)
 
     printer = _Printer({"fully_qualified_modules": True, "inline": True})
+    expressions, shared = _shared_counts(expressions)
+    lines = [f"    {name} = {printer.doprint(count)}\n" for name, count in shared]
     body = printer.doprint(expressions)
     unknown = set(printer.module_imports) - {"numpy", "functools", "math"}
     if unknown:
         raise ValueError(f"cost-model code needs modules {sorted(unknown)}")
-    source = f"def _evaluate({', '.join(names.values())}):\n    return {body}\n"
+    source = f"def _evaluate({', '.join(names.values())}):\n{''.join(lines)}    return {body}\n"
     return NumpyFunction(tuple(s.name for s in symbols), source)
+
+
+def _shared_counts(expressions: Any) -> tuple[Any, list[tuple[str, Any]]]:
+    """Return the expressions with each distinct filtered count (:mod:`mappers.cost.filtered`)
+    replaced by a name, and the (name, count) pairs: each is evaluated once per call."""
+    from sympy import Basic, Symbol
+
+    from mappers.cost.filtered import FilteredCount
+
+    items = [expressions] if isinstance(expressions, Basic) else list(expressions)
+    found: set[Any] = set()
+    for item in items:
+        if isinstance(item, Basic):
+            found |= item.atoms(FilteredCount)
+    if not found:
+        return expressions, []
+    shared = sorted(found, key=str)
+    symbols = {count: Symbol(f"filtered_{i}") for i, count in enumerate(shared)}
+    replaced = [x.xreplace(symbols) if isinstance(x, Basic) else x for x in items]
+    pairs = [(symbols[count].name, count) for count in shared]
+    return (replaced[0] if isinstance(expressions, Basic) else replaced), pairs
 
 
 def _unevaluated(cls: Any, args: tuple[Any, ...]) -> Any:

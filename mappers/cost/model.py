@@ -394,46 +394,22 @@ def evaluate_costs(
     batch = np.prod([cols[r] for r in mapping.batch_ranks if r in cols], axis=0)
     names = model.einsum_names
     region_words = [values["region", str(i)] * batch for i in range(len(sym.dram_words_by_region))]
-    arrays = {e.name: e.array for e in sym.einsums}
     busy = {n: values["busy", n] * batch for n in names}
     fill_drain = {n: values["fill_drain", n] * batch for n in names}
     cycles = {n: busy[n] / values["used", n] + fill_drain[n] for n in names}
     clock, word_bytes = cols["clock_hz"], cols["word_bytes"]
     bandwidth = cols[f"{spec.backing.name}.bandwidth_bytes_per_s"]
-    bandwidth_words_per_cycle = bandwidth / clock / word_bytes
-    memory = [w / bandwidth_words_per_cycle for w in region_words]
-    pipeline = None
-    if mapping.schedule.kind in PIPELINE_SCHEDULES:
-        loops = model.loops.evaluate(cols, shape)
-        trips = [loops["dram_loop", r] for r in mapping.loop_order]
-        pipeline = _pipeline(model, batch * np.prod(trips, axis=0), cycles)
-        if trips:
-            pipeline = dataclasses.replace(pipeline, inner_tiles=trips[-1] * np.ones(shape))
+    memory = [w / (bandwidth / clock / word_bytes) for w in region_words]
+    pipeline = _pipeline_of(model, cols, shape, batch, cycles)
+    arrays = {e.name: e.array for e in sym.einsums}
     times = functools.partial(quantity_column, cols)
     latency = latency_cycles(mapping, cycles, arrays, memory, times, pipeline)
-    zero = np.zeros(shape)
     pes = {a.name: num_pes(a, cols) for a in spec.arrays}
-    areas = area_parts_um2(spec, cols)
-    array_costs = []
-    for array in spec.arrays:
-        bound = [n for n in names if arrays[n] == array.name]
-
-        def total(quantity: str, bound: list[str] = bound) -> np.ndarray:
-            return sum((values[quantity, n] * batch for n in bound), zero)
-
-        array_costs.append(
-            ArrayCosts(
-                array.name,
-                util=sum((busy[n] for n in bound), zero) / (pes[array.name] * latency),
-                energy_pj=total("energy"),
-                register_energy_pj=total("register_energy"),
-                register_words=total("register_words"),
-                area_um2=np.broadcast_to(areas[array.name], shape),
-                busy_cycles=sum((cycles[n] for n in bound), zero),
-            )
-        )
+    pe_cycles = {a: pes[a] * latency for a in pes}
+    array_costs = _array_costs(model, values, cols, shape, batch, busy, cycles, pe_cycles)
     bounds = _bounds(model, cycles, fill_drain, memory, pipeline)
     region_of = {n: i for i, r in enumerate(regions(mapping, names)) for n in r}
+    zero = np.zeros(shape)
     einsum_costs = tuple(
         EinsumCosts(
             n,
@@ -447,13 +423,100 @@ def evaluate_costs(
         )
         for n in names
     )
+    level_costs = _level_costs(model, values, cols, shape, batch, region_words)
+    total_energy = zero
+    for part in array_costs:
+        total_energy = total_energy + part.energy_pj + part.register_energy_pj
+    for level_cost in level_costs:
+        total_energy = total_energy + level_cost.energy_pj
+    return Costs(
+        latency_cycles=latency,
+        latency_s=latency / clock,
+        traffic_bytes=sum(region_words, zero) * word_bytes,
+        energy_pj=total_energy,
+        einsums=einsum_costs,
+        arrays=array_costs,
+        levels=level_costs,
+        tiles=tuple((key.removeprefix("tile_"), value) for key, value in tiles.items()),
+        area_um2=np.broadcast_to(area_um2(spec, cols), shape),
+        traffic=_tensor_traffic(model, values, cols, batch),
+    )
+
+
+def _pipeline_of(
+    model: CostModel,
+    cols: dict[str, np.ndarray],
+    shape: tuple[int, ...],
+    batch: np.ndarray,
+    cycles: dict[str, np.ndarray],
+) -> Pipeline | None:
+    """Return the tile pipeline a pipelined or simulated schedule reads, else None."""
+    mapping = model.mapping
+    if mapping.schedule.kind not in PIPELINE_SCHEDULES:
+        return None
+    loops = model.loops.evaluate(cols, shape)
+    trips = [loops["dram_loop", r] for r in mapping.loop_order]
+    pipeline = _pipeline(model, batch * np.prod(trips, axis=0), cycles)
+    if trips:
+        pipeline = dataclasses.replace(pipeline, inner_tiles=trips[-1] * np.ones(shape))
+    return pipeline
+
+
+def _array_costs(
+    model: CostModel,
+    values: dict[Key, np.ndarray],
+    cols: dict[str, np.ndarray],
+    shape: tuple[int, ...],
+    batch: np.ndarray,
+    busy: dict[str, np.ndarray],
+    cycles: dict[str, np.ndarray],
+    pe_cycles: dict[str, np.ndarray],
+) -> tuple[ArrayCosts[np.ndarray], ...]:
+    """Return per array its utilisation (busy over ``pe_cycles``), energy, area, busy cycles."""
+    zero = np.zeros(shape)
+    arrays = {e.name: e.array for e in model.symbolic.einsums}
+    areas = area_parts_um2(model.spec, cols)
+    out = []
+    for array in model.spec.arrays:
+        bound = [n for n in model.einsum_names if arrays[n] == array.name]
+
+        def total(quantity: str, bound: list[str] = bound) -> np.ndarray:
+            return sum((values[quantity, n] * batch for n in bound), zero)
+
+        out.append(
+            ArrayCosts(
+                array.name,
+                util=sum((busy[n] for n in bound), zero) / pe_cycles[array.name],
+                energy_pj=total("energy"),
+                register_energy_pj=total("register_energy"),
+                register_words=total("register_words"),
+                area_um2=np.broadcast_to(areas[array.name], shape),
+                busy_cycles=sum((cycles[n] for n in bound), zero),
+            )
+        )
+    return tuple(out)
+
+
+def _level_costs(
+    model: CostModel,
+    values: dict[Key, np.ndarray],
+    cols: dict[str, np.ndarray],
+    shape: tuple[int, ...],
+    batch: np.ndarray,
+    region_words: list[np.ndarray],
+) -> tuple[LevelCosts[np.ndarray], ...]:
+    """Return per level its accesses (backing: DRAM words) and energy, reads and writes
+    each at their own energy per access, and its area."""
+    spec = model.spec
+    zero = np.zeros(shape)
+    areas = area_parts_um2(spec, cols)
     dram_words = sum(region_words, zero)
     dram_writes = sum(
         (values["region_writes", str(i)] * batch for i in range(len(region_words))), zero
     )
-    level_costs = []
+    out = []
     for level in spec.levels:
-        words_per_access = cols[f"{level.name}.access_bits"] / (8 * word_bytes)
+        words_per_access = cols[f"{level.name}.access_bits"] / (8 * cols["word_bytes"])
         read_pj = cols[f"{level.name}.read_energy_pj"]
         write_pj = cols[f"{level.name}.write_energy_pj"]
         if level.name == spec.backing.name:
@@ -466,24 +529,8 @@ def evaluate_costs(
             accesses = batch * (reads + writes)
             energy = batch * (reads * read_pj + writes * write_pj) / words_per_access
         area = np.broadcast_to(areas[level.name], shape)
-        level_costs.append(LevelCosts(level.name, energy, accesses, area))
-    total_energy = zero
-    for part in array_costs:
-        total_energy = total_energy + part.energy_pj + part.register_energy_pj
-    for level_cost in level_costs:
-        total_energy = total_energy + level_cost.energy_pj
-    return Costs(
-        latency_cycles=latency,
-        latency_s=latency / clock,
-        traffic_bytes=dram_words * word_bytes,
-        energy_pj=total_energy,
-        einsums=einsum_costs,
-        arrays=tuple(array_costs),
-        levels=tuple(level_costs),
-        tiles=tuple((key.removeprefix("tile_"), value) for key, value in tiles.items()),
-        area_um2=np.broadcast_to(area_um2(spec, cols), shape),
-        traffic=_tensor_traffic(model, values, cols, batch),
-    )
+        out.append(LevelCosts(level.name, energy, accesses, area))
+    return tuple(out)
 
 
 def _tensor_traffic(

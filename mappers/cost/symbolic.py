@@ -1,5 +1,16 @@
 """Build the symbolic cost of (cascade, spec, mapping, cost table): per-einsum op counts after
-lowering, busy PE-cycles, compute cycles, traffic per level and tensor, and energy terms."""
+lowering, busy PE-cycles, compute cycles, traffic per level and tensor, and energy terms.
+
+An einsum whose points a filter leaves absent (:func:`einsum_cascade.shapes.presence_conditions`:
+its own ``where``, or one inherited from a filtered operand) is costed by the folds of its
+mapping that hold a present point, the rest skipped (:mod:`mappers.cost.filtered`): a fold is
+one of the array's passes (a spatial chunk of each spread variable, one value of each
+variable that indexes the stationary tensor, one DRAM-loop tile of each other variable). A
+charged fold costs all its points, present or not; a skipped one costs nothing and moves
+nothing: operand words, results, partial sums and register words are counted over charged
+folds only, and a DRAM-loop tile of a tensor is filled only when a fold that reads it is
+charged. A variable the mapping does not cut (one fold along it) cannot be skipped.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +21,9 @@ import sympy
 from einsum_cascade import count_ops
 from einsum_cascade.diagnostics import suggest
 from einsum_cascade.ir import Cascade, Einsum, TensorRef
-from einsum_cascade.symbols import extent_symbol
+from einsum_cascade.shapes import einsum_ops, presence_conditions
+from einsum_cascade.symbols import extent_symbol, index_symbol, rank_of_variable
+from mappers.cost.filtered import Axis, FilterError, filtered_points
 from mappers.cost.footprint import Extents, build_extents, refetch_factor, tensor_size
 from mappers.cost.parameters import dim_symbol, parameter_symbol
 from mappers.errors import MappingError
@@ -109,13 +122,22 @@ def build_symbolic(cascade: Cascade, spec: ArchSpec, mapping: Mapping) -> Symbol
         {extent_symbol(r.name): extents.full[r.name] for r in cascade.ranks if r.is_derived}
     )
     counts = count_ops(cascade)
-    traffic = _Traffic(cascade, spec, mapping, extents)
+    conditions = {
+        name: condition.xreplace(subs)
+        for name, condition in presence_conditions(cascade).items()
+        if condition is not sympy.true
+    }
+    traffic = _Traffic(cascade, spec, mapping, extents, conditions)
     einsums = []
     for einsum in cascade.einsums:
         array_name = mapping.array_of(einsum.name)
         if array_name is None:
             continue
-        ops = {op: sympy.sympify(n).xreplace(subs) for op, n in counts[einsum.name].items()}
+        if einsum.name in conditions:
+            charged = traffic.charged_points(einsum)
+            ops = {op: n * charged for op, n in sorted(einsum_ops(einsum).items())}
+        else:
+            ops = {op: sympy.sympify(n).xreplace(subs) for op, n in counts[einsum.name].items()}
         einsums.append(_einsum_cost(einsum, spec.array(array_name), mapping, ops, traffic))
     names = tuple(e.name for e in einsums)
     moved = [traffic.region_dram(r) for r in regions(mapping, names)]
@@ -192,16 +214,19 @@ def _einsum_cost(
         busy += count * cost[0]
         energy += count * cost[1]
         lowered[op] = count
+    stationary = stationary_tensor(einsum, array.name, mapping)
     used, folds = _folds(einsum, array, mapping, extents)
-    reads, writes = traffic.register_words(einsum, folds * used)
+    if traffic.filtered(einsum):
+        folds = traffic.charged_folds(einsum)
+    reads, writes = traffic.register_words(einsum, stationary, folds * used)
     registers = reads * parameter_symbol(
         f"{array.name}.register_read_energy_pj"
     ) + writes * parameter_symbol(f"{array.name}.register_write_energy_pj")
-    stationary = mapping.stationary_of(einsum.name)
     dims = [dim_symbol(array, d) for d in array.dims]
     overhead = sympy.Integer(0)
     if array.fill_drain and dims:
-        overhead = sympy.Add(*(d - 1 for d in dims)) + (dims[0] if stationary != einsum.name else 0)
+        preload = stationary != einsum.name and not _in_place(stationary, einsum, array, traffic)
+        overhead = sympy.Add(*(d - 1 for d in dims)) + (dims[0] if preload else 0)
     return EinsumCost(
         einsum.name,
         array.name,
@@ -217,6 +242,33 @@ def _einsum_cost(
     )
 
 
+def stationary_tensor(einsum: Einsum, array: str, mapping: Mapping) -> str:
+    """Return the tensor an einsum holds in the PEs during one fold on its array.
+
+    The mapping's ``stationary`` choice, else the output (output-stationary) when every
+    spatial variable indexes it. An output reduced across the array (a variable it lacks
+    is spread on a dimension, as ``m0`` of ``SLNV[f, m1, p] = SLN[m1, m0, p] * BV[f, m1,
+    m0]`` on the rows) cannot stay in one PE: its partial sums move along that dimension.
+    Then the first operand every spatial variable indexes is held (``SLN``), and the
+    output's other variables stream through it (``f``), as in a weight-stationary array.
+    """
+    explicit = dict(mapping.stationary).get(einsum.name)
+    if explicit is not None:
+        return explicit
+    spatial = {v for _, v in mapping.spatial_of(array, einsum.variables)}
+    for ref in (einsum.output, *einsum.operands):
+        if spatial <= set(ref.variables()):
+            return ref.tensor
+    return einsum.name
+
+
+def _in_place(stationary: str, einsum: Einsum, array: ComputeArray, traffic: _Traffic) -> bool:
+    """Return whether a held operand is already in the PEs: computed there by an einsum on
+    the same array and read from registers (``SLN`` for ``SLNV``), so no preload."""
+    producer = dict(traffic.mapping.bind).get(stationary)
+    return producer == array.name and traffic.source(einsum.name, stationary) == REGISTERS
+
+
 def _folds(
     einsum: Einsum, array: ComputeArray, mapping: Mapping, extents: Extents
 ) -> tuple[sympy.Expr, sympy.Expr]:
@@ -224,19 +276,13 @@ def _folds(
 
     A spatial variable is cut into folds of the array dimension it is spread on, tile by
     tile (a partial fold occupies the array for a whole fold's time). Within one fold the
-    stationary tensor (:meth:`Mapping.stationary_of`) stays in the PEs while the other
+    stationary tensor (:func:`stationary_tensor`) stays in the PEs while the other
     temporal variables stream through: a temporal variable that indexes the stationary
     tensor starts a new fold at each value; one that does not streams within the fold
     (one fold per DRAM-loop tile of it).
     """
     spatial = {v: d for d, v in mapping.spatial_of(array.name, einsum.variables)}
-    stationary = mapping.stationary_of(einsum.name)
-    held = {
-        v
-        for ref in (einsum.output, *einsum.operands)
-        if ref.tensor == stationary
-        for v in ref.variables()
-    }
+    held = _held(einsum, mapping)
     used = folds = sympy.Integer(1)
     for variable in einsum.variables:
         if variable in spatial:
@@ -250,16 +296,173 @@ def _folds(
     return used, folds
 
 
+def _held(einsum: Einsum, mapping: Mapping) -> set[str]:
+    """Return the variables of the tensor an einsum holds stationary in its PEs."""
+    stationary = stationary_tensor(einsum, dict(mapping.bind).get(einsum.name, ""), mapping)
+    return {
+        v
+        for ref in (einsum.output, *einsum.operands)
+        if ref.tensor == stationary
+        for v in ref.variables()
+    }
+
+
+# How an axis of a filtered count is cut and weighed: (tile, chunk, counted).
+_Cut = tuple[sympy.Expr, sympy.Expr, bool]
+
+
 class _Traffic:
-    """Array-side accesses per operand, then DRAM and on-chip level words per tensor."""
+    """Array-side accesses per operand, then DRAM and on-chip level words per tensor.
+
+    ``conditions`` holds the presence condition of every filtered einsum (extents
+    substituted as in the extents); the counts of those einsums are over charged folds.
+    """
 
     def __init__(
-        self, cascade: Cascade, spec: ArchSpec, mapping: Mapping, extents: Extents
+        self,
+        cascade: Cascade,
+        spec: ArchSpec,
+        mapping: Mapping,
+        extents: Extents,
+        conditions: dict[str, sympy.Basic] | None = None,
     ) -> None:
         self.cascade, self.spec, self.mapping, self.extents = cascade, spec, mapping, extents
+        self.conditions = conditions or {}
         self.backing = spec.backing.name
         self.by_tensor: dict[str, sympy.Expr] = {}
         self.ledger: dict[tuple[str, str, str], sympy.Expr] = {}
+
+    # ------------------------------------------------------------ filtered einsums
+
+    def filtered(self, einsum: Einsum) -> bool:
+        """Tell whether a filter leaves some points of the einsum absent."""
+        return einsum.name in self.conditions
+
+    def fold_cut(self, einsum: Einsum, variable: str) -> tuple[sympy.Expr, sympy.Expr]:
+        """Return (tile, chunk) of a variable's folds: what the mapping can skip.
+
+        A spread variable is cut into chunks of its array dimension inside each DRAM-loop
+        tile; a variable of the stationary tensor into single values (each a fold); any
+        other into its DRAM-loop tiles (the whole extent when its rank is not looped).
+        """
+        array_name = self.mapping.array_of(einsum.name)
+        assert array_name is not None, "filtered counts are of bound einsums"
+        array = self.spec.array(array_name)
+        tile = self.extents.tile[rank_of_variable(variable)]
+        spatial = {v: d for d, v in self.mapping.spatial_of(array.name, einsum.variables)}
+        if variable in spatial:
+            return tile, dim_symbol(array, spatial[variable])
+        if variable in _held(einsum, self.mapping):
+            return tile, sympy.Integer(1)
+        return tile, tile
+
+    def count(self, einsum: Einsum, cut: dict[str, _Cut]) -> sympy.Expr:
+        """Return the filtered count of an einsum's space cut as given per variable.
+
+        A variable missing from ``cut`` is one block weighing 1.
+
+        Raises:
+            MappingError: M302 the filter is one the block counter cannot count.
+        """
+        axes = []
+        for variable in einsum.variables:
+            extent = self.extents.of_variable(variable, tiled=False)
+            if variable in cut:
+                tile, chunk, counted = cut[variable]
+                axes.append(Axis(variable, extent, tile, chunk, counted))
+            else:
+                axes.append(Axis.whole(variable, extent))
+        try:
+            return filtered_points(self.conditions[einsum.name], axes)
+        except FilterError as error:
+            raise MappingError.single(
+                "M302",
+                f"cannot cost the filtered einsum '{einsum.name}' of cascade "
+                f"'{self.cascade.name}': {error}",
+                einsum.span,
+                "filters the cost model counts are unions of linear comparisons of index "
+                "variables (m <= p, p - W < m, m == 2 * n + 1)",
+            ) from error
+
+    def charged_points(self, einsum: Einsum) -> sympy.Expr:
+        """Return the points of the folds holding a present point: the work computed."""
+        cut: dict[str, _Cut] = {v: (*self.fold_cut(einsum, v), False) for v in einsum.variables}
+        return self.count(einsum, cut)
+
+    def charged_folds(self, einsum: Einsum) -> sympy.Expr:
+        """Return the folds holding a present point: the array's passes over the einsum."""
+        cut: dict[str, _Cut] = {v: (*self.fold_cut(einsum, v), True) for v in einsum.variables}
+        return self.count(einsum, cut)
+
+    def _filtered_accesses(self, einsum: Einsum, ref: TensorRef, per_pe: bool) -> sympy.Expr:
+        """``accesses`` over charged folds: each word of ``ref`` a charged fold reads.
+
+        A word is read per point of the variables it is indexed by, per spatial chunk of a
+        spread variable it is not (per PE with ``per_pe``), and per DRAM-loop tile of any
+        other (once when the rank is not looped).
+        """
+        array_name = self.mapping.array_of(einsum.name)
+        assert array_name is not None, "traffic regions hold bound einsums only"
+        spatial = {v for _, v in self.mapping.spatial_of(array_name, einsum.variables)}
+        variables = set(ref.variables())
+        cut: dict[str, _Cut] = {}
+        for v in einsum.variables:
+            tile, chunk = self.fold_cut(einsum, v)
+            if v in variables:
+                cut[v] = (tile, chunk, False)
+            elif v in spatial:
+                cut[v] = (tile, chunk, not per_pe)
+            else:
+                cut[v] = (tile, tile, True)
+        return self.count(einsum, cut)
+
+    def _filtered_results(self, einsum: Einsum) -> sympy.Expr:
+        """``results`` over charged folds: output points some charged fold computes."""
+        kept = set(einsum.output_variables)
+        cut: dict[str, _Cut] = {
+            v: (*self.fold_cut(einsum, v), False) for v in einsum.variables if v in kept
+        }
+        return self.count(einsum, cut)
+
+    def filtered_fills(self, tensor: str, readers: list[Einsum]) -> sympy.Expr | None:
+        """Return the DRAM-loop tiles of ``tensor`` filled for filtered readers, in words.
+
+        A tile (of the tensor's looped ranks, once per iteration of an outer loop that
+        does not index it, as :func:`refetch_factor` counts) is filled when one of its
+        reader's folds in it is charged. None when an unfiltered einsum reads the tensor,
+        when readers differ in filter or indexing (the loop nest then fills every tile),
+        or when the reference is not one plain variable per rank.
+        """
+        if not readers or any(not self.filtered(e) for e in readers):
+            return None
+        einsum = readers[0]
+        ref = next(r for r in einsum.operands if r.tensor == tensor)
+        variables = ref.variables()
+        ranks = self.cascade.tensor(tensor).ranks
+        plain = len(variables) == len(ranks) and all(
+            index == index_symbol(v) for index, v in zip(ref.indices, variables, strict=False)
+        )
+        for other in readers[1:]:
+            same = next(r for r in other.operands if r.tensor == tensor) == ref
+            condition = self.conditions[other.name] == self.conditions[einsum.name]
+            if not (same and condition and set(other.variables) == set(einsum.variables)):
+                return None
+        if not plain:
+            return None
+        order = self.mapping.loop_order
+        relevant = [i for i, rank in enumerate(order) if rank in ranks]
+        outer = set(order[: max(relevant)]) - set(ranks) if relevant else set()
+        cut: dict[str, _Cut] = {}
+        for v in einsum.variables:
+            rank = rank_of_variable(v)
+            tile = self.extents.tile[rank]
+            if v in variables:
+                cut[v] = (tile, tile, False)
+            elif rank in outer:
+                cut[v] = (tile, tile, True)
+        return self.count(einsum, cut)
+
+    # ------------------------------------------------------------ all einsums
 
     def accesses(self, einsum: Einsum, ref: TensorRef, per_pe: bool = False) -> sympy.Expr:
         """Return array-side accesses of ``ref``: points / spatial multicast / temporal reuse.
@@ -267,6 +470,8 @@ class _Traffic:
         With ``per_pe`` the spatial multicast is not divided out: the words that arrive in
         the PEs' registers, one per receiving PE.
         """
+        if self.filtered(einsum):
+            return self._filtered_accesses(einsum, ref, per_pe)
         array_name = self.mapping.array_of(einsum.name)
         assert array_name is not None, "traffic regions hold bound einsums only"
         array = self.spec.array(array_name)
@@ -294,24 +499,30 @@ class _Traffic:
         (spread over fewer PEs than its extent): each extra write is a partial sum that is
         read back before it is updated.
         """
+        if self.filtered(einsum):
+            return self._filtered_results(einsum)
         kept = [v for v in einsum.variables if v not in set(einsum.reduced_variables)]
         return sympy.Mul(*(self.extents.of_variable(v, tiled=False) for v in kept))
 
     def register_words(
-        self, einsum: Einsum, held: sympy.Expr | None = None
+        self, einsum: Einsum, stationary: str, held: sympy.Expr | None = None
     ) -> tuple[sympy.Expr, sympy.Expr]:
         """Return (reads, writes) of PE register-file words for one einsum.
 
         Every iteration-space point reads each distinct operand reference once and updates
         the output once; a reduction also reads its partial sum back (every point but the first
-        of each result). A stationary operand (:meth:`Mapping.stationary_of`) is read once
+        of each result). A ``stationary`` operand (:func:`stationary_tensor`) is read once
         per fold by each PE of the fold instead (``held`` reads: folds x PEs used). An
         operand held in a level is filled into the registers of every PE that receives it
         (``accesses`` per PE); one produced in registers is not.
         """
-        points = sympy.Mul(*(self.extents.of_variable(v, tiled=False) for v in einsum.variables))
+        if self.filtered(einsum):
+            points = self.charged_points(einsum)
+        else:
+            points = sympy.Mul(
+                *(self.extents.of_variable(v, tiled=False) for v in einsum.variables)
+            )
         operands = tuple(dict.fromkeys(einsum.operands))  # two generations: two words
-        stationary = self.mapping.stationary_of(einsum.name)
         reads = points - self.results(einsum)
         for ref in operands:
             reads += held if held is not None and ref.tensor == stationary else points
@@ -352,6 +563,7 @@ class _Traffic:
             direct_reads = direct_writes = readbacks = zero
             fills = write_backs = chip_reads = chip_writes = zero
             read_here = False
+            readers: list[Einsum] = []
             for einsum in self.cascade.einsums:
                 if einsum.name not in region:
                     continue
@@ -366,6 +578,7 @@ class _Traffic:
                         self.charge(where, name, "reads", count)
                         chip_reads += count
                         read_here = True
+                        readers.append(einsum)
                 if einsum.name == name:
                     count = self.accesses(einsum, einsum.output)
                     partial = count - self.results(einsum)
@@ -379,12 +592,18 @@ class _Traffic:
                         self.charge(into, name, "writes", count)
                         self.charge(into, name, "readbacks", partial)
                         chip_writes += count
-                        if backed:
+                        if backed and self.filtered(einsum) and einsum.iterative_variable is None:
+                            write_backs += self.results(einsum)  # absent points stay unwritten
+                        elif backed:
                             write_backs += tensor_size(self.cascade, self.extents, name)
             produced = name in region
             if backed and on_chip and read_here and not produced:
-                fills = tensor_size(self.cascade, self.extents, name) * refetch_factor(
-                    self.cascade, self.mapping, self.extents, name
+                filtered = self.filtered_fills(name, readers)
+                fills = (
+                    tensor_size(self.cascade, self.extents, name)
+                    * refetch_factor(self.cascade, self.mapping, self.extents, name)
+                    if filtered is None
+                    else filtered
                 )
                 self.charge(on_chip[-1], name, "fills", fills)
             reads, writes = direct_reads, direct_writes
@@ -407,6 +626,25 @@ class _Traffic:
             if kind in kinds and level in out:
                 out[level] += words
         return out
+
+
+def _check_output_can_stay(check: Validator, einsum: Einsum, mapping: Mapping) -> None:
+    """Refuse an output held in the PEs while a variable it lacks is spread on an array."""
+    array = dict(mapping.bind).get(einsum.name)
+    if array is None:
+        return
+    kept = set(einsum.output.variables())
+    for dim, variable in mapping.spatial_of(array, einsum.variables):
+        if variable not in kept:
+            check.error(
+                205,
+                f"einsum '{einsum.name}' sums '{variable}' across the {dim} of '{array}': "
+                "its output moves between PEs and cannot stay in one",
+                mapping.span_of(f"stationary.{einsum.name}"),
+                "hold an operand that every spatial variable indexes, or drop the entry "
+                "(the default holds one)",
+            )
+            return
 
 
 def check_binding(cascade: Cascade, spec: ArchSpec, mapping: Mapping) -> None:
@@ -455,6 +693,8 @@ def check_binding(cascade: Cascade, spec: ArchSpec, mapping: Mapping) -> None:
                 mapping.span_of(f"stationary.{name}"),
                 suggest(tensor, held),
             )
+        elif tensor == name:
+            _check_output_can_stay(check, cascade.einsum(name), mapping)
     _check_references(check, cascade, spec, mapping)
     counts = count_ops(cascade)
     bound = dict(mapping.bind)

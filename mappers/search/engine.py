@@ -32,6 +32,7 @@ import sympy
 from einsum_cascade import count_ops
 from einsum_cascade.ir import Cascade
 from mappers.cost.cache import numpy_function
+from mappers.cost.filtered import FilterError, closed_counts
 from mappers.cost.footprint import build_extents
 from mappers.cost.model import CostModel, build_cost_model, evaluate_design_points
 from mappers.cost.symbolic import apply_table, resolve_quantity
@@ -221,15 +222,18 @@ class _Search:
             out[einsum] = {}
             for op, count in ops.items():
                 expr = sympy.sympify(count)
-                if expr.has(sympy.Sum):
-                    raise MappingError.single(
-                        "M504",
-                        f"the {op} count of einsum '{einsum}' in cascade '{self.cascade.name}' "
-                        "has no closed form the search can evaluate per point",
-                        self.cascade.einsum(einsum).span,
-                        "the search needs closed-form op counts; filters (causal masks, windows, "
-                        "prefix scans) make them sums it cannot yet evaluate per point",
-                    )
+                if expr.has(sympy.Sum):  # a filter: its exact present points, a lower bound
+                    try:
+                        expr = closed_counts(expr)
+                    except FilterError as error:
+                        raise MappingError.single(
+                            "M504",
+                            f"the {op} count of einsum '{einsum}' in cascade "
+                            f"'{self.cascade.name}' cannot be evaluated per point: {error}",
+                            self.cascade.einsum(einsum).span,
+                            "filters the search counts are unions of linear comparisons of "
+                            "index variables",
+                        ) from error
                 symbols = sorted(expr.free_symbols, key=lambda s: s.name)
                 number = numpy_function(symbols, expr)(*(values[s.name] for s in symbols))
                 out[einsum][op] = np.broadcast_to(np.asarray(number, dtype=float), (self.count,))

@@ -3,15 +3,18 @@
 A Timeloop architecture gives structure: clock, word size, storage levels and their sizes,
 spatial containers and per-PE registers. It has no energies (Accelergy's job) and knows one
 compute unit, so per-action energies, op tables and areas come from a ``base`` spec, matched
-by level name and by array name. Arrays are named by their number of spatial dimensions
-(``pe2d``, ``pe1d``) so that mappings written for the built-in specs apply.
+by level name and by array name (below), so that an export of any spec imports back to it
+and the FuseMax artifact's files to arrays that mappings written for the built-in specs name.
 
 Which components become what:
 
 * class ``DRAM``: the backing level (bandwidth from ``shared_bandwidth`` words per cycle,
   else from ``base``);
 * a ``*SRAM*`` class outside the spatial containers: an on-chip level;
-* containers with ``spatial: {meshX, meshY}``: one array, ``meshY`` rows by ``meshX`` cols;
+* containers with ``spatial: {meshX, meshY}``: one array, ``meshY`` rows by ``meshX`` cols,
+  the base spec's array the first container is named after (``<array>_<dim>``, as export
+  names them), else ``pe1d``/``pe2d`` by its number of dimensions, else the base's only array
+  with that many dimensions;
 * storage inside the spatial containers: the PE registers (``depth``, summed over a
   ``!Parallel`` group);
 * other storage outside the arrays (the artifact's ``reg_file_1d``) is not modelled and is
@@ -197,20 +200,38 @@ def _read_one(path: Path, parsed: _Parsed, base: ArchSpec, bandwidth: float | No
         raise SpecError.single("S302", message, where)
     shape = tuple(mesh[a] for a in ("meshY", "meshX") if a in mesh)
     dims = tuple(d for a, d in (("meshY", "rows"), ("meshX", "cols")) if a in mesh)
-    name = f"pe{len(shape)}d"
-    try:
-        template = base.array(name)
-    except KeyError:
+    assert parsed.arrays is not None and first_spatial is not None
+    array_name = _array_name(str(first_spatial.fields.get("name", "")), len(shape), base)
+    if array_name is None:
         raise SpecError.single(
             "S304",
-            f"{path}: the base spec '{base.name}' has no array '{name}' to take ops from",
-            first_spatial.span if first_spatial else None,
-        ) from None
-    array = replace(template, shape=shape, dims=dims, register_words_per_pe=registers)
-    assert parsed.arrays is not None and first_spatial is not None
+            f"{path}: the base spec '{base.name}' has no {len(shape)}D array to take ops from",
+            first_spatial.span,
+            f"name the spatial container <array>_<dim> after one of the base spec's arrays "
+            f"({', '.join(a.name for a in base.arrays)}), or pass a base spec with a "
+            f"pe{len(shape)}d array",
+        )
+    name = array_name
+    array = replace(base.array(name), shape=shape, dims=dims, register_words_per_pe=registers)
     if any(a.name == name for a, _ in parsed.arrays):
         raise SpecError.single("S305", f"{path}: a second {name} array", first_spatial.span)
     parsed.arrays.append((array, first_spatial))
+
+
+def _array_name(container: str, rank_count: int, base: ArchSpec) -> str | None:
+    """Return the base spec's array a file's spatial array stands for, or None.
+
+    In order: the array the first spatial container is named after (``tensor_cols`` ->
+    ``tensor``, as export names them), the array named by its dimension count (``pe2d``, as
+    in the FuseMax artifact), the only array of the base with as many dimensions.
+    """
+    same = [a.name for a in base.arrays if len(a.shape) == rank_count]
+    for name in sorted(same, key=len, reverse=True):
+        if container.startswith(f"{name}_"):
+            return name
+    if f"pe{rank_count}d" in same:
+        return f"pe{rank_count}d"
+    return same[0] if len(same) == 1 else None
 
 
 def _level(

@@ -1,5 +1,7 @@
 """Systolic timing as spec data: fill/drain per fold, partial folds, OS/WS/IS bindings."""
 
+from dataclasses import replace
+
 import pytest
 from systolic_gemm import (
     gemm_mapping,
@@ -12,8 +14,10 @@ from einsum_cascade import load_cascade
 from mappers.cost.model import build_cost_model, evaluate_costs
 from mappers.errors import MappingError, SpecError
 from mappers.hardware.spec_loader import load_spec
+from mappers.mapping.loader import load_mapping
 
 GEMM = load_cascade("gemm")
+FUSEMAX = load_spec("fusemax")
 SHAPES = [(64, 128, 256), (200, 300, 100), (33, 65, 129), (1024, 1024, 1024), (4096, 64, 4096)]
 
 
@@ -73,3 +77,34 @@ def test_stationary_tensor_must_be_one_the_einsum_touches():
     assert info.value.codes == ("M205",)
     assert gemm_mapping("ws").stationary_of("Z") == "W"
     assert mapping_from_text(text.replace("stationary: {Z: Q}\n", "")).stationary_of("Z") == "Z"
+
+
+def test_a_reduction_across_the_rows_holds_the_operand_and_streams_the_rest():
+    # SLNV[f, m1, p] = SLN[m1, m0, p] * BV[f, m1, m0] with m0 on the rows and p on the
+    # columns reduces m0 across the rows: its output cannot stay in a PE, so the SN tile
+    # (computed in place by SLN on the same array) is held and F streams through each fold.
+    arrays = [
+        a if a.name != "pe2d" else replace(a, shape=(64, 64), fill_drain=True)
+        for a in FUSEMAX.arrays
+    ]
+    spec = replace(FUSEMAX, arrays=tuple(arrays))
+    mapping = load_mapping("fusemax-binding")
+    model = build_cost_model(load_cascade("attention/1pass"), spec, mapping)
+    point = {"B": 1, "H": 8, "E": 64, "F": 64, "M": 4096, "P": 4096}
+    slnv = next(e for e in evaluate_costs(model, point).einsums if e.name == "SLNV")
+    # MACs B*H*F*M*P = 8*64*4096*4096 on 64*64 PEs: 2,097,152 cycles of streamed work.
+    # folds: B*H (8) x M1 (4096/64 = 64) x P chunks (4096/64 = 64) = 32768, each streaming
+    # F = 64 values; fill/drain per fold (64 - 1) + (64 - 1) = 126 (no preload: SLN is
+    # already in the PEs) -> 32768 * 126 = 4,128,768, about 2x the work, not one fold per f.
+    assert float(slnv.fill_drain_cycles) == 32768 * 126
+    assert float(slnv.cycles) == 2_097_152 + 32768 * 126
+    bqk = next(e for e in evaluate_costs(model, point).einsums if e.name == "BQK")
+    assert float(slnv.cycles) == float(bqk.cycles)  # BQK: output-stationary, E = 64 streamed
+
+
+def test_holding_a_spatially_reduced_output_is_refused():
+    # K on the rows: Z[m, n] is summed across them, so no PE can hold it
+    mapping = replace(gemm_mapping("ws"), stationary=(("Z", "Z"),))
+    with pytest.raises(MappingError) as caught:
+        build_cost_model(GEMM, systolic_spec(32, 32), mapping)
+    assert "M205" in str(caught.value) and "'k'" in str(caught.value)

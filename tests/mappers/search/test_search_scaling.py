@@ -42,20 +42,23 @@ EXTRA = {
     "pedagogy/cascade3": {"K": 1024},
     "pedagogy/cascade3-filtered": {"K": 1024, "I": 1024},
 }
-# op counts that are sums the search cannot evaluate per point (M504): a located error,
-# not a mapping
-OPEN_FORM = ("-causal", "-window", "variants/agent", "variants/aaren-scan",
-             "variants/sliding-window", "variants/streaming-llm", "variants/lightning2",
-             "pedagogy/cascade3")  # fmt: skip
 # the time each search may spend after its first legal mapping (benchmarks/search_library.py
 # searches every cascade to the end)
 BUDGET_S = 1.0
+# ops no array of the spec runs (M505): a located error, not a mapping
+NO_ARRAY = ("variants/lightning2",)  # pow
+# Filtered cascades (costed by the folds that hold a present point) are searched on FuseMax's
+# spec; on FLAT's one per kind of filter, to bound the suite's time
+# (tests/mappers/cost/test_filtered_costs.py models every one of them on both)
+FILTERED = ("-causal", "-window", "variants/agent", "variants/aaren-scan",
+            "variants/sliding-window", "variants/streaming-llm", "pedagogy/cascade3")  # fmt: skip
+FILTERED_ON_FLAT = ("attention/3pass-causal", "attention/3pass-window", "variants/aaren-scan",
+                    "pedagogy/cascade3-filtered")  # fmt: skip
 
 
 def expected_error(name: str) -> str | None:
-    masked = name.startswith("attention/") and name.endswith(OPEN_FORM[:2])
-    if masked or name.startswith(OPEN_FORM[2:]):
-        return "M504"
+    if name in NO_ARRAY:
+        return "M505"
     return None
 
 
@@ -187,6 +190,9 @@ def test_every_library_cascade_gets_a_legal_mapping(name, arch):
             search_mappings(cascade, spec, point, keep=1, budget_s=BUDGET_S)
         assert error.value.codes == (code,)
         return
+    filtered = name.endswith(FILTERED[:2]) or name.startswith(FILTERED[2:])
+    if filtered and arch == "flat" and name not in FILTERED_ON_FLAT:
+        pytest.skip("filtered: searched on FLAT's spec one per kind of filter")
     (result,) = search_mappings(cascade, spec, point, keep=1, budget_s=BUDGET_S)
     assert result.best, name
     found = result.best[0]

@@ -46,6 +46,26 @@ def test_export_then_import_gives_back_the_spec_with_every_array(tmp_path: Path,
     assert same_hardware(imported, original)
 
 
+def test_a_spec_with_its_own_array_names_round_trips(tmp_path: Path) -> None:
+    # arrays named tensor and vector, not pe2d and pe1d: export names the containers after
+    # them (tensor_cols, tensor_rows), and import finds the array again by that name
+    from mappers.hardware.spec_loader import spec_path
+
+    text = spec_path("fusemax").read_text().replace("pe2d", "tensor").replace("pe1d", "vector")
+    own = tmp_path / "own.yaml"
+    own.write_text(text.replace("name: fusemax", "name: own", 1))
+    code, output = run("timeloop", "export", "--arch", str(own), "-o", str(tmp_path / "tl"))
+    assert code == 0, output
+    back = tmp_path / "back.yaml"
+    code, output = run(
+        "timeloop", "import", str(tmp_path / "tl"), "--base", str(own), "-o", str(back)
+    )
+    assert code == 0, output  # was S304: the base spec 'own' has no array 'pe2d'
+    imported, original = load_spec(back), load_spec(own)
+    assert [a.name for a in imported.arrays] == ["tensor", "vector"]
+    assert same_hardware(imported, original)
+
+
 def test_an_imported_spec_runs_the_model_as_the_original(tmp_path: Path) -> None:
     # the artifact's own Timeloop files of FuseMax, with energies from the built-in spec
     spec_file = tmp_path / "fusemax-artifact.yaml"
@@ -195,11 +215,14 @@ def test_mapped_export_mistakes_are_diagnostics(tmp_path: Path) -> None:
     code, output = run(*mapped, "-o", str(out))
     assert code == 2 and "give --einsum, one of BQK, LM, SLD, SLNV, SPD, SPNV" in output
     code, output = run(*mapped, "--einsum", "RM", "-o", str(out))
-    assert code == 1 and "attention/1pass.cascade:17:1: error[M502]" in output
+    assert code == 1 and "attention/1pass.cascade:17:1: error[M510]" in output
     assert "Timeloop cannot project index 'm1 + 1' of tensor 'RM'" in output
     code, output = run(*mapped, "--einsum", "BQ", "-o", str(out))
     assert code == 1 and "error[M508]" in output and "did you mean 'BQK'" in output
     code, output = run("timeloop", "export", "--arch", "fusemax", "--einsum", "BQK", "-o",
                        str(out))  # fmt: skip
     assert code == 2 and "--einsum needs --mapping" in output
+    code, output = run("timeloop", "export", "--arch", "fusemax", "--seq", "4K", "--workload",
+                       "BERT", "-o", str(out))  # fmt: skip
+    assert code == 2 and "--workload, --seq need --mapping" in output  # not silently ignored
     assert not out.exists() and "Traceback" not in output
