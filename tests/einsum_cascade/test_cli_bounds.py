@@ -35,10 +35,12 @@ def invoke(*arguments: str):
          "--stages"),
         (("sweep", "SWEEP", "--chunk-points", "-1"), "--chunk-points"),
         (("sweep", "SWEEP", "--workers", "9999999999999999999"), "--workers"),
+        ((*SEARCH, "--keep", "99999999999999999999"), "--keep"),
+        ((*SEARCH, "--min-tile", "4294967296"), "--min-tile"),
     ],
     ids=["compare-repeats-0", "compare-threads-0", "run-seed-negative", "bench-repeats-0",
          "bench-repeats-huge", "gen-unroll-huge", "check-stages-0", "sweep-chunk-negative",
-         "sweep-workers-huge"],
+         "sweep-workers-huge", "search-keep-huge", "search-min-tile-huge"],
 )  # fmt: skip
 def test_out_of_range_numeric_options_are_usage_errors(tmp_path: Path, arguments, option):
     sweep = tmp_path / "s.yaml"
