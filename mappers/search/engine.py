@@ -423,36 +423,16 @@ class _Search:
         self, index: int, structure: Structure, ready: _Prepared, energy_bound: Array
     ) -> None:
         """Cost one structure under one loop order: every tile, schedule and placement."""
-        order, options, base, combos = ready.order, ready.options, ready.base, ready.combos
-        probe, compute, fastest = ready.probe, ready.compute, ready.fastest
-        valid = [self.tile_valid(c) for c in combos]
+        options, combos = ready.options, ready.combos
         placements = int(np.prod([len(options[t]) for t in self.tensors]))
-        if self.worse(self.memory_bound(fastest), energy_bound, *self.incumbent()).all():
+        if self.worse(self.memory_bound(ready.fastest), energy_bound, *self.incumbent()).all():
             for point in self.point_of:
                 self.cand_rows["generated"][point] += placements * len(combos)
                 self.cand_rows["bounded"][point] += placements * len(combos)
             return
         values = self.evaluate(ready.model, combos)
-        live, pools = self.footprints(structure, options, order, combos)
         deltas: dict[tuple[int, int], list[tuple[Array, Array]]] = {}
-
-        def fetch(t: int, k: int) -> list[tuple[Array, Array]]:
-            if (t, k) not in deltas:
-                name = self.tensors[t]
-                shared = self.delta_key(structure, order, name, options[name][0], options[name][k])
-                if shared in self.shared_deltas:
-                    deltas[(t, k)] = self.shared_deltas[shared]
-                    return deltas[(t, k)]
-                variant = {**base, name: options[name][k]}
-                changed = self.mapping(structure, order, self.schedules[0], probe, variant)
-                other = self.model(changed)
-                result = [
-                    (w["traffic_bytes"] - v["traffic_bytes"], w["energy_pj"] - v["energy_pj"])
-                    for w, v in zip(self.evaluate(other, combos), values, strict=True)
-                ]
-                deltas[(t, k)] = self.shared_deltas[shared] = result
-            return deltas[(t, k)]
-
+        fetch = functools.partial(self.fetch_delta, structure, ready, values, deltas)
         eager = [
             t
             for t, name in enumerate(self.tensors)
@@ -463,93 +443,129 @@ class _Search:
                 fetch(t, k)
                 if self.out_of_time():
                     return
-        names = {p for per in pools.values() for p in per if p is not None}
-        capacities = {p: pool_capacity_words(self.spec, p) for p in names}
-        pairs = tuple(
-            (step, self.tensors.index(a), self.tensors.index(b))
-            for step, a, b in in_place_pairs(self.cascade)
-        )
-        for position, tiles in enumerate(combos):
+        live, pools = self.footprints(structure, options, ready.order, combos)
+        for position in range(len(combos)):
             if self.out_of_time():
                 return
-            cycles = compute[position]  # schedule -> [rows]
-            schedule = min(cycles, key=lambda s: float(np.sum(cycles[s])))
-            per_row = np.min(np.stack(list(cycles.values())), axis=0)
-            chosen_schedule = [
-                min(cycles, key=lambda s: float(cycles[s][r])) for r in range(self.count)
-            ]
-            del schedule
-            zero = (np.zeros(self.count), np.zeros(self.count))
             choices = []
             for t, name in enumerate(self.tensors):
-                entry = []
-                for k in range(len(options[name])):
-                    entry.append(
-                        None
-                        if k and (t, k) not in deltas
-                        else (deltas[(t, k)][position] if k else zero)
-                    )
+                zero = (np.zeros(self.count), np.zeros(self.count))
+                entry = [
+                    None
+                    if k and (t, k) not in deltas
+                    else (deltas[(t, k)][position] if k else zero)
+                    for k in range(len(options[name]))
+                ]
                 choices.append(TensorChoices(name, pools[name], live[position][name], entry))
-            search = PlacementSearch(
-                choices,
-                capacities,
-                pairs,
-                functools.partial(_at, fetch, position),
-                self.objective,
-                TOLERANCE,
+            self.place_rows(index, ready, position, choices, fetch, values, energy_bound)
+
+    def fetch_delta(
+        self,
+        structure: Structure,
+        ready: _Prepared,
+        values: list[dict[str, Array]],
+        deltas: dict[tuple[int, int], list[tuple[Array, Array]]],
+        t: int,
+        k: int,
+    ) -> list[tuple[Array, Array]]:
+        """Return tensor ``t``'s change of cost at option ``k``, per tile combination.
+
+        Built once (one model, one evaluation) and shared by every structure that touches
+        the tensor alike (:meth:`delta_key`).
+        """
+        if (t, k) not in deltas:
+            options, name = ready.options, self.tensors[t]
+            shared = self.delta_key(
+                structure, ready.order, name, options[name][0], options[name][k]
             )
-            primary, secondary = self.incumbent()
-            v = values[position]
-            for row in range(self.count):
-                point = int(self.point_of[row])
-                if not valid[position][row]:
-                    self.cand_rows["generated"][point] += placements
-                    self.cand_rows["dominated"][point] += placements
-                    continue
-                low = self.memory_bound(per_row)[row]
-                key = objective_pair(self.objective, float(low), float(energy_bound[row]))
-                if np.isfinite(primary[row]) and not better(
-                    key, (float(primary[row]), float(secondary[row])), TOLERANCE
-                ):
-                    self.cand_rows["generated"][point] += placements
-                    self.cand_rows["bounded"][point] += placements
-                    continue
-                found: list[Placed] = [e.placed for e in self.best[point]]
-                before = list(found)
-                search.run(
-                    row,
-                    (float(v["traffic_bytes"][row]), float(v["energy_pj"][row])),
-                    float(per_row[row]),
-                    self.bytes_per_cycle,
-                    self.spec.clock_hz,
-                    found,
-                    self.keep,
-                    functools.partial(self.spent, point),
+            if shared not in self.shared_deltas:
+                variant = {**ready.base, name: options[name][k]}
+                changed = self.mapping(
+                    structure, ready.order, self.schedules[0], ready.probe, variant
                 )
-                new = [p for p in found if not any(p is b for b in before)]
-                if not new:
-                    continue
-                partitions = tuple((r, int(self.rows[r][row])) for r in self.partitions)
-                entries = [e for e in self.best[point] if any(e.placed is p for p in found)]
-                for p in new:
-                    entries.append(
-                        _Entry(
-                            p,
-                            index,
-                            order,
-                            chosen_schedule[row],
-                            tiles,
-                            partitions,
-                            tuple(
-                                options[t][k] for t, k in zip(self.tensors, p.choice, strict=True)
-                            ),
-                        )
+                self.shared_deltas[shared] = [
+                    (w["traffic_bytes"] - v["traffic_bytes"], w["energy_pj"] - v["energy_pj"])
+                    for w, v in zip(
+                        self.evaluate(self.model(changed), ready.combos), values, strict=True
                     )
-                entries.sort(key=lambda e: e.placed.key)
-                self.best[point] = entries[: self.keep]
-            for kind in ("generated", "illegal", "bounded", "evaluated"):
-                per = np.asarray(getattr(search.counts, kind), dtype=np.int64)
-                np.add.at(self.cand_rows[kind], self.point_of, per)
+                ]
+            deltas[(t, k)] = self.shared_deltas[shared]
+        return deltas[(t, k)]
+
+    def place_rows(
+        self,
+        index: int,
+        ready: _Prepared,
+        position: int,
+        choices: list[TensorChoices],
+        fetch: collections.abc.Callable[[int, int], list[tuple[Array, Array]]],
+        values: list[dict[str, Array]],
+        energy_bound: Array,
+    ) -> None:
+        """Search the placements of one tile combination at every row; keep the best."""
+        tiles, options = ready.combos[position], ready.options
+        valid = self.tile_valid(tiles)
+        placements = int(np.prod([len(options[t]) for t in self.tensors]))
+        cycles = ready.compute[position]  # schedule -> [rows]
+        per_row = np.min(np.stack(list(cycles.values())), axis=0)
+        chosen_schedule = [
+            min(cycles, key=lambda s: float(cycles[s][r])) for r in range(self.count)
+        ]
+        names = {p for c in choices for p in c.pools if p is not None}
+        search = PlacementSearch(
+            choices,
+            {p: pool_capacity_words(self.spec, p) for p in names},
+            tuple(
+                (step, self.tensors.index(a), self.tensors.index(b))
+                for step, a, b in in_place_pairs(self.cascade)
+            ),
+            functools.partial(_at, fetch, position),
+            self.objective,
+            TOLERANCE,
+        )
+        primary, secondary = self.incumbent()
+        v = values[position]
+        for row in range(self.count):
+            point = int(self.point_of[row])
+            if not valid[row]:
+                self.cand_rows["generated"][point] += placements
+                self.cand_rows["dominated"][point] += placements
+                continue
+            low = self.memory_bound(per_row)[row]
+            key = objective_pair(self.objective, float(low), float(energy_bound[row]))
+            if np.isfinite(primary[row]) and not better(
+                key, (float(primary[row]), float(secondary[row])), TOLERANCE
+            ):
+                self.cand_rows["generated"][point] += placements
+                self.cand_rows["bounded"][point] += placements
+                continue
+            found: list[Placed] = [e.placed for e in self.best[point]]
+            before = list(found)
+            search.run(
+                row,
+                (float(v["traffic_bytes"][row]), float(v["energy_pj"][row])),
+                float(per_row[row]),
+                self.bytes_per_cycle,
+                self.spec.clock_hz,
+                found,
+                self.keep,
+                functools.partial(self.spent, point),
+            )
+            new = [p for p in found if not any(p is b for b in before)]
+            if not new:
+                continue
+            partitions = tuple((r, int(self.rows[r][row])) for r in self.partitions)
+            entries = [e for e in self.best[point] if any(e.placed is p for p in found)]
+            for p in new:
+                placed = tuple(options[t][k] for t, k in zip(self.tensors, p.choice, strict=True))
+                entries.append(
+                    _Entry(p, index, ready.order, chosen_schedule[row], tiles, partitions, placed)
+                )
+            entries.sort(key=lambda e: e.placed.key)
+            self.best[point] = entries[: self.keep]
+        for kind in ("generated", "illegal", "bounded", "evaluated"):
+            per = np.asarray(getattr(search.counts, kind), dtype=np.int64)
+            np.add.at(self.cand_rows[kind], self.point_of, per)
 
     def delta_key(
         self,
