@@ -9,8 +9,9 @@ from __future__ import annotations
 import enum
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from einsum_cascade import formulas as fm
 from einsum_cascade.diagnostics import Diagnostic, SourceSpan
@@ -104,6 +105,18 @@ class Rank:
 # ------------------------------------------------------------ einsums, tensors
 
 
+# an einsum's operands and variables, by its identity (the entry keeps the einsum, so its id
+# is not reused): the cost model and the mapper ask for them millions of times in a search
+_DERIVED: dict[tuple[int, str], tuple[Einsum, tuple[Any, ...]]] = {}
+
+
+def _derived(einsum: Einsum, what: str, compute: Callable[[], tuple[Any, ...]]) -> tuple[Any, ...]:
+    entry = _DERIVED.get((id(einsum), what))
+    if entry is None or entry[0] is not einsum:
+        entry = _DERIVED[(id(einsum), what)] = (einsum, compute())
+    return entry[1]
+
+
 @dataclass(frozen=True, slots=True)
 class Einsum:
     """One extended Einsum ``OUT[...] = expression [where filter] [:: op]``."""
@@ -137,11 +150,14 @@ class Einsum:
     @property
     def operands(self) -> tuple[TensorRef, ...]:
         """Return the tensor references on the right-hand side."""
-        return operands(self.expression)
+        return _derived(self, "operands", lambda: operands(self.expression))
 
     @property
     def variables(self) -> tuple[str, ...]:
         """Return every index variable of the iteration space, left-hand side first."""
+        return _derived(self, "variables", self._variables)
+
+    def _variables(self) -> tuple[str, ...]:
         seen: dict[str, None] = dict.fromkeys(self.output_variables)
         for node in walk(self.expression):
             if isinstance(node, TensorRef):

@@ -59,9 +59,16 @@ def search(
         "latency", "--objective", help="latency (then energy), energy (then latency) or edp"
     ),
     table: str = typer.Option("default", "--costs", help="cost table: default or artifact"),
-    keep: int = typer.Option(5, "--keep", min=1, help="how many best mappings to list"),
+    keep: int = typer.Option(
+        # a larger --keep leaves the bounds nothing to prune: 1000 already searches 15x longer
+        5,
+        "--keep",
+        min=1,
+        max=1000,
+        help="how many best mappings to list",
+    ),
     min_tile: int = typer.Option(
-        16, "--min-tile", min=1, help="smallest tile (and partition size) tried"
+        16, "--min-tile", min=1, max=2**31 - 1, help="smallest tile (and partition size) tried"
     ),
     budget: float | None = typer.Option(
         None,

@@ -259,9 +259,17 @@ def placement_options(
     return out
 
 
+# each einsum's operand tensors, by the einsum's identity (the einsum is kept, so its id is
+# not reused): the search asks this for every tensor of every candidate
+_OPERANDS: dict[int, tuple[Einsum, frozenset[str]]] = {}
+
+
 def reads_tensor(einsum: Einsum, tensor: str) -> bool:
     """Return whether an einsum reads ``tensor`` (any generation)."""
-    return any(ref.tensor == tensor for ref in einsum.operands)
+    entry = _OPERANDS.get(id(einsum))
+    if entry is None or entry[0] is not einsum:
+        entry = _OPERANDS[id(einsum)] = (einsum, frozenset(r.tensor for r in einsum.operands))
+    return tensor in entry[1]
 
 
 def register_array(cascade: Cascade, bind: dict[str, str], tensor: str) -> str | None:

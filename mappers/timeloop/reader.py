@@ -24,7 +24,7 @@ Which components become what:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ class _Node:
     kind: str
     fields: dict[str, Any]
     span: SourceSpan
+    value_spans: dict[str, SourceSpan] = field(default_factory=dict)  # attributes, spatial
 
 
 def _value(node: Node) -> Any:
@@ -50,7 +51,13 @@ def _value(node: Node) -> Any:
     if isinstance(node.value, dict):
         fields = {key: _value(child) for key, child in node.value.items()}
         if node.tag is not None:
-            return _Node(node.tag.lstrip("!"), fields, node.span)
+            spans = {
+                key: child.span
+                for group in ("attributes", "spatial")
+                if isinstance(getattr(node.value.get(group), "value", None), dict)
+                for key, child in node.value[group].value.items()
+            }
+            return _Node(node.tag.lstrip("!"), fields, node.span, spans)
         return fields
     if isinstance(node.value, list):
         return [_value(child) for child in node.value]
@@ -118,7 +125,7 @@ def _number(node: _Node, key: str, value: Any = None) -> float:
         "S302",
         f"component '{node.fields.get('name')}' needs a positive number '{key}'"
         + ("" if value is None else f", not {value!r}"),
-        node.span,
+        node.value_spans.get(key, node.span),
     )
 
 
@@ -158,7 +165,8 @@ def _read_one(path: Path, parsed: _Parsed, base: ArchSpec, bandwidth: float | No
             for axis, size in spatial.items():
                 count = _number(node, str(axis), size)
                 if not count.is_integer():
-                    raise SpecError.single("S302", f"{axis} must be a whole number", node.span)
+                    at = node.value_spans.get(str(axis), node.span)
+                    raise SpecError.single("S302", f"{axis} must be a whole number", at)
                 mesh[str(axis)] = mesh.get(str(axis), 1) * int(count)
                 first_spatial = first_spatial or node
             continue
@@ -177,7 +185,8 @@ def _read_one(path: Path, parsed: _Parsed, base: ArchSpec, bandwidth: float | No
                 continue
             bits = _number(member, "datawidth")
             if bits % 8:
-                raise SpecError.single("S302", "datawidth must be whole bytes", member.span)
+                at = member.value_spans.get("datawidth", member.span)
+                raise SpecError.single("S302", "datawidth must be whole bytes", at)
             parsed.word_bytes = int(bits) // 8
             level = _level(member, name, cls, base, bandwidth, parsed)
             assert parsed.levels is not None

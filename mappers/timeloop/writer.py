@@ -60,7 +60,7 @@ def timeloop_documents(
         table: the cost table (it only matters for validation of the op tables).
 
     Raises:
-        MappingError: M508 no such einsum; M501 the einsum is not bound; M502 an index
+        MappingError: M508 no such einsum; M509 the einsum is not bound; M510 an index
             Timeloop cannot project (located at the einsum).
     """
     if einsum not in {e.name for e in cascade.einsums}:
@@ -75,7 +75,7 @@ def timeloop_documents(
     unprojectable = _unprojectable(node)
     if unprojectable is not None:
         raise MappingError.single(
-            "M502",
+            "M510",
             f"Timeloop cannot project {unprojectable}",
             node.span,
             "a Timeloop problem indexes each tensor by sums of index variables times "
@@ -86,7 +86,7 @@ def timeloop_documents(
     array_name = mapping.array_of(einsum)
     if array_name is None:
         raise MappingError.single(
-            "M501",
+            "M509",
             f"einsum '{einsum}' is bound to no array: nothing to export",
             mapping.span_of("bind"),
             f"einsums bound to an array: {', '.join(exportable_einsums(cascade, mapping))}",
@@ -268,7 +268,7 @@ def _terms(
         value = factor.xreplace({extent_symbol(k): v for k, v in instance.items()})
         if not value.is_Integer:
             raise MappingError.single(
-                "M502", f"Timeloop cannot project index '{index}' of tensor '{tensor}'", span
+                "M510", f"Timeloop cannot project index '{index}' of tensor '{tensor}'", span
             )
         name = f"c_{rank}"
         coefficients[name] = int(value)

@@ -35,10 +35,12 @@ def invoke(*arguments: str):
          "--stages"),
         (("sweep", "SWEEP", "--chunk-points", "-1"), "--chunk-points"),
         (("sweep", "SWEEP", "--workers", "9999999999999999999"), "--workers"),
+        ((*SEARCH, "--keep", "99999999999999999999"), "--keep"),
+        ((*SEARCH, "--min-tile", "4294967296"), "--min-tile"),
     ],
     ids=["compare-repeats-0", "compare-threads-0", "run-seed-negative", "bench-repeats-0",
          "bench-repeats-huge", "gen-unroll-huge", "check-stages-0", "sweep-chunk-negative",
-         "sweep-workers-huge"],
+         "sweep-workers-huge", "search-keep-huge", "search-min-tile-huge"],
 )  # fmt: skip
 def test_out_of_range_numeric_options_are_usage_errors(tmp_path: Path, arguments, option):
     sweep = tmp_path / "s.yaml"
@@ -92,3 +94,12 @@ def test_a_failing_write_is_a_diagnostic_with_the_path(
     assert result.exit_code == 1, result.output
     assert f"cannot write {out}: {reason}" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_bad_evaluator_option_is_located_at_the_option_not_the_file(tmp_path: Path):
+    sweep = tmp_path / "s.yaml"
+    sweep.write_text(SWEEP.replace("version: 1\n", "version: 1\nevaluator: cost\n"))
+    result = invoke("sweep", str(sweep), "--out", str(tmp_path / "o"), "--evaluator", ":")
+    assert result.exit_code == 1
+    assert "<--evaluator :>:1:1: error[SW302]" in result.output
+    assert "s.yaml" not in result.output

@@ -171,7 +171,12 @@ def test_timeloop_numbers_are_checked(tmp_path, old, new):
     path = _timeloop(tmp_path, old, new)
     with pytest.raises(SpecError) as caught:
         import_timeloop_arch([path], load_spec("fusemax"))
-    assert caught.value.diagnostics[0].span is not None
+    span = caught.value.diagnostics[0].span
+    text = path.read_text()
+    value = new.split(": ")[1].split(" ")[0]
+    # located at the value, not at the component that holds it
+    assert span.line == _line_of(text, new)
+    assert text.splitlines()[span.line - 1][span.col - 1 :].startswith(value)
 
 
 def test_timeloop_missing_file_and_wrong_shapes(tmp_path):

@@ -215,7 +215,7 @@ def test_mapped_export_mistakes_are_diagnostics(tmp_path: Path) -> None:
     code, output = run(*mapped, "-o", str(out))
     assert code == 2 and "give --einsum, one of BQK, LM, SLD, SLNV, SPD, SPNV" in output
     code, output = run(*mapped, "--einsum", "RM", "-o", str(out))
-    assert code == 1 and "attention/1pass.cascade:17:1: error[M502]" in output
+    assert code == 1 and "attention/1pass.cascade:17:1: error[M510]" in output
     assert "Timeloop cannot project index 'm1 + 1' of tensor 'RM'" in output
     code, output = run(*mapped, "--einsum", "BQ", "-o", str(out))
     assert code == 1 and "error[M508]" in output and "did you mean 'BQK'" in output
