@@ -359,6 +359,9 @@ def with_options(
         new_base[key] = value
         file = f"<--base {option}>"
         new_spans.append((f"setting {key}", SourceSpan(file, 1, 1, 1, len(key), option)))
+    if evaluator:  # its errors point at the option, not at the file's evaluator line
+        span = SourceSpan(f"<--evaluator {evaluator}>", 1, 1, 1, len(evaluator), evaluator)
+        new_spans.append(("evaluator", span))
     extra = tuple(
         parse_constraint(text, SourceSpan(f"<--constraint {text}>", 1, 1, 1, len(text), text))
         for text in constraints

@@ -94,3 +94,12 @@ def test_a_failing_write_is_a_diagnostic_with_the_path(
     assert result.exit_code == 1, result.output
     assert f"cannot write {out}: {reason}" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_bad_evaluator_option_is_located_at_the_option_not_the_file(tmp_path: Path):
+    sweep = tmp_path / "s.yaml"
+    sweep.write_text(SWEEP.replace("version: 1\n", "version: 1\nevaluator: cost\n"))
+    result = invoke("sweep", str(sweep), "--out", str(tmp_path / "o"), "--evaluator", ":")
+    assert result.exit_code == 1
+    assert "<--evaluator :>:1:1: error[SW302]" in result.output
+    assert "s.yaml" not in result.output

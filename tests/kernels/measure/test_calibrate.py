@@ -1,3 +1,5 @@
+import math
+
 import pytest
 from typer.testing import CliRunner
 
@@ -73,9 +75,10 @@ def test_calibration_measures_the_twin_calls_and_the_shim(calibrated):
     assert profile.call_seconds("copy", 524288) > profile.call_seconds("copy", 16)
     assert profile.interpreter_s_per_call >= 0.0
     assert spec.shim is not None and spec.shim.threads_per_block == 64
-    # block creation and a barrier are each measured as a positive time; which is larger is
-    # a property of the host and its load, not of the calibration, so it is not asserted
-    assert spec.shim.block_s > 0 and spec.shim.barrier_s > 0
+    # block creation and a barrier are differences of two noisy launches, clamped at zero:
+    # which is larger, and whether either is above the noise, depends on the host's load
+    assert math.isfinite(spec.shim.block_s) and spec.shim.block_s >= 0
+    assert math.isfinite(spec.shim.barrier_s) and spec.shim.barrier_s >= 0
     # per-point costs are differences of two noisy launches in quick mode: only never negative
     assert spec.shim.accumulate_s >= 0 and spec.shim.elementwise_s >= 0
     assert dict(spec.conditions)["shim"].startswith("g++ build")
