@@ -43,6 +43,7 @@ tiles (tests check it against full simulations).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -54,6 +55,7 @@ Array = NDArray[np.float64]
 BUFFERS = 2
 ROWS = (2, 4)  # simulated row counts for the extrapolation
 TILES = (8, 16)  # simulated tiles per row
+FULL_TILES = 512  # runs of at most this many tiles are simulated in full, never extrapolated
 MEMORY = "<memory>"
 
 
@@ -196,22 +198,45 @@ def _extrapolate(sizes: tuple[int, int], target: int, values: tuple[float, float
     return high + (target - large) * (high - low) / (large - small)
 
 
+def _along(steps: tuple[int, int], target: int, run: Callable[[int], float]) -> float:
+    """Return ``run(target)``, simulated in full or extrapolated from a steady state.
+
+    Three sizes ``d`` apart must grow by equal steps before the larger two are extrapolated
+    from: only then has the transient passed and the extrapolation is the full simulation's
+    value (which is monotone, where an extrapolation from a transient is not: its smaller
+    size enters with a negative weight). Otherwise the sizes and ``d`` double, until the
+    next sizes reach ``target`` and the run is simulated in full.
+    """
+    while True:
+        low, high = _sizes(steps, target)
+        third = high + (high - low)
+        if third >= target:
+            return run(target)
+        values = run(low), run(high), run(third)
+        growth = values[2] - values[1]
+        if abs(growth - (values[1] - values[0])) <= 1e-9 * max(1.0, abs(values[2])):
+            return _extrapolate((high, third), target, values[1:])
+        steps = (2 * steps[0], 2 * steps[1])
+
+
 def simulate_point(
     graph: TileGraph, times: Durations, rows: int, inner: int, buffers: int = BUFFERS
 ) -> float:
-    """Return the latency of one point: simulated, extrapolated past ``ROWS`` x ``TILES``."""
+    """Return the latency of one point: simulated, extrapolated past a steady state.
+
+    Up to ``FULL_TILES`` tiles the run is simulated in full, and the result is monotone
+    (more bandwidth or a faster array is never slower). Past it the value is extrapolated
+    from simulated sizes whose growth looked steady; a transient longer than those sizes
+    (an array that starts ahead and is overtaken rows later) makes the extrapolation
+    optimistic and, unlike the full simulation, not guaranteed monotone.
+    """
+    if rows * inner <= FULL_TILES:
+        return simulate_run(graph, times, rows, inner, buffers)
 
     def along_tiles(r: int) -> float:
-        if inner <= TILES[1]:
-            return simulate_run(graph, times, r, inner, buffers)
-        sizes = _sizes(TILES, inner)
-        low, high = (simulate_run(graph, times, r, i, buffers) for i in sizes)
-        return _extrapolate(sizes, inner, (low, high))
+        return _along(TILES, inner, lambda i: simulate_run(graph, times, r, i, buffers))
 
-    if rows <= ROWS[1]:
-        return along_tiles(rows)
-    sizes = _sizes(ROWS, rows)
-    return _extrapolate(sizes, rows, (along_tiles(sizes[0]), along_tiles(sizes[1])))
+    return _along(ROWS, rows, along_tiles)
 
 
 def simulate_latency(

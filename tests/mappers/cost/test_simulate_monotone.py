@@ -1,19 +1,22 @@
 """schedule: simulate is monotone: more bandwidth or a faster array never gives a slower run.
 
-Property tests on random tile graphs (extrapolated sizes included) and on the FuseMax
-mapping through the whole model (bandwidth and PE columns).
+Property tests on random tile graphs (runs simulated in full: at most ``FULL_TILES`` tiles)
+and on the FuseMax mapping through the whole model (bandwidth and PE columns). Past
+``FULL_TILES`` the run is extrapolated, which is not guaranteed monotone: the strict xfail
+below is such a case, kept as the record of that limit.
 """
 
 import dataclasses
 
 import numpy as np
-from hypothesis import given, settings
+import pytest
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import einsum_cascade.library as library
 from mappers.cost.model import build_cost_model, evaluate_design_points
 from mappers.cost.pipeline import Pipeline
-from mappers.cost.simulate import Durations, TileGraph, simulate_point
+from mappers.cost.simulate import FULL_TILES, Durations, TileGraph, simulate_point
 from mappers.hardware.spec_loader import load_spec
 from mappers.mapping.loader import load_mapping
 from mappers.mapping.schema import Schedule, TileRule
@@ -73,7 +76,38 @@ def faster(durations: Durations, array: str | None, factor: float) -> Durations:
     )
 
 
+# an array that starts ahead and is overtaken rows later: two runs the old extrapolation
+# from 2, 4 and 6 rows got wrong (a faster memory was slower)
+_OVERTAKEN = TileGraph(
+    prologue=("E",),
+    looped=("L0", "L1"),
+    epilogue=(),
+    arrays={"L0": "x", "L1": "x", "E": "y"},
+    current={"L0": (), "L1": (), "E": ()},
+    carried={"L0": (), "L1": (), "E": ()},
+)
+
+
+def _overtaken(memory_per_tile: float) -> Durations:
+    return Durations(
+        per_tile={"L0": 0.0, "L1": 12.0},
+        per_row={"L0": 0.0, "L1": 0.0, "E": 25.0},
+        memory_per_tile=memory_per_tile,
+    )
+
+
+@pytest.mark.xfail(strict=True, reason="past FULL_TILES the run is extrapolated from a transient")
+def test_an_extrapolated_run_is_not_guaranteed_monotone():
+    rows = 600
+    assert rows > FULL_TILES
+    slow = simulate_point(_OVERTAKEN, _overtaken(23.0), rows, 1)
+    fast = simulate_point(_OVERTAKEN, _overtaken(0.0), rows, 1)
+    assert fast <= slow
+
+
 @settings(max_examples=300, deadline=None)
+@example(case=(_OVERTAKEN, _overtaken(3.0)), rows=6, inner=1, which=None, factor=0.0)
+@example(case=(_OVERTAKEN, _overtaken(23.0)), rows=8, inner=1, which=None, factor=0.0)
 @given(
     case=graphs(),
     rows=st.integers(1, 12),
