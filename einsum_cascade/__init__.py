@@ -27,8 +27,9 @@ Example:
     2
 """
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from einsum_cascade.exports import lazy_exports
 
 if TYPE_CHECKING:
     from einsum_cascade.diagnostics import Diagnostic, Severity, SourceSpan
@@ -97,19 +98,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'einsum_cascade' has no attribute '{name}'")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
-
-
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
 __all__ = [
     "Cascade",
     "CascadeError",

@@ -9,8 +9,7 @@ Imports are lazy so that ``import mappers`` stays cheap.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from einsum_cascade.exports import lazy_exports
 
 _EXPORTS = {
     "ArchSpec": "mappers.hardware",
@@ -48,9 +47,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    """Import public names on first use."""
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'mappers' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -7,8 +7,9 @@ Matplotlib (only ``pareto``, the plots and reading results as a frame need panda
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from einsum_cascade.exports import lazy_exports
 
 if TYPE_CHECKING:
     from mappers.sweep.errors import SweepError
@@ -49,19 +50,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'mappers.sweep' has no attribute '{name}'")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
-
-
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 __all__ = [
     "Axis",
     "PlotRequest",
