@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from einsum_cascade import formulas as fm
+import einsum_cascade.formulas as fm
 from einsum_cascade.diagnostics import Diagnostic, SourceSpan
 from einsum_cascade.expressions import (
     Binary,

@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import einsum_cascade.formulas as fm
 from einsum_cascade import ast
-from einsum_cascade import formulas as fm
 from einsum_cascade.diagnostics import Diagnostic, Note, Severity, SourceSpan, suggest
 from einsum_cascade.extents import MAX_EXTENT
 from einsum_cascade.formulas import Formula

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -18,7 +18,14 @@ from einsum_cascade.cli.app import (
     stdout_console,
     user_errors,
 )
-from einsum_cascade.cli.options import extent_options
+from einsum_cascade.cli.options import (
+    ArchOption,
+    CostTableOption,
+    ExtentOption,
+    SeqOption,
+    WorkloadOption,
+    extent_options,
+)
 from einsum_cascade.cli.reproduction import print_reproduction
 
 if TYPE_CHECKING:
@@ -36,9 +43,7 @@ app.add_typer(reproduce_app, name="reproduce")
 @app.command()
 @user_errors
 def model(
-    arch: str = typer.Option(
-        ..., "--arch", help="accelerator spec: a name (fusemax, flat) or a YAML file"
-    ),
+    arch: ArchOption,
     mapping: str | None = typer.Option(
         None, "--mapping", help="mapping name or YAML path (an attention layer or any cascade)"
     ),
@@ -48,19 +53,10 @@ def model(
     linear_plan: str | None = typer.Option(
         None, "--linear-plan", help="linear-layer plan YAML (default: the six FuseMax GEMMs)"
     ),
-    workload: str = typer.Option(
-        "BERT",
-        "--workload",
-        help="BERT, TrXL, T5, XLM, a workload YAML file, or none (only --extent)",
-    ),
-    seq: str | None = typer.Option(
-        None, "--seq", help="sequence length M = P: 65536, 64K, 1M (built-ins: default 64K)"
-    ),
-    extent: Annotated[
-        list[str] | None,
-        typer.Option("--extent", help="extra or replaced extent of the point, NAME=VALUE (K=768)"),
-    ] = None,
-    table: str = typer.Option("default", "--costs", help="cost table: default or artifact"),
+    workload: WorkloadOption = "BERT",
+    seq: SeqOption = None,
+    extent: ExtentOption = None,
+    table: CostTableOption = "default",
     as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
     stats: bool = typer.Option(
         False,

@@ -18,7 +18,14 @@ from einsum_cascade.cli.app import (
     stdout_console,
     user_errors,
 )
-from einsum_cascade.cli.options import extent_options
+from einsum_cascade.cli.options import (
+    ArchOption,
+    CostTableOption,
+    ExtentOption,
+    SeqOption,
+    WorkloadOption,
+    extent_options,
+)
 
 if TYPE_CHECKING:
     from einsum_cascade.ir import Cascade
@@ -31,24 +38,13 @@ if TYPE_CHECKING:
 @app.command()
 @user_errors
 def search(
-    arch: str = typer.Option(
-        ..., "--arch", help="accelerator spec: a name (fusemax, flat) or a YAML file"
-    ),
+    arch: ArchOption,
     cascade: str = typer.Option(
         ..., "--cascade", help="cascade name (attention/3pass) or .cascade path"
     ),
-    workload: str = typer.Option(
-        "BERT",
-        "--workload",
-        help="BERT, TrXL, T5, XLM, a workload YAML file, or none (only --extent)",
-    ),
-    seq: str | None = typer.Option(
-        None, "--seq", help="sequence length M = P: 65536, 64K, 1M (built-ins: default 64K)"
-    ),
-    extent: Annotated[
-        list[str] | None,
-        typer.Option("--extent", help="extra or replaced extent of the point, NAME=VALUE (K=768)"),
-    ] = None,
+    workload: WorkloadOption = "BERT",
+    seq: SeqOption = None,
+    extent: ExtentOption = None,
     template: str | None = typer.Option(
         None,
         "--template",
@@ -58,7 +54,7 @@ def search(
     objective: str = typer.Option(
         "latency", "--objective", help="latency (then energy), energy (then latency) or edp"
     ),
-    table: str = typer.Option("default", "--costs", help="cost table: default or artifact"),
+    table: CostTableOption = "default",
     keep: int = typer.Option(
         # a larger --keep leaves the bounds nothing to prune: 1000 already searches 15x longer
         5,

@@ -20,6 +20,26 @@ import typer
 from einsum_cascade.cli.app import fail
 from mappers.units import COUNT, Kind, QuantityError, parse_quantity
 
+# The design point of the model commands (model, search), declared once.
+ArchOption = Annotated[
+    str, typer.Option("--arch", help="accelerator spec: a name (fusemax, flat) or a YAML file")
+]
+WorkloadOption = Annotated[
+    str,
+    typer.Option(
+        "--workload", help="BERT, TrXL, T5, XLM, a workload YAML file, or none (only --extent)"
+    ),
+]
+SeqOption = Annotated[
+    str | None,
+    typer.Option("--seq", help="sequence length M = P: 65536, 64K, 1M (built-ins: default 64K)"),
+]
+ExtentOption = Annotated[
+    list[str] | None,
+    typer.Option("--extent", help="extra or replaced extent of the point, NAME=VALUE (K=768)"),
+]
+CostTableOption = Annotated[str, typer.Option("--costs", help="cost table: default or artifact")]
+
 MAX_REPEATS = 10**6
 """The most timed runs ``--repeats`` asks for: a bound, so that a typo cannot run forever."""
 
