@@ -30,7 +30,7 @@ from typing import Any
 
 from einsum_cascade.diagnostics import SourceSpan
 from mappers.errors import SpecError
-from mappers.hardware.spec import ArchSpec, ComputeArray, Level
+from mappers.hardware.spec import ArchSpec, ComputeArray, Level, RegisterCost
 from mappers.yaml_source import Node, read_yaml
 
 _TAGS = ("!Container", "!Component", "!Parallel", "!Hierarchical", "!Nothing")
@@ -309,7 +309,7 @@ def import_timeloop_arch(
     ignored = f"; not modelled: {', '.join(parsed.ignored)}" if parsed.ignored else ""
     names = {a.name for a, _ in parsed.arrays}
     tables = tuple(
-        (table, tuple(e for e in entries if e.array in names))
+        (table, tuple(e for e in entries if isinstance(e, RegisterCost) and e.array in names))
         for table, entries in base.cost_tables
     )
     return ArchSpec(
