@@ -442,10 +442,8 @@ class CostReport:
             )
         ends = {link.name: (link.source, link.target) for link in self.costs.links}
         for crossed in self.costs.link_traffic:
-            numbers = (crossed.words, crossed.energy_pj)
-            links.add_row(
-                crossed.link, *ends[crossed.link], crossed.tensor, *(f"{v:.6g}" for v in numbers)
-            )
+            words, energy = f"{crossed.words:.6g}", f"{crossed.energy_pj:.6g}"
+            links.add_row(crossed.link, *ends[crossed.link], crossed.tensor, words, energy)
         arrays = Table(title="arrays")
         for column in ("array", "busy cycles", "util", "ops pJ", "registers pJ"):
             arrays.add_column(column, justify="left" if column == "array" else "right")

@@ -147,7 +147,7 @@ def build_symbolic(cascade: Cascade, spec: ArchSpec, mapping: Mapping) -> Symbol
         link = spec.link(crossing.source, crossing.target)
         assert link is not None, "check_binding refuses a crossing without a link"
         einsum = cascade.einsum(crossing.einsum)
-        ref = {r.tensor: r for r in einsum.operands}[crossing.tensor]
+        ref = next(r for r in reversed(einsum.operands) if r.tensor == crossing.tensor)
         key = (link.name, crossing.tensor)
         link_words[key] = link_words.get(key, sympy.Integer(0)) + traffic.accesses(einsum, ref)
     return SymbolicCost(

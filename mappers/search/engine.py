@@ -68,6 +68,7 @@ from mappers.search.space import (
     computing_einsums,
     placement_options,
     reads_tensor,
+    register_array,
     tile_values,
 )
 
@@ -415,7 +416,9 @@ class _Search:
         bind = dict(structure.bind)
         options = dict(placement_options(self.cascade, self.spec, bind))
         for name, choices in options.items():
-            if () in choices:  # registers first: the base costs no level access
+            # registers first: the base costs no level access (a link's words cost energy:
+            # a tensor crossing one stays after the levels, its delta fetched like theirs)
+            if () in choices and register_array(self.cascade, bind, name) is not None:
                 options[name] = ((), *(c for c in choices if c != ()))
         return options, {t: options[t][0] for t in self.tensors}
 
