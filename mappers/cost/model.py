@@ -409,8 +409,6 @@ def evaluate_costs(
     times = functools.partial(quantity_column, cols)
     latency = latency_cycles(mapping, cycles, arrays, memory, times, pipeline)
     links, link_traffic = _link_costs(model, values, cols, shape, batch)
-    for link in links:  # a link runs beside the arrays: a run lasts at least its transfers
-        latency = np.maximum(latency, link.busy_cycles)
     pes = {a.name: num_pes(a, cols) for a in spec.arrays}
     pe_cycles = {a: pes[a] * latency for a in pes}
     array_costs = _array_costs(model, values, cols, shape, batch, busy, cycles, pe_cycles)

@@ -83,8 +83,9 @@ class Link:
 
     Each word crossing costs ``energy_pj_per_word`` (the wires and any staging storage the
     link passes through; the word then lands in the reading PEs' registers, which the
-    target array charges as a register fill). ``bandwidth_words_per_cycle`` (None:
-    unbounded) caps the words it moves per cycle: a run lasts at least its words over it.
+    target array charges as a register fill). ``bandwidth_words_per_cycle`` (None: not
+    given) turns its words into busy cycles, which the breakdown reports beside the
+    arrays'; the schedules assume the link keeps pace (it is no latency term).
     """
 
     name: str
