@@ -12,26 +12,31 @@ be deleted at any time.
 
 Evaluation functions are NumPy source text (:class:`NumpyFunction`), printed by sympy's
 NumPy printer and compiled on first call: picklable, and free of ``lambdify``'s namespace
-set-up.
+set-up. A stored model's sympy forms are kept pickled apart (:class:`Deferred`) and loaded
+on first use: evaluating a model read from the cache does not import sympy.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.util
+import io
 import math
 import os
 import pickle
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
 DISABLE_ENV = "EINSUM_CASCADE_NO_CACHE"
 MAX_ENTRIES = 2000  # then the least recently used fifth is removed (a few KB each)
-_FORMAT = 1  # bump when the stored payload changes shape
+_FORMAT = 2  # bump when the stored payload changes shape
+
+T = TypeVar("T")
 
 
 class NumpyFunction:
@@ -46,14 +51,11 @@ class NumpyFunction:
 
     def __call__(self, *values: Any) -> Any:
         if self._compiled is None:
-            from mappers.cost.filtered import filtered_count
+            namespace: dict[str, Any] = {"numpy": np, "functools": functools, "math": math}
+            if "filtered_count" in self.source:  # filtered op counts and traffic
+                from mappers.cost.filtered import filtered_count
 
-            namespace: dict[str, Any] = {
-                "numpy": np,
-                "functools": functools,
-                "math": math,
-                "filtered_count": filtered_count,  # filtered op counts and traffic
-            }
+                namespace["filtered_count"] = filtered_count
             exec(compile(self.source, "<cost model>", "exec"), namespace)
             self._compiled = namespace["_evaluate"]
         return self._compiled(*values)
@@ -191,6 +193,47 @@ class _Pickler(pickle.Pickler):
         return NotImplemented
 
 
+class Deferred(Generic[T]):
+    """A value pickled apart from what holds it, and unpickled on first :meth:`get`.
+
+    Built from a value, it pickles that value when it is itself pickled; loaded from a
+    pickle, it keeps the bytes until asked. Equal when the values are equal.
+    """
+
+    __slots__ = ("_data", "_value")
+
+    def __init__(self, value: T | None = None, data: bytes | None = None) -> None:
+        self._value = value
+        self._data = data
+
+    def get(self) -> T:
+        """Return the value, unpickling it on the first call."""
+        if self._value is None and self._data is not None:
+            self._value = pickle.loads(self._data)
+        assert self._value is not None
+        return self._value
+
+    def data(self) -> bytes:
+        """Return the value pickled (sympy nodes unevaluated: see :class:`_Pickler`)."""
+        if self._data is None:
+            buffer = io.BytesIO()
+            _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(self._value)
+            self._data = buffer.getvalue()
+        return self._data
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Deferred, (None, self.data()))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Deferred) and self.get() == other.get()
+
+    def __hash__(self) -> int:
+        return hash(self.get())
+
+    def __repr__(self) -> str:
+        return f"Deferred({self.get()!r})"
+
+
 def cache_folder() -> Path:
     """Return the folder of compiled cost models (not created here)."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
@@ -204,10 +247,14 @@ def enabled() -> bool:
 
 @functools.cache
 def _code_fingerprint() -> str:
-    """Hash the source of the cost-model code and the sympy version."""
-    import sympy
+    """Hash the source of the cost-model code and sympy's release file (its version).
 
-    digest = hashlib.sha256(f"{_FORMAT}:{sympy.__version__}".encode())
+    sympy is found, not imported: a model read from the cache is evaluated without it.
+    """
+    digest = hashlib.sha256(f"{_FORMAT}:".encode())
+    sympy = importlib.util.find_spec("sympy")
+    if sympy is not None and sympy.origin is not None:
+        digest.update(Path(sympy.origin).with_name("release.py").read_bytes())
     folders = [Path(__file__).resolve().parent, Path(__file__).resolve().parents[1] / "hardware"]
     for folder in folders:
         for path in sorted(folder.glob("*.py")):
