@@ -66,11 +66,8 @@ class Formula:
         # The value at one integer point: equal expressions are equal functions, so they
         # hash alike, and a formula of integers, names, + - * /, ceil, floor, min and max
         # hashes without sympy.
-        try:
-            value = _value(self.tree)
-        except ZeroDivisionError:
-            return _UNDEFINED
-        return hash(value) if value is not None else _sympy_hash(self.expr)
+        code = _hash(self.tree)
+        return code if code is not None else _sympy_hash(self.expr)
 
     def __str__(self) -> str:
         return str(self.expr)
@@ -210,6 +207,20 @@ _EXACT_CALLS: dict[str, Any] = {
 
 
 @functools.lru_cache(maxsize=8192)
+def _hash(tree: Tree) -> int | None:
+    """The hash of the tree's exact value at the hashing point, or None: ask sympy."""
+    try:
+        value = _value(tree)
+    except ZeroDivisionError:
+        return _UNDEFINED
+    return None if value is None else _hash_fraction(value)
+
+
+def _hash_fraction(value: Fraction) -> int:
+    return hash((value.numerator, value.denominator))  # cheaper than hashing a Fraction
+
+
+@functools.lru_cache(maxsize=8192)
 def _value(tree: Tree) -> Fraction | None:
     """The exact value at the hashing point, or None when only sympy can tell it.
 
@@ -251,7 +262,7 @@ def _sympy_hash(expr: sympy.Expr) -> int:
     """Hash a sympy expression as :func:`_value` would its tree: by its value at the point."""
     number = expr.subs({s: _point(s.name) for s in expr.free_symbols})
     if number.is_Rational:
-        return hash(Fraction(int(number.p), int(number.q)))
+        return _hash_fraction(Fraction(int(number.p), int(number.q)))
     return _IRRATIONAL if number.is_finite else _UNDEFINED
 
 

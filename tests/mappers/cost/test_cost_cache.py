@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -138,8 +139,28 @@ def test_an_entry_of_another_shape_is_rebuilt_and_replaced(folder) -> None:
     inputs = _inputs()
     build_cost_model(*inputs)
     (entry,) = folder.glob("*.pickle")
-    entry.write_bytes(pickle.dumps({"symbolic": None, "forms": None}))
+    old = pickle.dumps({"symbolic": None, "forms": None})
+    entry.write_bytes(hashlib.sha256(old).digest() + old)
     build_cost_model.cache_clear()
     model = build_cost_model(*inputs)
     assert evaluate_design_points(model, POINTS)["latency_s"].shape == (2,)
-    assert isinstance(pickle.loads(entry.read_bytes())["outline"], Outline)
+    assert isinstance(pickle.loads(entry.read_bytes()[32:])["outline"], Outline)
+
+
+def test_an_altered_entry_is_never_unpickled(folder) -> None:
+    inputs = _inputs()
+    build_cost_model(*inputs)
+    (entry,) = folder.glob("*.pickle")
+    data = bytearray(entry.read_bytes())
+    data[-40] ^= 1  # one bit of the pickle: the digest no longer matches
+    entry.write_bytes(bytes(data))
+    assert cache.load(entry.stem) is None and not entry.exists()
+
+
+def test_a_stored_function_runs_its_bytecode_or_compiles_its_source_again() -> None:
+    a, b = sympy.Symbol("a"), sympy.Symbol("b")
+    function = cache.numpy_function([a, b], [a * b + 1, sympy.Max(a, b)])
+    stored = pickle.loads(pickle.dumps(function))
+    assert list(stored(2.0, 3.0)) == [7.0, 3.0]
+    foreign = cache.NumpyFunction(function.arguments, function.source, b"other magic")
+    assert list(foreign(2.0, 3.0)) == [7.0, 3.0]
