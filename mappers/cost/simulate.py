@@ -173,7 +173,10 @@ def _schedule(tasks: _Tasks) -> float:
 def simulate_run(
     graph: TileGraph, times: Durations, rows: int, inner: int, buffers: int = BUFFERS
 ) -> float:
-    """Return the simulated latency in cycles of ``rows`` x ``inner`` tiles, in full."""
+    """Return the latency in cycles of ``rows`` x ``inner`` tiles, replayed task by task.
+
+    The reference :func:`simulate_point` is checked against; its cost grows with the tasks.
+    """
     return _schedule(_build(graph, times, rows, inner, buffers))
 
 
