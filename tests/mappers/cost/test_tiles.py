@@ -44,9 +44,10 @@ def test_a_ragged_fit_tile_covers_the_extent():
         build_cost_model(GEMM, spec, gemm_mapping("os", loop, tiles)),
         {"M": 1000, "K": 100, "N": 50},
     )
-    # 8 row-folds of 128 in M = 1000; 5 fit (A: 100 words per row); the largest divisor
-    # of 8 that fits is 4: tiles of 512 rows, the last one ragged (488 rows, 4 folds)
-    assert dict(costs.tiles)["M"] == 512
+    # A: 100 words per row, so 655 rows fit 64 KiB: two tiles at least; 640 rows (5 folds
+    # of 128) make two, the last one ragged (360 rows, 3 folds). The divisor rule took 512
+    # (the largest divisor of 8 folds that fits is 4), which is no longer the rule.
+    assert dict(costs.tiles)["M"] == 640
     assert float(costs.traffic_bytes) == 1000 * 100 + 100 * 50 + 1000 * 50  # each word once
     assert float(costs.latency_cycles) == 8 * (100 + 128 + 128 - 2)
 
