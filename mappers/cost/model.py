@@ -2,9 +2,10 @@
 
 Symbolic forms are built once per (cascade, spec, mapping, table) with sympy and turned into
 one NumPy function with ``lambdify``; :func:`evaluate_design_points` then costs many
-workload points at once. Tile sizes are per point: fixed tiles, and the largest tile
-that fits a buffer (a ``fit`` rule's choice is a divisor of the rank's tile count, made once
-per distinct (tiles, cap) pair and scattered back to the points).
+workload points at once. Tile sizes are per point: fixed tiles, and the longest tile
+that fits a buffer in whole steps (a ``fit`` rule; the fewest tiles first where the tile
+count moves DRAM bytes; with ``divides``, a divisor of the rank's step count, chosen once
+per distinct (steps, cap) pair and scattered back to the points).
 """
 
 from __future__ import annotations
@@ -221,9 +222,7 @@ def compile_cost_model(
         ("dram_loop", rank): parametric.extents.dram_loop[rank] for rank in mapping.loop_order
     }
     fits = []
-    dram = sympy.Add(
-        *parametric.dram_words_by_tensor.values(), *parametric.dram_writes_by_region
-    )
+    dram = sympy.Add(*parametric.dram_words_by_tensor.values(), *parametric.dram_writes_by_region)
     for rule in mapping.tiles:
         if rule.fit_level is None:
             continue
