@@ -10,6 +10,7 @@ from systolic_gemm import gemm_mapping, systolic_spec
 
 from einsum_cascade import load_cascade
 from mappers.cost.model import build_cost_model, evaluate_costs, tiles_fit
+from mappers.errors import MappingError
 from mappers.hardware.spec_loader import load_spec
 from mappers.mapping.loader import load_mapping
 
@@ -255,3 +256,13 @@ def test_divides_keeps_the_artifacts_divisor_rule():
     assert mapping.tiles[0].divides
     costs = evaluate_costs(build_cost_model(GEMM, spec, mapping), {"M": 1000, "K": 100, "N": 50})
     assert dict(costs.tiles)["M"] == 512  # 4 of 8 folds: the largest divisor of 8 within 5
+
+
+def test_divides_must_be_true_or_false():
+    rule = "{fit: L3, step: 8, divides: 3}"
+    with pytest.raises(MappingError) as caught:
+        gemm_mapping("os", "loop_order: [M]\n", f"tiles: {{M: {rule}}}\n")
+    assert caught.value.codes == ("M104",)
+    assert "divides of the tile of M must be true or false" in str(caught.value)
+    span = caught.value.diagnostics[0].span
+    assert (span.line, span.col) == (9, 40)  # the value 3 on the tiles line
