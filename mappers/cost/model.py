@@ -1,11 +1,12 @@
 """The cost model: (cascade, spec, mapping, cost table) -> latency, utilisation, traffic, energy.
 
 Symbolic forms are built once per (cascade, spec, mapping, table) with sympy and turned into
-one NumPy function with ``lambdify``; :func:`evaluate_design_points` then costs many
-workload points at once. Tile sizes are per point: fixed tiles, and the longest tile
-that fits a buffer in whole steps (a ``fit`` rule; the fewest tiles first where the tile
-count moves DRAM bytes; with ``divides``, a divisor of the rank's step count, chosen once
-per distinct (steps, cap) pair and scattered back to the points).
+one NumPy function; :func:`evaluate_design_points` then costs many workload points at once,
+without sympy (a model read from the cache does not import it). Tile sizes are per point:
+fixed tiles, and the longest tile that fits a buffer in whole steps (a ``fit`` rule; the
+fewest tiles first where the tile count moves DRAM bytes; with ``divides``, a divisor of the
+rank's step count, chosen once per distinct (steps, cap) pair and scattered back to the
+points).
 """
 
 from __future__ import annotations
@@ -15,17 +16,15 @@ import dataclasses
 import functools
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import sympy
 
 import mappers.cost.cache as cache
 from einsum_cascade import einsum_order
 from einsum_cascade.diagnostics import suggest
 from einsum_cascade.ir import Cascade, Generation, generation_of
 from einsum_cascade.symbols import extent_symbol
-from mappers.cost.footprint import tile_footprint, tile_symbol
 from mappers.cost.parameters import (
     area_parts_um2,
     area_um2,
@@ -39,8 +38,10 @@ from mappers.cost.parameters import (
     symbol_values,
 )
 from mappers.cost.pipeline import Pipeline
+from mappers.cost.regions import regions
 from mappers.cost.report import (
     BOUNDS,
+    KINDS,
     ArrayCosts,
     CostReport,
     Costs,
@@ -49,19 +50,15 @@ from mappers.cost.report import (
     TensorTraffic,
 )
 from mappers.cost.schedule import PIPELINE_SCHEDULES, latency_cycles
-from mappers.cost.symbolic import (
-    KINDS,
-    SymbolicCost,
-    apply_table,
-    at_values,
-    build_symbolic,
-    check_binding,
-    regions,
-)
 from mappers.errors import MappingError
 from mappers.hardware.spec import ArchSpec
 from mappers.mapping.schema import DimRef, Mapping, TileRule
 from mappers.workloads import Workload
+
+if TYPE_CHECKING:
+    import sympy
+
+    from mappers.cost.symbolic import SymbolicCost
 
 DEFAULT_TABLE = "default"
 
@@ -84,6 +81,8 @@ class CompiledForms:
     @staticmethod
     def compile(forms: dict[Key, sympy.Expr]) -> CompiledForms:
         """Lambdify named forms once; their free symbols become the arguments, by name."""
+        import sympy
+
         expressions = [sympy.sympify(x) for x in forms.values()]
         symbols = sorted(
             set().union(set(), *(x.free_symbols for x in expressions)), key=lambda s: s.name
@@ -117,31 +116,60 @@ class FitForm:
 
 
 @dataclass(frozen=True)
+class Outline:
+    """What evaluation reads of the symbolic forms besides their compiled values.
+
+    ``arrays`` pairs each costed (bound) einsum, in cascade order, with its array;
+    ``regions`` is the number of DRAM regions whose traffic is accounted together.
+    """
+
+    arrays: tuple[tuple[str, str], ...]
+    regions: int
+
+    @staticmethod
+    def of(symbolic: SymbolicCost) -> Outline:
+        """Return the outline of symbolic costs."""
+        arrays = tuple((e.name, e.array) for e in symbolic.einsums)
+        return Outline(arrays, len(symbolic.dram_words_by_region))
+
+
+@dataclass(frozen=True)
 class CostModel:
     """A compiled cost model: symbolic forms plus their lambdified evaluators.
 
     ``parametric`` holds the forms in the spec's parameters (array dimensions, register
     energies: see :mod:`mappers.cost.parameters`) and the extents a mapping ties to them
     (``M0`` = ``pe2d`` rows); ``symbolic`` is the same forms at the spec's own numbers.
-    ``forms`` is compiled from ``parametric``, so one model serves every value of the
-    numeric spec parameters; ``loops`` gives the DRAM-loop trip counts (pipelined
-    schedules) and ``fits`` the footprints of the ``fit`` tile rules.
+    Both live in ``sympy_forms``, unpickled on first use (:class:`mappers.cost.cache.Deferred`):
+    evaluation reads ``outline`` instead. ``forms`` is compiled from ``parametric``, so one
+    model serves every value of the numeric spec parameters; ``loops`` gives the DRAM-loop
+    trip counts (pipelined schedules) and ``fits`` the footprints of the ``fit`` tile rules.
     """
 
     cascade: Cascade
     spec: ArchSpec
     mapping: Mapping
     table: str
-    symbolic: SymbolicCost
     forms: CompiledForms
     loops: CompiledForms
     fits: tuple[FitForm, ...]
-    parametric: SymbolicCost
+    outline: Outline
+    sympy_forms: cache.Deferred[tuple[SymbolicCost, SymbolicCost]]
+
+    @property
+    def symbolic(self) -> SymbolicCost:
+        """Return the symbolic costs at the spec's own numbers."""
+        return self.sympy_forms.get()[0]
+
+    @property
+    def parametric(self) -> SymbolicCost:
+        """Return the symbolic costs in the spec's parameters."""
+        return self.sympy_forms.get()[1]
 
     @property
     def einsum_names(self) -> tuple[str, ...]:
         """Return the costed (bound) einsums in cascade order."""
-        return tuple(e.name for e in self.symbolic.einsums)
+        return tuple(name for name, _ in self.outline.arrays)
 
     @property
     def arguments(self) -> tuple[str, ...]:
@@ -186,7 +214,10 @@ def build_cost_model(
     key = cache.model_key(cascade, spec, mapping, table)
     stored = cache.load(key)
     if isinstance(stored, dict):
-        return CostModel(cascade, spec, mapping, table, **stored)
+        try:
+            return CostModel(cascade, spec, mapping, table, **stored)
+        except TypeError:  # an entry of another shape: rebuilt and replaced
+            pass
     model = compile_cost_model(cascade, spec, mapping, table)
     fields = dataclasses.fields(CostModel)
     cache.store(
@@ -207,6 +238,11 @@ def compile_cost_model(
     Raises:
         MappingError: the mapping binds unknown einsums or arrays, or an array lacks an op.
     """
+    import sympy
+
+    from mappers.cost.footprint import tile_footprint, tile_symbol
+    from mappers.cost.symbolic import apply_table, at_values, build_symbolic, check_binding
+
     tables = (DEFAULT_TABLE, *dict(spec.cost_tables), *dict(mapping.cost_tables))
     if table not in tables:
         raise MappingError.single(
@@ -249,11 +285,11 @@ def compile_cost_model(
         spec,
         mapping,
         table,
-        at_values(parametric, defaults),
         CompiledForms.compile(_cost_forms(parametric)),
         CompiledForms.compile(loops),
         tuple(fits),
-        parametric,
+        Outline.of(parametric),
+        cache.Deferred((at_values(parametric, defaults), parametric)),
     )
 
 
@@ -398,10 +434,10 @@ def evaluate_costs(
     tiles = tile_extents(model, cols)
     cols.update(tiles)
     values = model.forms.evaluate(cols, shape)
-    sym, spec, mapping = model.symbolic, model.spec, model.mapping
+    spec, mapping = model.spec, model.mapping
     batch = np.prod([cols[r] for r in mapping.batch_ranks if r in cols], axis=0)
     names = model.einsum_names
-    region_words = [values["region", str(i)] * batch for i in range(len(sym.dram_words_by_region))]
+    region_words = [values["region", str(i)] * batch for i in range(model.outline.regions)]
     busy = {n: values["busy", n] * batch for n in names}
     fill_drain = {n: values["fill_drain", n] * batch for n in names}
     cycles = {n: busy[n] / values["used", n] + fill_drain[n] for n in names}
@@ -409,7 +445,7 @@ def evaluate_costs(
     bandwidth = cols[f"{spec.backing.name}.bandwidth_bytes_per_s"]
     memory = [w / (bandwidth / clock / word_bytes) for w in region_words]
     pipeline = _pipeline_of(model, cols, shape, batch, cycles)
-    arrays = {e.name: e.array for e in sym.einsums}
+    arrays = dict(model.outline.arrays)
     times = functools.partial(quantity_column, cols)
     latency = latency_cycles(mapping, cycles, arrays, memory, times, pipeline)
     pes = {a.name: num_pes(a, cols) for a in spec.arrays}
@@ -482,7 +518,7 @@ def _array_costs(
 ) -> tuple[ArrayCosts[np.ndarray], ...]:
     """Return per array its utilisation (busy over ``pe_cycles``), energy, area, busy cycles."""
     zero = np.zeros(shape)
-    arrays = {e.name: e.array for e in model.symbolic.einsums}
+    arrays = dict(model.outline.arrays)
     areas = area_parts_um2(model.spec, cols)
     out = []
     for array in model.spec.arrays:
@@ -585,7 +621,7 @@ def _bounds(
     and drain exceed its streamed work; else compute.
     """
     mapping, names = model.mapping, model.einsum_names
-    arrays = {e.name: e.array for e in model.symbolic.einsums}
+    arrays = dict(model.outline.arrays)
     out: dict[str, np.ndarray] = {}
     recurrent: dict[str, np.ndarray] = {}
     if pipeline is not None:
