@@ -3,8 +3,9 @@
 Symbolic forms are built once per (cascade, spec, mapping, table) with sympy and turned into
 one NumPy function; :func:`evaluate_design_points` then costs many workload points at once,
 without sympy (a model read from the cache does not import it). Tile sizes are per point:
-fixed tiles, and the largest tile that fits a buffer (a ``fit`` rule's choice is a divisor of
-the rank's tile count, made once per distinct (tiles, cap) pair and scattered back to the
+fixed tiles, and the longest tile that fits a buffer in whole steps (a ``fit`` rule; the
+fewest tiles first where the tile count moves DRAM bytes; with ``divides``, a divisor of the
+rank's step count, chosen once per distinct (steps, cap) pair and scattered back to the
 points).
 """
 
@@ -102,11 +103,16 @@ class CompiledForms:
 
 @dataclass(frozen=True)
 class FitForm:
-    """The words a ``fit`` tile rule's tensors occupy: ``constant + per_tile * tile``."""
+    """The words a ``fit`` tile rule's tensors occupy: ``constant + per_tile * tile``.
+
+    ``refetch`` says whether DRAM traffic depends on the rank's tile (a tensor the rank
+    does not index is fetched again per tile), so that fewer tiles move fewer bytes.
+    """
 
     rank: str
     arguments: tuple[str, ...]
     function: Any  # arguments -> (constant words, words per unit of tile)
+    refetch: bool
 
 
 @dataclass(frozen=True)
@@ -252,6 +258,7 @@ def compile_cost_model(
         ("dram_loop", rank): parametric.extents.dram_loop[rank] for rank in mapping.loop_order
     }
     fits = []
+    dram = sympy.Add(*parametric.dram_words_by_tensor.values(), *parametric.dram_writes_by_region)
     for rule in mapping.tiles:
         if rule.fit_level is None:
             continue
@@ -261,7 +268,8 @@ def compile_cost_model(
         constant, per_tile = words.subs(tile, 0), sympy.diff(words, tile)
         args = sorted((constant + per_tile).free_symbols, key=lambda s: s.name)
         function = cache.numpy_function(args, [constant, per_tile])
-        fits.append(FitForm(rule.rank, tuple(s.name for s in args), function))
+        refetch = tile in dram.free_symbols
+        fits.append(FitForm(rule.rank, tuple(s.name for s in args), function, refetch))
     defaults: dict[sympy.Symbol, sympy.Expr] = {
         k: sympy.Integer(int(v)) if k.is_integer else sympy.Float(v)
         for k, v in symbol_values(spec, table).items()
@@ -724,6 +732,18 @@ def _budget_bytes(model: CostModel, rule: TileRule, columns: dict[str, np.ndarra
     return (rule.budget_bytes or size) * rule.fraction
 
 
+def _fit_words(
+    model: CostModel, rule: TileRule, columns: dict[str, np.ndarray], shape: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return per point (constant words, words per unit of tile) of a fit rule's tensors."""
+    fit = next(f for f in model.fits if f.rank == rule.rank)
+    constant, per_tile = (
+        np.broadcast_to(np.asarray(v, dtype=float), shape)
+        for v in fit.function(*(columns[n] for n in fit.arguments))
+    )
+    return constant, per_tile
+
+
 def fit_caps(
     model: CostModel, rule: TileRule, columns: dict[str, np.ndarray], shape: tuple[int, ...]
 ) -> np.ndarray:
@@ -731,11 +751,7 @@ def fit_caps(
 
     An extent shorter than one step is one piece when the whole extent fits.
     """
-    fit = next(f for f in model.fits if f.rank == rule.rank)
-    constant, per_tile = (
-        np.broadcast_to(np.asarray(v, dtype=float), shape)
-        for v in fit.function(*(columns[n] for n in fit.arguments))
-    )
+    constant, per_tile = _fit_words(model, rule, columns, shape)
     step = quantity_column(columns, rule.step)
     capacity = _budget_bytes(model, rule, columns) / columns["word_bytes"]
     room, need = capacity - constant, per_tile * step
@@ -748,17 +764,37 @@ def fit_caps(
     return np.asarray(np.where(short, np.maximum(caps, 1.0), caps), dtype=float)
 
 
+def fit_units(
+    model: CostModel, rule: TileRule, columns: dict[str, np.ndarray], shape: tuple[int, ...]
+) -> np.ndarray:
+    """Return, per point, the longest tile of a fit rule's rank whose tensors fit its budget.
+
+    Infinite where the budget's tensors do not depend on the tile and fit.
+    """
+    constant, per_tile = _fit_words(model, rule, columns, shape)
+    capacity = _budget_bytes(model, rule, columns) / columns["word_bytes"]
+    room = capacity - constant
+    with np.errstate(divide="ignore", invalid="ignore"):
+        units = np.floor(room / per_tile)
+    units = np.where(per_tile > 0, units, np.where(room >= 0, np.inf, -np.inf))
+    return np.asarray(np.broadcast_to(units, shape), dtype=float)
+
+
 def _fit_tiles(
     model: CostModel, rule: TileRule, full: np.ndarray, columns: dict[str, np.ndarray]
 ) -> np.ndarray:
-    """Return the fitting tile per point: ``step`` times the largest fitting divisor of the
-    number of step-sized pieces of the extent, at most the extent.
+    """Return the fitting tile per point: the longest that fits, in whole steps.
 
-    An extent that is no multiple of ``step`` ends in a ragged tile (the model charges it
-    at its real size); one shorter than a step is one tile of its own size. The choice is
-    discrete (a divisor), so it is made once per distinct (pieces, cap) pair and scattered
-    back: a sweep over buffer sizes costs one divisor search per distinct pair, not per
-    point.
+    ``cap`` is the longest tile whose tensors fit the budget. The tile is the longest
+    multiple of ``step`` within ``cap`` (the fewest ``step``-sized folds), the last tile
+    ragged and charged at its real size; an extent within ``cap`` is one tile. Where DRAM
+    traffic depends on the tile count (:attr:`FitForm.refetch`), the fewest tiles come
+    first: the count is ``ceil(extent / cap)``, and the tile is the longest multiple of
+    ``step`` giving that count, or ``cap`` itself where none does (each tile then ends in
+    a partial step). Either way the traffic never grows with ``step`` (the array) and the
+    folds never grow with it either (docs/model.md, "Tile fitting"). A rule with
+    ``divides`` keeps ``step`` times the largest divisor of the extent's step-sized pieces
+    that fits (the FuseMax artifact's rule).
     """
     spec, mapping = model.spec, model.mapping
     caps = fit_caps(model, rule, columns, full.shape)
@@ -777,6 +813,24 @@ def _fit_tiles(
             "use a larger buffer, or place fewer tensors in it",
         )
     step = np.broadcast_to(quantity_column(columns, rule.step), full.shape).astype(np.int64)
+    if rule.divides:
+        return _divisor_tiles(full, step, caps)
+    extent = full.astype(float)
+    aligned = step * np.minimum(caps, -(-full // step))  # the longest fitting multiple of step
+    if not next(f for f in model.fits if f.rank == rule.rank).refetch:
+        return np.asarray(np.minimum(aligned, extent), dtype=float)
+    longest = np.maximum(np.minimum(fit_units(model, rule, columns, full.shape), extent), aligned)
+    count = np.ceil(extent / longest)  # the fewest tiles that fit
+    tiles = np.where(aligned * count >= extent, aligned, longest)
+    return np.asarray(np.minimum(tiles, extent), dtype=float)
+
+
+def _divisor_tiles(full: np.ndarray, step: np.ndarray, caps: np.ndarray) -> np.ndarray:
+    """Return ``step`` times the largest fitting divisor of the step-sized pieces per point.
+
+    The choice is discrete, so it is made once per distinct (pieces, cap) pair and
+    scattered back: a sweep over buffer sizes costs one divisor search per distinct pair.
+    """
     count = -(-full // step)  # step-sized pieces, the last one possibly short
     limit = np.minimum(caps, count).astype(np.int64)
     rows = (count.ravel(), limit.ravel(), step.ravel())
