@@ -128,7 +128,9 @@ def test_cost_table_accepts_only_register_energies():
     assert "unknown key 'mac_energy_pj' in array 'pe2d' in cost table 'artifact'" in str(info.value)
 
 
-FIRST_LINK = "  - {from: pe2d, to: pe1d, energy_pj_per_word: 4.10091, bandwidth_words_per_cycle: 256}"
+FIRST_LINK = (
+    "  - {from: pe2d, to: pe1d, energy_pj_per_word: 4.10091, bandwidth_words_per_cycle: 256}"
+)
 
 
 def test_links_are_parsed_named_and_written_back():
