@@ -24,6 +24,7 @@ from einsum_cascade import einsum_order
 from einsum_cascade.diagnostics import suggest
 from einsum_cascade.ir import Cascade, Generation, generation_of
 from einsum_cascade.symbols import extent_symbol
+from mappers.cost.ends import first_load_words, last_store_words
 from mappers.cost.footprint import tile_footprint, tile_symbol
 from mappers.cost.parameters import (
     area_parts_um2,
@@ -236,13 +237,17 @@ def compile_cost_model(
             for rank, q in _dim_extents(mapping)
         }
     )
+    forms = _cost_forms(parametric)
+    backing = spec.backing.name
+    forms["ends", "load"] = first_load_words(cascade, mapping, parametric.extents, backing)
+    forms["ends", "store"] = last_store_words(cascade, mapping, parametric.extents, backing)
     return CostModel(
         cascade,
         spec,
         mapping,
         table,
         at_values(parametric, defaults),
-        CompiledForms.compile(_cost_forms(parametric)),
+        CompiledForms.compile(forms),
         CompiledForms.compile(loops),
         tuple(fits),
         parametric,
@@ -400,10 +405,11 @@ def evaluate_costs(
     clock, word_bytes = cols["clock_hz"], cols["word_bytes"]
     bandwidth = cols[f"{spec.backing.name}.bandwidth_bytes_per_s"]
     memory = [w / (bandwidth / clock / word_bytes) for w in region_words]
+    ends = (values["ends", "load"] + values["ends", "store"]) / (bandwidth / clock / word_bytes)
     pipeline = _pipeline_of(model, cols, shape, batch, cycles)
     arrays = {e.name: e.array for e in sym.einsums}
     times = functools.partial(quantity_column, cols)
-    latency = latency_cycles(mapping, cycles, arrays, memory, times, pipeline)
+    latency = latency_cycles(mapping, cycles, arrays, memory, times, pipeline, ends)
     pes = {a.name: num_pes(a, cols) for a in spec.arrays}
     pe_cycles = {a: pes[a] * latency for a in pes}
     array_costs = _array_costs(model, values, cols, shape, batch, busy, cycles, pe_cycles)
