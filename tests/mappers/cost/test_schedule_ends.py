@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from einsum_cascade import load_cascade
-from mappers.errors import MappingError
 from mappers.cost.model import build_cost_model, evaluate_costs
+from mappers.errors import MappingError
 from mappers.hardware.spec_loader import spec_from_text
 from mappers.mapping.loader import load_mapping, mapping_from_text
 from mappers.mapping.writer import mapping_yaml
