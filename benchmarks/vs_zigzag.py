@@ -299,11 +299,14 @@ def main() -> None:
             zz_compute = zz["ideal_temporal_cycles"]
             zz_both = max(zz_compute, zz["dram_words"] * WORD_BITS / ZZ_DRAM_BITS_PER_CYCLE)
             ends = theirs.latency_cycles - compute.latency_cycles
-            bound = (
-                " (DRAM)"
-                if theirs.latency_cycles == overlapped.latency_cycles > (compute.latency_cycles)
-                else ""
-            )
+            if theirs.latency_cycles == overlapped.latency_cycles > compute.latency_cycles:
+                ours_text = (
+                    f"{compute.latency_cycles:,.0f}, DRAM-bound: {theirs.latency_cycles:,.0f}"
+                )
+            else:
+                ours_text = (
+                    f"{compute.latency_cycles:,.0f} + {ends:,.0f} = {theirs.latency_cycles:,.0f}"
+                )
             raw, both = theirs.latency_cycles / zz_latency, overlapped.latency_cycles / zz_both
             edp_ratio = searched.edp / theirs.edp
             edp_none = searched_none.edp / overlapped.edp
@@ -315,8 +318,7 @@ def main() -> None:
             rows.append(
                 f"| {label} | {size}² | {zz_compute:,.0f} + {zz['onload_cycles']:,.0f} + "
                 f"{zz['offload_cycles']:,.0f} + {zz['stall_cycles']:,.0f} = {zz_latency:,.0f} "
-                f"| {compute.latency_cycles:,.0f} + {ends:,.0f} = "
-                f"{theirs.latency_cycles:,.0f}{bound} | {raw:.3f} "
+                f"| {ours_text} | {raw:.3f} "
                 f"| {zz_both:,.0f} / {overlapped.latency_cycles:,.0f} | {both:.3f} "
                 f"| {searched.latency_cycles:,.0f} "
                 f"| {zz_energy / 1e6:,.0f} / {theirs.energy_pj / 1e6:,.0f} / "
