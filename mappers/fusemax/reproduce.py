@@ -12,6 +12,7 @@ imports neither pandas nor, with its cost models cached, sympy. The functions of
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,10 +82,17 @@ class LinearConfiguration:
 def _plan() -> dict[str, Any]:
     """Read the reproduction plan, checked: version, known keys, every entry's fields.
 
+    Read once per modification of the file (a reproduction asks for it a dozen times).
+
     Raises:
         MappingError: located at the first key or entry that is wrong.
     """
-    root = read_yaml(PLAN, MappingError)
+    return _read_plan(PLAN, PLAN.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4)
+def _read_plan(path: Path, _modified: int) -> dict[str, Any]:
+    root = read_yaml(path, MappingError)
     check = Validator("M")
     top = check.keys(root, _PLAN_KEYS, _PLAN_KEYS, "the reproduction plan")
     check.version(root, (1,))
@@ -144,9 +152,9 @@ def configuration_rows(
             mapping = load_mapping(config.mapping, model, workload.seq_len)
             groups.setdefault(mapping, []).append(workload)
     rows: dict[tuple[str, int], Row] = {}
+    spec = load_spec(config.arch)
     for mapping, workloads in groups.items():
         cascade = load_cascade(mapping.cascade)
-        spec = load_spec(config.arch)
         costs = evaluate_costs(build_cost_model(cascade, spec, mapping, table), _columns(workloads))
         values = costs.row()
         shared = [e for e in costs.einsums if e.array == share_array]
