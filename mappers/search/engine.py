@@ -66,8 +66,10 @@ from mappers.search.space import (
     Placement,
     Structure,
     computing_einsums,
+    linked,
     placement_options,
     reads_tensor,
+    register_array,
     tile_values,
 )
 
@@ -337,7 +339,7 @@ class _Search:
         kind = (
             self.template.schedule
             if schedule == self.template.schedule.kind
-            else Schedule(schedule)
+            else Schedule(schedule, ends="none")
         )
         return replace(
             self.template,
@@ -415,7 +417,9 @@ class _Search:
         bind = dict(structure.bind)
         options = dict(placement_options(self.cascade, self.spec, bind))
         for name, choices in options.items():
-            if () in choices:  # registers first: the base costs no level access
+            # registers first: the base costs no level access (a link's words cost energy:
+            # a tensor crossing one stays after the levels, its delta fetched like theirs)
+            if () in choices and register_array(self.cascade, bind, name) is not None:
                 options[name] = ((), *(c for c in choices if c != ()))
         return options, {t: options[t][0] for t in self.tensors}
 
@@ -637,7 +641,7 @@ class _Search:
             kind = (
                 self.template.schedule
                 if schedule == self.template.schedule.kind
-                else Schedule(schedule)
+                else Schedule(schedule, ends="none")
             )
             compiled = replace(model, mapping=replace(model.mapping, schedule=kind))
             latency = evaluate_design_points(compiled, unbounded)["latency_cycles"]
@@ -775,6 +779,11 @@ class _Search:
         model = build_cost_model(self.cascade, self.spec, mapping, self.table)
         values = evaluate_design_points(model, columns)
         metrics = tuple((k, float(np.asarray(v).reshape(-1)[0])) for k, v in values.items())
+        bind = dict(structure.bind)
+        unplaced = {  # an unplaced tensor stays in one array's registers or crosses a link
+            t: "link" if linked(self.cascade, self.spec, bind, t) else "registers"
+            for t in placement
+        }
         summary = " ".join(
             [
                 structure.describe(),
@@ -782,7 +791,7 @@ class _Search:
                 f"schedule={entry.schedule}",
                 *(f"{r}={v}" for r, v in entry.partitions),
                 *(f"{r}={'whole' if t >= columns[r][0] else t}" for r, t in entry.tiles),
-                *(f"{t}:{'+'.join(o) or 'registers'}" for t, o in placement.items()),
+                *(f"{t}:{'+'.join(o) or unplaced[t]}" for t, o in placement.items()),
             ]
         )
         named = dict(metrics)
@@ -840,6 +849,9 @@ def search_mappings(
     """
     searched = template is None if search_order_and_schedule is None else search_order_and_schedule
     template = template or template_for(cascade, spec)
+    # latency is priced as max(traffic / bandwidth, compute), which cannot see an
+    # overlapped schedule's first load and last store: the search overlaps them too
+    template = replace(template, schedule=replace(template.schedule, ends="none"))
     check_template(template, objective)
     check_cascade_and_order(cascade, template, searched)
     arrays = [np.atleast_1d(np.asarray(v, dtype=float)) for v in columns.values()]
