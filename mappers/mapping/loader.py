@@ -240,13 +240,19 @@ def _tile(check: Validator, rank: str, node: Node) -> TileRule:
     if "fit" not in node.value and {"array", "dim"} & set(node.value):
         return TileRule(rank, fixed=_quantity(check, node, SHAPE, f"tile of {rank}"))
     fields = check.keys(
-        node, ("fit", "step", "budget_bytes", "fraction", "tensors"), ("fit",), f"tile of {rank}"
+        node,
+        ("fit", "step", "budget_bytes", "fraction", "tensors", "divides"),
+        ("fit",),
+        f"tile of {rank}",
     )
     budget = fields.get("budget_bytes")
     fraction = fields.get("fraction")
     share = check.number(fraction, "fraction", FRACTION) if fraction is not None else 1.0
     if fraction is not None and share == 0:
         check.error(104, f"fraction of the tile of {rank} must be in (0, 1]", fraction.span)
+    divides = fields.get("divides")
+    if divides is not None and not isinstance(divides.value, bool):
+        check.error(104, f"divides of the tile of {rank} must be true or false", divides.span)
     return TileRule(
         rank,
         fit_level=check.string(fields.get("fit"), "fit level"),
@@ -256,6 +262,7 @@ def _tile(check: Validator, rank: str, node: Node) -> TileRule:
         tensors=tuple(
             check.string(t, "tensor") for t in check.sequence(fields.get("tensors"), "tensors")
         ),
+        divides=divides is not None and divides.value is True,
     )
 
 

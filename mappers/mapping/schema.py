@@ -29,10 +29,13 @@ class TileRule:
     """How the DRAM-level loop over ``rank`` is tiled.
 
     ``fixed`` gives the tile extent (a number or an array dimension); ``whole`` keeps the
-    whole rank in one tile; ``fit_level`` derives the largest tile (a multiple of ``step``
-    dividing the extent) whose tensors fit ``fraction`` of that level's capacity (or of
-    ``budget_bytes`` when given). ``tensors`` names the tensors that must fit (default:
-    every tensor placed in the level).
+    whole rank in one tile; ``fit_level`` derives the tile from the tensors that must fit
+    ``fraction`` of that level's capacity (or of ``budget_bytes`` when given): the fewest
+    tiles that fit, each the longest multiple of ``step`` giving that count where one does
+    (at least one step, or the whole extent when shorter). ``divides`` instead takes
+    ``step`` times the largest divisor of the extent's step-sized pieces that fits (the
+    FuseMax artifact's rule). ``tensors`` names the tensors that must fit (default: every
+    tensor placed in the level).
     """
 
     rank: str
@@ -43,6 +46,7 @@ class TileRule:
     budget_bytes: float | None = None
     fraction: float = 1.0
     tensors: tuple[str, ...] = ()
+    divides: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,8 @@ def _tile(rule: TileRule) -> Any:
         out["fraction"] = rule.fraction
     if rule.tensors:
         out["tensors"] = list(rule.tensors)
+    if rule.divides:
+        out["divides"] = True
     return out
 
 
