@@ -7,6 +7,7 @@ from pathlib import Path
 from einsum_cascade.diagnostics import SourceSpan, suggest
 from mappers.errors import MappingError
 from mappers.mapping.schema import (
+    ENDS,
     REGISTERS,
     SCHEDULE_KINDS,
     DimRef,
@@ -283,6 +284,9 @@ def _schedule(check: Validator, node: Node | None) -> Schedule:
         check.error(103, "schedule must name exactly one kind", node.span)
         return Schedule("sequential")
     kind, groups = next(iter(fields.items()))
+    if kind == "overlapped" and isinstance(groups.value, dict):
+        options = check.keys(groups, ("ends",), (), "overlapped")
+        return Schedule(kind, ends=_ends(check, options.get("ends")))
     return Schedule(
         kind,
         tuple(
@@ -290,6 +294,22 @@ def _schedule(check: Validator, node: Node | None) -> Schedule:
             for group in check.sequence(groups, kind)
         ),
     )
+
+
+def _ends(check: Validator, node: Node | None) -> str:
+    """Return an overlapped schedule's ``ends``: ``tile`` (the default) or ``none``."""
+    if node is None:
+        return ENDS[0]
+    ends = str(node.value)
+    if ends not in ENDS:
+        check.error(
+            106,
+            f"unknown ends '{ends}' (the first load and last store of an overlapped schedule)",
+            node.span,
+            suggest(ends, ENDS) or f"one of: {', '.join(ENDS)}",
+        )
+        return ENDS[0]
+    return ends
 
 
 def _stage_item(check: Validator, node: Node) -> StageItem:

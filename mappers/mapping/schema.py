@@ -11,6 +11,7 @@ from einsum_cascade.diagnostics import SourceSpan
 
 REGISTERS = "registers"
 SCHEDULE_KINDS = ("sequential", "overlapped", "stages", "pipelined", "simulate")
+ENDS = ("tile", "none")  # an overlapped schedule's first load and last store: charged or not
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +63,16 @@ StageItem = str | Stall
 
 @dataclass(frozen=True, slots=True)
 class Schedule:
-    """How einsums overlap in time; ``groups`` are stages (or sequential groups)."""
+    """How einsums overlap in time; ``groups`` are stages (or sequential groups).
+
+    ``ends`` applies to ``overlapped``: ``tile`` charges the first DRAM tile's load before
+    the compute and the last DRAM tile's store after it; ``none`` overlaps them too (the
+    FLAT artifact's assumption). Other kinds ignore it.
+    """
 
     kind: str
     groups: tuple[tuple[StageItem, ...], ...] = ()
+    ends: str = "tile"
 
 
 @dataclass(frozen=True, slots=True)

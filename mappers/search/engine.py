@@ -337,7 +337,7 @@ class _Search:
         kind = (
             self.template.schedule
             if schedule == self.template.schedule.kind
-            else Schedule(schedule)
+            else Schedule(schedule, ends="none")
         )
         return replace(
             self.template,
@@ -637,7 +637,7 @@ class _Search:
             kind = (
                 self.template.schedule
                 if schedule == self.template.schedule.kind
-                else Schedule(schedule)
+                else Schedule(schedule, ends="none")
             )
             compiled = replace(model, mapping=replace(model.mapping, schedule=kind))
             latency = evaluate_design_points(compiled, unbounded)["latency_cycles"]
@@ -840,6 +840,9 @@ def search_mappings(
     """
     searched = template is None if search_order_and_schedule is None else search_order_and_schedule
     template = template or template_for(cascade, spec)
+    # latency is priced as max(traffic / bandwidth, compute), which cannot see an
+    # overlapped schedule's first load and last store: the search overlaps them too
+    template = replace(template, schedule=replace(template.schedule, ends="none"))
     check_template(template, objective)
     check_cascade_and_order(cascade, template, searched)
     arrays = [np.atleast_1d(np.asarray(v, dtype=float)) for v in columns.values()]
