@@ -798,7 +798,7 @@ def _check_references(check: Validator, cascade: Cascade, spec: ArchSpec, mappin
                 )
     sized = tuple(lv.name for lv in spec.levels if lv.size_bytes is not None)
     for rule in mapping.tiles:
-        where = mapping.span_of(f"tiles.{rule.rank}")
+        tile_span = mapping.span_of(f"tiles.{rule.rank}")
         known = sized if rule.budget_bytes is None else tuple(lv.name for lv in spec.levels)
         if rule.fit_level is not None and rule.fit_level not in known:
             check.error(
@@ -806,7 +806,7 @@ def _check_references(check: Validator, cascade: Cascade, spec: ArchSpec, mappin
                 f"the tile of {rule.rank} fits level '{rule.fit_level}', which spec "
                 f"'{spec.name}' lacks"
                 + (" or gives no size (state budget_bytes)" if rule.budget_bytes is None else ""),
-                where,
+                tile_span,
                 suggest(rule.fit_level, known) or f"levels: {', '.join(known)}",
             )
         for tensor in rule.tensors:
@@ -815,7 +815,7 @@ def _check_references(check: Validator, cascade: Cascade, spec: ArchSpec, mappin
                     210,
                     f"the tile of {rule.rank} fits tensor '{tensor}'; cascade "
                     f"'{cascade.name}' has no such tensor",
-                    where,
+                    tile_span,
                     suggest(tensor, tensors),
                 )
     einsums = tuple(e.name for e in cascade.einsums)
