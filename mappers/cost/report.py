@@ -147,6 +147,9 @@ class Costs(Generic[V]):
     levels: tuple[LevelCosts[V], ...]
     tiles: tuple[tuple[str, V], ...]  # (rank, tile extent) of every tiled DRAM-loop rank
     area_um2: V  # arrays' PEs plus levels
+    # the overlapped schedule's first DRAM tile's load plus last one's store, words per
+    # batch entry (mappers/cost/ends.py); latency adds them only with ends: tile
+    ends_words: V
     traffic: tuple[TensorTraffic[V], ...] = ()  # per level and tensor
 
     def einsum(self, name: str) -> EinsumCosts[V]:
@@ -173,6 +176,7 @@ class Costs(Generic[V]):
             tuple(lv.map(function) for lv in self.levels),
             tuple((rank, function(v)) for rank, v in self.tiles),
             function(self.area_um2),
+            function(self.ends_words),
             tuple(t.map(function) for t in self.traffic),
         )
 
