@@ -47,6 +47,8 @@ from mappers.cost.report import (
     Costs,
     EinsumCosts,
     LevelCosts,
+    LinkCosts,
+    LinkTraffic,
     TensorTraffic,
 )
 from mappers.cost.schedule import PIPELINE_SCHEDULES, latency_cycles
@@ -196,6 +198,8 @@ def _cost_forms(parametric: SymbolicCost) -> dict[Key, sympy.Expr]:
         forms["reads", level] = words
     for level, words in parametric.level_writes_words.items():
         forms["writes", level] = words
+    for (link, tensor), words in parametric.link_words.items():
+        forms["link", link, tensor] = words
     return forms
 
 
@@ -455,6 +459,7 @@ def evaluate_costs(
     arrays = dict(model.outline.arrays)
     times = functools.partial(quantity_column, cols)
     latency = latency_cycles(mapping, cycles, arrays, memory, times, pipeline, ends)
+    links, link_traffic = _link_costs(model, values, cols, shape, batch)
     pes = {a.name: num_pes(a, cols) for a in spec.arrays}
     pe_cycles = {a: pes[a] * latency for a in pes}
     array_costs = _array_costs(model, values, cols, shape, batch, busy, cycles, pe_cycles)
@@ -480,6 +485,8 @@ def evaluate_costs(
         total_energy = total_energy + part.energy_pj + part.register_energy_pj
     for level_cost in level_costs:
         total_energy = total_energy + level_cost.energy_pj
+    for link in links:
+        total_energy = total_energy + link.energy_pj
     return Costs(
         latency_cycles=latency,
         latency_s=latency / clock,
@@ -492,6 +499,8 @@ def evaluate_costs(
         area_um2=np.broadcast_to(area_um2(spec, cols), shape),
         ends_words=ends_words,
         traffic=_tensor_traffic(model, values, cols, batch),
+        links=links,
+        link_traffic=link_traffic,
     )
 
 
@@ -585,6 +594,32 @@ def _level_costs(
     return tuple(out)
 
 
+def _link_costs(
+    model: CostModel,
+    values: dict[Key, np.ndarray],
+    cols: dict[str, np.ndarray],
+    shape: tuple[int, ...],
+    batch: np.ndarray,
+) -> tuple[tuple[LinkCosts[np.ndarray], ...], tuple[LinkTraffic[np.ndarray], ...]]:
+    """Return per link its words, energy and busy cycles, and per link and tensor its words
+    and energy (tensors read on one array from the registers of another)."""
+    zero = np.zeros(shape)
+    links, crossed = [], []
+    for link in model.spec.links:
+        per_word = cols[f"{link.name}.energy_pj_per_word"]
+        words = zero
+        for (kind, *owner), value in values.items():
+            if kind != "link" or owner[0] != link.name:
+                continue
+            moved = value * batch
+            crossed.append(LinkTraffic(link.name, owner[1], moved, moved * per_word))
+            words = words + moved
+        bandwidth = cols.get(f"{link.name}.bandwidth_words_per_cycle")
+        busy = zero if bandwidth is None else words / bandwidth
+        links.append(LinkCosts(link.name, link.source, link.target, words, words * per_word, busy))
+    return tuple(links), tuple(crossed)
+
+
 def _tensor_traffic(
     model: CostModel,
     values: dict[Key, np.ndarray],
@@ -666,7 +701,8 @@ def evaluate_design_points(
         Arrays: ``latency_cycles``, ``latency_s``, ``traffic_bytes``, ``energy_pj``,
         ``util_<array>``, ``cycles_<einsum>``, ``share_<einsum>`` (busy PE-cycles of the
         einsum over its array's PE-cycles), ``energy_<component>_pj`` (arrays, their
-        ``<array>_registers`` and levels), ``accesses_<level>_words``,
+        ``<array>_registers``, levels and links), ``accesses_<level>_words`` (and
+        ``accesses_<link>_words``),
         ``accesses_<array>_registers_words``, ``tile_<rank>``.
     """
     return evaluate_costs(model, columns).row()

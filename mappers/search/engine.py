@@ -82,8 +82,10 @@ from mappers.search.space import (
     Placement,
     Structure,
     computing_einsums,
+    linked,
     placement_options,
     reads_tensor,
+    register_array,
     tile_values,
 )
 
@@ -431,7 +433,9 @@ class _Search:
         bind = dict(structure.bind)
         options = dict(placement_options(self.cascade, self.spec, bind))
         for name, choices in options.items():
-            if () in choices:  # registers first: the base costs no level access
+            # registers first: the base costs no level access (a link's words cost energy:
+            # a tensor crossing one stays after the levels, its delta fetched like theirs)
+            if () in choices and register_array(self.cascade, bind, name) is not None:
                 options[name] = ((), *(c for c in choices if c != ()))
         return options, {t: options[t][0] for t in self.tensors}
 
@@ -807,6 +811,11 @@ class _Search:
         model = build_cost_model(self.cascade, self.spec, mapping, self.table)
         values = evaluate_design_points(model, columns)
         metrics = tuple((k, float(np.asarray(v).reshape(-1)[0])) for k, v in values.items())
+        bind = dict(structure.bind)
+        unplaced = {  # an unplaced tensor stays in one array's registers or crosses a link
+            t: "link" if linked(self.cascade, self.spec, bind, t) else "registers"
+            for t in placement
+        }
         summary = " ".join(
             [
                 structure.describe(),
@@ -814,7 +823,7 @@ class _Search:
                 f"schedule={entry.schedule}",
                 *(f"{r}={v}" for r, v in entry.partitions),
                 *(f"{r}={'whole' if t >= columns[r][0] else t}" for r, t in entry.tiles),
-                *(f"{t}:{'+'.join(o) or 'registers'}" for t, o in placement.items()),
+                *(f"{t}:{'+'.join(o) or unplaced[t]}" for t, o in placement.items()),
             ]
         )
         named = dict(metrics)
