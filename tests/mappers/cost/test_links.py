@@ -159,3 +159,24 @@ def test_search_may_leave_a_linked_crossing_in_registers():
     assert () in linked["LM"] and () in linked["SLNV"]
     unlinked = placement_options(cascade, without_links("fusemax"), bind)
     assert () not in unlinked["LM"] and () not in unlinked["SLNV"]
+
+
+def test_model_stats_shows_the_link_energy_per_tensor():
+    import json
+
+    from typer.testing import CliRunner
+
+    from einsum_cascade.cli import _register_commands
+    from einsum_cascade.cli.app import app
+
+    _register_commands()
+    args = ["model", "--arch", "fusemax", "--mapping", "fusemax-binding", "--seq", "4K"]
+    runner = CliRunner()
+    text = runner.invoke(app, [*args, "--stats"])
+    assert text.exit_code == 0, text.output
+    assert "array-to-array links" in text.output and "SLNV" in text.output
+    data = json.loads(runner.invoke(app, [*args, "--json", "--stats"]).stdout)
+    (link,) = [k for k in data["stats"]["links"] if k["link"] == "pe2d_pe1d"]
+    assert {t["tensor"] for t in link["tensors"]} == {"LM", "SLD", "SLNV"}
+    assert sum(t["energy_pj"] for t in link["tensors"]) == pytest.approx(link["energy_pj"])
+    assert data["metrics"]["energy_pe2d_pe1d_pj"] == pytest.approx(link["energy_pj"])
