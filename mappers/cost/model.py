@@ -215,6 +215,7 @@ def build_cost_model(
     See :mod:`mappers.cost.cache` (key, folder, ``EINSUM_CASCADE_NO_CACHE``) and
     :func:`compile_cost_model`.
     """
+    mapping = implicit_batch(cascade, mapping)
     key = cache.model_key(cascade, spec, mapping, table)
     stored = cache.load(key)
     if isinstance(stored, dict):
@@ -228,6 +229,18 @@ def build_cost_model(
         key, {f.name: getattr(model, f.name) for f in fields if f.name not in _CACHED_OUTSIDE}
     )
     return model
+
+
+def implicit_batch(cascade: Cascade, mapping: Mapping) -> Mapping:
+    """Return the mapping with its default batch ranks (``B``, ``H``, when the mapping
+    names none) less the cascade's own ranks: Lightning-2's block size ``B`` is no batch.
+    Batch ranks the mapping writes are checked instead (M212)."""
+    if mapping.span_of("batch_ranks") is not None:
+        return mapping
+    ranks = {str(r.name) for r in cascade.ranks}
+    return dataclasses.replace(
+        mapping, batch_ranks=tuple(r for r in mapping.batch_ranks if r not in ranks)
+    )
 
 
 def compile_cost_model(
@@ -256,6 +269,7 @@ def compile_cost_model(
             None,
             suggest(table, tables) or f"cost tables of this spec and mapping: {', '.join(tables)}",
         )
+    mapping = implicit_batch(cascade, mapping)
     check_binding(cascade, spec, mapping)
     spec_for_table = apply_table(spec, mapping, table)
     parametric = build_symbolic(cascade, spec_for_table, mapping)
@@ -453,7 +467,8 @@ def evaluate_costs(
     clock, word_bytes = cols["clock_hz"], cols["word_bytes"]
     bandwidth = cols[f"{spec.backing.name}.bandwidth_bytes_per_s"]
     memory = [w / (bandwidth / clock / word_bytes) for w in region_words]
-    ends = (values["ends", "load"] + values["ends", "store"]) / (bandwidth / clock / word_bytes)
+    ends_words = values["ends", "load"] + values["ends", "store"]
+    ends = ends_words / (bandwidth / clock / word_bytes)
     pipeline = _pipeline_of(model, cols, shape, batch, cycles)
     arrays = dict(model.outline.arrays)
     times = functools.partial(quantity_column, cols)
@@ -496,6 +511,7 @@ def evaluate_costs(
         levels=level_costs,
         tiles=tuple((key.removeprefix("tile_"), value) for key, value in tiles.items()),
         area_um2=np.broadcast_to(area_um2(spec, cols), shape),
+        ends_words=ends_words,
         traffic=_tensor_traffic(model, values, cols, batch),
         links=links,
         link_traffic=link_traffic,
