@@ -467,7 +467,8 @@ def evaluate_costs(
     clock, word_bytes = cols["clock_hz"], cols["word_bytes"]
     bandwidth = cols[f"{spec.backing.name}.bandwidth_bytes_per_s"]
     memory = [w / (bandwidth / clock / word_bytes) for w in region_words]
-    ends = (values["ends", "load"] + values["ends", "store"]) / (bandwidth / clock / word_bytes)
+    ends_words = values["ends", "load"] + values["ends", "store"]
+    ends = ends_words / (bandwidth / clock / word_bytes)
     pipeline = _pipeline_of(model, cols, shape, batch, cycles)
     arrays = dict(model.outline.arrays)
     times = functools.partial(quantity_column, cols)
@@ -510,6 +511,7 @@ def evaluate_costs(
         levels=level_costs,
         tiles=tuple((key.removeprefix("tile_"), value) for key, value in tiles.items()),
         area_um2=np.broadcast_to(area_um2(spec, cols), shape),
+        ends_words=ends_words,
         traffic=_tensor_traffic(model, values, cols, batch),
         links=links,
         link_traffic=link_traffic,

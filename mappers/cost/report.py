@@ -185,6 +185,9 @@ class Costs(Generic[V]):
     levels: tuple[LevelCosts[V], ...]
     tiles: tuple[tuple[str, V], ...]  # (rank, tile extent) of every tiled DRAM-loop rank
     area_um2: V  # arrays' PEs plus levels
+    # the overlapped schedule's first DRAM tile's load plus last one's store, words per
+    # batch entry (mappers/cost/ends.py); latency adds them only with ends: tile
+    ends_words: V
     traffic: tuple[TensorTraffic[V], ...] = ()  # per level and tensor
     links: tuple[LinkCosts[V], ...] = ()  # the spec's array-to-array links
     link_traffic: tuple[LinkTraffic[V], ...] = ()  # per link and tensor
@@ -213,6 +216,7 @@ class Costs(Generic[V]):
             tuple(lv.map(function) for lv in self.levels),
             tuple((rank, function(v)) for rank, v in self.tiles),
             function(self.area_um2),
+            function(self.ends_words),
             tuple(t.map(function) for t in self.traffic),
             tuple(link.map(function) for link in self.links),
             tuple(t.map(function) for t in self.link_traffic),

@@ -9,7 +9,9 @@ placements (:mod:`mappers.search.placement`). It is never enumerated as a produc
    chain of einsums, with analytic compute, traffic and energy bounds;
 3. a structure is costed per loop order by one compiled model whose fixed tile value is
    read at evaluation; each schedule's compute is the model's latency at unbounded DRAM
-   bandwidth, so latency is ``max(traffic / bandwidth, compute)`` for any placement;
+   bandwidth, so latency is ``max(traffic / bandwidth, compute + ends / bandwidth)`` for
+   any placement (the ends, an overlapped schedule's first load and last store, only
+   with ``ends: tile``);
 4. placements are chosen per row by branch and bound over tensors on the decomposition
    ``cost = base + sum of per-tensor deltas``;
 5. the best few per point are rebuilt as plain mappings and costed directly.
@@ -34,7 +36,12 @@ from einsum_cascade.ir import Cascade
 from mappers.cost.cache import numpy_function
 from mappers.cost.filtered import FilterError, closed_counts
 from mappers.cost.footprint import build_extents
-from mappers.cost.model import CostModel, build_cost_model, evaluate_design_points
+from mappers.cost.model import (
+    CostModel,
+    build_cost_model,
+    evaluate_costs,
+    evaluate_design_points,
+)
 from mappers.cost.symbolic import apply_table, resolve_quantity
 from mappers.errors import MappingError
 from mappers.hardware.spec import ArchSpec
@@ -61,7 +68,16 @@ from mappers.search.footprint import (
     streamed_rank,
 )
 from mappers.search.partition import complete_point, expand_partitions
-from mappers.search.placement import Placed, PlacementSearch, TensorChoices, better, objective_pair
+from mappers.search.placement import (
+    Delta,
+    Placed,
+    PlacementSearch,
+    TensorChoices,
+    Timing,
+    adds_ends,
+    better,
+    objective_pair,
+)
 from mappers.search.space import (
     Placement,
     Structure,
@@ -103,11 +119,11 @@ class _Prepared:
 
 
 def _at(
-    fetch: collections.abc.Callable[[int, int], list[tuple[Array, Array]]],
+    fetch: collections.abc.Callable[[int, int], list[Delta]],
     position: int,
     t: int,
     k: int,
-) -> tuple[Array, Array]:
+) -> Delta:
     return fetch(t, k)[position]
 
 
@@ -190,7 +206,7 @@ class _Search:
         self.best: list[list[_Entry]] = [[] for _ in range(self.points)]
         self.structures: list[Structure] = []
         self.models: dict[Mapping, CostModel] = {}
-        self.shared_deltas: dict[tuple[object, ...], list[tuple[Array, Array]]] = {}
+        self.shared_deltas: dict[tuple[object, ...], list[Delta]] = {}
         self.stacks: dict[tuple[tuple[tuple[str, int], ...], ...], dict[str, Array]] = {}
         kinds = ("generated", "illegal", "dominated", "bounded", "evaluated", "unexplored")
         self.cand_rows = {k: np.zeros(self.points, dtype=np.int64) for k in kinds}
@@ -339,7 +355,7 @@ class _Search:
         kind = (
             self.template.schedule
             if schedule == self.template.schedule.kind
-            else Schedule(schedule, ends="none")
+            else Schedule(schedule)
         )
         return replace(
             self.template,
@@ -435,7 +451,7 @@ class _Search:
                 self.cand_rows["bounded"][point] += placements * len(combos)
             return
         values = self.evaluate(ready.model, combos)
-        deltas: dict[tuple[int, int], list[tuple[Array, Array]]] = {}
+        deltas: dict[tuple[int, int], list[Delta]] = {}
         fetch = functools.partial(self.fetch_delta, structure, ready, values, deltas)
         eager = [
             t
@@ -453,7 +469,7 @@ class _Search:
                 return
             choices = []
             for t, name in enumerate(self.tensors):
-                zero = (np.zeros(self.count), np.zeros(self.count))
+                zero = (np.zeros(self.count), np.zeros(self.count), np.zeros(self.count))
                 entry = [
                     None
                     if k and (t, k) not in deltas
@@ -468,10 +484,10 @@ class _Search:
         structure: Structure,
         ready: _Prepared,
         values: list[dict[str, Array]],
-        deltas: dict[tuple[int, int], list[tuple[Array, Array]]],
+        deltas: dict[tuple[int, int], list[Delta]],
         t: int,
         k: int,
-    ) -> list[tuple[Array, Array]]:
+    ) -> list[Delta]:
         """Return tensor ``t``'s change of cost at option ``k``, per tile combination.
 
         Built once (one model, one evaluation) and shared by every structure that touches
@@ -488,7 +504,11 @@ class _Search:
                     structure, ready.order, self.schedules[0], ready.probe, variant
                 )
                 self.shared_deltas[shared] = [
-                    (w["traffic_bytes"] - v["traffic_bytes"], w["energy_pj"] - v["energy_pj"])
+                    (
+                        w["traffic_bytes"] - v["traffic_bytes"],
+                        w["energy_pj"] - v["energy_pj"],
+                        w["ends_bytes"] - v["ends_bytes"],
+                    )
                     for w, v in zip(
                         self.evaluate(self.model(changed), ready.combos), values, strict=True
                     )
@@ -502,7 +522,7 @@ class _Search:
         ready: _Prepared,
         position: int,
         choices: list[TensorChoices],
-        fetch: collections.abc.Callable[[int, int], list[tuple[Array, Array]]],
+        fetch: collections.abc.Callable[[int, int], list[Delta]],
         values: list[dict[str, Array]],
         energy_bound: Array,
     ) -> None:
@@ -511,10 +531,11 @@ class _Search:
         valid = self.tile_valid(tiles)
         placements = int(np.prod([len(options[t]) for t in self.tensors]))
         cycles = ready.compute[position]  # schedule -> [rows]
-        per_row = np.min(np.stack(list(cycles.values())), axis=0)
-        chosen_schedule = [
-            min(cycles, key=lambda s: float(cycles[s][r])) for r in range(self.count)
-        ]
+        per_row = np.min(np.stack(list(cycles.values())), axis=0)  # a bound: ends only add
+        ends = tuple(
+            adds_ends(self.template.schedule if s == self.template.schedule.kind else Schedule(s))
+            for s in self.schedules
+        )
         names = {p for c in choices for p in c.pools if p is not None}
         search = PlacementSearch(
             choices,
@@ -547,8 +568,12 @@ class _Search:
             before = list(found)
             search.run(
                 row,
-                (float(v["traffic_bytes"][row]), float(v["energy_pj"][row])),
-                float(per_row[row]),
+                (
+                    float(v["traffic_bytes"][row]),
+                    float(v["energy_pj"][row]),
+                    float(v["ends_bytes"][row]),
+                ),
+                Timing(tuple(float(cycles[s][row]) for s in self.schedules), ends),
                 self.bytes_per_cycle,
                 self.spec.clock_hz,
                 found,
@@ -563,7 +588,9 @@ class _Search:
             for p in new:
                 placed = tuple(options[t][k] for t, k in zip(self.tensors, p.choice, strict=True))
                 entries.append(
-                    _Entry(p, index, ready.order, chosen_schedule[row], tiles, partitions, placed)
+                    _Entry(
+                        p, index, ready.order, self.schedules[p.schedule], tiles, partitions, placed
+                    )
                 )
             entries.sort(key=lambda e: e.placed.key)
             self.best[point] = entries[: self.keep]
@@ -618,14 +645,19 @@ class _Search:
     def evaluate(
         self, model: CostModel, combos: list[tuple[tuple[str, int], ...]]
     ) -> list[dict[str, Array]]:
-        """Return traffic and energy per tile combination, in one model evaluation."""
-        # traffic and energy do not depend on the schedule (one fused region): the
+        """Return traffic, energy and ends (bytes of the first load and last store) per tile
+        combination, in one model evaluation."""
+        # traffic, energy and ends do not depend on the schedule (one fused region): the
         # overlapped one skips building a tile pipeline
         compiled = replace(model, mapping=replace(model.mapping, schedule=Schedule("overlapped")))
-        values = evaluate_design_points(compiled, self.stacked(combos))
-        traffic = self.split(values["traffic_bytes"], combos)
-        energy = self.split(values["energy_pj"], combos)
-        return [{"traffic_bytes": t, "energy_pj": e} for t, e in zip(traffic, energy, strict=True)]
+        costs = evaluate_costs(compiled, self.stacked(combos))
+        columns = {
+            "traffic_bytes": costs.traffic_bytes,
+            "energy_pj": costs.energy_pj,
+            "ends_bytes": costs.ends_words * self.spec.word_bytes,
+        }
+        split = {k: self.split(v, combos) for k, v in columns.items()}
+        return [{k: v[c] for k, v in split.items()} for c in range(len(combos))]
 
     def compute(
         self, model: CostModel, combos: list[tuple[tuple[str, int], ...]]
@@ -641,7 +673,7 @@ class _Search:
             kind = (
                 self.template.schedule
                 if schedule == self.template.schedule.kind
-                else Schedule(schedule, ends="none")
+                else Schedule(schedule)
             )
             compiled = replace(model, mapping=replace(model.mapping, schedule=kind))
             latency = evaluate_design_points(compiled, unbounded)["latency_cycles"]
@@ -849,9 +881,6 @@ def search_mappings(
     """
     searched = template is None if search_order_and_schedule is None else search_order_and_schedule
     template = template or template_for(cascade, spec)
-    # latency is priced as max(traffic / bandwidth, compute), which cannot see an
-    # overlapped schedule's first load and last store: the search overlaps them too
-    template = replace(template, schedule=replace(template.schedule, ends="none"))
     check_template(template, objective)
     check_cascade_and_order(cascade, template, searched)
     arrays = [np.atleast_1d(np.asarray(v, dtype=float)) for v in columns.values()]
