@@ -77,3 +77,22 @@ def test_link_parameters_have_the_spec_loaders_ranges_as_sweep_axes() -> None:
     energy = field_kind("pe2d_pe1d.energy_pj_per_word")
     assert energy.low == 0
     assert field_kind("pe2d_pe1d.bandwidth_words_per_cycle") == POSITIVE
+
+
+@pytest.mark.parametrize(
+    ("schedule", "words"),
+    [
+        ("{sequential: {ends: none}}", "ends applies to an overlapped schedule, not to sequential"),
+        ("{simulate: {ends: none}}", "ends applies to an overlapped schedule, not to simulate"),
+        ("{overlapped: 5}", "overlapped must be a list of stages or {ends: tile | none}"),
+    ],
+)
+def test_ends_on_another_schedule_or_a_scalar_says_where_ends_belongs(
+    schedule: str, words: str
+) -> None:
+    text = STREAMED.replace("schedule: sequential", f"schedule: {schedule}")
+    with pytest.raises(MappingError) as info:
+        mapping_from_text(text, "m.yaml")
+    message = str(info.value)
+    assert "M103" in message and words in message
+    assert f"m.yaml:{_line_of(text, 'schedule:')}:" in message
