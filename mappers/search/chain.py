@@ -58,7 +58,7 @@ from mappers.search.space import (
     forwarding,
 )
 
-DIVE_AFTER = 1000  # best-first expansions before the search dives for a first structure
+DIVE_AFTER = 1000  # best-first expansions without a structure before the search dives
 
 
 @dataclass(frozen=True, slots=True)
@@ -386,11 +386,13 @@ class Chain:
     ) -> collections.abc.Iterator[tuple[Structure, Array, Array]]:
         """Yield complete structures best first, with their latency and energy bounds.
 
-        After :data:`DIVE_AFTER` expansions without an incumbent at every row, the search
-        dives: it expands the best child of the node it just expanded (the others wait in
-        the queue), so a first complete structure comes after one more node per einsum
-        rather than after every node whose bound is lower (a long chain such as
-        Flowformer's has millions of those).
+        After :data:`DIVE_AFTER` expansions without yielding a structure, the search dives:
+        it expands the best child of the node it just expanded (the others wait in the
+        queue), so the next complete structure comes after one more node per einsum rather
+        than after every node whose bound is lower (a long chain such as Flowformer's or
+        Agent's has millions of those). The first gives an incumbent; each later one is
+        costed, and its options' cycles, learned from the model, tighten the bounds of
+        every node that holds them.
 
         Args:
             incumbent: returns the (latency, energy) per row a bound must beat.
@@ -420,6 +422,7 @@ class Chain:
                 continue
             if node.depth == len(self.einsums):
                 self.counts.yielded += 1
+                expanded = 0
                 yield self._structure(node.chosen), latency, energy
                 continue
             einsum = self.einsums[node.depth]
@@ -449,7 +452,7 @@ class Chain:
                 priority = float(np.min(bound / scale)) - 1e-12 * node.depth
                 children.append(_Node(priority, next(serial), node.depth + 1, chosen, loads, spent))
             expanded += 1
-            if children and expanded > DIVE_AFTER and not np.all(np.isfinite(incumbent()[0])):
+            if children and expanded > DIVE_AFTER:
                 dive = min(children)
                 children.remove(dive)
             for child in children:
