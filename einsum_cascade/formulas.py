@@ -16,6 +16,8 @@ by a name) asks sympy.
 from __future__ import annotations
 
 import functools
+import math
+import zlib
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
@@ -37,7 +39,8 @@ _KEEPING = ("ceil", "floor", "sqrt")  # one argument; the result keeps its every
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Formula:
-    """An index or extent formula; equality and hashing are those of its sympy expression."""
+    """An index or extent formula; equality is that of its sympy expression, and equal
+    expressions hash alike (by their value at one point, without sympy when it can)."""
 
     tree: Tree
     _expr: Any = field(default=None, repr=False)
@@ -60,7 +63,11 @@ class Formula:
         return self.tree == other.tree or bool(self.expr == other.expr)
 
     def __hash__(self) -> int:
-        return hash(self.expr)
+        # The value at one integer point: equal expressions are equal functions, so they
+        # hash alike, and a formula of integers, names, + - * /, ceil, floor, min and max
+        # hashes without sympy.
+        code = _hash(self.tree)
+        return code if code is not None else _sympy_hash(self.expr)
 
     def __str__(self) -> str:
         return str(self.expr)
@@ -178,6 +185,85 @@ def _build(tree: Tree) -> sympy.Expr:
     if kind == "*":
         return left * right
     return left / right
+
+
+# ------------------------------------------------------------------ hashing
+
+_UNDEFINED = 0x5EED  # the hash of a formula undefined at the hashing point
+_IRRATIONAL = 0x1EED  # the hash of a formula irrational there
+
+
+def _point(name: str) -> int:
+    """Return the value a name takes where formulas are hashed: a positive integer of its own."""
+    return 1_000_003 + zlib.crc32(name.encode()) % 999_983
+
+
+_EXACT_CALLS: dict[str, Any] = {
+    "ceil": lambda x: Fraction(math.ceil(x)),
+    "floor": lambda x: Fraction(math.floor(x)),
+    "min": min,
+    "max": max,
+}
+
+
+@functools.lru_cache(maxsize=8192)
+def _hash(tree: Tree) -> int | None:
+    """The hash of the tree's exact value at the hashing point, or None: ask sympy."""
+    try:
+        value = _value(tree)
+    except ZeroDivisionError:
+        return _UNDEFINED
+    return None if value is None else _hash_fraction(value)
+
+
+def _hash_fraction(value: Fraction) -> int:
+    return hash((value.numerator, value.denominator))  # cheaper than hashing a Fraction
+
+
+@functools.lru_cache(maxsize=8192)
+def _value(tree: Tree) -> Fraction | None:
+    """The exact value at the hashing point, or None when only sympy can tell it.
+
+    Raises:
+        ZeroDivisionError: a divisor is zero there.
+    """
+    kind = tree[0]
+    if kind == "int":
+        return Fraction(tree[1])
+    if kind == "num":
+        number = tree[1]
+        return Fraction(int(number)) if isinstance(number, int) or number.is_integer() else None
+    if kind in ("extent", "index"):
+        return Fraction(_point(tree[1]))
+    if kind == "neg":
+        inner = _value(tree[1])
+        return None if inner is None else -inner
+    if kind == "call":
+        args = [_value(a) for a in tree[2]]
+        if tree[1] not in _EXACT_CALLS or any(a is None for a in args):
+            return None  # sqrt: irrational in general
+        result: Fraction = _EXACT_CALLS[tree[1]](*args)
+        return result
+    if kind not in _ARITHMETIC:
+        return None  # a sympy expression
+    left, right = _value(tree[1]), _value(tree[2])
+    if left is None or right is None:
+        return None
+    if kind == "+":
+        return left + right
+    if kind == "-":
+        return left - right
+    if kind == "*":
+        return left * right
+    return left / right
+
+
+def _sympy_hash(expr: sympy.Expr) -> int:
+    """Hash a sympy expression as :func:`_value` would its tree: by its value at the point."""
+    number = expr.subs({s: _point(s.name) for s in expr.free_symbols})
+    if number.is_Rational:
+        return _hash_fraction(Fraction(int(number.p), int(number.q)))
+    return _IRRATIONAL if number.is_finite else _UNDEFINED
 
 
 # ------------------------------------------------------------- polynomial

@@ -14,9 +14,17 @@ W and O (FuseMax's 12-word register file); a 16 MiB L3 at 12519 / 15751 pJ per 4
 read / written, i.e. 48.90 / 61.53 pJ per word; DRAM 249.6 pJ per 64-bit access (62.4 pJ a
 word) at 400 GiB/s and 940 MHz, 3655 bit per cycle. ZigZag charges ``r_cost``/``w_cost``
 per ``bandwidth_max`` bits, pro-rated in steps of ``bandwidth_min``: with ``bandwidth_min``
-one word, a cost of (pJ per word) x (``bandwidth_max`` / 16) is exact per word. The L3 has
-one read and one write port per operand (our spec has no L3 bandwidth limit; with one
-shared read port ZigZag serialises I and W and doubles the latency).
+one word, a cost of (pJ per word) x (``bandwidth_max`` / 16) is exact per word.
+
+Our spec has no L3 bandwidth limit, so the L3 has one read and one write port per operand
+(with one shared read port ZigZag serialises I and W and doubles the latency), each wide
+enough to fill or drain one operand's registers in every PE in one cycle. ZigZag's
+registers are not double-buffered here (4 words per operand, all in use), so it allows a
+refill or drain only the last few cycles of each register period (``calc_latency``: the
+period over the outermost irrelevant loop) and charges the rest as a stall
+(``stall_slack_comb``). With 65,536-bit ports (4096 words a cycle) draining 256 x 256 PEs'
+output registers took 48-64 cycles against a window of 3-4: 180-675 cycles of stall on
+the 256 x 256 GEMMs, a limit our spec does not have.
 """
 
 from __future__ import annotations
@@ -37,7 +45,6 @@ CLOCK_HZ = 940e6
 DRAM_BITS_PER_CYCLE = int(400 * 2**30 * 8 / CLOCK_HZ)  # 3655 (3655.29 truncated)
 DRAM_PJ_PER_WORD = 249.6 / 4
 L3_BITS = 16 * 2**20 * 8
-L3_BITS_PER_CYCLE = 65536
 L3_READ_PJ_PER_WORD = 12519 / 256
 L3_WRITE_PJ_PER_WORD = 15751 / 256
 REG_WORDS = 4
@@ -77,6 +84,7 @@ def memory(
 
 def accelerator(rows: int, cols: int) -> str:
     """Registers per PE, the L3 and DRAM over a rows x cols MAC array."""
+    l3_bits_per_cycle = rows * cols * REG_WORDS * WORD_BITS  # one operand's registers a cycle
     text = ""
     for operand, name in (("I1", "reg_I"), ("I2", "reg_W")):
         ports = port("r_port_1", "read", REG_BITS_PER_CYCLE, [f"{operand}, tl"]) + port(
@@ -109,19 +117,19 @@ def accelerator(rows: int, cols: int) -> str:
         "[]",
     )
     ports = (
-        port("r_port_1", "read", L3_BITS_PER_CYCLE, ["I1, tl"])
-        + port("w_port_1", "write", L3_BITS_PER_CYCLE, ["I1, fh"])
-        + port("r_port_2", "read", L3_BITS_PER_CYCLE, ["I2, tl"])
-        + port("w_port_2", "write", L3_BITS_PER_CYCLE, ["I2, fh"])
-        + port("r_port_3", "read", L3_BITS_PER_CYCLE, ["O, tl", "O, th"])
-        + port("w_port_3", "write", L3_BITS_PER_CYCLE, ["O, fh", "O, fl"])
+        port("r_port_1", "read", l3_bits_per_cycle, ["I1, tl"])
+        + port("w_port_1", "write", l3_bits_per_cycle, ["I1, fh"])
+        + port("r_port_2", "read", l3_bits_per_cycle, ["I2, tl"])
+        + port("w_port_2", "write", l3_bits_per_cycle, ["I2, fh"])
+        + port("r_port_3", "read", l3_bits_per_cycle, ["O, tl", "O, th"])
+        + port("w_port_3", "write", l3_bits_per_cycle, ["O, fh", "O, fl"])
     )
     text += memory(
         "L3",
         L3_BITS,
         L3_READ_PJ_PER_WORD,
         L3_WRITE_PJ_PER_WORD,
-        L3_BITS_PER_CYCLE,
+        l3_bits_per_cycle,
         ["I1", "I2", "O"],
         ports,
         "[D1, D2]",
@@ -187,6 +195,21 @@ def describe(cme: Any) -> dict[str, Any]:
     return {"spatial": spatial, "temporal": temporal, "levels": levels}
 
 
+def dram_words(cme: Any) -> float:
+    """Return the words the chosen mapping moves between DRAM and the L3 (both ways)."""
+    from zigzag.mapping.data_movement import DataDirection, DataMoveAttr
+
+    total = 0.0
+    for op in cme.layer.layer_operands:
+        top = cme.mapping_int.mem_level[op] - 1
+        moves = cme.mapping_int.unit_mem_data_movement[op][top]
+        amount = moves.get_attribute(DataMoveAttr.DATA_TRANS_AMOUNT_PER_PERIOD)
+        count = moves.get_attribute(DataMoveAttr.DATA_TRANS_PERIOD_COUNT)
+        for way in (DataDirection.RD_OUT_TO_LOW, DataDirection.WR_IN_BY_LOW):
+            total += float(amount.get(way)) * float(count.get(way))
+    return total
+
+
 def run(b: int, k: int, c: int, rows: int, cols: int, opt: str, lpf_limit: int) -> dict[str, Any]:
     start = time.perf_counter()
     from zigzag import api
@@ -240,6 +263,8 @@ def run(b: int, k: int, c: int, rows: int, cols: int, opt: str, lpf_limit: int) 
         "onload_cycles": float(cme.data_onloading_cycle),
         "offload_cycles": float(cme.data_offloading_cycle),
         "stall_cycles": float(cme.stall_slack_comb),
+        "ideal_temporal_cycles": float(cme.ideal_temporal_cycle),
+        "dram_words": dram_words(cme),
         "energy_pj": energy,
         "mac_energy_pj": float(cme.mac_energy),
         "memory_energy_pj": {

@@ -23,8 +23,9 @@ def _number(value: object) -> str:
 def print_reproduction(console: Console, result: Reproduction) -> None:
     """Print the headline table, the worst cell of every quantity and where the files are."""
     headline = result.headline
-    columns = [c for c in ("quantity", "mean", "geomean", "artifact", "paper") if c in headline]
-    rows = [[_number(row[c]) for c in columns] for _, row in headline.iterrows()]
+    present = {name for row in headline for name in row}
+    columns = [c for c in ("quantity", "mean", "geomean", "artifact", "paper") if c in present]
+    rows = [[_number(row.get(c, math.nan)) for c in columns] for row in headline]
     print_table(console, columns, rows, "headline: FuseMax over FLAT, over every model and length")
     if result.worst:
         worst = [

@@ -6,60 +6,83 @@ else ``~/.cache/einsum-cascade``), under a hash of what it is built from: the ca
 spec and the mapping (their full structure, as their ``repr``), the cost table, the source
 of the cost-model code and the sympy version. A change to any of them is a new key, so a
 stale model is never read. Set ``EINSUM_CASCADE_NO_CACHE=1`` to neither read nor write. An
-unreadable or corrupt entry is ignored and rebuilt. The folder keeps at most
+unreadable or corrupt entry (each starts with the SHA-256 digest of its pickle) is removed
+and rebuilt. The folder keeps at most
 ``MAX_ENTRIES`` models (a search compiles many), dropping the least recently used; it may
 be deleted at any time.
 
 Evaluation functions are NumPy source text (:class:`NumpyFunction`), printed by sympy's
 NumPy printer and compiled on first call: picklable, and free of ``lambdify``'s namespace
-set-up.
+set-up. A stored model's sympy forms are kept pickled apart (:class:`Deferred`) and loaded
+on first use: evaluating a model read from the cache does not import sympy.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.util
+import io
+import marshal
 import math
 import os
 import pickle
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from types import CodeType
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
 DISABLE_ENV = "EINSUM_CASCADE_NO_CACHE"
 MAX_ENTRIES = 2000  # then the least recently used fifth is removed (a few KB each)
-_FORMAT = 1  # bump when the stored payload changes shape
+_FORMAT = 3  # bump when the stored payload changes shape
+_DIGEST_BYTES = 32  # an entry starts with the SHA-256 digest of the pickle that follows
+
+T = TypeVar("T")
 
 
 class NumpyFunction:
-    """A NumPy function of named arguments, kept as source text and compiled on first call."""
+    """A NumPy function of named arguments, kept as source text and compiled on first call.
 
-    __slots__ = ("_compiled", "arguments", "source")
+    Pickled, it keeps its compiled bytecode too (``marshal``, tagged with this Python's
+    bytecode magic number): loaded by the same Python, it skips compiling the source.
+    """
 
-    def __init__(self, arguments: tuple[str, ...], source: str) -> None:
+    __slots__ = ("_code", "_compiled", "arguments", "source")
+
+    def __init__(self, arguments: tuple[str, ...], source: str, code: bytes = b"") -> None:
         self.arguments = arguments
         self.source = source
+        self._code = code
         self._compiled: Callable[..., Any] | None = None
+
+    def _bytecode(self) -> CodeType:
+        magic = importlib.util.MAGIC_NUMBER
+        if self._code.startswith(magic):
+            code = marshal.loads(self._code[len(magic) :])
+            if isinstance(code, CodeType):
+                return code
+        compiled = compile(self.source, "<cost model>", "exec")
+        self._code = magic + marshal.dumps(compiled)
+        return compiled
 
     def __call__(self, *values: Any) -> Any:
         if self._compiled is None:
-            from mappers.cost.filtered import filtered_count
+            namespace: dict[str, Any] = {"numpy": np, "functools": functools, "math": math}
+            if "filtered_count" in self.source:  # filtered op counts and traffic
+                from mappers.cost.filtered import filtered_count
 
-            namespace: dict[str, Any] = {
-                "numpy": np,
-                "functools": functools,
-                "math": math,
-                "filtered_count": filtered_count,  # filtered op counts and traffic
-            }
-            exec(compile(self.source, "<cost model>", "exec"), namespace)
+                namespace["filtered_count"] = filtered_count
+            exec(self._bytecode(), namespace)
             self._compiled = namespace["_evaluate"]
         return self._compiled(*values)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (NumpyFunction, (self.arguments, self.source))
+        if not self._code.startswith(importlib.util.MAGIC_NUMBER):
+            self._bytecode()
+        return (NumpyFunction, (self.arguments, self.source, self._code))
 
 
 def numpy_function(symbols: Sequence[Any], expressions: Any) -> NumpyFunction:
@@ -191,6 +214,47 @@ class _Pickler(pickle.Pickler):
         return NotImplemented
 
 
+class Deferred(Generic[T]):
+    """A value pickled apart from what holds it, and unpickled on first :meth:`get`.
+
+    Built from a value, it pickles that value when it is itself pickled; loaded from a
+    pickle, it keeps the bytes until asked. Equal when the values are equal.
+    """
+
+    __slots__ = ("_data", "_value")
+
+    def __init__(self, value: T | None = None, data: bytes | None = None) -> None:
+        self._value = value
+        self._data = data
+
+    def get(self) -> T:
+        """Return the value, unpickling it on the first call."""
+        if self._value is None and self._data is not None:
+            self._value = pickle.loads(self._data)
+        assert self._value is not None
+        return self._value
+
+    def data(self) -> bytes:
+        """Return the value pickled (sympy nodes unevaluated: see :class:`_Pickler`)."""
+        if self._data is None:
+            buffer = io.BytesIO()
+            _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(self._value)
+            self._data = buffer.getvalue()
+        return self._data
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Deferred, (None, self.data()))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Deferred) and self.get() == other.get()
+
+    def __hash__(self) -> int:
+        return hash(self.get())
+
+    def __repr__(self) -> str:
+        return f"Deferred({self.get()!r})"
+
+
 def cache_folder() -> Path:
     """Return the folder of compiled cost models (not created here)."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
@@ -204,10 +268,14 @@ def enabled() -> bool:
 
 @functools.cache
 def _code_fingerprint() -> str:
-    """Hash the source of the cost-model code and the sympy version."""
-    import sympy
+    """Hash the source of the cost-model code and sympy's release file (its version).
 
-    digest = hashlib.sha256(f"{_FORMAT}:{sympy.__version__}".encode())
+    sympy is found, not imported: a model read from the cache is evaluated without it.
+    """
+    digest = hashlib.sha256(f"{_FORMAT}:".encode())
+    sympy = importlib.util.find_spec("sympy")
+    if sympy is not None and sympy.origin is not None:
+        digest.update(Path(sympy.origin).with_name("release.py").read_bytes())
     folders = [Path(__file__).resolve().parent, Path(__file__).resolve().parents[1] / "hardware"]
     for folder in folders:
         for path in sorted(folder.glob("*.py")):
@@ -226,13 +294,20 @@ def model_key(*inputs: Any) -> str:
 
 
 def load(key: str) -> Any | None:
-    """Return the payload stored under ``key``, or None (missing, disabled or corrupt)."""
+    """Return the payload stored under ``key``, or None (missing, disabled or corrupt).
+
+    An entry is the SHA-256 digest of its pickle, then the pickle: one whose digest does
+    not match (a truncated or altered file) is removed, never unpickled.
+    """
     if not enabled():
         return None
     path = cache_folder() / f"{key}.pickle"
     try:
-        with path.open("rb") as handle:
-            payload = pickle.load(handle)
+        data = path.read_bytes()
+        digest, body = data[:_DIGEST_BYTES], data[_DIGEST_BYTES:]
+        if hashlib.sha256(body).digest() != digest:
+            raise ValueError("corrupt cache entry")
+        payload = pickle.loads(body)
         os.utime(path)  # recently used: kept when the folder is pruned
         return payload
     except FileNotFoundError:
@@ -254,7 +329,10 @@ def store(key: str, payload: Any) -> None:
         return
     try:
         with handle:
-            _Pickler(handle, protocol=pickle.HIGHEST_PROTOCOL).dump(payload)
+            buffer = io.BytesIO()
+            _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(payload)
+            body = buffer.getvalue()
+            handle.write(hashlib.sha256(body).digest() + body)
         Path(handle.name).replace(folder / f"{key}.pickle")
         _prune(folder)
     except Exception:  # an unpicklable payload or a full disk: no entry

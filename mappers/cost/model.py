@@ -1,10 +1,12 @@
 """The cost model: (cascade, spec, mapping, cost table) -> latency, utilisation, traffic, energy.
 
 Symbolic forms are built once per (cascade, spec, mapping, table) with sympy and turned into
-one NumPy function with ``lambdify``; :func:`evaluate_design_points` then costs many
-workload points at once. Tile sizes are per point: fixed tiles, and the largest tile
-that fits a buffer (a ``fit`` rule's choice is a divisor of the rank's tile count, made once
-per distinct (tiles, cap) pair and scattered back to the points).
+one NumPy function; :func:`evaluate_design_points` then costs many workload points at once,
+without sympy (a model read from the cache does not import it). Tile sizes are per point:
+fixed tiles, and the longest tile that fits a buffer in whole steps (a ``fit`` rule; the
+fewest tiles first where the tile count moves DRAM bytes; with ``divides``, a divisor of the
+rank's step count, chosen once per distinct (steps, cap) pair and scattered back to the
+points).
 """
 
 from __future__ import annotations
@@ -14,17 +16,15 @@ import dataclasses
 import functools
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import sympy
 
 import mappers.cost.cache as cache
 from einsum_cascade import einsum_order
 from einsum_cascade.diagnostics import suggest
 from einsum_cascade.ir import Cascade, Generation, generation_of
 from einsum_cascade.symbols import extent_symbol
-from mappers.cost.footprint import tile_footprint, tile_symbol
 from mappers.cost.parameters import (
     area_parts_um2,
     area_um2,
@@ -38,8 +38,10 @@ from mappers.cost.parameters import (
     symbol_values,
 )
 from mappers.cost.pipeline import Pipeline
+from mappers.cost.regions import regions
 from mappers.cost.report import (
     BOUNDS,
+    KINDS,
     ArrayCosts,
     CostReport,
     Costs,
@@ -48,19 +50,15 @@ from mappers.cost.report import (
     TensorTraffic,
 )
 from mappers.cost.schedule import PIPELINE_SCHEDULES, latency_cycles
-from mappers.cost.symbolic import (
-    KINDS,
-    SymbolicCost,
-    apply_table,
-    at_values,
-    build_symbolic,
-    check_binding,
-    regions,
-)
 from mappers.errors import MappingError
 from mappers.hardware.spec import ArchSpec
 from mappers.mapping.schema import DimRef, Mapping, TileRule
 from mappers.workloads import Workload
+
+if TYPE_CHECKING:
+    import sympy
+
+    from mappers.cost.symbolic import SymbolicCost
 
 DEFAULT_TABLE = "default"
 
@@ -83,6 +81,8 @@ class CompiledForms:
     @staticmethod
     def compile(forms: dict[Key, sympy.Expr]) -> CompiledForms:
         """Lambdify named forms once; their free symbols become the arguments, by name."""
+        import sympy
+
         expressions = [sympy.sympify(x) for x in forms.values()]
         symbols = sorted(
             set().union(set(), *(x.free_symbols for x in expressions)), key=lambda s: s.name
@@ -103,11 +103,34 @@ class CompiledForms:
 
 @dataclass(frozen=True)
 class FitForm:
-    """The words a ``fit`` tile rule's tensors occupy: ``constant + per_tile * tile``."""
+    """The words a ``fit`` tile rule's tensors occupy: ``constant + per_tile * tile``.
+
+    ``refetch`` says whether DRAM traffic depends on the rank's tile (a tensor the rank
+    does not index is fetched again per tile), so that fewer tiles move fewer bytes.
+    """
 
     rank: str
     arguments: tuple[str, ...]
     function: Any  # arguments -> (constant words, words per unit of tile)
+    refetch: bool
+
+
+@dataclass(frozen=True)
+class Outline:
+    """What evaluation reads of the symbolic forms besides their compiled values.
+
+    ``arrays`` pairs each costed (bound) einsum, in cascade order, with its array;
+    ``regions`` is the number of DRAM regions whose traffic is accounted together.
+    """
+
+    arrays: tuple[tuple[str, str], ...]
+    regions: int
+
+    @staticmethod
+    def of(symbolic: SymbolicCost) -> Outline:
+        """Return the outline of symbolic costs."""
+        arrays = tuple((e.name, e.array) for e in symbolic.einsums)
+        return Outline(arrays, len(symbolic.dram_words_by_region))
 
 
 @dataclass(frozen=True)
@@ -117,25 +140,36 @@ class CostModel:
     ``parametric`` holds the forms in the spec's parameters (array dimensions, register
     energies: see :mod:`mappers.cost.parameters`) and the extents a mapping ties to them
     (``M0`` = ``pe2d`` rows); ``symbolic`` is the same forms at the spec's own numbers.
-    ``forms`` is compiled from ``parametric``, so one model serves every value of the
-    numeric spec parameters; ``loops`` gives the DRAM-loop trip counts (pipelined
-    schedules) and ``fits`` the footprints of the ``fit`` tile rules.
+    Both live in ``sympy_forms``, unpickled on first use (:class:`mappers.cost.cache.Deferred`):
+    evaluation reads ``outline`` instead. ``forms`` is compiled from ``parametric``, so one
+    model serves every value of the numeric spec parameters; ``loops`` gives the DRAM-loop
+    trip counts (pipelined schedules) and ``fits`` the footprints of the ``fit`` tile rules.
     """
 
     cascade: Cascade
     spec: ArchSpec
     mapping: Mapping
     table: str
-    symbolic: SymbolicCost
     forms: CompiledForms
     loops: CompiledForms
     fits: tuple[FitForm, ...]
-    parametric: SymbolicCost
+    outline: Outline
+    sympy_forms: cache.Deferred[tuple[SymbolicCost, SymbolicCost]]
+
+    @property
+    def symbolic(self) -> SymbolicCost:
+        """Return the symbolic costs at the spec's own numbers."""
+        return self.sympy_forms.get()[0]
+
+    @property
+    def parametric(self) -> SymbolicCost:
+        """Return the symbolic costs in the spec's parameters."""
+        return self.sympy_forms.get()[1]
 
     @property
     def einsum_names(self) -> tuple[str, ...]:
         """Return the costed (bound) einsums in cascade order."""
-        return tuple(e.name for e in self.symbolic.einsums)
+        return tuple(name for name, _ in self.outline.arrays)
 
     @property
     def arguments(self) -> tuple[str, ...]:
@@ -180,7 +214,10 @@ def build_cost_model(
     key = cache.model_key(cascade, spec, mapping, table)
     stored = cache.load(key)
     if isinstance(stored, dict):
-        return CostModel(cascade, spec, mapping, table, **stored)
+        try:
+            return CostModel(cascade, spec, mapping, table, **stored)
+        except TypeError:  # an entry of another shape: rebuilt and replaced
+            pass
     model = compile_cost_model(cascade, spec, mapping, table)
     fields = dataclasses.fields(CostModel)
     cache.store(
@@ -201,6 +238,12 @@ def compile_cost_model(
     Raises:
         MappingError: the mapping binds unknown einsums or arrays, or an array lacks an op.
     """
+    import sympy
+
+    from mappers.cost.ends import first_load_words, last_store_words
+    from mappers.cost.footprint import tile_footprint, tile_symbol
+    from mappers.cost.symbolic import apply_table, at_values, build_symbolic, check_binding
+
     tables = (DEFAULT_TABLE, *dict(spec.cost_tables), *dict(mapping.cost_tables))
     if table not in tables:
         raise MappingError.single(
@@ -216,6 +259,7 @@ def compile_cost_model(
         ("dram_loop", rank): parametric.extents.dram_loop[rank] for rank in mapping.loop_order
     }
     fits = []
+    dram = sympy.Add(*parametric.dram_words_by_tensor.values(), *parametric.dram_writes_by_region)
     for rule in mapping.tiles:
         if rule.fit_level is None:
             continue
@@ -225,7 +269,8 @@ def compile_cost_model(
         constant, per_tile = words.subs(tile, 0), sympy.diff(words, tile)
         args = sorted((constant + per_tile).free_symbols, key=lambda s: s.name)
         function = cache.numpy_function(args, [constant, per_tile])
-        fits.append(FitForm(rule.rank, tuple(s.name for s in args), function))
+        refetch = tile in dram.free_symbols
+        fits.append(FitForm(rule.rank, tuple(s.name for s in args), function, refetch))
     defaults: dict[sympy.Symbol, sympy.Expr] = {
         k: sympy.Integer(int(v)) if k.is_integer else sympy.Float(v)
         for k, v in symbol_values(spec, table).items()
@@ -236,16 +281,20 @@ def compile_cost_model(
             for rank, q in _dim_extents(mapping)
         }
     )
+    forms = _cost_forms(parametric)
+    backing = spec.backing.name
+    forms["ends", "load"] = first_load_words(cascade, mapping, parametric.extents, backing)
+    forms["ends", "store"] = last_store_words(cascade, mapping, parametric.extents, backing)
     return CostModel(
         cascade,
         spec,
         mapping,
         table,
-        at_values(parametric, defaults),
-        CompiledForms.compile(_cost_forms(parametric)),
+        CompiledForms.compile(forms),
         CompiledForms.compile(loops),
         tuple(fits),
-        parametric,
+        Outline.of(parametric),
+        cache.Deferred((at_values(parametric, defaults), parametric)),
     )
 
 
@@ -390,20 +439,21 @@ def evaluate_costs(
     tiles = tile_extents(model, cols)
     cols.update(tiles)
     values = model.forms.evaluate(cols, shape)
-    sym, spec, mapping = model.symbolic, model.spec, model.mapping
+    spec, mapping = model.spec, model.mapping
     batch = np.prod([cols[r] for r in mapping.batch_ranks if r in cols], axis=0)
     names = model.einsum_names
-    region_words = [values["region", str(i)] * batch for i in range(len(sym.dram_words_by_region))]
+    region_words = [values["region", str(i)] * batch for i in range(model.outline.regions)]
     busy = {n: values["busy", n] * batch for n in names}
     fill_drain = {n: values["fill_drain", n] * batch for n in names}
     cycles = {n: busy[n] / values["used", n] + fill_drain[n] for n in names}
     clock, word_bytes = cols["clock_hz"], cols["word_bytes"]
     bandwidth = cols[f"{spec.backing.name}.bandwidth_bytes_per_s"]
     memory = [w / (bandwidth / clock / word_bytes) for w in region_words]
+    ends = (values["ends", "load"] + values["ends", "store"]) / (bandwidth / clock / word_bytes)
     pipeline = _pipeline_of(model, cols, shape, batch, cycles)
-    arrays = {e.name: e.array for e in sym.einsums}
+    arrays = dict(model.outline.arrays)
     times = functools.partial(quantity_column, cols)
-    latency = latency_cycles(mapping, cycles, arrays, memory, times, pipeline)
+    latency = latency_cycles(mapping, cycles, arrays, memory, times, pipeline, ends)
     pes = {a.name: num_pes(a, cols) for a in spec.arrays}
     pe_cycles = {a: pes[a] * latency for a in pes}
     array_costs = _array_costs(model, values, cols, shape, batch, busy, cycles, pe_cycles)
@@ -490,7 +540,7 @@ def _array_costs(
 ) -> tuple[ArrayCosts[np.ndarray], ...]:
     """Return per array its utilisation (busy over ``pe_cycles``), energy, area, busy cycles."""
     zero = np.zeros(shape)
-    arrays = {e.name: e.array for e in model.symbolic.einsums}
+    arrays = dict(model.outline.arrays)
     areas = area_parts_um2(model.spec, cols)
     out = []
     for array in model.spec.arrays:
@@ -593,7 +643,7 @@ def _bounds(
     and drain exceed its streamed work; else compute.
     """
     mapping, names = model.mapping, model.einsum_names
-    arrays = {e.name: e.array for e in model.symbolic.einsums}
+    arrays = dict(model.outline.arrays)
     out: dict[str, np.ndarray] = {}
     recurrent: dict[str, np.ndarray] = {}
     if pipeline is not None:
@@ -705,6 +755,18 @@ def _budget_bytes(model: CostModel, rule: TileRule, columns: dict[str, np.ndarra
     return (rule.budget_bytes or size) * rule.fraction
 
 
+def _fit_words(
+    model: CostModel, rule: TileRule, columns: dict[str, np.ndarray], shape: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return per point (constant words, words per unit of tile) of a fit rule's tensors."""
+    fit = next(f for f in model.fits if f.rank == rule.rank)
+    constant, per_tile = (
+        np.broadcast_to(np.asarray(v, dtype=float), shape)
+        for v in fit.function(*(columns[n] for n in fit.arguments))
+    )
+    return constant, per_tile
+
+
 def fit_caps(
     model: CostModel, rule: TileRule, columns: dict[str, np.ndarray], shape: tuple[int, ...]
 ) -> np.ndarray:
@@ -712,11 +774,7 @@ def fit_caps(
 
     An extent shorter than one step is one piece when the whole extent fits.
     """
-    fit = next(f for f in model.fits if f.rank == rule.rank)
-    constant, per_tile = (
-        np.broadcast_to(np.asarray(v, dtype=float), shape)
-        for v in fit.function(*(columns[n] for n in fit.arguments))
-    )
+    constant, per_tile = _fit_words(model, rule, columns, shape)
     step = quantity_column(columns, rule.step)
     capacity = _budget_bytes(model, rule, columns) / columns["word_bytes"]
     room, need = capacity - constant, per_tile * step
@@ -729,17 +787,37 @@ def fit_caps(
     return np.asarray(np.where(short, np.maximum(caps, 1.0), caps), dtype=float)
 
 
+def fit_units(
+    model: CostModel, rule: TileRule, columns: dict[str, np.ndarray], shape: tuple[int, ...]
+) -> np.ndarray:
+    """Return, per point, the longest tile of a fit rule's rank whose tensors fit its budget.
+
+    Infinite where the budget's tensors do not depend on the tile and fit.
+    """
+    constant, per_tile = _fit_words(model, rule, columns, shape)
+    capacity = _budget_bytes(model, rule, columns) / columns["word_bytes"]
+    room = capacity - constant
+    with np.errstate(divide="ignore", invalid="ignore"):
+        units = np.floor(room / per_tile)
+    units = np.where(per_tile > 0, units, np.where(room >= 0, np.inf, -np.inf))
+    return np.asarray(np.broadcast_to(units, shape), dtype=float)
+
+
 def _fit_tiles(
     model: CostModel, rule: TileRule, full: np.ndarray, columns: dict[str, np.ndarray]
 ) -> np.ndarray:
-    """Return the fitting tile per point: ``step`` times the largest fitting divisor of the
-    number of step-sized pieces of the extent, at most the extent.
+    """Return the fitting tile per point: the longest that fits, in whole steps.
 
-    An extent that is no multiple of ``step`` ends in a ragged tile (the model charges it
-    at its real size); one shorter than a step is one tile of its own size. The choice is
-    discrete (a divisor), so it is made once per distinct (pieces, cap) pair and scattered
-    back: a sweep over buffer sizes costs one divisor search per distinct pair, not per
-    point.
+    ``cap`` is the longest tile whose tensors fit the budget. The tile is the longest
+    multiple of ``step`` within ``cap`` (the fewest ``step``-sized folds), the last tile
+    ragged and charged at its real size; an extent within ``cap`` is one tile. Where DRAM
+    traffic depends on the tile count (:attr:`FitForm.refetch`), the fewest tiles come
+    first: the count is ``ceil(extent / cap)``, and the tile is the longest multiple of
+    ``step`` giving that count, or ``cap`` itself where none does (each tile then ends in
+    a partial step). Either way the traffic never grows with ``step`` (the array) and the
+    folds never grow with it either (docs/model.md, "Tile fitting"). A rule with
+    ``divides`` keeps ``step`` times the largest divisor of the extent's step-sized pieces
+    that fits (the FuseMax artifact's rule).
     """
     spec, mapping = model.spec, model.mapping
     caps = fit_caps(model, rule, columns, full.shape)
@@ -758,6 +836,24 @@ def _fit_tiles(
             "use a larger buffer, or place fewer tensors in it",
         )
     step = np.broadcast_to(quantity_column(columns, rule.step), full.shape).astype(np.int64)
+    if rule.divides:
+        return _divisor_tiles(full, step, caps)
+    extent = full.astype(float)
+    aligned = step * np.minimum(caps, -(-full // step))  # the longest fitting multiple of step
+    if not next(f for f in model.fits if f.rank == rule.rank).refetch:
+        return np.asarray(np.minimum(aligned, extent), dtype=float)
+    longest = np.maximum(np.minimum(fit_units(model, rule, columns, full.shape), extent), aligned)
+    count = np.ceil(extent / longest)  # the fewest tiles that fit
+    tiles = np.where(aligned * count >= extent, aligned, longest)
+    return np.asarray(np.minimum(tiles, extent), dtype=float)
+
+
+def _divisor_tiles(full: np.ndarray, step: np.ndarray, caps: np.ndarray) -> np.ndarray:
+    """Return ``step`` times the largest fitting divisor of the step-sized pieces per point.
+
+    The choice is discrete, so it is made once per distinct (pieces, cap) pair and
+    scattered back: a sweep over buffer sizes costs one divisor search per distinct pair.
+    """
     count = -(-full // step)  # step-sized pieces, the last one possibly short
     limit = np.minimum(caps, count).astype(np.int64)
     rows = (count.ravel(), limit.ravel(), step.ravel())

@@ -14,16 +14,18 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import sympy
 from numpy.typing import NDArray
 
 from einsum_cascade.diagnostics import suggest
 from mappers.errors import MappingError
 from mappers.hardware.spec import ArchSpec, ComputeArray, Level
 from mappers.mapping.schema import DimRef, Quantity
+
+if TYPE_CHECKING:
+    import sympy
 
 Column = NDArray[np.float64]
 SPEC_FIELDS = ("clock_hz", "word_bytes")
@@ -36,6 +38,8 @@ def dim_parameter(array: str, dim: str) -> str:
 
 def parameter_symbol(name: str) -> sympy.Symbol:
     """Return the symbol of a parameter: a positive integer for a shape dimension."""
+    import sympy
+
     if ".shape." in name:
         return sympy.Symbol(name, positive=True, integer=True)
     return sympy.Symbol(name, real=True, nonnegative=True)

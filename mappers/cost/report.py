@@ -25,6 +25,11 @@ W = TypeVar("W")
 # of a pipelined schedule, or its folds' systolic fill and drain.
 BOUNDS = ("compute", "bandwidth", "recurrence", "fill/drain")
 
+# What the ledger records per (level, tensor): words the arrays read from the level, words
+# they write into it (results and partial sums), partial sums they read back, and words
+# filled into it from the level above (for the backing level, every word read or written).
+KINDS = ("reads", "writes", "readbacks", "fills")
+
 
 @dataclass(frozen=True, slots=True)
 class EinsumCosts(Generic[V]):

@@ -25,6 +25,7 @@ class _Inputs:
     memory: Sequence[Array]
     times: Callable[[Quantity], Any]
     pipeline: Pipeline | None
+    ends: Array | float
 
 
 def _zeros_like(inputs: _Inputs) -> Array:
@@ -56,7 +57,11 @@ def _sequential(inputs: _Inputs) -> Array:
 
 
 def _overlapped(inputs: _Inputs) -> Array:
+    """Memory and the busiest array overlap; with ``ends: tile`` the first DRAM tile's load
+    comes before the compute and the last tile's store after it (:mod:`mappers.cost.ends`)."""
     compute = _array_loads(list(inputs.cycles), inputs.cycles, inputs.arrays)
+    if inputs.mapping.schedule.ends == "tile":
+        compute = compute + inputs.ends
     return np.maximum(_memory_total(inputs), compute)
 
 
@@ -117,6 +122,7 @@ def latency_cycles(
     memory: Sequence[Array],
     times: Callable[[Quantity], Any],
     pipeline: Pipeline | None = None,
+    ends: Array | float = 0.0,
 ) -> Array:
     """Return latency in cycles under the mapping's schedule (a registry keyed by kind).
 
@@ -128,6 +134,8 @@ def latency_cycles(
         times: resolves a stall's repeat quantity to a number (or one per point).
         pipeline: tile count and einsum graph; required for a pipelined or simulated
             schedule.
+        ends: backing-store cycles of the first DRAM tile's load plus the last one's
+            store, which an overlapped schedule with ``ends: tile`` does not overlap.
     """
-    inputs = _Inputs(mapping, cycles, arrays, memory, times, pipeline)
+    inputs = _Inputs(mapping, cycles, arrays, memory, times, pipeline, ends)
     return SCHEDULES[mapping.schedule.kind](inputs)

@@ -32,18 +32,17 @@ So every row pays a fill (the first tile's chain through the arrays) and a drain
 recurrence step and the epilogue), which the closed forms charge once per run. With few
 tiles per row (``M1 = 4`` at 1K tokens) that is a visible share of the latency.
 
-Cost: not vectorised; one simulation per distinct point. The schedule is a max-plus
-recurrence with constant task times, so after a transient each extra row and each extra
-tile adds a constant: the run is simulated for ``ROWS`` x ``TILES`` sizes (at most 4 x 16
-tiles, about a thousand tasks, tens of milliseconds) and extrapolated linearly in tiles,
-then in rows, to the full run, by whole multiples of the step between the simulated sizes:
-exact once the transient has passed for a steady state that repeats every 1, 2, 4 or 8
-tiles (tests check it against full simulations).
+Cost: the run is not replayed task by task (:func:`simulate_run` does that, as the
+reference). With in-order issue the times after a tile are a max-plus linear function of
+the times after the tile before (a maximum over earlier finishes plus constant task
+lengths), so one row is a constant max-plus matrix and the run is its ``rows``-th power:
+:func:`simulate_point` takes the powers by repeated squaring, exact for any run length
+(equal to the full replay up to rounding) and monotone for the same reason the replay is.
+A point costs about a millisecond, whatever its tile count.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -53,9 +52,6 @@ from mappers.cost.pipeline import Pipeline
 
 Array = NDArray[np.float64]
 BUFFERS = 2
-ROWS = (2, 4)  # simulated row counts for the extrapolation
-TILES = (8, 16)  # simulated tiles per row
-FULL_TILES = 512  # runs of at most this many tiles are simulated in full, never extrapolated
 MEMORY = "<memory>"
 
 
@@ -177,66 +173,168 @@ def _schedule(tasks: _Tasks) -> float:
 def simulate_run(
     graph: TileGraph, times: Durations, rows: int, inner: int, buffers: int = BUFFERS
 ) -> float:
-    """Return the simulated latency in cycles of ``rows`` x ``inner`` tiles, in full."""
+    """Return the latency in cycles of ``rows`` x ``inner`` tiles, replayed task by task.
+
+    The reference :func:`simulate_point` is checked against; its cost grows with the tasks.
+    """
     return _schedule(_build(graph, times, rows, inner, buffers))
 
 
-def _sizes(steps: tuple[int, int], target: int) -> tuple[int, int]:
-    """Return two simulated sizes ``d`` apart, the larger congruent to ``target`` mod ``d``.
+# A time in the max-plus form: entry j is the longest path from state entry j (-inf: none),
+# so the time is max_j(form[j] + state[j]).
+NONE = -np.inf
 
-    Extrapolating by whole multiples of ``d`` stays exact for a schedule whose steady state
-    repeats every 1, 2, 4 or 8 steps (``d`` = 8 tiles, 2 rows by default).
+
+def maxplus(left: Array, right: Array) -> Array:
+    """Return the max-plus product: ``out[i, j] = max_k left[i, k] + right[k, j]``."""
+    return np.asarray((left[:, :, None] + right[None, :, :]).max(axis=1), dtype=np.float64)
+
+
+def maxplus_power(matrix: Array, exponent: int) -> Array:
+    """Return ``matrix`` to the max-plus power ``exponent`` >= 0, by repeated squaring."""
+    result = np.full_like(matrix, NONE)
+    np.fill_diagonal(result, 0.0)
+    square = matrix
+    while exponent:
+        if exponent & 1:
+            result = maxplus(square, result)
+        exponent >>= 1
+        if exponent:
+            square = maxplus(square, square)
+    return result
+
+
+class _Step:
+    """One stage of a row (prologue, a tile, epilogue) as a max-plus matrix over the state.
+
+    The state holds what later tasks wait for: each resource's free time, the finish of the
+    last ``buffers`` tiles (their transfers' gates, newest first), each looped einsum's
+    finish on the last tile (``last``), each prologue einsum's in this row (``row``) and
+    the row's end that the next row's state updates wait for (``previous``). A time is a
+    row vector over that state (its max-plus form); a task's finish is the maximum of its
+    resource's free time and its inputs' finishes, plus its length: the same rule as
+    :func:`_schedule`, applied to forms instead of numbers.
     """
-    small, large = steps
-    step = large - small
-    large += (target - large) % step
-    return large - step, large
+
+    def __init__(self, keys: dict[tuple[str, str], int]) -> None:
+        self.keys = keys
+        unit = np.full((len(keys), len(keys)), NONE)
+        np.fill_diagonal(unit, 0.0)
+        self.forms: dict[tuple[str, str], Array] = {key: unit[i] for key, i in keys.items()}
+
+    def get(self, kind: str, name: str) -> Array:
+        return self.forms[(kind, name)]
+
+    def set(self, kind: str, name: str, form: Array) -> None:
+        self.forms[(kind, name)] = form
+
+    def task(self, resource: str, duration: float, deps: list[Array]) -> Array:
+        finish = np.maximum.reduce([self.get("free", resource), *deps]) + duration
+        self.set("free", resource, finish)
+        return np.asarray(finish, dtype=np.float64)
+
+    def matrix(self) -> Array:
+        return np.stack([self.forms[key] for key in self.keys])
 
 
-def _extrapolate(sizes: tuple[int, int], target: int, values: tuple[float, float]) -> float:
-    (small, large), (low, high) = sizes, values
-    return high + (target - large) * (high - low) / (large - small)
+def _latest(forms: list[Array], size: int) -> Array:
+    """Return the form of the last of ``forms`` to finish (none: never waited for)."""
+    return np.asarray(np.maximum.reduce(forms) if forms else np.full(size, NONE), np.float64)
 
 
-def _along(steps: tuple[int, int], target: int, run: Callable[[int], float]) -> float:
-    """Return ``run(target)``, simulated in full or extrapolated from a steady state.
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """The stages of a row as max-plus matrices, and the state layout they act on."""
 
-    Three sizes ``d`` apart must grow by equal steps before the larger two are extrapolated
-    from: only then has the transient passed and the extrapolation is the full simulation's
-    value (which is monotone, where an extrapolation from a transient is not: its smaller
-    size enters with a negative weight). Otherwise the sizes and ``d`` double, until the
-    next sizes reach ``target`` and the run is simulated in full.
-    """
-    while True:
-        low, high = _sizes(steps, target)
-        third = high + (high - low)
-        if third >= target:
-            return run(target)
-        values = run(low), run(high), run(third)
-        growth = values[2] - values[1]
-        if abs(growth - (values[1] - values[0])) <= 1e-9 * max(1.0, abs(values[2])):
-            return _extrapolate((high, third), target, values[1:])
-        steps = (2 * steps[0], 2 * steps[1])
+    keys: dict[tuple[str, str], int]
+    prologue: Array
+    first: Array  # a row's first tile: no carried inputs, waits for the previous row's end
+    tile: Array  # every later tile
+    epilogue: Array
+
+    @staticmethod
+    def of(graph: TileGraph, times: Durations, buffers: int) -> _Row:
+        resources = sorted({*graph.arrays.values(), MEMORY})
+        names = [("free", r) for r in resources]
+        names += [("gate", str(k)) for k in range(buffers)]
+        names += [("last", n) for n in graph.looped] + [("row", n) for n in graph.prologue]
+        keys = {key: index for index, key in enumerate([*names, ("previous", "")])}
+        return _Row(
+            keys,
+            _prologue(graph, times, keys),
+            _tile(graph, times, keys, buffers, first=True),
+            _tile(graph, times, keys, buffers, first=False),
+            _epilogue(graph, times, keys),
+        )
+
+
+def _prologue(graph: TileGraph, times: Durations, keys: dict[tuple[str, str], int]) -> Array:
+    step, row = _Step(keys), dict[str, Array]()
+    for name in graph.prologue:
+        deps = [row[p] for p in graph.current[name] if p in row]
+        row[name] = step.task(graph.arrays[name], times.per_row[name], deps)
+        step.set("row", name, row[name])
+    return step.matrix()
+
+
+def _tile(
+    graph: TileGraph, times: Durations, keys: dict[tuple[str, str], int], buffers: int, first: bool
+) -> Array:
+    step = _Step(keys)
+    transfer = step.task(MEMORY, times.memory_per_tile, [step.get("gate", str(buffers - 1))])
+    row = {n: step.get("row", n) for n in graph.prologue}
+    last = {} if first else {n: step.get("last", n) for n in graph.looped}
+    done: dict[str, Array] = {}
+    for name in graph.looped:
+        deps = [transfer]
+        deps += [{**row, **done}[p] for p in graph.current[name] if p in done or p in row]
+        deps += [last[p] for p in graph.carried[name] if p in last]
+        if first and name in graph.state_writers:
+            deps.append(step.get("previous", ""))
+        done[name] = step.task(graph.arrays[name], times.per_tile[name], deps)
+    gates = [_latest(list(done.values()), len(keys))]
+    gates += [step.get("gate", str(k)) for k in range(buffers - 1)]
+    for k, gate in enumerate(gates):
+        step.set("gate", str(k), gate)
+    for name, form in done.items():
+        step.set("last", name, form)
+    return step.matrix()
+
+
+def _epilogue(graph: TileGraph, times: Durations, keys: dict[tuple[str, str], int]) -> Array:
+    step = _Step(keys)
+    last = {n: step.get("last", n) for n in graph.looped}
+    row = {n: step.get("row", n) for n in graph.prologue}
+    epilogue: list[Array] = []
+    for name in graph.epilogue:
+        sources = {**last, **row}
+        deps = [sources[p] for p in graph.current[name] if p in sources]
+        row[name] = step.task(graph.arrays[name], times.per_row[name], deps)
+        epilogue.append(row[name])
+    step.set("previous", "", _latest(epilogue or list(last.values()), len(keys)))
+    return step.matrix()
 
 
 def simulate_point(
     graph: TileGraph, times: Durations, rows: int, inner: int, buffers: int = BUFFERS
 ) -> float:
-    """Return the latency of one point: simulated, extrapolated past a steady state.
+    """Return the latency of ``rows`` x ``inner`` tiles: :func:`simulate_run`'s, in closed form.
 
-    Up to ``FULL_TILES`` tiles the run is simulated in full, and the result is monotone
-    (more bandwidth or a faster array is never slower). Past it the value is extrapolated
-    from simulated sizes whose growth looked steady; a transient longer than those sizes
-    (an array that starts ahead and is overtaken rows later) makes the extrapolation
-    optimistic and, unlike the full simulation, not guaranteed monotone.
+    A row maps the state (see :class:`_Step`) to the next row's by the max-plus matrix
+    ``epilogue (x) tile^(inner - 1) (x) first (x) prologue``; the run is that matrix to the
+    power ``rows`` applied to the start (every resource free at 0). The powers are taken by
+    repeated squaring: O(n^3 log(rows x inner)) for n state entries. Each entry is a longest
+    path, a maximum of sums of task lengths, so the result equals the task-by-task
+    simulation (up to rounding) and cannot fall when a task gets longer.
     """
-    if rows * inner <= FULL_TILES:
-        return simulate_run(graph, times, rows, inner, buffers)
-
-    def along_tiles(r: int) -> float:
-        return _along(TILES, inner, lambda i: simulate_run(graph, times, r, i, buffers))
-
-    return _along(ROWS, rows, along_tiles)
+    if buffers < 1:
+        raise ValueError(f"buffers must be at least 1, not {buffers}")
+    stages = _Row.of(graph, times, buffers)
+    row = maxplus(maxplus_power(stages.tile, inner - 1), maxplus(stages.first, stages.prologue))
+    run = maxplus_power(maxplus(stages.epilogue, row), rows)
+    start = np.array([0.0 if kind == "free" else NONE for kind, _ in stages.keys])
+    free = [index for (kind, _), index in stages.keys.items() if kind == "free"]
+    return float(np.max(run[free] + start, initial=0.0))
 
 
 def simulate_latency(

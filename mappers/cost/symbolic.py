@@ -26,15 +26,11 @@ from einsum_cascade.symbols import extent_symbol, index_symbol, rank_of_variable
 from mappers.cost.filtered import Axis, FilterError, filtered_points
 from mappers.cost.footprint import Extents, build_extents, refetch_factor, tensor_size
 from mappers.cost.parameters import dim_symbol, parameter_symbol
+from mappers.cost.regions import regions
 from mappers.errors import MappingError
 from mappers.hardware.spec import ArchSpec, ComputeArray, OpCost, op_cycles_and_energy
 from mappers.mapping.schema import REGISTERS, DimRef, Mapping, Quantity
 from mappers.yaml_source import Validator
-
-# What the ledger records per (level, tensor): words the arrays read from the level, words
-# they write into it (results and partial sums), partial sums they read back, and words
-# filled into it from the level above (for the backing level, every word read or written).
-KINDS = ("reads", "writes", "readbacks", "fills")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,19 +83,6 @@ def apply_table(spec: ArchSpec, mapping: Mapping, table: str) -> ArchSpec:
         )
         spec = spec.replace_array(array.with_op(override.op, cost))
     return spec
-
-
-def regions(mapping: Mapping, names: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
-    """Return the groups whose memory traffic is accounted together.
-
-    A sequential schedule runs each group (default: each einsum) as its own region; every
-    other schedule is one fused region.
-    """
-    if mapping.schedule.kind != "sequential":
-        return (names,)
-    if not mapping.schedule.groups:
-        return tuple((n,) for n in names)
-    return tuple(tuple(i for i in g if isinstance(i, str)) for g in mapping.schedule.groups)
 
 
 def build_symbolic(cascade: Cascade, spec: ArchSpec, mapping: Mapping) -> SymbolicCost:
@@ -540,7 +523,7 @@ class _Traffic:
         return levels[-1] if levels else REGISTERS
 
     def charge(self, level: str, tensor: str, kind: str, words: sympy.Expr) -> None:
-        """Record words of one kind (:data:`KINDS`) at one level for one tensor."""
+        """Record words of one kind (``report.KINDS``) at one level for one tensor."""
         key = (level, tensor, kind)
         self.ledger[key] = self.ledger.get(key, sympy.Integer(0)) + words
 

@@ -1,20 +1,22 @@
 """The FuseMax paper's evaluation reproduced from data: configurations, comparison with the
-artifact, tables and figures.
+artifact, tables and figures. Imports are lazy: the tables and figures need pandas, the
+reproduction itself does not.
 """
 
-from mappers.fusemax.reproduce import (
-    configurations,
-    reproduce_configuration,
-    reproduce_fusemax,
-    reproduce_linear,
-)
-from mappers.fusemax.tables import attention_table, pe_sweep_table
+from __future__ import annotations
 
-__all__ = [
-    "attention_table",
-    "configurations",
-    "pe_sweep_table",
-    "reproduce_configuration",
-    "reproduce_fusemax",
-    "reproduce_linear",
-]
+from einsum_cascade.exports import lazy_exports
+
+_EXPORTS = {
+    "configurations": "mappers.fusemax.reproduce",
+    "reproduce_configuration": "mappers.fusemax.reproduce",
+    "reproduce_fusemax": "mappers.fusemax.reproduce",
+    "reproduce_linear": "mappers.fusemax.reproduce",
+    "attention_table": "mappers.fusemax.tables",
+    "pe_sweep_table": "mappers.fusemax.tables",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -4,26 +4,35 @@ Attention runs each configuration's mapping (``mappers/data/reproduce-fusemax.ya
 linear layers of one transformer layer run on each hardware (:mod:`mappers.cost.linear`); end to
 end, each configuration's attention is paired with one hardware's linear layers as the
 artifact's figures do, and the headline compares FuseMax with FLAT.
+
+The work is done on plain rows (:mod:`mappers.fusemax.rows`): :func:`reproduce_fusemax`
+imports neither pandas nor, with its cost models cached, sympy. The functions of one table
+(:func:`reproduce_configuration`, :func:`compare`...) return DataFrames, from the same rows.
 """
 
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from einsum_cascade import load_cascade
 from mappers.cost.linear import linear_layers_cost
 from mappers.cost.model import build_cost_model, evaluate_costs
 from mappers.errors import MappingError
+from mappers.fusemax.rows import Row, columns_of, from_frame, read_csv, to_frame, write_csv
 from mappers.hardware.spec_loader import load_spec
 from mappers.mapping.loader import load_mapping
 from mappers.mapping.schema import Mapping
 from mappers.workloads import FUSEMAX_MODELS, FUSEMAX_SEQS, Workload, format_seq, get_workload
 from mappers.yaml_source import Validator, read_yaml
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PLAN = Path(__file__).resolve().parent.parent / "data" / "reproduce-fusemax.yaml"
 DEFAULT_ARTIFACT_DIR = Path(__file__).resolve().parent.parent / "data" / "fusemax-artifact"
@@ -73,10 +82,17 @@ class LinearConfiguration:
 def _plan() -> dict[str, Any]:
     """Read the reproduction plan, checked: version, known keys, every entry's fields.
 
+    Read once per modification of the file (a reproduction asks for it a dozen times).
+
     Raises:
         MappingError: located at the first key or entry that is wrong.
     """
-    root = read_yaml(PLAN, MappingError)
+    return _read_plan(PLAN, PLAN.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4)
+def _read_plan(path: Path, _modified: int) -> dict[str, Any]:
+    root = read_yaml(path, MappingError)
     check = Validator("M")
     top = check.keys(root, _PLAN_KEYS, _PLAN_KEYS, "the reproduction plan")
     check.version(root, (1,))
@@ -117,6 +133,16 @@ def reproduce_configuration(
     The points that share a mapping (its variants depend on the model and length) are
     costed together, in one vectorised call of one compiled model.
     """
+    return to_frame(configuration_rows(config, table, models, seqs))
+
+
+def configuration_rows(
+    config: Configuration,
+    table: str = "artifact",
+    models: tuple[str, ...] = FUSEMAX_MODELS,
+    seqs: tuple[str, ...] = FUSEMAX_SEQS,
+) -> list[Row]:
+    """Return :func:`reproduce_configuration`'s rows as plain rows."""
     plan = _plan()
     rename, share_array = plan["column_names"], plan["share_array"]
     groups: dict[Mapping, list[Workload]] = {}
@@ -125,15 +151,15 @@ def reproduce_configuration(
             workload = get_workload(model, seq)
             mapping = load_mapping(config.mapping, model, workload.seq_len)
             groups.setdefault(mapping, []).append(workload)
-    rows: dict[tuple[str, int], dict[str, object]] = {}
+    rows: dict[tuple[str, int], Row] = {}
+    spec = load_spec(config.arch)
     for mapping, workloads in groups.items():
         cascade = load_cascade(mapping.cascade)
-        spec = load_spec(config.arch)
         costs = evaluate_costs(build_cost_model(cascade, spec, mapping, table), _columns(workloads))
         values = costs.row()
         shared = [e for e in costs.einsums if e.array == share_array]
         for i, workload in enumerate(workloads):
-            row: dict[str, object] = {
+            row: Row = {
                 "model": workload.name,
                 "seq_len": format_seq(workload.seq_len),
             }
@@ -142,7 +168,7 @@ def reproduce_configuration(
                 row[rename.get(einsum.name, einsum.name)] = float(einsum.share[i])
             rows[workload.name, workload.seq_len] = row
     order = [get_workload(model, seq) for model in models for seq in seqs]
-    return pd.DataFrame([rows[w.name, w.seq_len] for w in order])
+    return [rows[w.name, w.seq_len] for w in order]
 
 
 def _columns(workloads: list[Workload]) -> dict[str, np.ndarray]:
@@ -158,17 +184,35 @@ def reproduce_linear(
     seqs: tuple[str, ...] = FUSEMAX_SEQS,
 ) -> pd.DataFrame:
     """Return the linear layers' rows on one hardware (model, seq_len, traffic, latency, energy)."""
+    return to_frame(linear_rows(config, table, models, seqs))
+
+
+def linear_rows(
+    config: LinearConfiguration,
+    table: str = "artifact",
+    models: tuple[str, ...] = FUSEMAX_MODELS,
+    seqs: tuple[str, ...] = FUSEMAX_SEQS,
+) -> list[Row]:
+    """Return :func:`reproduce_linear`'s rows as plain rows."""
     workloads = [get_workload(model, seq) for model in models for seq in seqs]
     values = linear_layers_cost(load_spec(config.arch), _columns(workloads), table)
-    frame = pd.DataFrame(
+    columns = {column: np.asarray(values[key], dtype=float) for column, key in LINEAR_METRICS}
+    return [
         {
-            "model": [w.name for w in workloads],
-            "seq_len": [format_seq(w.seq_len) for w in workloads],
+            "model": w.name,
+            "seq_len": format_seq(w.seq_len),
+            **{column: float(cells[i]) for column, cells in columns.items()},
         }
-    )
-    for column, key in LINEAR_METRICS:
-        frame[column] = values[key]
-    return frame
+        for i, w in enumerate(workloads)
+    ]
+
+
+def _matches(left: list[Row], right: list[Row]) -> list[tuple[Row, Row]]:
+    """Return the pairs of rows with equal keys, in the order of ``left`` (an inner join)."""
+    by_key: dict[tuple[Any, ...], list[Row]] = {}
+    for row in right:
+        by_key.setdefault(tuple(row[k] for k in KEYS), []).append(row)
+    return [(a, b) for a in left for b in by_key.get(tuple(a[k] for k in KEYS), ())]
 
 
 def end_to_end(attention: dict[str, pd.DataFrame], linear: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -181,17 +225,26 @@ def end_to_end(attention: dict[str, pd.DataFrame], linear: dict[str, pd.DataFram
     Returns:
         Columns ``config, model, seq_len, latency, energy`` (attention plus linear layers).
     """
+    rows = end_to_end_rows(
+        {k: from_frame(v) for k, v in attention.items()},
+        {k: from_frame(v) for k, v in linear.items()},
+    )
+    return to_frame(rows)
+
+
+def end_to_end_rows(attention: dict[str, list[Row]], linear: dict[str, list[Row]]) -> list[Row]:
+    """Return :func:`end_to_end`'s rows from plain rows."""
     pairing = _plan()["end_to_end"]
-    frames = []
-    for config, rows in attention.items():
-        layers = linear[pairing[config]]
-        both = rows[[*KEYS, "latency", "energy"]].merge(layers, on=KEYS, suffixes=("", "_lin"))
-        frame = both[KEYS].copy()
-        frame.insert(0, "config", config)
-        frame["latency"] = both["latency"] + both["latency_lin"]
-        frame["energy"] = both["energy"] + both["energy_lin"]
-        frames.append(frame)
-    return pd.concat(frames, ignore_index=True)
+    return [
+        {
+            "config": config,
+            **{k: ours[k] for k in KEYS},
+            "latency": ours["latency"] + layers["latency"],
+            "energy": ours["energy"] + layers["energy"],
+        }
+        for config, rows in attention.items()
+        for ours, layers in _matches(rows, linear[pairing[config]])
+    ]
 
 
 def headline(attention: dict[str, pd.DataFrame], combined: pd.DataFrame) -> pd.DataFrame:
@@ -204,11 +257,17 @@ def headline(attention: dict[str, pd.DataFrame], combined: pd.DataFrame) -> pd.D
         One row per quantity: ``quantity, mean, geomean, points``, plus the plan's
         reference columns (``artifact``, ``paper``).
     """
+    rows = headline_rows({k: from_frame(v) for k, v in attention.items()}, from_frame(combined))
+    return to_frame(rows)
+
+
+def headline_rows(attention: dict[str, list[Row]], combined: list[Row]) -> list[Row]:
+    """Return :func:`headline`'s rows from plain rows."""
     settings = _plan()["headline"]
     fast, base = settings["fast"], settings["baseline"]
-    per_config = {
-        c: combined[combined["config"] == c].drop(columns="config") for c in set(combined["config"])
-    }
+    per_config: dict[str, list[Row]] = {}
+    for row in combined:
+        per_config.setdefault(row["config"], []).append(row)
     pairs = {
         "attention": (attention[fast], attention[base]),
         "end_to_end": (per_config.get(fast), per_config.get(base)),
@@ -217,10 +276,12 @@ def headline(attention: dict[str, pd.DataFrame], combined: pd.DataFrame) -> pd.D
     for scope, (quick, slow) in pairs.items():
         if quick is None or slow is None:
             continue
-        both = quick.merge(slow, on=KEYS, suffixes=("_fast", "_base"))
+        both = _matches(quick, slow)
+        latency = np.array([[b["latency"], a["latency"]] for a, b in both], dtype=float)
+        energy = np.array([[a["energy"], b["energy"]] for a, b in both], dtype=float)
         ratios = {
-            f"{scope}_speedup": both["latency_base"] / both["latency_fast"],
-            f"{scope}_energy_ratio": both["energy_fast"] / both["energy_base"],
+            f"{scope}_speedup": latency[:, 0] / latency[:, 1],
+            f"{scope}_energy_ratio": energy[:, 0] / energy[:, 1],
         }
         for quantity, values in ratios.items():
             reference = settings["reference"].get(quantity, {})
@@ -233,18 +294,31 @@ def headline(attention: dict[str, pd.DataFrame], combined: pd.DataFrame) -> pd.D
                     **reference,
                 }
             )
-    return pd.DataFrame(rows)
+    return rows
 
 
 def compare(ours: pd.DataFrame, artifact: pd.DataFrame) -> pd.DataFrame:
     """Return the relative error of every shared numeric cell, keyed by model and seq_len."""
-    merged = artifact.merge(ours, on=KEYS, suffixes=("_artifact", ""))
-    out = merged[KEYS].copy()
-    for column in artifact.columns:
-        if column in KEYS or column not in ours.columns:
-            continue
-        out[column] = merged[column] / merged[f"{column}_artifact"] - 1.0
+    return to_frame(compare_rows(from_frame(ours), from_frame(artifact)))
+
+
+def compare_rows(ours: list[Row], artifact: list[Row]) -> list[Row]:
+    """Return :func:`compare`'s rows from plain rows (a missing or empty cell: NaN)."""
+    shared = [c for c in columns_of(artifact) if c not in KEYS and c in columns_of(ours)]
+    out = []
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for theirs, mine in _matches(artifact, ours):
+            row = {k: theirs[k] for k in KEYS}
+            for column in shared:
+                value = np.float64(_cell(mine, column)) / np.float64(_cell(theirs, column))
+                row[column] = float(value - 1.0)
+            out.append(row)
     return out
+
+
+def _cell(row: Row, column: str) -> float:
+    value = row.get(column)
+    return float("nan") if value is None else float(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,7 +338,7 @@ class Reproduction:
 
     out_dir: Path
     files: tuple[Path, ...]
-    headline: pd.DataFrame
+    headline: tuple[Row, ...]
     worst: tuple[WorstCell, ...]
     comparison: str
 
@@ -274,14 +348,21 @@ def worst_cells(errors: dict[str, pd.DataFrame]) -> tuple[WorstCell, ...]:
 
     ``errors`` maps a file name to its :func:`compare` frame.
     """
+    return worst_rows({file: from_frame(frame) for file, frame in errors.items()})
+
+
+def worst_rows(errors: dict[str, list[Row]]) -> tuple[WorstCell, ...]:
+    """Return :func:`worst_cells` of :func:`compare_rows` tables (a NaN cell never counts)."""
     worst: dict[str, WorstCell] = {}
-    for file, frame in errors.items():
-        for column in frame.columns:
-            if column in KEYS or frame[column].isna().all():
+    for file, rows in errors.items():
+        for column in columns_of(rows):
+            sizes = [] if column in KEYS else [(abs(_cell(r, column)), r) for r in rows]
+            sizes = [(size, r) for size, r in sizes if not math.isnan(size)]
+            if not sizes:
                 continue
-            row = frame.loc[frame[column].abs().idxmax()]
+            _, row = max(sizes, key=lambda cell: cell[0])  # the first of equal errors
             cell = WorstCell(
-                column, file, str(row["model"]), str(row["seq_len"]), float(row[column])
+                column, file, str(row["model"]), str(row["seq_len"]), _cell(row, column)
             )
             if column not in worst or abs(cell.error) > abs(worst[column].error):
                 worst[column] = cell
@@ -305,30 +386,28 @@ def reproduce_fusemax(
         comparison text (empty when no artifact directory was given).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    errors: dict[str, pd.DataFrame] = {}
+    errors: dict[str, list[Row]] = {}
     sections = ["# FuseMax reproduction: relative error against the artifact", ""]
-    attention: dict[str, pd.DataFrame] = {}
-    linear: dict[str, pd.DataFrame] = {}
-    jobs: list[tuple[str, str, pd.DataFrame]] = []
+    attention: dict[str, list[Row]] = {}
+    linear: dict[str, list[Row]] = {}
+    jobs: list[tuple[str, str, list[Row]]] = []
     for config in configurations():
-        attention[config.name] = reproduce_configuration(config, table)
+        attention[config.name] = configuration_rows(config, table)
         jobs.append((config.name, config.csv, attention[config.name]))
     for layers in linear_configurations():
-        linear[layers.name] = reproduce_linear(layers, table)
+        linear[layers.name] = linear_rows(layers, table)
         jobs.append((f"linear layers, {layers.name}", layers.csv, linear[layers.name]))
     for title, csv, ours in jobs:
-        ours.to_csv(out_dir / csv, index=False)
+        write_csv(ours, out_dir / csv)
         reference = artifact_dir / csv if artifact_dir is not None else None
         if reference is None or not reference.exists():
             continue
-        artifact = pd.read_csv(reference).dropna(axis=1, how="all")
-        artifact = artifact.loc[:, ~artifact.columns.str.startswith("Unnamed")]
-        errors[csv] = compare(ours, artifact)
+        errors[csv] = compare_rows(ours, read_csv(reference))
         sections += [f"## {title} ({csv})", "", _markdown(errors[csv]), ""]
-    combined = end_to_end(attention, linear)
-    combined.to_csv(out_dir / END_TO_END_CSV, index=False)
-    summary = headline(attention, combined)
-    summary.to_csv(out_dir / HEADLINE_CSV, index=False)
+    combined = end_to_end_rows(attention, linear)
+    write_csv(combined, out_dir / END_TO_END_CSV)
+    summary = headline_rows(attention, combined)
+    write_csv(summary, out_dir / HEADLINE_CSV)
     files = [out_dir / csv for _, csv, _ in jobs] + [out_dir / END_TO_END_CSV]
     files.append(out_dir / HEADLINE_CSV)
     if figures:
@@ -338,39 +417,45 @@ def reproduce_fusemax(
     if artifact_dir is not None:
         (out_dir / "comparison.md").write_text(text, encoding="utf-8")
         files.append(out_dir / "comparison.md")
-    return Reproduction(out_dir, tuple(files), summary, worst_cells(errors), text)
+    return Reproduction(out_dir, tuple(files), tuple(summary), worst_rows(errors), text)
 
 
 def _write_figures(
-    attention: dict[str, pd.DataFrame], linear: dict[str, pd.DataFrame], out_dir: Path
+    attention: dict[str, list[Row]], linear: dict[str, list[Row]], out_dir: Path
 ) -> tuple[Path, ...]:
     """Draw the paper's figures: utilisation, speedup and energy, and the PE-size sweep."""
     from mappers.fusemax.tables import attention_table, pe_sweep_table
     from mappers.sweep.plots import write_fusemax_figures
 
     pairing = _plan()["end_to_end"]
+    frames = {c: to_frame(rows) for c, rows in attention.items()}
     tables = {
-        "attention": attention_table(attention),
-        "linear": attention_table({c: linear[pairing[c]] for c in attention}),
+        "attention": attention_table(frames),
+        "linear": attention_table({c: to_frame(linear[pairing[c]]) for c in attention}),
         "pe_sweep": pe_sweep_table(),
     }
     return write_fusemax_figures(tables, out_dir)
 
 
-def _markdown(errors: pd.DataFrame) -> str:
-    header = "| " + " | ".join(errors.columns) + " |"
-    rule = "|" + "---|" * len(errors.columns)
+def _markdown(errors: list[Row]) -> str:
+    columns = columns_of(errors)
+    header = "| " + " | ".join(columns) + " |"
+    rule = "|" + "---|" * len(columns)
     lines = [header, rule]
-    for _, row in errors.iterrows():
-        cells = [str(row[c]) if c in KEYS else f"{row[c]:+.4%}" for c in errors.columns]
+    for row in errors:
+        cells = [str(row[c]) if c in KEYS else f"{_cell(row, c):+.4%}" for c in columns]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def _headline_markdown(summary: pd.DataFrame) -> str:
-    columns = list(summary.columns)
+def _headline_markdown(summary: list[Row]) -> str:
+    columns = columns_of(summary)
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    for _, row in summary.iterrows():
-        cells = [f"{row[c]:.4g}" if isinstance(row[c], float) else str(row[c]) for c in columns]
+    for row in summary:
+        cells = [_headline_cell(row.get(c)) for c in columns]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _headline_cell(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else "nan" if value is None else str(value)

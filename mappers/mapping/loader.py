@@ -7,6 +7,7 @@ from pathlib import Path
 from einsum_cascade.diagnostics import SourceSpan, suggest
 from mappers.errors import MappingError
 from mappers.mapping.schema import (
+    ENDS,
     REGISTERS,
     SCHEDULE_KINDS,
     DimRef,
@@ -240,13 +241,19 @@ def _tile(check: Validator, rank: str, node: Node) -> TileRule:
     if "fit" not in node.value and {"array", "dim"} & set(node.value):
         return TileRule(rank, fixed=_quantity(check, node, SHAPE, f"tile of {rank}"))
     fields = check.keys(
-        node, ("fit", "step", "budget_bytes", "fraction", "tensors"), ("fit",), f"tile of {rank}"
+        node,
+        ("fit", "step", "budget_bytes", "fraction", "tensors", "divides"),
+        ("fit",),
+        f"tile of {rank}",
     )
     budget = fields.get("budget_bytes")
     fraction = fields.get("fraction")
     share = check.number(fraction, "fraction", FRACTION) if fraction is not None else 1.0
     if fraction is not None and share == 0:
         check.error(104, f"fraction of the tile of {rank} must be in (0, 1]", fraction.span)
+    divides = fields.get("divides")
+    if divides is not None and not isinstance(divides.value, bool):
+        check.error(104, f"divides of the tile of {rank} must be true or false", divides.span)
     return TileRule(
         rank,
         fit_level=check.string(fields.get("fit"), "fit level"),
@@ -256,6 +263,7 @@ def _tile(check: Validator, rank: str, node: Node) -> TileRule:
         tensors=tuple(
             check.string(t, "tensor") for t in check.sequence(fields.get("tensors"), "tensors")
         ),
+        divides=divides is not None and divides.value is True,
     )
 
 
@@ -276,6 +284,9 @@ def _schedule(check: Validator, node: Node | None) -> Schedule:
         check.error(103, "schedule must name exactly one kind", node.span)
         return Schedule("sequential")
     kind, groups = next(iter(fields.items()))
+    if kind == "overlapped" and isinstance(groups.value, dict):
+        options = check.keys(groups, ("ends",), (), "overlapped")
+        return Schedule(kind, ends=_ends(check, options.get("ends")))
     return Schedule(
         kind,
         tuple(
@@ -283,6 +294,22 @@ def _schedule(check: Validator, node: Node | None) -> Schedule:
             for group in check.sequence(groups, kind)
         ),
     )
+
+
+def _ends(check: Validator, node: Node | None) -> str:
+    """Return an overlapped schedule's ``ends``: ``tile`` (the default) or ``none``."""
+    if node is None:
+        return ENDS[0]
+    ends = str(node.value)
+    if ends not in ENDS:
+        check.error(
+            106,
+            f"unknown ends '{ends}' (the first load and last store of an overlapped schedule)",
+            node.span,
+            suggest(ends, ENDS) or f"one of: {', '.join(ENDS)}",
+        )
+        return ENDS[0]
+    return ends
 
 
 def _stage_item(check: Validator, node: Node) -> StageItem:

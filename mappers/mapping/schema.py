@@ -11,6 +11,7 @@ from einsum_cascade.diagnostics import SourceSpan
 
 REGISTERS = "registers"
 SCHEDULE_KINDS = ("sequential", "overlapped", "stages", "pipelined", "simulate")
+ENDS = ("tile", "none")  # an overlapped schedule's first load and last store: charged or not
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,10 +30,13 @@ class TileRule:
     """How the DRAM-level loop over ``rank`` is tiled.
 
     ``fixed`` gives the tile extent (a number or an array dimension); ``whole`` keeps the
-    whole rank in one tile; ``fit_level`` derives the largest tile (a multiple of ``step``
-    dividing the extent) whose tensors fit ``fraction`` of that level's capacity (or of
-    ``budget_bytes`` when given). ``tensors`` names the tensors that must fit (default:
-    every tensor placed in the level).
+    whole rank in one tile; ``fit_level`` derives the tile from the tensors that must fit
+    ``fraction`` of that level's capacity (or of ``budget_bytes`` when given): the fewest
+    tiles that fit, each the longest multiple of ``step`` giving that count where one does
+    (at least one step, or the whole extent when shorter). ``divides`` instead takes
+    ``step`` times the largest divisor of the extent's step-sized pieces that fits (the
+    FuseMax artifact's rule). ``tensors`` names the tensors that must fit (default: every
+    tensor placed in the level).
     """
 
     rank: str
@@ -43,6 +47,7 @@ class TileRule:
     budget_bytes: float | None = None
     fraction: float = 1.0
     tensors: tuple[str, ...] = ()
+    divides: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,10 +63,16 @@ StageItem = str | Stall
 
 @dataclass(frozen=True, slots=True)
 class Schedule:
-    """How einsums overlap in time; ``groups`` are stages (or sequential groups)."""
+    """How einsums overlap in time; ``groups`` are stages (or sequential groups).
+
+    ``ends`` applies to ``overlapped``: ``tile`` charges the first DRAM tile's load before
+    the compute and the last DRAM tile's store after it; ``none`` overlaps them too (the
+    FLAT artifact's assumption). Other kinds ignore it.
+    """
 
     kind: str
     groups: tuple[tuple[StageItem, ...], ...] = ()
+    ends: str = "tile"
 
 
 @dataclass(frozen=True, slots=True)

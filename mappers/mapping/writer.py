@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from einsum_cascade.yaml_source import dump_yaml
-from mappers.mapping.schema import DimRef, Mapping, Quantity, Stall, TileRule
+from mappers.mapping.schema import DimRef, Mapping, Quantity, Schedule, Stall, TileRule
 
 
 def _quantity(value: Quantity) -> Any:
@@ -28,6 +28,8 @@ def _tile(rule: TileRule) -> Any:
         out["fraction"] = rule.fraction
     if rule.tensors:
         out["tensors"] = list(rule.tensors)
+    if rule.divides:
+        out["divides"] = True
     return out
 
 
@@ -40,6 +42,8 @@ def _spatial(pairs: tuple[tuple[str, str], ...]) -> dict[str, Any]:
 
 def _schedule(mapping: Mapping) -> Any:
     schedule = mapping.schedule
+    if schedule.kind == "overlapped" and schedule.ends != Schedule("overlapped").ends:
+        return {schedule.kind: {"ends": schedule.ends}}
     if not schedule.groups:
         return schedule.kind
     groups = [

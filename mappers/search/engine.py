@@ -372,11 +372,7 @@ class _Search:
             (level.name, tuple(t for t, option in placement.items() if level.name in option))
             for level in self.spec.levels
         )
-        kind = (
-            self.template.schedule
-            if schedule == self.template.schedule.kind
-            else Schedule(schedule)
-        )
+        kind = self.schedule_of(schedule)
         return replace(
             self.template,
             extents=(*self.template.extents, *partitions),
@@ -671,7 +667,7 @@ class _Search:
         """Return a searched schedule kind as the mapping's schedule (the template's own)."""
         if schedule == self.template.schedule.kind:
             return self.template.schedule
-        return Schedule(schedule)
+        return Schedule(schedule, ends="none")
 
     def compute(
         self, model: CostModel, combos: list[tuple[tuple[str, int], ...]], structure: Structure
@@ -697,7 +693,9 @@ class _Search:
             per_schedule[schedule] = self.split(values["latency_cycles"], combos)
             first = first or values
         if order not in self.pipelines and set(self.schedules) <= _ASSEMBLED:
-            piped = replace(model, mapping=replace(model.mapping, schedule=Schedule("pipelined")))
+            piped = replace(
+                model, mapping=replace(model.mapping, schedule=Schedule("pipelined", ends="none"))
+            )
             pipeline = tile_pipeline(piped, unbounded) if "pipelined" in self.schedules else None
             self.pipelines[order] = (model.einsum_names, pipeline)
         for name in model.einsum_names:
@@ -973,6 +971,9 @@ def search_mappings(
     """
     searched = template is None if search_order_and_schedule is None else search_order_and_schedule
     template = template or template_for(cascade, spec)
+    # latency is priced as max(traffic / bandwidth, compute), which cannot see an
+    # overlapped schedule's first load and last store: the search overlaps them too
+    template = replace(template, schedule=replace(template.schedule, ends="none"))
     check_template(template, objective)
     check_cascade_and_order(cascade, template, searched)
     arrays = [np.atleast_1d(np.asarray(v, dtype=float)) for v in columns.values()]

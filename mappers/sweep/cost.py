@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from einsum_cascade import Cascade, load_cascade, to_text
+from einsum_cascade import Cascade, load_cascade
 from einsum_cascade.diagnostics import suggest
 from mappers.cost.model import (
     DEFAULT_TABLE,
@@ -322,6 +322,8 @@ def describe_cost(group: PointGroup) -> dict[str, Any]:
     The ``files`` entry maps each file read to its text; the cascade's text is its printed
     form (whether it came from the library or a file).
     """
+    from einsum_cascade import to_text  # the printer imports sympy: only provenance needs it
+
     mapping_name = group.get("mapping")
     if mapping_name is None:
         return {"settings": dict(group.settings)}

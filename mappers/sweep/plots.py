@@ -6,6 +6,7 @@ Matplotlib is imported inside the functions and drives the Agg canvas through
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from mappers.sweep.pareto import pareto
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
 
 KINDS = ("line", "bar", "scatter")
 FUSEMAX_TABLES = ("attention", "linear", "pe_sweep")
@@ -422,14 +424,33 @@ def _colours(configs: Sequence[str]) -> dict[str, Any]:
     return {config: palette(index % 10) for index, config in enumerate(configs)}
 
 
-def _bars_by_seq(axes: Axes, frame: pd.DataFrame, metric: str, colours: dict[str, Any]) -> None:
+def _bars_by_seq(
+    axes: Axes, frame: pd.DataFrame, metric: str, colours: dict[str, Any]
+) -> list[Patch]:
+    """Draw grouped bars, one group per length, and return the legend's handles.
+
+    All bars of a panel are one artist (a polygon collection), not a patch per bar: a
+    patch per bar, or a collection per configuration, cost most of a figure's drawing.
+    """
+    from matplotlib.collections import PolyCollection
+    from matplotlib.patches import Patch
+
     seqs, data = _mean_by_seq(frame, metric)
     width = 0.8 / len(data)
+    boxes, faces = [], []
     for slot, (config, heights) in enumerate(data.items()):
-        offsets = np.arange(len(seqs)) - 0.4 + width * (slot + 0.5)
-        axes.bar(offsets, heights, width=width, label=str(config), color=colours[config])
+        lefts = np.arange(len(seqs)) - 0.4 + width * slot
+        for x, h in zip(lefts.tolist(), np.asarray(heights, dtype=float).tolist(), strict=True):
+            if not math.isnan(h):
+                boxes.append(((x, 0.0), (x, h), (x + width, h), (x + width, 0.0)))
+                faces.append(colours[config])
+    bars = PolyCollection(boxes, facecolors=faces, edgecolors="none")
+    bars.sticky_edges.y.append(0.0)  # bars stand on the axis, as ``bar`` has them
+    axes.add_collection(bars, autolim=True)
+    axes.autoscale_view()
     axes.set_xticks(range(len(seqs)), [_seq_label(s) for s in seqs], fontsize=9)
     axes.grid(True, axis="y", alpha=0.3)
+    return [Patch(facecolor=colours[config], label=str(config)) for config in data]
 
 
 def _mean_by_seq(frame: pd.DataFrame, metric: str) -> tuple[list[Any], dict[Any, np.ndarray]]:
@@ -452,18 +473,21 @@ def _mean_by_seq(frame: pd.DataFrame, metric: str) -> tuple[list[Any], dict[Any,
 
 def _utilisation_figure(attention: pd.DataFrame) -> Figure:
     count = attention["workload"].nunique()
+    colours = _colours(list(dict.fromkeys(attention["config"])))
+    legend: list[Patch] = []
     figure, panels = _grouped_panels(attention, "util_2d", 2, (3.2 * count + 1.5, 6.2))
     for index, axes in enumerate(panels):
         workload = list(dict.fromkeys(attention["workload"]))[index % count]
         metric = "util_2d" if index < count else "util_1d"
         rows = attention[attention["workload"] == workload]
-        _bars_by_seq(axes, rows, metric, _colours(list(dict.fromkeys(attention["config"]))))
+        handles = _bars_by_seq(axes, rows, metric, colours)
         axes.set_ylim(0, 1.05)
         if index % count == 0:
             axes.set_ylabel(f"{'2D' if metric == 'util_2d' else '1D'} array utilisation")
         if index >= count:
             axes.set_xlabel("sequence length")
-    _figure_legend(figure, panels[0], "Utilisation per configuration and sequence length")
+        legend = legend or handles
+    _figure_legend(figure, panels[0], "Utilisation per configuration and sequence length", legend)
     return figure
 
 
@@ -473,8 +497,10 @@ def _relative_figure(
     count = relative["workload"].nunique()
     figure, panels = _grouped_panels(relative, metric, 1, (3.2 * count + 1.5, 3.9))
     workloads = list(dict.fromkeys(relative["workload"]))
+    legend: list[Patch] = []
     for axes, workload in zip(panels, workloads, strict=True):
-        _bars_by_seq(axes, relative[relative["workload"] == workload], metric, colours)
+        handles = _bars_by_seq(axes, relative[relative["workload"] == workload], metric, colours)
+        legend = legend or handles
         axes.axhline(1.0, color="black", lw=0.8)
         axes.set_xlabel("sequence length")
     if metric == "speedup":
@@ -483,14 +509,14 @@ def _relative_figure(
     else:
         panels[0].set_ylabel(f"energy / {baseline} energy")
         title = f"{scope.capitalize()}: energy relative to {baseline}"
-    _figure_legend(figure, panels[0], title)
+    _figure_legend(figure, panels[0], title, legend)
     return figure
 
 
-def _figure_legend(figure: Figure, axes: Axes, title: str) -> None:
+def _figure_legend(figure: Figure, axes: Axes, title: str, handles: Sequence[Patch]) -> None:
     # Title and legend take fixed heights in inches, so short and tall figures look alike.
     height = figure.get_figheight()
-    handles, labels = axes.get_legend_handles_labels()
+    labels = [str(handle.get_label()) for handle in handles]
     figure.suptitle(title, fontsize=12, y=1 - 0.08 / height, va="top")
     legend_top = 1 - 0.36 / height
     figure.legend(handles, labels, loc="upper center", ncol=len(labels), fontsize=9,
@@ -508,6 +534,27 @@ def _figure_legend(figure: Figure, axes: Axes, title: str) -> None:
         wspace=0.18,
         hspace=0.3 if rows > 1 else 0.2,
     )
+
+
+_SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _decade(value: float, _: Any = None) -> str:
+    """Return ``10³`` for a power of ten, else nothing: matplotlib's log labels, in Unicode
+    superscripts instead of mathtext (whose parser costs a third of a second to set up)."""
+    exponent = round(math.log10(value)) if value > 0 else 0
+    if value <= 0 or not math.isclose(value, 10.0**exponent, rel_tol=1e-9):
+        return ""
+    return "10" + str(exponent).translate(_SUPERSCRIPTS)
+
+
+def _decade_labels(axes: Axes) -> None:
+    """Label the decades of both (log) axes, minor ticks unlabelled."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    for axis in (axes.xaxis, axes.yaxis):
+        axis.set_major_formatter(FuncFormatter(_decade))
+        axis.set_minor_formatter(NullFormatter())
 
 
 def _pe_sweep_figure(sweep: pd.DataFrame) -> Figure:
@@ -535,6 +582,7 @@ def _pe_sweep_figure(sweep: pd.DataFrame) -> Figure:
         )
     axes.set_xscale("log")
     axes.set_yscale("log")
+    _decade_labels(axes)
     axes.margins(x=0.06, y=0.12)
     axes.set_xlabel("area (cm², 45 nm)")
     axes.set_ylabel("attention latency (s)")

@@ -1,5 +1,8 @@
 """Formulas answer the checker's questions as the sympy expressions they stand for would."""
 
+import subprocess
+import sys
+
 import sympy
 
 from einsum_cascade import formulas as fm
@@ -110,3 +113,33 @@ def test_library_cascades_agree_with_sympy_on_every_reference():
                 for index in ref.indices:
                     expected.update(dict.fromkeys(index_variables(index)))
                 assert ref.variables() == tuple(expected), (name, einsum.name)
+
+
+def test_equal_formulas_hash_alike_whichever_way_they_were_built() -> None:
+    M, P = fm.extent("M"), fm.extent("P")  # noqa: N806  # extents are upper-case
+    ceil = fm.call("ceil", (fm.combine("/", M, M0),))
+    pairs = [
+        (ceil, fm.Formula.of(sympy.ceiling(extent_symbol("M") / extent_symbol("M0")))),
+        (fm.call("ceil", (M,)), M),  # M is an integer: sympy drops the ceiling
+        (fm.combine("/", fm.combine("*", M, M0), M0), M),
+        (fm.combine("*", fm.rank_number(0.5), fm.combine("*", fm.index_number(2), M)), M),
+        (fm.call("sqrt", (fm.combine("*", M, M),)), M),
+        (fm.call("min", (M, M)), M),
+        (fm.combine("+", m, P), fm.combine("+", P, m)),
+    ]
+    for left, right in pairs:
+        assert left == right and hash(left) == hash(right), (left.tree, right.tree)
+    assert hash(ceil) != hash(fm.call("floor", (fm.combine("/", M, M0),)))
+    assert len({M, P, ceil, fm.combine("+", M, P)}) == 4
+
+
+def test_hashing_an_exact_formula_does_not_import_sympy() -> None:
+    code = (
+        "from einsum_cascade import formulas as fm\n"
+        "M, M0 = fm.extent('M'), fm.extent('M0')\n"
+        "hash(fm.call('ceil', (fm.combine('/', M, M0),)))\n"
+        "hash(fm.combine('+', fm.combine('*', fm.index('m1'), M0), fm.index('m0')))\n"
+        "import sys\n"
+        "assert 'sympy' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -75,7 +75,7 @@ def test_renamed_array_dims_are_a_mapping_error_not_a_key_error():
 @pytest.mark.parametrize(
     ("old", "new", "code", "line"),
     [
-        ("P: {fit: L3, step: {array: pe2d, dim: cols}}", "P: 0.5", "M104", 18),
+        ("P: {fit: L3, step: {array: pe2d, dim: cols}, divides: true}", "P: 0.5", "M104", 18),
         ("L3: [Q, BK,", "L3: [QQ, BK,", "M210", 21),
         ("- [RM]", "- [RM, XX]", "M206", 23),
         ("dim: rows}", "dim: diagonal}", "M207", 9),

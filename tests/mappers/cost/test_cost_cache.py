@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import os
 import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -12,7 +16,12 @@ import sympy
 
 from einsum_cascade import load_cascade
 from mappers.cost import cache
-from mappers.cost.model import build_cost_model, compile_cost_model, evaluate_design_points
+from mappers.cost.model import (
+    Outline,
+    build_cost_model,
+    compile_cost_model,
+    evaluate_design_points,
+)
 from mappers.hardware.spec_loader import load_spec
 from mappers.mapping.loader import load_mapping
 
@@ -99,3 +108,59 @@ def test_the_folder_is_pruned_to_the_most_recently_used_entries(tmp_path) -> Non
     assert sorted(p.name for p in tmp_path.glob("*.pickle")) == [
         f"{i:02d}.pickle" for i in range(4, 12)
     ]
+
+
+def test_a_model_read_from_the_cache_is_evaluated_without_sympy(folder) -> None:
+    expected = evaluate_design_points(build_cost_model(*_inputs()), POINTS)["latency_s"]
+    code = (
+        "import sys\n"
+        "import numpy as np\n"
+        "from einsum_cascade import load_cascade\n"
+        "from mappers.cost.model import build_cost_model, evaluate_design_points\n"
+        "from mappers.hardware.spec_loader import load_spec\n"
+        "from mappers.mapping.loader import load_mapping\n"
+        "mapping = load_mapping('fusemax-binding', 'BERT', 65536)\n"
+        "inputs = load_cascade(mapping.cascade), load_spec('fusemax'), mapping, 'artifact'\n"
+        "model = build_cost_model(*inputs)\n"
+        "points = {'B': np.array([1, 2]), 'H': 12, 'E': 64, 'F': 64, 'P': 1024,\n"
+        "          'M': np.array([1024, 65536])}\n"
+        "print(evaluate_design_points(model, points)['latency_s'].tolist())\n"
+        "assert 'sympy' not in sys.modules\n"
+        "assert model.einsum_names == tuple(e.name for e in model.symbolic.einsums)\n"
+    )
+    env = {**os.environ, "XDG_CACHE_HOME": str(folder.parents[1])}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    assert json.loads(done.stdout) == expected.tolist()
+
+
+def test_an_entry_of_another_shape_is_rebuilt_and_replaced(folder) -> None:
+    inputs = _inputs()
+    build_cost_model(*inputs)
+    (entry,) = folder.glob("*.pickle")
+    old = pickle.dumps({"symbolic": None, "forms": None})
+    entry.write_bytes(hashlib.sha256(old).digest() + old)
+    build_cost_model.cache_clear()
+    model = build_cost_model(*inputs)
+    assert evaluate_design_points(model, POINTS)["latency_s"].shape == (2,)
+    assert isinstance(pickle.loads(entry.read_bytes()[32:])["outline"], Outline)
+
+
+def test_an_altered_entry_is_never_unpickled(folder) -> None:
+    inputs = _inputs()
+    build_cost_model(*inputs)
+    (entry,) = folder.glob("*.pickle")
+    data = bytearray(entry.read_bytes())
+    data[-40] ^= 1  # one bit of the pickle: the digest no longer matches
+    entry.write_bytes(bytes(data))
+    assert cache.load(entry.stem) is None and not entry.exists()
+
+
+def test_a_stored_function_runs_its_bytecode_or_compiles_its_source_again() -> None:
+    a, b = sympy.Symbol("a"), sympy.Symbol("b")
+    function = cache.numpy_function([a, b], [a * b + 1, sympy.Max(a, b)])
+    stored = pickle.loads(pickle.dumps(function))
+    assert list(stored(2.0, 3.0)) == [7.0, 3.0]
+    foreign = cache.NumpyFunction(function.arguments, function.source, b"other magic")
+    assert list(foreign(2.0, 3.0)) == [7.0, 3.0]

@@ -1,11 +1,15 @@
-"""schedule: simulate — hand-traced task schedules, exact extrapolation, FuseMax at 1K."""
+"""schedule: simulate — hand-traced schedules, the max-plus form against the replay, FuseMax."""
 
 import dataclasses
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from task_graphs import graphs
 
 import einsum_cascade.library as library
+from mappers.cost import simulate
 from mappers.cost.model import build_cost_model, evaluate_design_points
 from mappers.cost.pipeline import Pipeline
 from mappers.cost.simulate import (
@@ -63,12 +67,44 @@ def test_rows_with_an_epilogue_and_one_state_buffer():
     assert simulate_run(graph, times, rows=2, inner=1) == 12.0
 
 
-@pytest.mark.parametrize(("rows", "inner"), [(9, 40), (30, 3), (7, 17), (13, 101)], ids=str)
-def test_extrapolation_is_exact_against_the_full_simulation(rows, inner):
+@pytest.mark.parametrize(
+    ("rows", "inner", "buffers"),
+    [(9, 40, 2), (30, 3, 2), (7, 17, 1), (13, 101, 3), (1, 1, 2), (600, 1, 2)],
+    ids=str,
+)
+def test_the_max_plus_form_is_the_full_simulation(rows, inner, buffers):
     graph, times = toy(epilogue=True)
     times = dataclasses.replace(times, memory_per_tile=2.5)
-    full = simulate_run(graph, times, rows, inner)
-    assert simulate_point(graph, times, rows, inner) == pytest.approx(full, rel=1e-12)
+    full = simulate_run(graph, times, rows, inner, buffers)
+    assert simulate_point(graph, times, rows, inner, buffers) == pytest.approx(full, rel=1e-12)
+
+
+def test_a_long_row_with_a_two_tile_period_by_hand():
+    graph, times = toy()
+    times = dataclasses.replace(times, memory_per_tile=4.0)
+    # transfers take 4 cycles; tile g's waits for tile g - 2's B, which ends 2 + 3 after
+    # that tile's transfer: T0 [0,4] T1 [4,8] T2 [9,13] (B0 ends 9) T3 [13,17] T4 [18,22]:
+    # every two tiles take 4 + 5 = 9 cycles, and the last B ends 5 after its transfer:
+    # 9k + 9 for 2k + 1 tiles, 9k + 13 for 2k + 2
+    for inner in (1, 2, 5, 6, 1000, 123457):
+        k, odd = divmod(inner - 1, 2)
+        expected = 9 * k + (13 if odd else 9)
+        assert simulate_point(graph, times, rows=1, inner=inner) == expected
+        if inner <= 1000:
+            assert simulate_run(graph, times, rows=1, inner=inner) == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    case=graphs(),
+    rows=st.integers(1, 30),
+    inner=st.integers(1, 50),
+    buffers=st.integers(1, 3),
+)
+def test_the_max_plus_form_equals_the_full_simulation_on_random_graphs(case, rows, inner, buffers):
+    graph, times = case
+    full = simulate_run(graph, times, rows, inner, buffers)
+    assert simulate_point(graph, times, rows, inner, buffers) == pytest.approx(full, rel=1e-9)
 
 
 def fusemax(schedule, workload_extents):
@@ -96,6 +132,16 @@ def test_fusemax_at_1k_the_closed_form_misses_the_first_tiles_fill():
     # closed form: (3072 - 1)*552 + critical path BQK LM RM SLN SLNV RNV (804) + AV 196608
     assert float(closed["latency_cycles"]) == pytest.approx(3071 * 552 + 804 + 196608)
     assert float(simulated["latency_cycles"]) > float(closed["latency_cycles"])
+
+
+@pytest.mark.parametrize("gib_per_s", [5.0, 50.0, 400.0])
+def test_fusemax_at_1k_is_the_full_simulation(monkeypatch, gib_per_s):
+    # 768 rows x 4 tiles, 11 looped einsums and AV after each row: 37,632 tasks replayed
+    point = {**BERT_1K, "DRAM.bandwidth_bytes_per_s": gib_per_s * 2**30}
+    closed_form = float(fusemax("simulate", point)["latency_cycles"])
+    monkeypatch.setattr(simulate, "simulate_point", simulate_run)
+    full = float(fusemax("simulate", point)["latency_cycles"])
+    assert closed_form == pytest.approx(full, rel=1e-9)
 
 
 @pytest.mark.parametrize(
