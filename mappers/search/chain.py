@@ -125,8 +125,8 @@ class Chain:
             ops: per einsum, op counts per row (one batch entry).
             full: full extent of every rank per row.
             batch: the product of the batch ranks per row.
-            pipelined_tiles: the fewest tiles a pipelined schedule runs per row (None: no
-                searched schedule is pipelined).
+            pipelined_tiles: the fewest tiles a pipelined schedule runs per row (None: the
+                schedule is not pipelined).
             looped: the einsums every searched loop order runs once per tile (their
                 dependency paths bound a pipelined tile's critical path); None: none.
         """

@@ -222,7 +222,7 @@ class _Search:
             self._op_values(),
             self.full,
             self.batch,
-            self.batch if "pipelined" in schedules else None,
+            None if "overlapped" in schedules or "stages" in schedules else self.batch,
             self._looped(),
         )
         self.bytes_per_cycle = spec.backing_bandwidth_bytes_per_s / spec.clock_hz
