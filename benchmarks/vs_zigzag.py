@@ -23,8 +23,12 @@ Per row:
   both model is separate: the larger of the mapping's compute and its DRAM words at the
   DRAM port's bandwidth, ZigZag's from its own counts (its DRAM port: 3655 bits a cycle,
   ``dram_words``), ours the latency with ``ends: none``.
-* EDP: the search prices latency as max(traffic / bandwidth, compute) and so costs
-  ``ends: none``; both mappings are costed that way, and again with ``ends: tile``.
+* EDP: one model judges both mappings under one schedule: ZigZag's mapping is overlapped,
+  so ours is the best EDP the search finds with the overlapped schedule (one search per
+  DRAM loop order, a template fixing each), with ``ends: none`` and again with ``ends:
+  tile``, each priced by the search as the model prices it. The default search (no
+  template, timed) also tries ``pipelined``, which charges no first load or last store;
+  its pick is listed below the table.
 
 ZigZag runs in a venv of its own, set up on first use outside the repository, and its
 results are cached by input hash (``peers/harness.py``); ``--no-cache`` reruns it.
@@ -50,8 +54,10 @@ from peers.harness import ZIGZAG, load_average, peer_version, run_peer
 
 from einsum_cascade import load_cascade
 from mappers import build_cost_model, evaluate_design_points, mapping_from_text, spec_from_text
-from mappers.mapping.schema import Mapping
+from mappers.mapping.schema import Schedule
 from mappers.search import search_mappings
+from mappers.search.candidates import Found
+from mappers.search.engine import loop_orders, template_for
 
 CLOCK_HZ = 940e6
 WORD_BITS = 16
@@ -235,14 +241,27 @@ def cold_search(spec_text: str, m: int, k: int, n: int) -> float:
         return time.perf_counter() - start
 
 
-def recost(spec_text: str, mapping: Mapping, m: int, k: int, n: int, ends: str) -> Costed:
-    """Cost a mapping the search returned (``ends: none``) with the given ends."""
-    schedule = replace(mapping.schedule, ends=ends)
-    model = build_cost_model(
-        load_cascade("gemm"), spec_from_text(spec_text), replace(mapping, schedule=schedule)
-    )
-    values = evaluate_design_points(model, {"M": m, "K": k, "N": n})
-    return Costed(float(values["latency_cycles"]), float(values["energy_pj"]))
+def search_overlapped(spec_text: str, m: int, k: int, n: int, ends: str) -> Found:
+    """Return the best-EDP mapping the search finds with the overlapped schedule and the
+    given ends, over every DRAM loop order (a template fixes one order per search)."""
+    cascade, spec = load_cascade("gemm"), spec_from_text(spec_text)
+    base = template_for(cascade, spec)
+    found = [
+        search_mappings(
+            cascade,
+            spec,
+            {"M": m, "K": k, "N": n},
+            replace(base, loop_order=order, schedule=Schedule("overlapped", ends=ends)),
+            objective="edp",
+            keep=1,
+        )[0].best[0]
+        for order in loop_orders(cascade, spec)
+    ]
+    return min(found, key=lambda f: (f.latency_s * f.energy_pj, f.latency_s))
+
+
+def costed(found: Found) -> Costed:
+    return Costed(found.latency_s * CLOCK_HZ, found.energy_pj)
 
 
 def within(ratio: float) -> bool:
@@ -266,7 +285,7 @@ def main() -> None:
     rows = [head, "|" + "---|" * (head.count("|") - 1)]
     notes: list[str] = []
     mappings: list[str] = []
-    raw_ok = both_ok = edp_ok = edp_none_ok = total = 0
+    raw_ok = both_ok = edp_ok = edp_none_ok = default_ok = total = 0
     for size in (int(s) for s in args.arrays.split(",")):
         spec_text = SPEC.format(size=size)
         for label, m, k, n in WORKLOADS:
@@ -282,8 +301,9 @@ def main() -> None:
             )[0].best[0]
             search_s = time.perf_counter() - start
             ours_cold = cold_search(spec_text, m, k, n)
-            searched = recost(spec_text, found.mapping, m, k, n, "tile")
-            searched_none = Costed(found.latency_s * CLOCK_HZ, found.energy_pj)
+            tile_found = search_overlapped(spec_text, m, k, n, "tile")
+            searched = costed(tile_found)
+            searched_none = costed(search_overlapped(spec_text, m, k, n, "none"))
             mapping_text, lost = translate(zz, m, k, n)
             theirs, eval_s = cost(spec_text, mapping_text, m, k, n)
             overlapped, _ = cost(spec_text, with_ends(mapping_text, "none"), m, k, n)
@@ -315,6 +335,7 @@ def main() -> None:
             both_ok += within(both)
             edp_ok += edp_ratio <= 1 + 1e-9
             edp_none_ok += edp_none <= 1 + 1e-9
+            default_ok += costed(found).edp <= theirs.edp * (1 + 1e-9)
             rows.append(
                 f"| {label} | {size}² | {zz_compute:,.0f} + {zz['onload_cycles']:,.0f} + "
                 f"{zz['offload_cycles']:,.0f} + {zz['stall_cycles']:,.0f} = {zz_latency:,.0f} "
@@ -331,7 +352,9 @@ def main() -> None:
             )
             notes += [f"{label} on {size}²: {note}" for note in lost]
             mappings.append(
-                f"{label} on {size}²: ZigZag {zz_mapping_text(zz)}; ours searched: {found.summary}"
+                f"{label} on {size}²: ZigZag {zz_mapping_text(zz)}; ours searched, overlapped "
+                f"with ends: tile: {tile_found.summary}; the default search: {found.summary}, "
+                f"{costed(found).latency_cycles:,.0f} cycles, EDP {costed(found).edp:.3e}"
             )
     print(f"ZigZag {peer_version(ZIGZAG)} vs einsum-cascade, {time.strftime('%Y-%m-%d')}")
     print("\n".join(rows))
@@ -339,7 +362,8 @@ def main() -> None:
         f"latency of ZigZag's mapping within 1 % of ZigZag: {raw_ok}/{total} as each tool "
         f"costs it, {both_ok}/{total} on what both model (max of compute and DRAM time); "
         f"our searched EDP ≤ ZigZag's mapping's EDP (both ours): {edp_none_ok}/{total} "
-        f"with ends: none (the search's model), {edp_ok}/{total} with ends: tile; "
+        f"with ends: none, {edp_ok}/{total} with ends: tile (the overlapped schedule); the "
+        f"default search's pick ≤ ZigZag's mapping's with ends: tile: {default_ok}/{total}; "
         f"load average {load_average()}"
     )
     for line in notes:

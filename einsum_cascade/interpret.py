@@ -289,7 +289,9 @@ class _State:
 
         Returns None when the einsum is not such a contraction. Absent operand elements
         are zero in the values and false in the masks, so a point with an absent operand
-        adds nothing, as the general path defines; a filter is one more mask operand.
+        adds nothing, as the general path defines; a filter is one more mask operand. An
+        infinite or NaN operand value also goes to the general path: times a zero mask it
+        would give NaN where the point is absent and adds nothing.
         """
         if einsum.reduce_op is not ReduceOp.SUM or not einsum.reduced_variables:
             return None
@@ -312,7 +314,10 @@ class _State:
             if picked is None:
                 return None
             value, present, subscript = picked
-            values.append(np.where(present, value, 0))
+            value = np.where(present, value, 0)
+            if not np.isfinite(value).all():
+                return None  # inf * 0 (an absent point or a filtered one) is nan: general path
+            values.append(value)
             masks.append(present.astype(self.dtype))
             subscripts.append(subscript)
         if einsum.condition is not None:

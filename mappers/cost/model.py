@@ -47,6 +47,8 @@ from mappers.cost.report import (
     Costs,
     EinsumCosts,
     LevelCosts,
+    LinkCosts,
+    LinkTraffic,
     TensorTraffic,
 )
 from mappers.cost.schedule import PIPELINE_SCHEDULES, latency_cycles
@@ -196,6 +198,8 @@ def _cost_forms(parametric: SymbolicCost) -> dict[Key, sympy.Expr]:
         forms["reads", level] = words
     for level, words in parametric.level_writes_words.items():
         forms["writes", level] = words
+    for (link, tensor), words in parametric.link_words.items():
+        forms["link", link, tensor] = words
     return forms
 
 
@@ -211,6 +215,7 @@ def build_cost_model(
     See :mod:`mappers.cost.cache` (key, folder, ``EINSUM_CASCADE_NO_CACHE``) and
     :func:`compile_cost_model`.
     """
+    mapping = implicit_batch(cascade, mapping)
     key = cache.model_key(cascade, spec, mapping, table)
     stored = cache.load(key)
     if isinstance(stored, dict):
@@ -224,6 +229,18 @@ def build_cost_model(
         key, {f.name: getattr(model, f.name) for f in fields if f.name not in _CACHED_OUTSIDE}
     )
     return model
+
+
+def implicit_batch(cascade: Cascade, mapping: Mapping) -> Mapping:
+    """Return the mapping with its default batch ranks (``B``, ``H``, when the mapping
+    names none) less the cascade's own ranks: Lightning-2's block size ``B`` is no batch.
+    Batch ranks the mapping writes are checked instead (M212)."""
+    if mapping.span_of("batch_ranks") is not None:
+        return mapping
+    ranks = {str(r.name) for r in cascade.ranks}
+    return dataclasses.replace(
+        mapping, batch_ranks=tuple(r for r in mapping.batch_ranks if r not in ranks)
+    )
 
 
 def compile_cost_model(
@@ -252,6 +269,7 @@ def compile_cost_model(
             None,
             suggest(table, tables) or f"cost tables of this spec and mapping: {', '.join(tables)}",
         )
+    mapping = implicit_batch(cascade, mapping)
     check_binding(cascade, spec, mapping)
     spec_for_table = apply_table(spec, mapping, table)
     parametric = build_symbolic(cascade, spec_for_table, mapping)
@@ -449,11 +467,13 @@ def evaluate_costs(
     clock, word_bytes = cols["clock_hz"], cols["word_bytes"]
     bandwidth = cols[f"{spec.backing.name}.bandwidth_bytes_per_s"]
     memory = [w / (bandwidth / clock / word_bytes) for w in region_words]
-    ends = (values["ends", "load"] + values["ends", "store"]) / (bandwidth / clock / word_bytes)
+    ends_words = values["ends", "load"] + values["ends", "store"]
+    ends = ends_words / (bandwidth / clock / word_bytes)
     pipeline = _pipeline_of(model, cols, shape, batch, cycles)
     arrays = dict(model.outline.arrays)
     times = functools.partial(quantity_column, cols)
     latency = latency_cycles(mapping, cycles, arrays, memory, times, pipeline, ends)
+    links, link_traffic = _link_costs(model, values, cols, shape, batch)
     pes = {a.name: num_pes(a, cols) for a in spec.arrays}
     pe_cycles = {a: pes[a] * latency for a in pes}
     array_costs = _array_costs(model, values, cols, shape, batch, busy, cycles, pe_cycles)
@@ -479,6 +499,8 @@ def evaluate_costs(
         total_energy = total_energy + part.energy_pj + part.register_energy_pj
     for level_cost in level_costs:
         total_energy = total_energy + level_cost.energy_pj
+    for link in links:
+        total_energy = total_energy + link.energy_pj
     return Costs(
         latency_cycles=latency,
         latency_s=latency / clock,
@@ -489,7 +511,10 @@ def evaluate_costs(
         levels=level_costs,
         tiles=tuple((key.removeprefix("tile_"), value) for key, value in tiles.items()),
         area_um2=np.broadcast_to(area_um2(spec, cols), shape),
+        ends_words=ends_words,
         traffic=_tensor_traffic(model, values, cols, batch),
+        links=links,
+        link_traffic=link_traffic,
     )
 
 
@@ -599,6 +624,32 @@ def _level_costs(
     return tuple(out)
 
 
+def _link_costs(
+    model: CostModel,
+    values: dict[Key, np.ndarray],
+    cols: dict[str, np.ndarray],
+    shape: tuple[int, ...],
+    batch: np.ndarray,
+) -> tuple[tuple[LinkCosts[np.ndarray], ...], tuple[LinkTraffic[np.ndarray], ...]]:
+    """Return per link its words, energy and busy cycles, and per link and tensor its words
+    and energy (tensors read on one array from the registers of another)."""
+    zero = np.zeros(shape)
+    links, crossed = [], []
+    for link in model.spec.links:
+        per_word = cols[f"{link.name}.energy_pj_per_word"]
+        words = zero
+        for (kind, *owner), value in values.items():
+            if kind != "link" or owner[0] != link.name:
+                continue
+            moved = value * batch
+            crossed.append(LinkTraffic(link.name, owner[1], moved, moved * per_word))
+            words = words + moved
+        bandwidth = cols.get(f"{link.name}.bandwidth_words_per_cycle")
+        busy = zero if bandwidth is None else words / bandwidth
+        links.append(LinkCosts(link.name, link.source, link.target, words, words * per_word, busy))
+    return tuple(links), tuple(crossed)
+
+
 def _tensor_traffic(
     model: CostModel,
     values: dict[Key, np.ndarray],
@@ -680,7 +731,8 @@ def evaluate_design_points(
         Arrays: ``latency_cycles``, ``latency_s``, ``traffic_bytes``, ``energy_pj``,
         ``util_<array>``, ``cycles_<einsum>``, ``share_<einsum>`` (busy PE-cycles of the
         einsum over its array's PE-cycles), ``energy_<component>_pj`` (arrays, their
-        ``<array>_registers`` and levels), ``accesses_<level>_words``,
+        ``<array>_registers``, levels and links), ``accesses_<level>_words`` (and
+        ``accesses_<link>_words``),
         ``accesses_<array>_registers_words``, ``tile_<rank>``.
     """
     return evaluate_costs(model, columns).row()

@@ -5,8 +5,9 @@ Every number of a spec that a sweep may vary (``clock_hz``, ``word_bytes``, each
 shape, register energies and area) is a *parameter*: the compiled model reads it as a
 column, so points that differ only in these numbers are evaluated in one vectorised call.
 A vector field is split per dimension: ``pe2d.shape`` gives ``pe2d.shape.rows`` and
-``pe2d.shape.cols``. Array dimensions and register energies enter the symbolic forms as
-symbols (:func:`parameter_symbol`); the other parameters are used numerically.
+``pe2d.shape.cols``. A link's energy per word and bandwidth are parameters by its name
+(``pe2d_pe1d.energy_pj_per_word``). Array dimensions and register energies enter the
+symbolic forms as symbols (:func:`parameter_symbol`); the other parameters are used numerically.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from numpy.typing import NDArray
 
 from einsum_cascade.diagnostics import suggest
 from mappers.errors import MappingError
-from mappers.hardware.spec import ArchSpec, ComputeArray, Level
+from mappers.hardware.spec import ArchSpec, ComputeArray, Level, Link, LinkCost
 from mappers.mapping.schema import DimRef, Quantity
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ def _numeric(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _part_fields(part: ComputeArray | Level) -> dict[str, float]:
+def _part_fields(part: ComputeArray | Level | Link) -> dict[str, float]:
     values: dict[str, float] = {}
     for item in dataclasses.fields(part):
         current = getattr(part, item.name)
@@ -79,6 +80,8 @@ def _defaults(spec: ArchSpec) -> tuple[tuple[str, float], ...]:
         values.update(_part_fields(level))
     for array in spec.arrays:
         values.update(_part_fields(array))
+    for link in spec.links:
+        values.update(_part_fields(link))
     return tuple(values.items())
 
 
@@ -98,9 +101,13 @@ def is_parameter(spec: ArchSpec, name: str) -> bool:
 
 
 def table_overrides(spec: ArchSpec, table: str) -> dict[str, float]:
-    """Return the parameters a spec's cost table fixes whatever a point sets (registers)."""
+    """Return the parameters a spec's cost table fixes whatever a point sets (registers,
+    link energies)."""
     fixed: dict[str, float] = {}
     for entry in dict(spec.cost_tables).get(table, ()):
+        if isinstance(entry, LinkCost):
+            fixed[f"{entry.link}.energy_pj_per_word"] = entry.energy_pj_per_word
+            continue
         if entry.read_energy_pj is not None:
             fixed[f"{entry.array}.register_read_energy_pj"] = entry.read_energy_pj
         if entry.write_energy_pj is not None:

@@ -135,6 +135,44 @@ class LevelCosts(Generic[V]):
 
 
 @dataclass(frozen=True, slots=True)
+class LinkTraffic(Generic[V]):
+    """One tensor crossing one array-to-array link: the words it carries and their energy."""
+
+    link: str
+    tensor: str
+    words: V
+    energy_pj: V
+
+    def map(self, function: Callable[[V], W]) -> LinkTraffic[W]:
+        """Return the same traffic with ``function`` applied to every value."""
+        return LinkTraffic(self.link, self.tensor, function(self.words), function(self.energy_pj))
+
+
+@dataclass(frozen=True, slots=True)
+class LinkCosts(Generic[V]):
+    """One array-to-array link: words carried, their energy, and the cycles they take at
+    the link's bandwidth (0 when the spec gives none)."""
+
+    name: str
+    source: str
+    target: str
+    words: V
+    energy_pj: V
+    busy_cycles: V
+
+    def map(self, function: Callable[[V], W]) -> LinkCosts[W]:
+        """Return the same costs with ``function`` applied to every value."""
+        return LinkCosts(
+            self.name,
+            self.source,
+            self.target,
+            function(self.words),
+            function(self.energy_pj),
+            function(self.busy_cycles),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Costs(Generic[V]):
     """Totals plus per-einsum, per-array and per-level costs, and the tiles chosen."""
 
@@ -147,7 +185,12 @@ class Costs(Generic[V]):
     levels: tuple[LevelCosts[V], ...]
     tiles: tuple[tuple[str, V], ...]  # (rank, tile extent) of every tiled DRAM-loop rank
     area_um2: V  # arrays' PEs plus levels
+    # the overlapped schedule's first DRAM tile's load plus last one's store, words per
+    # batch entry (mappers/cost/ends.py); latency adds them only with ends: tile
+    ends_words: V
     traffic: tuple[TensorTraffic[V], ...] = ()  # per level and tensor
+    links: tuple[LinkCosts[V], ...] = ()  # the spec's array-to-array links
+    link_traffic: tuple[LinkTraffic[V], ...] = ()  # per link and tensor
 
     def einsum(self, name: str) -> EinsumCosts[V]:
         """Return the costs of one einsum by name."""
@@ -173,7 +216,10 @@ class Costs(Generic[V]):
             tuple(lv.map(function) for lv in self.levels),
             tuple((rank, function(v)) for rank, v in self.tiles),
             function(self.area_um2),
+            function(self.ends_words),
             tuple(t.map(function) for t in self.traffic),
+            tuple(link.map(function) for link in self.links),
+            tuple(t.map(function) for t in self.link_traffic),
         )
 
     def stats_row(self) -> dict[str, V]:
@@ -182,13 +228,20 @@ class Costs(Generic[V]):
         Per level and tensor ``<kind>_<level>_<tensor>_words`` (reads, writes, readbacks,
         fills) and ``energy_<level>_<tensor>_pj``; per einsum ``energy_<einsum>_pj``,
         ``fill_drain_cycles_<einsum>``, ``memory_cycles_<einsum>`` and ``bound_<einsum>``
-        (a position in :data:`BOUNDS`); per array ``busy_cycles_<array>``.
+        (a position in :data:`BOUNDS`); per array ``busy_cycles_<array>``; per link and
+        tensor ``words_<link>_<tensor>`` and ``energy_<link>_<tensor>_pj``, per link
+        ``busy_cycles_<link>``.
         """
         out: dict[str, V] = {}
         for t in self.traffic:
             for kind in ("reads", "writes", "readbacks", "fills"):
                 out[f"{kind}_{t.level}_{t.tensor}_words"] = getattr(t, kind)
             out[f"energy_{t.level}_{t.tensor}_pj"] = t.energy_pj
+        for crossed in self.link_traffic:
+            out[f"words_{crossed.link}_{crossed.tensor}"] = crossed.words
+            out[f"energy_{crossed.link}_{crossed.tensor}_pj"] = crossed.energy_pj
+        for link in self.links:
+            out[f"busy_cycles_{link.name}"] = link.busy_cycles
         for e in self.einsums:
             out[f"energy_{e.name}_pj"] = e.energy_pj
             out[f"fill_drain_cycles_{e.name}"] = e.fill_drain_cycles
@@ -216,6 +269,9 @@ class Costs(Generic[V]):
         for level in self.levels:
             out[f"energy_{level.name}_pj"] = level.energy_pj
             out[f"accesses_{level.name}_words"] = level.accesses_words
+        for link in self.links:
+            out[f"energy_{link.name}_pj"] = link.energy_pj
+            out[f"accesses_{link.name}_words"] = link.words
         out["energy_pj"] = self.energy_pj
         for einsum in self.einsums:
             out[f"cycles_{einsum.name}"] = einsum.cycles
@@ -337,6 +393,22 @@ class CostReport:
                 }
                 for t in self.costs.traffic
             ],
+            "links": [
+                {
+                    "link": link.name,
+                    "from": link.source,
+                    "to": link.target,
+                    "words": link.words,
+                    "energy_pj": link.energy_pj,
+                    "busy_cycles": link.busy_cycles,
+                    "tensors": [
+                        {"tensor": t.tensor, "words": t.words, "energy_pj": t.energy_pj}
+                        for t in self.costs.link_traffic
+                        if t.link == link.name
+                    ],
+                }
+                for link in self.costs.links
+            ],
             "arrays": [
                 {
                     "array": a.name,
@@ -361,8 +433,9 @@ class CostReport:
             ],
         }
 
-    def stats_tables(self) -> tuple[Table, Table, Table]:
-        """Return the breakdown as rich tables: level x tensor, arrays, einsums."""
+    def stats_tables(self) -> tuple[Table, ...]:
+        """Return the breakdown as rich tables: level x tensor, link x tensor (when a tensor
+        crosses a link), arrays, einsums."""
         from rich.table import Table
 
         traffic = Table(title="traffic per level and tensor (words) and energy (pJ)")
@@ -371,6 +444,15 @@ class CostReport:
         for t in self.costs.traffic:
             values = (t.reads, t.writes, t.readbacks, t.fills, t.energy_pj)
             traffic.add_row(t.level, t.tensor, *(f"{v:.6g}" for v in values))
+        links = Table(title="array-to-array links: words and energy (pJ) per tensor")
+        for column in ("link", "from", "to", "tensor", "words", "energy_pj"):
+            links.add_column(
+                column, justify="right" if column in ("words", "energy_pj") else "left"
+            )
+        ends = {link.name: (link.source, link.target) for link in self.costs.links}
+        for crossed in self.costs.link_traffic:
+            words, energy = f"{crossed.words:.6g}", f"{crossed.energy_pj:.6g}"
+            links.add_row(crossed.link, *ends[crossed.link], crossed.tensor, words, energy)
         arrays = Table(title="arrays")
         for column in ("array", "busy cycles", "util", "ops pJ", "registers pJ"):
             arrays.add_column(column, justify="left" if column == "array" else "right")
@@ -384,7 +466,9 @@ class CostReport:
         for e in self.costs.einsums:
             cells = (e.cycles, e.fill_drain_cycles, e.memory_cycles, e.energy_pj)
             einsums.add_row(e.name, e.array, *(f"{v:.6g}" for v in cells), BOUNDS[int(e.bound)])
-        return traffic, arrays, einsums
+        if not self.costs.link_traffic:
+            return traffic, arrays, einsums
+        return traffic, links, arrays, einsums
 
     def __rich__(self) -> Any:
         """Render as the summary and per-einsum tables, one after the other."""

@@ -14,7 +14,7 @@ charged. A variable the mapping does not cut (one fold along it) cannot be skipp
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sympy
 
@@ -62,6 +62,7 @@ class SymbolicCost:
     level_writes_words: dict[str, sympy.Expr]  # writes and fills, per level
     ledger: dict[tuple[str, str, str], sympy.Expr]  # (level, tensor, kind) -> words
     extents: Extents
+    link_words: dict[tuple[str, str], sympy.Expr] = field(default_factory=dict)  # (link, tensor)
 
 
 def resolve_quantity(spec: ArchSpec, value: Quantity) -> float:
@@ -124,6 +125,14 @@ def build_symbolic(cascade: Cascade, spec: ArchSpec, mapping: Mapping) -> Symbol
         einsums.append(_einsum_cost(einsum, spec.array(array_name), mapping, ops, traffic))
     names = tuple(e.name for e in einsums)
     moved = [traffic.region_dram(r) for r in regions(mapping, names)]
+    link_words: dict[tuple[str, str], sympy.Expr] = {}
+    for crossing in crossings(cascade, mapping):
+        link = spec.link(crossing.source, crossing.target)
+        assert link is not None, "check_binding refuses a crossing without a link"
+        einsum = cascade.einsum(crossing.einsum)
+        ref = next(r for r in reversed(einsum.operands) if r.tensor == crossing.tensor)
+        key = (link.name, crossing.tensor)
+        link_words[key] = link_words.get(key, sympy.Integer(0)) + traffic.accesses(einsum, ref)
     return SymbolicCost(
         einsums=tuple(einsums),
         dram_words_by_region=tuple(words for words, _ in moved),
@@ -133,6 +142,7 @@ def build_symbolic(cascade: Cascade, spec: ArchSpec, mapping: Mapping) -> Symbol
         level_writes_words=traffic.level_words(("writes", "fills")),
         ledger={k: v for k, v in traffic.ledger.items() if v != 0},
         extents=extents,
+        link_words=link_words,
     )
 
 
@@ -171,6 +181,7 @@ def at_values(symbolic: SymbolicCost, values: dict[sympy.Symbol, sympy.Expr]) ->
         level_reads_words=subs(symbolic.level_reads_words),
         level_writes_words=subs(symbolic.level_writes_words),
         extents=Extents(subs(extents.full), subs(extents.tile), subs(extents.dram_loop)),
+        link_words={k: sub(v) for k, v in symbolic.link_words.items()},
     )
 
 
@@ -497,7 +508,8 @@ class _Traffic:
         of each result). A ``stationary`` operand (:func:`stationary_tensor`) is read once
         per fold by each PE of the fold instead (``held`` reads: folds x PEs used). An
         operand held in a level is filled into the registers of every PE that receives it
-        (``accesses`` per PE); one produced in registers is not.
+        (``accesses`` per PE), and so is one that crosses a link from another array; one
+        produced in the registers of the same array is not.
         """
         if self.filtered(einsum):
             points = self.charged_points(einsum)
@@ -511,16 +523,13 @@ class _Traffic:
             reads += held if held is not None and ref.tensor == stationary else points
         fills = sympy.Integer(0)
         for ref in operands:
-            if self.source(einsum.name, ref.tensor) != REGISTERS:
+            crossed = crossing_arrays(self.cascade, self.mapping, einsum.name, ref.tensor)
+            if self.source(einsum.name, ref.tensor) != REGISTERS or crossed is not None:
                 fills += self.accesses(einsum, ref, per_pe=True)
         return reads, points + fills
 
     def source(self, einsum: str, tensor: str) -> str:
-        explicit = self.mapping.read_source(einsum, tensor)
-        if explicit is not None:
-            return explicit
-        levels = self.mapping.levels_of(tensor)
-        return levels[-1] if levels else REGISTERS
+        return read_source(self.mapping, einsum, tensor)
 
     def charge(self, level: str, tensor: str, kind: str, words: sympy.Expr) -> None:
         """Record words of one kind (``report.KINDS``) at one level for one tensor."""
@@ -611,6 +620,73 @@ class _Traffic:
         return out
 
 
+@dataclass(frozen=True, slots=True)
+class Crossing:
+    """A tensor read from registers on another array than the one that produced it."""
+
+    einsum: str  # the reader
+    tensor: str
+    source: str  # the producer's array
+    target: str  # the reader's array
+
+
+def read_source(mapping: Mapping, einsum: str, tensor: str) -> str:
+    """Return where an einsum reads an operand: the mapping's explicit source, else the
+    innermost level the tensor is placed in, else the PEs' registers."""
+    explicit = mapping.read_source(einsum, tensor)
+    if explicit is not None:
+        return explicit
+    levels = mapping.levels_of(tensor)
+    return levels[-1] if levels else REGISTERS
+
+
+def crossing_arrays(
+    cascade: Cascade, mapping: Mapping, einsum: str, tensor: str
+) -> tuple[str, str] | None:
+    """Return (producer's array, reader's array) when ``einsum`` reads ``tensor`` from
+    registers and another array produced it; None otherwise."""
+    producer, reader = mapping.array_of(tensor), mapping.array_of(einsum)
+    if producer is None or reader is None or producer == reader or tensor == einsum:
+        return None
+    if read_source(mapping, einsum, tensor) != REGISTERS:
+        return None
+    if tensor not in {t.name for t in cascade.tensors}:
+        return None
+    return producer, reader
+
+
+def crossings(cascade: Cascade, mapping: Mapping) -> tuple[Crossing, ...]:
+    """Return every operand a bound einsum reads from registers across arrays.
+
+    Such a word moves from the producing array to the reading one with no storage level
+    in between: over a link the spec declares, or not at all (:func:`check_binding`).
+    """
+    out = []
+    for einsum in cascade.einsums:
+        for tensor in dict.fromkeys(r.tensor for r in einsum.operands):
+            arrays = crossing_arrays(cascade, mapping, einsum.name, tensor)
+            if arrays is not None:
+                out.append(Crossing(einsum.name, tensor, *arrays))
+    return tuple(out)
+
+
+def _check_crossings(check: Validator, cascade: Cascade, spec: ArchSpec, mapping: Mapping) -> None:
+    """Refuse a tensor that crosses arrays with neither a placement nor a declared link."""
+    for crossing in crossings(cascade, mapping):
+        if spec.link(crossing.source, crossing.target) is not None:
+            continue
+        a, b, tensor = crossing.source, crossing.target, crossing.tensor
+        check.error(
+            211,
+            f"einsum '{crossing.einsum}' on '{b}' reads '{tensor}' from registers, but "
+            f"'{tensor}' is produced on '{a}' and spec '{spec.name}' declares no link "
+            f"from '{a}' to '{b}': nothing would carry or charge its words",
+            mapping.span_of(f"bind.{b}.{crossing.einsum}") or mapping.span_of("bind"),
+            f"place '{tensor}' in a level (place: {{L3: [{tensor}]}}), or declare the link "
+            f"in the spec (links: [{{from: {a}, to: {b}, energy_pj_per_word: ...}}])",
+        )
+
+
 def _check_output_can_stay(check: Validator, einsum: Einsum, mapping: Mapping) -> None:
     """Refuse an output held in the PEs while a variable it lacks is spread on an array."""
     array = dict(mapping.bind).get(einsum.name)
@@ -678,7 +754,20 @@ def check_binding(cascade: Cascade, spec: ArchSpec, mapping: Mapping) -> None:
             )
         elif tensor == name:
             _check_output_can_stay(check, cascade.einsum(name), mapping)
+    ranks = {str(r.name) for r in cascade.ranks}
+    for rank in mapping.batch_ranks:
+        if rank in ranks:
+            check.error(
+                212,
+                f"batch rank '{rank}' is a rank of cascade '{cascade.name}': a batch rank "
+                "repeats the whole cascade, so the cascade's own extent would be taken as "
+                "the batch count",
+                mapping.span_of("batch_ranks"),
+                f"drop '{rank}' from batch_ranks",
+            )
     _check_references(check, cascade, spec, mapping)
+    if not check.diagnostics:
+        _check_crossings(check, cascade, spec, mapping)
     counts = count_ops(cascade)
     bound = dict(mapping.bind)
     for einsum in cascade.einsums:

@@ -6,7 +6,14 @@ from mappers.hardware.catalog import SpecKind, resolve_spec, spec_names, user_ma
 from mappers.hardware.machine import CpuSpec, GpuSpec, MachineKind, MachineSpec
 from mappers.hardware.machine_loader import load_machine, machine_from_text
 from mappers.hardware.machine_writer import cpu_spec_to_yaml
-from mappers.hardware.spec import ArchSpec, ComputeArray, Level, OpCost, op_cycles_and_energy
+from mappers.hardware.spec import (
+    ArchSpec,
+    ComputeArray,
+    Level,
+    Link,
+    OpCost,
+    op_cycles_and_energy,
+)
 from mappers.hardware.spec_loader import available_specs, load_spec, spec_from_text, spec_path
 
 __all__ = [
@@ -15,6 +22,7 @@ __all__ = [
     "CpuSpec",
     "GpuSpec",
     "Level",
+    "Link",
     "MachineKind",
     "MachineSpec",
     "OpCost",

@@ -77,6 +77,33 @@ class ComputeArray:
 
 
 @dataclass(frozen=True, slots=True)
+class Link:
+    """A direct path from one array to another: a tensor produced on ``source`` and read on
+    ``target`` crosses it without a storage level.
+
+    Each word crossing costs ``energy_pj_per_word`` (the wires and any staging storage the
+    link passes through; the word then lands in the reading PEs' registers, which the
+    target array charges as a register fill). ``bandwidth_words_per_cycle`` (None: not
+    given) turns its words into busy cycles, which the breakdown reports beside the
+    arrays'; the schedules assume the link keeps pace (it is no latency term).
+    """
+
+    name: str
+    source: str
+    target: str
+    energy_pj_per_word: float = 0.0
+    bandwidth_words_per_cycle: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LinkCost:
+    """A cost-table entry replacing the energy per word of one link."""
+
+    link: str
+    energy_pj_per_word: float
+
+
+@dataclass(frozen=True, slots=True)
 class RegisterCost:
     """A cost-table entry replacing the register-file energies of one array (None: keep)."""
 
@@ -95,7 +122,8 @@ class ArchSpec:
     levels: tuple[Level, ...]
     arrays: tuple[ComputeArray, ...]
     description: str = ""
-    cost_tables: tuple[tuple[str, tuple[RegisterCost, ...]], ...] = ()
+    cost_tables: tuple[tuple[str, tuple[RegisterCost | LinkCost, ...]], ...] = ()
+    links: tuple[Link, ...] = ()
     source_file: str = field(default="<string>", compare=False)
     spans: tuple[tuple[str, SourceSpan], ...] = field(default=(), compare=False, repr=False)
 
@@ -103,6 +131,13 @@ class ArchSpec:
         """Return the spec with its own entries of cost table ``table`` applied (none: as is)."""
         spec = self
         for entry in dict(self.cost_tables).get(table, ()):
+            if isinstance(entry, LinkCost):
+                link = replace(
+                    spec.link_named(entry.link), energy_pj_per_word=entry.energy_pj_per_word
+                )
+                links = tuple(link if old.name == link.name else old for old in spec.links)
+                spec = replace(spec, links=links)
+                continue
             array = spec.array(entry.array)
             spec = spec.replace_array(
                 replace(
@@ -129,6 +164,20 @@ class ArchSpec:
         for array in self.arrays:
             if array.name == name:
                 return array
+        raise KeyError(name)
+
+    def link(self, source: str, target: str) -> Link | None:
+        """Return the link from array ``source`` to array ``target``, or None."""
+        for link in self.links:
+            if link.source == source and link.target == target:
+                return link
+        return None
+
+    def link_named(self, name: str) -> Link:
+        """Return the link called ``name``."""
+        for link in self.links:
+            if link.name == name:
+                return link
         raise KeyError(name)
 
     @property

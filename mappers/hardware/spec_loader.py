@@ -7,7 +7,15 @@ from pathlib import Path
 from einsum_cascade.diagnostics import SourceSpan, suggest
 from mappers.errors import SpecError
 from mappers.hardware.catalog import SpecKind, resolve_spec, spec_names
-from mappers.hardware.spec import ArchSpec, ComputeArray, Level, OpCost, RegisterCost
+from mappers.hardware.spec import (
+    ArchSpec,
+    ComputeArray,
+    Level,
+    Link,
+    LinkCost,
+    OpCost,
+    RegisterCost,
+)
 from mappers.units import (
     AREA,
     BANDWIDTH,
@@ -32,6 +40,7 @@ _TOP = (
     "word_bytes",
     "levels",
     "arrays",
+    "links",
     "cost_tables",
 )
 _LEVEL = (
@@ -55,6 +64,8 @@ _ARRAY = (
     "fill_drain",
     "ops",
 )
+_LINK = ("name", "from", "to", "energy_pj_per_word", "bandwidth_words_per_cycle")
+_LINK_ENERGY = ("energy_pj_per_word",)
 _REGISTER_ENERGIES = ("register_read_energy_pj", "register_write_energy_pj")
 _OP = ("cycles", "energy_pj", "lower_to")
 _DEFAULT_DIMS = {1: ("cols",), 2: ("rows", "cols"), 3: ("planes", "rows", "cols")}
@@ -98,6 +109,7 @@ def spec_from_text(text: str, file: str = "<string>") -> ArchSpec:
     spans: list[tuple[str, SourceSpan]] = []
     levels = _levels(check, top.get("levels"), spans)
     arrays = _arrays(check, top.get("arrays"), spans)
+    links = _links(check, top.get("links"), levels, arrays, spans)
     word = top.get("word_bytes")
     spec = ArchSpec(
         name=check.string(top.get("name"), "name"),
@@ -106,7 +118,8 @@ def spec_from_text(text: str, file: str = "<string>") -> ArchSpec:
         levels=levels,
         arrays=arrays,
         description=str(top["description"].value) if "description" in top else "",
-        cost_tables=_cost_tables(check, top.get("cost_tables"), arrays),
+        cost_tables=_cost_tables(check, top.get("cost_tables"), arrays, links),
+        links=links,
         source_file=file,
         spans=tuple(spans),
     )
@@ -263,32 +276,116 @@ def _ops(check: Validator, node: Node | None, where: str) -> tuple[tuple[str, Op
 
 
 def _cost_tables(
-    check: Validator, node: Node | None, arrays: tuple[ComputeArray, ...]
-) -> tuple[tuple[str, tuple[RegisterCost, ...]], ...]:
-    """Read ``cost_tables: {table: {array: {register_read_energy_pj: ...}}}``."""
+    check: Validator,
+    node: Node | None,
+    arrays: tuple[ComputeArray, ...],
+    links: tuple[Link, ...] = (),
+) -> tuple[tuple[str, tuple[RegisterCost | LinkCost, ...]], ...]:
+    """Read ``cost_tables: {table: {array: {register_read_energy_pj: ...}}}``; an entry may
+    also name a link: ``{link: {energy_pj_per_word: ...}}``."""
     names = tuple(a.name for a in arrays)
+    link_names = tuple(link.name for link in links)
     tables = []
     for table, entries in check.mapping(node, "cost_tables").items():
-        costs = []
-        for array, entry in check.mapping(entries, f"cost table '{table}'").items():
+        costs: list[RegisterCost | LinkCost] = []
+        for part, entry in check.mapping(entries, f"cost table '{table}'").items():
             assert entries is not None
-            if array not in names:
+            if part in link_names:
+                where = f"link '{part}' in cost table '{table}'"
+                fields = check.keys(entry, _LINK_ENERGY, _LINK_ENERGY, where)
+                costs.append(LinkCost(part, _energy(check, fields, "energy_pj_per_word", where)))
+                continue
+            if part not in names:
+                known = f"arrays: {', '.join(names)}"
+                if link_names:
+                    known += f"; links: {', '.join(link_names)}"
                 check.error(
                     106,
-                    f"unknown array '{array}' in cost table '{table}'",
-                    entries.key_spans[array],
-                    suggest(array, names) or f"arrays: {', '.join(names)}",
+                    f"unknown array '{part}' in cost table '{table}'",
+                    entries.key_spans[part],
+                    suggest(part, (*names, *link_names)) or known,
                 )
                 continue
-            where = f"array '{array}' in cost table '{table}'"
+            where = f"array '{part}' in cost table '{table}'"
             fields = check.keys(entry, _REGISTER_ENERGIES, (), where)
             read, write = (fields.get(key) for key in _REGISTER_ENERGIES)
             costs.append(
                 RegisterCost(
-                    array,
+                    part,
                     _energy(check, fields, "register_read_energy_pj", where) if read else None,
                     _energy(check, fields, "register_write_energy_pj", where) if write else None,
                 )
             )
         tables.append((table, tuple(costs)))
     return tuple(tables)
+
+
+def _links(
+    check: Validator,
+    node: Node | None,
+    levels: tuple[Level, ...],
+    arrays: tuple[ComputeArray, ...],
+    spans: list[tuple[str, SourceSpan]],
+) -> tuple[Link, ...]:
+    """Read ``links: [{from: pe2d, to: pe1d, energy_pj_per_word: ...}]``: array to array."""
+    names = tuple(a.name for a in arrays)
+    taken = {*names, *(level.name for level in levels)}
+    links: list[Link] = []
+    for item in check.sequence(node, "links"):
+        fields = check.keys(item, _LINK, ("from", "to"), "a link")
+        ends = []
+        for key in ("from", "to"):
+            end = check.string(fields.get(key), f"'{key}' of a link")
+            if end and end not in names:
+                check.error(
+                    106,
+                    f"a link names array '{end}', which the spec does not have",
+                    fields[key].span,
+                    suggest(end, names) or f"arrays: {', '.join(names)}",
+                )
+            ends.append(end)
+        source, target = ends
+        name = (
+            check.string(fields.get("name"), "link name")
+            if "name" in fields
+            else f"{source}_{target}"
+        )
+        where = f"link '{name}'"
+        if source and source == target:
+            check.error(
+                110,
+                f"{where} goes from array '{source}' to itself",
+                item.span,
+                "a tensor produced and read on one array stays in its registers: drop the link",
+            )
+        if name in taken:
+            check.error(
+                110,
+                f"{where}: the name is already taken by a level, an array or another link",
+                fields["name"].span if "name" in fields else item.span,
+                "give the link a name of its own (name: ...)",
+            )
+        elif any(link.source == source and link.target == target for link in links):
+            check.error(
+                110,
+                f"{where} repeats the link from '{source}' to '{target}'",
+                item.span,
+                "declare each direction once",
+            )
+        taken.add(name)
+        bandwidth = fields.get("bandwidth_words_per_cycle")
+        links.append(
+            Link(
+                name=name,
+                source=source,
+                target=target,
+                energy_pj_per_word=_energy(check, fields, "energy_pj_per_word", where),
+                bandwidth_words_per_cycle=check.number(
+                    bandwidth, f"bandwidth_words_per_cycle of {where}", POSITIVE
+                )
+                if bandwidth is not None
+                else None,
+            )
+        )
+        spans.append((f"links.{name}", item.span))
+    return tuple(links)

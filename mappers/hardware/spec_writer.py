@@ -9,7 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 from einsum_cascade.yaml_source import dump_yaml
-from mappers.hardware.spec import ArchSpec, ComputeArray, Level, OpCost
+from mappers.hardware.spec import (
+    ArchSpec,
+    ComputeArray,
+    Level,
+    Link,
+    LinkCost,
+    OpCost,
+    RegisterCost,
+)
 
 SPEC_VERSION = 1
 
@@ -57,6 +65,31 @@ def _array(array: ComputeArray) -> dict[str, Any]:
     return out
 
 
+def _link(link: Link) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": link.name, "from": link.source, "to": link.target}
+    entry["energy_pj_per_word"] = _number(link.energy_pj_per_word)
+    if link.bandwidth_words_per_cycle is not None:
+        entry["bandwidth_words_per_cycle"] = _number(link.bandwidth_words_per_cycle)
+    return entry
+
+
+def _cost_key(cost: RegisterCost | LinkCost) -> str:
+    return cost.link if isinstance(cost, LinkCost) else cost.array
+
+
+def _cost_entry(cost: RegisterCost | LinkCost) -> dict[str, Any]:
+    if isinstance(cost, LinkCost):
+        return {"energy_pj_per_word": _number(cost.energy_pj_per_word)}
+    return {
+        key: _number(value)
+        for key, value in (
+            ("register_read_energy_pj", cost.read_energy_pj),
+            ("register_write_energy_pj", cost.write_energy_pj),
+        )
+        if value is not None
+    }
+
+
 def spec_document(spec: ArchSpec) -> dict[str, Any]:
     """Return the spec as the plain mapping a spec file holds."""
     document: dict[str, Any] = {
@@ -68,18 +101,10 @@ def spec_document(spec: ArchSpec) -> dict[str, Any]:
         "levels": [_level(level) for level in spec.levels],
         "arrays": [_array(array) for array in spec.arrays],
     }
+    if spec.links:
+        document["links"] = [_link(link) for link in spec.links]
     tables = {
-        table: {
-            cost.array: {
-                key: _number(value)
-                for key, value in (
-                    ("register_read_energy_pj", cost.read_energy_pj),
-                    ("register_write_energy_pj", cost.write_energy_pj),
-                )
-                if value is not None
-            }
-            for cost in entries
-        }
+        table: {_cost_key(cost): _cost_entry(cost) for cost in entries}
         for table, entries in spec.cost_tables
         if entries
     }

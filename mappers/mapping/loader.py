@@ -81,7 +81,7 @@ def mapping_from_text(
             root = _merge(check, root, variant.value["set"])
     top = check.mapping(root, "the mapping")
     spans: list[tuple[str, SourceSpan]] = []
-    for key in ("cascade", "place", "spatial", "extents", "schedule"):
+    for key in ("cascade", "batch_ranks", "place", "spatial", "extents", "schedule"):
         if key in top:
             spans.append((key, top[key].span))
     for section in ("place", "spatial", "extents"):

@@ -169,7 +169,7 @@ def template_for(cascade: Cascade, spec: ArchSpec) -> Mapping:
         reads=(),
         writes=(),
         spill_fraction=0.0,
-        schedule=Schedule("overlapped", ends="none"),  # the search cannot price the ends yet
+        schedule=Schedule("overlapped"),
         cost_tables=(),
         batch_ranks=tuple(r for r in ("B", "H") if r not in {str(x.name) for x in cascade.ranks}),
     )

@@ -335,7 +335,11 @@ class Chain:
                 if tensor in self.operand_tensors[e.name] and placed[e.name] != placed[tensor]
             ]
             if not earlier:  # the first reader across arrays pays for the tensor once
-                extra = extra + self.sizes[tensor] * self.level_word
+                link = self.spec.link(placed[tensor], option.array)
+                word = self.level_word
+                if link is not None:  # or crosses a declared link, if that is cheaper
+                    word = np.minimum(word, link.energy_pj_per_word)
+                extra = extra + self.sizes[tensor] * word
         return extra
 
     # ------------------------------------------------------------------ search

@@ -9,10 +9,12 @@ placements (:mod:`mappers.search.placement`). It is never enumerated as a produc
    chain of einsums, with analytic compute, traffic and energy bounds;
 3. a structure is costed per loop order by one compiled model whose fixed tile value is
    read at evaluation; each schedule's compute is the model's latency at unbounded DRAM
-   bandwidth, so latency is ``max(traffic / bandwidth, compute)`` for any placement. An
-   einsum's cycles depend only on its own array, spread, loop order and tiles: once each
-   einsum of a structure was costed so in another, its compute is assembled without a
-   model, and the model is built only when that compute can beat the incumbent;
+   bandwidth, so latency is ``max(traffic / bandwidth, compute + ends / bandwidth)`` for
+   any placement (the ends, an overlapped schedule's first load and last store, only
+   with ``ends: tile``). An einsum's cycles depend only on its own array, spread, loop
+   order and tiles: once each einsum of a structure was costed so in another, its
+   compute is assembled without a model, and the model is built only when that compute
+   can beat the incumbent;
 4. placements are chosen per row by branch and bound over tensors on the decomposition
    ``cost = base + sum of per-tensor deltas``;
 5. the best few per point are rebuilt as plain mappings and costed directly.
@@ -40,6 +42,7 @@ from mappers.cost.footprint import build_extents
 from mappers.cost.model import (
     CostModel,
     build_cost_model,
+    evaluate_costs,
     evaluate_design_points,
     tile_pipeline,
 )
@@ -71,14 +74,25 @@ from mappers.search.footprint import (
     streamed_rank,
 )
 from mappers.search.partition import complete_point, expand_partitions
-from mappers.search.placement import Placed, PlacementSearch, TensorChoices, better, objective_pair
+from mappers.search.placement import (
+    Delta,
+    Placed,
+    PlacementSearch,
+    TensorChoices,
+    Timing,
+    adds_ends,
+    better,
+    objective_pair,
+)
 from mappers.search.space import (
     Assignment,
     Placement,
     Structure,
     computing_einsums,
+    linked,
     placement_options,
     reads_tensor,
+    register_array,
     tile_values,
 )
 
@@ -111,11 +125,11 @@ class _Prepared:
 
 
 def _at(
-    fetch: collections.abc.Callable[[int, int], list[tuple[Array, Array]]],
+    fetch: collections.abc.Callable[[int, int], list[Delta]],
     position: int,
     t: int,
     k: int,
-) -> tuple[Array, Array]:
+) -> Delta:
     return fetch(t, k)[position]
 
 
@@ -205,7 +219,7 @@ class _Search:
         self.best: list[list[_Entry]] = [[] for _ in range(self.points)]
         self.structures: list[Structure] = []
         self.models: dict[Mapping, CostModel] = {}
-        self.shared_deltas: dict[tuple[object, ...], list[tuple[Array, Array]]] = {}
+        self.shared_deltas: dict[tuple[object, ...], list[Delta]] = {}
         self.stacks: dict[tuple[tuple[tuple[str, int], ...], ...], dict[str, Array]] = {}
         # per (einsum, array, spread, loop order): its cycles at every stacked row, and per
         # loop order the costed einsums and the tile pipeline (see :meth:`assembled`)
@@ -455,7 +469,9 @@ class _Search:
         bind = dict(structure.bind)
         options = dict(placement_options(self.cascade, self.spec, bind))
         for name, choices in options.items():
-            if () in choices:  # registers first: the base costs no level access
+            # registers first: the base costs no level access (a link's words cost energy:
+            # a tensor crossing one stays after the levels, its delta fetched like theirs)
+            if () in choices and register_array(self.cascade, bind, name) is not None:
                 options[name] = ((), *(c for c in choices if c != ()))
         return options, {t: options[t][0] for t in self.tensors}
 
@@ -471,7 +487,7 @@ class _Search:
                 self.cand_rows["bounded"][point] += placements * len(combos)
             return
         values = self.evaluate(self.model(ready.mapping), combos)
-        deltas: dict[tuple[int, int], list[tuple[Array, Array]]] = {}
+        deltas: dict[tuple[int, int], list[Delta]] = {}
         fetch = functools.partial(self.fetch_delta, structure, ready, values, deltas)
         eager = [
             t
@@ -489,7 +505,7 @@ class _Search:
                 return
             choices = []
             for t, name in enumerate(self.tensors):
-                zero = (np.zeros(self.count), np.zeros(self.count))
+                zero = (np.zeros(self.count), np.zeros(self.count), np.zeros(self.count))
                 entry = [
                     None
                     if k and (t, k) not in deltas
@@ -504,10 +520,10 @@ class _Search:
         structure: Structure,
         ready: _Prepared,
         values: list[dict[str, Array]],
-        deltas: dict[tuple[int, int], list[tuple[Array, Array]]],
+        deltas: dict[tuple[int, int], list[Delta]],
         t: int,
         k: int,
-    ) -> list[tuple[Array, Array]]:
+    ) -> list[Delta]:
         """Return tensor ``t``'s change of cost at option ``k``, per tile combination.
 
         Built once (one model, one evaluation) and shared by every structure that touches
@@ -524,7 +540,11 @@ class _Search:
                     structure, ready.order, self.schedules[0], ready.probe, variant
                 )
                 self.shared_deltas[shared] = [
-                    (w["traffic_bytes"] - v["traffic_bytes"], w["energy_pj"] - v["energy_pj"])
+                    (
+                        w["traffic_bytes"] - v["traffic_bytes"],
+                        w["energy_pj"] - v["energy_pj"],
+                        w["ends_bytes"] - v["ends_bytes"],
+                    )
                     for w, v in zip(
                         self.evaluate(self.model(changed), ready.combos), values, strict=True
                     )
@@ -538,7 +558,7 @@ class _Search:
         ready: _Prepared,
         position: int,
         choices: list[TensorChoices],
-        fetch: collections.abc.Callable[[int, int], list[tuple[Array, Array]]],
+        fetch: collections.abc.Callable[[int, int], list[Delta]],
         values: list[dict[str, Array]],
         energy_bound: Array,
     ) -> None:
@@ -547,10 +567,11 @@ class _Search:
         valid = self.tile_valid(tiles)
         placements = int(np.prod([len(options[t]) for t in self.tensors]))
         cycles = ready.compute[position]  # schedule -> [rows]
-        per_row = np.min(np.stack(list(cycles.values())), axis=0)
-        chosen_schedule = [
-            min(cycles, key=lambda s: float(cycles[s][r])) for r in range(self.count)
-        ]
+        per_row = np.min(np.stack(list(cycles.values())), axis=0)  # a bound: ends only add
+        ends = tuple(
+            adds_ends(self.template.schedule if s == self.template.schedule.kind else Schedule(s))
+            for s in self.schedules
+        )
         names = {p for c in choices for p in c.pools if p is not None}
         search = PlacementSearch(
             choices,
@@ -583,8 +604,12 @@ class _Search:
             before = list(found)
             search.run(
                 row,
-                (float(v["traffic_bytes"][row]), float(v["energy_pj"][row])),
-                float(per_row[row]),
+                (
+                    float(v["traffic_bytes"][row]),
+                    float(v["energy_pj"][row]),
+                    float(v["ends_bytes"][row]),
+                ),
+                Timing(tuple(float(cycles[s][row]) for s in self.schedules), ends),
                 self.bytes_per_cycle,
                 self.spec.clock_hz,
                 found,
@@ -599,7 +624,9 @@ class _Search:
             for p in new:
                 placed = tuple(options[t][k] for t, k in zip(self.tensors, p.choice, strict=True))
                 entries.append(
-                    _Entry(p, index, ready.order, chosen_schedule[row], tiles, partitions, placed)
+                    _Entry(
+                        p, index, ready.order, self.schedules[p.schedule], tiles, partitions, placed
+                    )
                 )
             entries.sort(key=lambda e: e.placed.key)
             self.best[point] = entries[: self.keep]
@@ -654,20 +681,25 @@ class _Search:
     def evaluate(
         self, model: CostModel, combos: list[tuple[tuple[str, int], ...]]
     ) -> list[dict[str, Array]]:
-        """Return traffic and energy per tile combination, in one model evaluation."""
-        # traffic and energy do not depend on the schedule (one fused region): the
+        """Return traffic, energy and ends (bytes of the first load and last store) per tile
+        combination, in one model evaluation."""
+        # traffic, energy and ends do not depend on the schedule (one fused region): the
         # overlapped one skips building a tile pipeline
         compiled = replace(model, mapping=replace(model.mapping, schedule=Schedule("overlapped")))
-        values = evaluate_design_points(compiled, self.stacked(combos))
-        traffic = self.split(values["traffic_bytes"], combos)
-        energy = self.split(values["energy_pj"], combos)
-        return [{"traffic_bytes": t, "energy_pj": e} for t, e in zip(traffic, energy, strict=True)]
+        costs = evaluate_costs(compiled, self.stacked(combos))
+        columns = {
+            "traffic_bytes": costs.traffic_bytes,
+            "energy_pj": costs.energy_pj,
+            "ends_bytes": costs.ends_words * self.spec.word_bytes,
+        }
+        split = {k: self.split(v, combos) for k, v in columns.items()}
+        return [{k: v[c] for k, v in split.items()} for c in range(len(combos))]
 
     def schedule_of(self, schedule: str) -> Schedule:
         """Return a searched schedule kind as the mapping's schedule (the template's own)."""
         if schedule == self.template.schedule.kind:
             return self.template.schedule
-        return Schedule(schedule, ends="none")
+        return Schedule(schedule)
 
     def compute(
         self, model: CostModel, combos: list[tuple[tuple[str, int], ...]], structure: Structure
@@ -693,9 +725,7 @@ class _Search:
             per_schedule[schedule] = self.split(values["latency_cycles"], combos)
             first = first or values
         if order not in self.pipelines and set(self.schedules) <= _ASSEMBLED:
-            piped = replace(
-                model, mapping=replace(model.mapping, schedule=Schedule("pipelined", ends="none"))
-            )
+            piped = replace(model, mapping=replace(model.mapping, schedule=Schedule("pipelined")))
             pipeline = tile_pipeline(piped, unbounded) if "pipelined" in self.schedules else None
             self.pipelines[order] = (model.einsum_names, pipeline)
         for name in model.einsum_names:
@@ -906,6 +936,11 @@ class _Search:
         model = build_cost_model(self.cascade, self.spec, mapping, self.table)
         values = evaluate_design_points(model, columns)
         metrics = tuple((k, float(np.asarray(v).reshape(-1)[0])) for k, v in values.items())
+        bind = dict(structure.bind)
+        unplaced = {  # an unplaced tensor stays in one array's registers or crosses a link
+            t: "link" if linked(self.cascade, self.spec, bind, t) else "registers"
+            for t in placement
+        }
         summary = " ".join(
             [
                 structure.describe(),
@@ -913,7 +948,7 @@ class _Search:
                 f"schedule={entry.schedule}",
                 *(f"{r}={v}" for r, v in entry.partitions),
                 *(f"{r}={'whole' if t >= columns[r][0] else t}" for r, t in entry.tiles),
-                *(f"{t}:{'+'.join(o) or 'registers'}" for t, o in placement.items()),
+                *(f"{t}:{'+'.join(o) or unplaced[t]}" for t, o in placement.items()),
             ]
         )
         named = dict(metrics)
@@ -971,9 +1006,6 @@ def search_mappings(
     """
     searched = template is None if search_order_and_schedule is None else search_order_and_schedule
     template = template or template_for(cascade, spec)
-    # latency is priced as max(traffic / bandwidth, compute), which cannot see an
-    # overlapped schedule's first load and last store: the search overlaps them too
-    template = replace(template, schedule=replace(template.schedule, ends="none"))
     check_template(template, objective)
     check_cascade_and_order(cascade, template, searched)
     arrays = [np.atleast_1d(np.asarray(v, dtype=float)) for v in columns.values()]

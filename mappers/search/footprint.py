@@ -84,8 +84,9 @@ def pool_of(
     spec: ArchSpec, bind: dict[str, str], cascade: Cascade, tensor: str, option: Placement
 ) -> str | None:
     """Return the pool an option keeps a tensor's tile in: a level, ``registers:<array>``."""
-    if not option:
-        return f"registers:{register_array(cascade, bind, tensor)}"
+    if not option:  # one array's registers, or streamed over a link (no pool)
+        array = register_array(cascade, bind, tensor)
+        return None if array is None else f"registers:{array}"
     innermost = option[-1]
     return None if innermost == spec.backing.name else innermost
 

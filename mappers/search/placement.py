@@ -1,12 +1,16 @@
 """Placements by branch and bound over tensors, one row at a time.
 
-A tensor's placement changes only its own traffic, level accesses and register fills, so a
-placement's cost is the base placement's plus each tensor's change (its *delta*). Latency
-is ``max(memory, compute)``, increasing in traffic, and energy is increasing in the
-deltas, so the sum of each undecided tensor's smallest delta bounds every completion of
-a partial placement. Buffers only fill as tensors are added (an in-place write adds its
-output and gives back at most that), so a partial placement that overflows a pool has
-no legal completion.
+A tensor's placement changes only its own traffic, level accesses and register fills,
+and whether it is staged through an on-chip tile buffer (then an overlapped schedule
+loads its first DRAM tile before the compute, or stores its last one after it: the
+*ends*, :mod:`mappers.cost.ends`). So a placement's traffic, energy and ends are the base
+placement's plus each tensor's change (its *delta*). Latency is ``max(traffic /
+bandwidth, compute + ends / bandwidth)`` (the ends only for an overlapped schedule with
+``ends: tile``; the least over the schedules searched), increasing in traffic and ends,
+and energy is increasing in the deltas, so each undecided tensor's smallest deltas bound
+every completion of a partial placement. Buffers only fill as tensors are added (an
+in-place write adds its output and gives back at most that), so a partial placement that
+overflows a pool has no legal completion.
 
 A tensor whose base option keeps it in PE registers costs no level access, so its other
 options cost at least as much: their deltas are fetched only when the search reaches
@@ -21,21 +25,52 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from mappers.mapping.schema import Schedule
 from mappers.search.candidates import Array
+
+Delta = tuple[Array, Array, Array]  # traffic bytes, energy pJ, ends bytes; per row
 
 
 @dataclass(frozen=True, slots=True)
 class TensorChoices:
     """One tensor's options: the pool each uses, its live words per step, and deltas.
 
-    ``live[k]`` is [steps, rows]; ``deltas[k]`` is (traffic bytes, energy pJ) per row, or
-    None until fetched (then it is at least zero: the base keeps the tensor in registers).
+    ``live[k]`` is [steps, rows]; ``deltas[k]`` is (traffic bytes, energy pJ, ends bytes)
+    per row, or None until fetched (then it is at least zero: the base keeps the tensor in
+    registers, which no tile buffer stages).
     """
 
     name: str
     pools: tuple[str | None, ...]
     live: tuple[Array, ...]
-    deltas: list[tuple[Array, Array] | None]
+    deltas: list[Delta | None]
+
+
+def adds_ends(schedule: Schedule) -> bool:
+    """Return whether a schedule adds the first load and last store to its compute."""
+    return schedule.kind == "overlapped" and schedule.ends == "tile"
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """One row's compute cycles per schedule searched (its latency at unbounded DRAM
+    bandwidth), and whether each schedule adds the ends (:func:`adds_ends`)."""
+
+    compute: tuple[float, ...]
+    ends: tuple[bool, ...]
+
+    def latency_cycles(
+        self, traffic_bytes: float, ends_bytes: float, bytes_per_cycle: float
+    ) -> tuple[float, int]:
+        """Return the least latency over the schedules, and the schedule giving it:
+        ``max(traffic / bandwidth, compute + ends / bandwidth)``, as the cost model's
+        overlapped and pipelined schedules give it. Of schedules that tie (memory-bound),
+        the one with the least compute, then the first."""
+        memory = traffic_bytes / bytes_per_cycle
+        ends = ends_bytes / bytes_per_cycle
+        busy = [c + ends if a else c for c, a in zip(self.compute, self.ends, strict=True)]
+        chosen = min(range(len(busy)), key=lambda i: busy[i])
+        return max(memory, busy[chosen]), chosen
 
 
 @dataclass(slots=True)
@@ -57,6 +92,7 @@ class Placed:
     latency_s: float = field(compare=False)
     energy_pj: float = field(compare=False)
     traffic_bytes: float = field(compare=False)
+    schedule: int = field(compare=False, default=0)  # index into the Timing's schedules
 
 
 def objective_pair(objective: str, latency: float, energy: float) -> tuple[float, float]:
@@ -84,7 +120,7 @@ class PlacementSearch:
         tensors: list[TensorChoices],
         capacities: dict[str, float],
         in_place: tuple[tuple[int, int, int], ...],
-        fetch: collections.abc.Callable[[int, int], tuple[Array, Array]],
+        fetch: collections.abc.Callable[[int, int], Delta],
         objective: str,
         tolerance: float,
     ) -> None:
@@ -108,7 +144,7 @@ class PlacementSearch:
             key=lambda i: (any(d is not None for d in tensors[i].deltas[1:]), i),
         )
 
-    def _load(self, t: int, k: int) -> tuple[Array, Array]:
+    def _load(self, t: int, k: int) -> Delta:
         delta = self.tensors[t].deltas[k]
         if delta is None:
             delta = self.fetch(t, k)
@@ -118,8 +154,8 @@ class PlacementSearch:
     def run(
         self,
         row: int,
-        base: tuple[float, float],
-        compute_cycles: float,
+        base: tuple[float, float, float],
+        timing: Timing,
         bytes_per_cycle: float,
         clock: float,
         best: list[Placed],
@@ -128,15 +164,20 @@ class PlacementSearch:
     ) -> bool:
         """Search one row; ``best`` (sorted, at most ``keep``) gains what beats it.
 
-        ``stop`` is asked now and then once ``best`` holds a placement; when it says so the
-        search ends early. Returns whether the row was searched to the end.
+        ``base`` is the base placement's (traffic bytes, energy pJ, ends bytes). ``stop``
+        is asked now and then once ``best`` holds a placement; when it says so the search
+        ends early. Returns whether the row was searched to the end.
         """
-        search = _RowSearch(self, row, compute_cycles, bytes_per_cycle, clock, best, keep, stop)
+        search = _RowSearch(self, row, timing, bytes_per_cycle, clock, best, keep, stop)
         try:
-            search.visit(0, base[0], base[1])
+            search.visit(0, base[0], base[1], base[2])
         except _BudgetSpentError:
             return False
         return True
+
+
+def _at_row(delta: Delta, row: int) -> tuple[float, float, float]:
+    return float(delta[0][row]), float(delta[1][row]), float(delta[2][row])
 
 
 class _BudgetSpentError(Exception):
@@ -150,7 +191,7 @@ class _RowSearch:
         self,
         search: PlacementSearch,
         row: int,
-        compute_cycles: float,
+        timing: Timing,
         bytes_per_cycle: float,
         clock: float,
         best: list[Placed],
@@ -159,7 +200,7 @@ class _RowSearch:
     ) -> None:
         self.search, self.row, self.best, self.keep = search, row, best, keep
         self.stop, self.visits = stop, 0
-        self.compute, self.bytes_per_cycle, self.clock = compute_cycles, bytes_per_cycle, clock
+        self.timing, self.bytes_per_cycle, self.clock = timing, bytes_per_cycle, clock
         self.objective, self.tolerance = search.objective, search.tolerance
         tensors = self.tensors = search.tensors
         count = self.count = len(tensors)
@@ -170,14 +211,14 @@ class _RowSearch:
             for depth in range(count + 1)
         ]
         search.counts.generated[row] += self.below[0]
-        # each option's (traffic, energy) delta at this row; None until fetched
-        self.known: list[list[tuple[float, float] | None]] = [
-            [None if d is None else (float(d[0][row]), float(d[1][row])) for d in t.deltas]
-            for t in tensors
+        # each option's (traffic, energy, ends) delta at this row; None until fetched
+        self.known: list[list[tuple[float, float, float] | None]] = [
+            [None if d is None else _at_row(d, row) for d in t.deltas] for t in tensors
         ]
         minimum = [self._least(order[d]) for d in range(count)]
-        self.rest_traffic = [sum(m[0] for m in minimum[d:]) for d in range(count + 1)]
-        self.rest_energy = [sum(m[1] for m in minimum[d:]) for d in range(count + 1)]
+        self.rest = [
+            tuple(sum(m[i] for m in minimum[d:]) for i in range(3)) for d in range(count + 1)
+        ]
         steps = tensors[0].live[0].shape[0] if tensors else 0
         self.pools = {p: np.zeros(steps) for p in search.capacities}
         self.live: list[list[Array | None]] = [[None] * n for n in self.sizes]
@@ -188,9 +229,15 @@ class _RowSearch:
             self.pairs_of.setdefault(a, []).append((step, a, b))
             self.pairs_of.setdefault(b, []).append((step, a, b))
 
-    def _least(self, t: int) -> tuple[float, float]:
+    def _least(self, t: int) -> tuple[float, float, float]:
+        """Return the smallest known traffic, energy and ends deltas (each on its own: a
+        bound, not an option)."""
         known = [d for d in self.known[t] if d is not None]
-        return (min((d[0] for d in known), default=0.0), min((d[1] for d in known), default=0.0))
+        return (
+            min((d[0] for d in known), default=0.0),
+            min((d[1] for d in known), default=0.0),
+            min((d[2] for d in known), default=0.0),
+        )
 
     def _words(self, t: int, k: int) -> Array:
         words = self.live[t][k]
@@ -198,21 +245,23 @@ class _RowSearch:
             words = self.live[t][k] = np.ascontiguousarray(self.tensors[t].live[k][:, self.row])
         return words
 
-    def _delta(self, t: int, k: int) -> tuple[float, float]:
+    def _delta(self, t: int, k: int) -> tuple[float, float, float]:
         known = self.known[t][k]
         if known is None:
-            delta = self.search._load(t, k)
-            known = self.known[t][k] = (float(delta[0][self.row]), float(delta[1][self.row]))
+            known = self.known[t][k] = _at_row(self.search._load(t, k), self.row)
         return known
 
-    def key_of(self, traffic: float, energy: float) -> tuple[tuple[float, float], float]:
-        latency = max(traffic / self.bytes_per_cycle, self.compute) / self.clock
-        return objective_pair(self.objective, latency, energy), latency
+    def key_of(
+        self, traffic: float, energy: float, ends: float
+    ) -> tuple[tuple[float, float], float, int]:
+        cycles, schedule = self.timing.latency_cycles(traffic, ends, self.bytes_per_cycle)
+        latency = cycles / self.clock
+        return objective_pair(self.objective, latency, energy), latency, schedule
 
-    def cut(self, traffic: float, energy: float) -> bool:
+    def cut(self, traffic: float, energy: float, ends: float) -> bool:
         if len(self.best) < self.keep:
             return False
-        key, _ = self.key_of(traffic, energy)
+        key, _, _ = self.key_of(traffic, energy, ends)
         return not better(key, self.best[-1].key, self.tolerance)
 
     def place(self, t: int, k: int, sign: float) -> bool:
@@ -233,27 +282,31 @@ class _RowSearch:
                 words[step] -= sign * min(first, second)
         return bool(words.max() <= self.search.capacities[pool])
 
-    def visit(self, depth: int, traffic: float, energy: float) -> None:
+    def visit(self, depth: int, traffic: float, energy: float, ends: float) -> None:
         counts, row, best = self.search.counts, self.row, self.best
         self.visits += 1
         if self.stop is not None and best and self.visits % 512 == 0 and self.stop():
             raise _BudgetSpentError
         if depth == self.count:
-            key, latency = self.key_of(traffic, energy)
+            key, latency, schedule = self.key_of(traffic, energy, ends)
             counts.evaluated[row] += 1
             if len(best) < self.keep or better(key, best[-1].key, self.tolerance):
-                best.append(Placed(key, tuple(self.choice), latency, energy, traffic))
+                best.append(Placed(key, tuple(self.choice), latency, energy, traffic, schedule))
                 best.sort(key=lambda p: p.key)
                 del best[self.keep :]
             return
         t = self.order[depth]
         known = self.known[t]
-        ranked = sorted(range(self.sizes[t]), key=lambda k: known[k] or (0.0, 0.0))
-        rest_traffic, rest_energy = self.rest_traffic[depth + 1], self.rest_energy[depth + 1]
+        ranked = sorted(range(self.sizes[t]), key=lambda k: known[k] or (0.0, 0.0, 0.0))
+        rest_traffic, rest_energy, rest_ends = self.rest[depth + 1]
         below = self.below[depth + 1]
         for k in ranked:
-            low = known[k] or (0.0, 0.0)
-            if self.cut(traffic + low[0] + rest_traffic, energy + low[1] + rest_energy):
+            low = known[k] or (0.0, 0.0, 0.0)
+            if self.cut(
+                traffic + low[0] + rest_traffic,
+                energy + low[1] + rest_energy,
+                ends + low[2] + rest_ends,
+            ):
                 counts.bounded[row] += below
                 continue
             self.choice[t] = k
@@ -261,11 +314,11 @@ class _RowSearch:
             self.assigned[t] = True
             if fits:
                 delta = self._delta(t, k)
-                next_traffic, next_energy = traffic + delta[0], energy + delta[1]
-                if self.cut(next_traffic + rest_traffic, next_energy + rest_energy):
+                now = (traffic + delta[0], energy + delta[1], ends + delta[2])
+                if self.cut(now[0] + rest_traffic, now[1] + rest_energy, now[2] + rest_ends):
                     counts.bounded[row] += below
                 else:
-                    self.visit(depth + 1, next_traffic, next_energy)
+                    self.visit(depth + 1, *now)
             else:
                 counts.illegal[row] += below
             self.assigned[t] = False
@@ -274,10 +327,13 @@ class _RowSearch:
 
 
 __all__ = [
+    "Delta",
     "Placed",
     "PlacementCounts",
     "PlacementSearch",
     "TensorChoices",
+    "Timing",
+    "adds_ends",
     "better",
     "objective_pair",
 ]

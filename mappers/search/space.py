@@ -216,7 +216,8 @@ def placement_options(
     Inputs and outputs live in the backing level, streamed from it or staged in one on-chip
     level as well. An intermediate lives in one on-chip level or in the backing level only
     (also backing it on chip would only add traffic), or in PE registers when its producer
-    and every reader run on one array (their capacity is checked per tile).
+    and every reader run on one array (their capacity is checked per tile), or when every
+    reader on another array gets it over a link the spec declares (:func:`linked`).
 
     A view einsum (one that computes nothing, such as ``BK[e, m1, m0] = K[e, m1 * M0 +
     m0]``) only renames: its input-side tensor is an alias of an input and is placed like
@@ -253,7 +254,7 @@ def placement_options(
             continue
         options: list[Placement] = [(level,) for level in on_chip]
         options.append((backing,))
-        if register_array(cascade, bind, name) is not None:
+        if register_array(cascade, bind, name) is not None or linked(cascade, spec, bind, name):
             options.append(())
         out[name] = tuple(options)
     return out
@@ -281,6 +282,17 @@ def register_array(cascade: Cascade, bind: dict[str, str], tensor: str) -> str |
     return next(iter(users))
 
 
+def linked(cascade: Cascade, spec: ArchSpec, bind: dict[str, str], tensor: str) -> bool:
+    """Return whether ``tensor`` crosses arrays and every crossing has a declared link: its
+    producer's array has a link to the array of each reader bound elsewhere."""
+    source = bind.get(tensor)
+    if source is None:
+        return False
+    targets = {bind.get(e.name) for e in cascade.einsums if reads_tensor(e, tensor)}
+    targets -= {source, None}
+    return bool(targets) and all(spec.link(source, t) is not None for t in targets if t)
+
+
 def tile_values(extent: int, smallest: int) -> tuple[int, ...]:
     """Return the tile sizes tried below a rank's extent: halvings down to ``smallest``.
 
@@ -306,6 +318,7 @@ __all__ = [
     "capable_arrays",
     "computing_einsums",
     "forwarding",
+    "linked",
     "placement_options",
     "reads_tensor",
     "register_array",

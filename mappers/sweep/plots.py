@@ -7,7 +7,7 @@ Matplotlib is imported inside the functions and drives the Agg canvas through
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -329,11 +329,10 @@ def write_fusemax_figures(
         linear = tables.get("linear")
         if linear is not None:
             parts.append(("end-to-end", _end_to_end(attention, linear)))
+        colours = _colours(list(dict.fromkeys(attention["config"])))
         for name, frame in parts:
             relative = _relative_to(frame, baseline)
-            for metric, label in (("speedup", "speedup"), ("energy_ratio", "energy")):
-                colours = _colours(list(dict.fromkeys(attention["config"])))
-                figure = _relative_figure(relative, metric, name, baseline, colours)
+            for label, figure in _relative_figures(relative, name, baseline, colours):
                 written.append(save_figure(figure, out / f"fusemax-{name}-{label}.png"))
     sweep = tables.get("pe_sweep")
     if sweep is not None:
@@ -491,26 +490,37 @@ def _utilisation_figure(attention: pd.DataFrame) -> Figure:
     return figure
 
 
-def _relative_figure(
-    relative: pd.DataFrame, metric: str, scope: str, baseline: str, colours: dict[str, Any]
-) -> Figure:
+def _relative_figures(
+    relative: pd.DataFrame, scope: str, baseline: str, colours: dict[str, Any]
+) -> Iterator[tuple[str, Figure]]:
+    """Yield the speedup figure, then the energy figure, of one scope relative to
+    ``baseline``: one figure drawn twice, its bars, label and title replaced in between
+    (its panels and ticks are built once). Save each before asking for the next."""
     count = relative["workload"].nunique()
-    figure, panels = _grouped_panels(relative, metric, 1, (3.2 * count + 1.5, 3.9))
+    figure, panels = _grouped_panels(relative, "speedup", 1, (3.2 * count + 1.5, 3.9))
     workloads = list(dict.fromkeys(relative["workload"]))
-    legend: list[Patch] = []
-    for axes, workload in zip(panels, workloads, strict=True):
-        handles = _bars_by_seq(axes, relative[relative["workload"] == workload], metric, colours)
-        legend = legend or handles
-        axes.axhline(1.0, color="black", lw=0.8)
-        axes.set_xlabel("sequence length")
-    if metric == "speedup":
-        panels[0].set_ylabel(f"speedup over {baseline} (×)")
-        title = f"{scope.capitalize()}: speedup relative to {baseline}"
-    else:
-        panels[0].set_ylabel(f"energy / {baseline} energy")
-        title = f"{scope.capitalize()}: energy relative to {baseline}"
-    _figure_legend(figure, panels[0], title, legend)
-    return figure
+    for metric, label in (("speedup", "speedup"), ("energy_ratio", "energy")):
+        legend: list[Patch] = []
+        for axes, workload in zip(panels, workloads, strict=True):
+            for old in list(axes.collections):  # the other metric's bars
+                old.remove()
+            axes.relim()  # the data limits of what stays: the line at 1
+            handles = _bars_by_seq(
+                axes, relative[relative["workload"] == workload], metric, colours
+            )
+            legend = legend or handles
+            if metric == "speedup":
+                axes.axhline(1.0, color="black", lw=0.8)
+                axes.set_xlabel("sequence length")
+        if metric == "speedup":
+            panels[0].set_ylabel(f"speedup over {baseline} (×)")
+            title = f"{scope.capitalize()}: speedup relative to {baseline}"
+            _figure_legend(figure, panels[0], title, legend)
+        else:
+            panels[0].set_ylabel(f"energy / {baseline} energy")
+            title = f"{scope.capitalize()}: energy relative to {baseline}"
+            figure.suptitle(title, fontsize=12, y=1 - 0.08 / figure.get_figheight(), va="top")
+        yield label, figure
 
 
 def _figure_legend(figure: Figure, axes: Axes, title: str, handles: Sequence[Patch]) -> None:

@@ -17,8 +17,9 @@ Which components become what:
   with that many dimensions;
 * storage inside the spatial containers: the PE registers (``depth``, summed over a
   ``!Parallel`` group);
-* other storage outside the arrays (the artifact's ``reg_file_1d``) is not modelled and is
-  listed in the spec's description.
+* other storage outside the arrays (the artifact's ``reg_file_1d``) is not modelled as a
+  level and is listed in the spec's description; the base spec's links between arrays the
+  file has are kept (the FuseMax specs model ``reg_file_1d`` as their 2D-1D link).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import Any
 
 from einsum_cascade.diagnostics import SourceSpan
 from mappers.errors import SpecError
-from mappers.hardware.spec import ArchSpec, ComputeArray, Level
+from mappers.hardware.spec import ArchSpec, ComputeArray, Level, RegisterCost
 from mappers.yaml_source import Node, read_yaml
 
 _TAGS = ("!Container", "!Component", "!Parallel", "!Hierarchical", "!Nothing")
@@ -308,8 +309,17 @@ def import_timeloop_arch(
         )
     ignored = f"; not modelled: {', '.join(parsed.ignored)}" if parsed.ignored else ""
     names = {a.name for a, _ in parsed.arrays}
+    links = tuple(k for k in base.links if k.source in names and k.target in names)
+    kept = {k.name for k in links}
     tables = tuple(
-        (table, tuple(e for e in entries if e.array in names))
+        (
+            table,
+            tuple(
+                e
+                for e in entries
+                if (e.array in names if isinstance(e, RegisterCost) else e.link in kept)
+            ),
+        )
         for table, entries in base.cost_tables
     )
     return ArchSpec(
@@ -319,6 +329,7 @@ def import_timeloop_arch(
         levels=tuple(levels),
         arrays=tuple(a for a, _ in parsed.arrays),
         cost_tables=tables,
+        links=links,
         description=f"imported from Timeloop: {', '.join(p.name for p in files)}{ignored}",
         source_file=str(files[0]),
     )

@@ -134,3 +134,11 @@ def test_an_infinite_literal_factor_is_not_pulled_out_of_a_sum() -> None:
     cascade = parse_cascade("rank E\ninput I1[E]\nT0[] = inf * I1[e]\n")
     result = interpret(cascade, I1=np.array([1.0, -2.0, 0.5]))
     assert np.isnan(result.values["T0"])
+
+
+def test_an_infinite_value_outside_a_filter_adds_nothing() -> None:
+    # found by the fast-path property: T0 is inf everywhere; the filter keeps e <= f, and
+    # a filtered-out inf must not turn the sum into inf * 0 = nan
+    text = "rank E, F\nT0[e] = exp(exp(inf))\nT3[f] = T0[e] where e <= f\n"
+    evaluation = interpret(parse_cascade(text), E=3, F=3)
+    np.testing.assert_array_equal(evaluation.values["T3"], [np.inf, np.inf, np.inf])

@@ -25,8 +25,7 @@ from mappers.cost.model import (
     tile_extents,
 )
 from mappers.errors import MappingError
-from mappers.hardware import load_spec, spec_from_text
-from mappers.hardware.catalog import ACCELERATOR_DIR
+from mappers.hardware import load_spec
 from mappers.mapping import mapping_from_text, mapping_yaml
 from mappers.search.space import capable_arrays, computing_einsums
 
@@ -37,18 +36,8 @@ FILTERED = tuple(
     for n in library.names()
     if any(c is not sympy.true for c in presence_conditions(library.load(n)).values())
 )
-# FuseMax with a power op, which Lightning-2's decay needs and no library spec has
-MAC = "mac: {cycles: 1, energy_pj: 17.1645}"
-POW_TEXT = (
-    (ACCELERATOR_DIR / "fusemax.yaml")
-    .read_text()
-    .replace(MAC, MAC + "\n      pow: {lower_to: {mac: 2}}")
-)
-SPECS = {
-    "flat": load_spec("flat"),
-    "fusemax": load_spec("fusemax"),
-    "pow": spec_from_text(POW_TEXT),
-}
+# both specs run every op of the library (Lightning-2's pow lowered to exp(y ln x))
+SPECS = {"flat": load_spec("flat"), "fusemax": load_spec("fusemax")}
 # extents beyond the transformer workload's, per cascade (window, sinks, chunking)
 EXTRA = {"W": 96, "S": 4, "K": 256, "I": 256, "N": 256, "T": 4, "C": 64, "G": 4, "R": 3}
 
@@ -257,10 +246,10 @@ def _extents(cascade, seq):
 @pytest.mark.parametrize("name", FILTERED)
 def test_filtered_cost_never_exceeds_unfiltered(name):
     cascade, unfiltered = library.load(name), _strip_filters(name)
-    mapping = _generic_mapping(cascade, "pow")
+    mapping = _generic_mapping(cascade, "fusemax")
     extents = _extents(cascade, 512)
-    filtered_forms = _forms(cascade, "pow", mapping, extents)
-    full_forms = _forms(unfiltered, "pow", mapping, extents)
+    filtered_forms = _forms(cascade, "fusemax", mapping, extents)
+    full_forms = _forms(unfiltered, "fusemax", mapping, extents)
     assert filtered_forms.keys() <= full_forms.keys() | filtered_forms.keys()
     for key, value in filtered_forms.items():
         full = full_forms.get(key, np.zeros_like(value))
@@ -322,11 +311,9 @@ def test_a_mapping_that_cannot_skip_computes_everything():
 def test_model_runs_on_every_filtered_cascade(name, tmp_path):
     cascade = library.load(name)
     path = tmp_path / "mapping.yaml"
-    mapping = _generic_mapping(cascade, "pow", name=name)
+    mapping = _generic_mapping(cascade, "fusemax", name=name)
     path.write_text(mapping_yaml(mapping))
-    spec = tmp_path / "spec.yaml"
-    spec.write_text(POW_TEXT)
-    args = ["model", "--arch", str(spec), "--mapping", str(path), "--seq", "1K", "--json"]
+    args = ["model", "--arch", "fusemax", "--mapping", str(path), "--seq", "1K", "--json"]
     for rank, value in _extents(cascade, 1024).items():
         if cascade.has_rank(rank) and (rank in EXTRA or cascade.rank(rank).default is not None):
             args += ["--extent", f"{rank}={value}"]

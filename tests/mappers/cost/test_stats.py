@@ -53,9 +53,18 @@ def test_breakdown_sums_to_the_totals(cascade, spec, mapping, point):
     dram = [t for t in costs.traffic if t.level == "DRAM"]
     moved = sum(float(t.reads + t.writes + t.readbacks) for t in dram) * word_bytes
     assert moved == pytest.approx(float(costs.traffic_bytes), rel=1e-9)
+    for link in costs.links:
+        parts = [t for t in costs.link_traffic if t.link == link.name]
+        assert sum(float(t.energy_pj) for t in parts) == pytest.approx(
+            float(link.energy_pj), rel=1e-9
+        )
+        assert sum(float(t.words) for t in parts) == pytest.approx(float(link.words), rel=1e-9)
     einsum_energy = sum(float(e.energy_pj) for e in costs.einsums)
     level_energy = sum(float(lv.energy_pj) for lv in costs.levels)
-    assert einsum_energy + level_energy == pytest.approx(float(costs.energy_pj), rel=1e-9)
+    link_energy = sum(float(link.energy_pj) for link in costs.links)
+    assert einsum_energy + level_energy + link_energy == pytest.approx(
+        float(costs.energy_pj), rel=1e-9
+    )
     for array in costs.arrays:
         bound = [e for e in costs.einsums if e.array == array.name]
         assert float(array.busy_cycles) == pytest.approx(sum(float(e.cycles) for e in bound))

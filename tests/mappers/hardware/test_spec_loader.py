@@ -126,3 +126,51 @@ def test_cost_table_accepts_only_register_energies():
         spec_from_text(text, "bad.yaml")
     assert info.value.codes == ("S101",)
     assert "unknown key 'mac_energy_pj' in array 'pe2d' in cost table 'artifact'" in str(info.value)
+
+
+FIRST_LINK = (
+    "  - {from: pe2d, to: pe1d, energy_pj_per_word: 4.10091, bandwidth_words_per_cycle: 256}"
+)
+
+
+def test_links_are_parsed_named_and_written_back():
+    from mappers.hardware.spec_writer import spec_to_yaml
+
+    spec = load_spec("fusemax")
+    link = spec.link("pe2d", "pe1d")
+    assert link is not None and link.name == "pe2d_pe1d"
+    assert (link.energy_pj_per_word, link.bandwidth_words_per_cycle) == (4.10091, 256)
+    assert spec.link("pe1d", "pe2d") is not None
+    assert spec_from_text(spec_to_yaml(spec)) == spec
+    flat = load_spec("flat")
+    assert flat.with_table("artifact").link("pe2d", "pe1d").energy_pj_per_word == 0
+    assert flat.link("pe2d", "pe1d").energy_pj_per_word == 4.10091
+
+
+@pytest.mark.parametrize(
+    ("entry", "code", "words"),
+    [
+        ("  - {from: pe2d, to: pe9d}", "S106", "array 'pe9d'"),
+        ("  - {from: pe2d, to: pe2d}", "S110", "to itself"),
+        ("  - {name: L3, from: pe2d, to: pe1d}", "S110", "already taken"),
+        ("  - {from: pe2d, to: pe1d, energy_pj_per_word: -1}", "S104", "energy_pj_per_word"),
+        ("  - {from: pe2d, to: pe1d, bandwidth_words_per_cycle: 0}", "S104", "bandwidth"),
+        ("  - {from: pe2d}", "S102", "'to'"),
+    ],
+)
+def test_a_bad_link_is_located(entry, code, words):
+    text = GOOD.replace(FIRST_LINK, entry)
+    assert text != GOOD
+    with pytest.raises(SpecError) as info:
+        spec_from_text(text, "bad.yaml")
+    (diag,) = info.value.diagnostics
+    assert diag.code == code and words in diag.message
+    assert diag.span.file == "bad.yaml"
+    assert diag.span.line == text.splitlines().index(entry) + 1
+
+
+def test_a_link_repeated_is_an_error():
+    text = GOOD.replace(FIRST_LINK, f"{FIRST_LINK}\n{FIRST_LINK.replace('256}', '8}')}")
+    with pytest.raises(SpecError) as info:
+        spec_from_text(text, "bad.yaml")
+    assert info.value.codes == ("S110",)
