@@ -187,6 +187,10 @@ class Chain:
         # an option's cycles as the cost model counts them, least over every loop order and
         # tile, once known (:meth:`learn`); the analytic cycles until then
         self.learned: dict[tuple[int, str, Assignment], Array] = {}
+        # an option's energy as the cost model charges it without placement, least over
+        # every loop order and tile, once known (:meth:`learn_energy`)
+        self.learned_energy: dict[tuple[int, str, Assignment], Array] = {}
+        self.energy_raise: dict[int, Array] = {}  # by id of the option: learned - analytic
 
     def learn(self, einsum: str, array: str, assignment: Assignment, cycles: Array) -> None:
         """Raise an option's cycles to the model's, least over every loop order and tile.
@@ -205,6 +209,29 @@ class Chain:
                     [self.cycles_of(depth, o) for o in self.options[depth]], axis=0
                 )
                 return
+
+    def learn_energy(self, einsum: str, array: str, assignment: Assignment, energy: Array) -> None:
+        """Raise an option's energy to the model's placement-free part of it (the ops at the
+        points its filter charges, and the register reads), least over orders and tiles.
+
+        Only the bounds use it; dominance keeps comparing the analytic energy of every node.
+        """
+        depth = self.index.get(einsum)
+        if depth is None:
+            return
+        for option in self.options[depth]:
+            if option.array == array and option.assignment == assignment:
+                key = (depth, array, assignment)
+                self.learned_energy[key] = np.maximum(option.energy, energy)
+                self.energy_raise[id(option)] = self.learned_energy[key] - option.energy
+                self.cheapest_energy[depth] = np.min(
+                    [self.energy_of(depth, o) for o in self.options[depth]], axis=0
+                )
+                return
+
+    def energy_of(self, depth: int, option: Option) -> Array:
+        """Return the energy the bounds use for an option of the einsum at ``depth``."""
+        return self.learned_energy.get((depth, option.array, option.assignment), option.energy)
 
     def cycles_of(self, depth: int, option: Option) -> Array:
         """Return the cycles the bounds use for an option of the einsum at ``depth``."""
@@ -318,9 +345,14 @@ class Chain:
             bound = bound - slack / self.tiles
         return np.asarray(bound)
 
-    def energy_bound(self, energy: Array, depth: int) -> Array:
-        """Return a lower bound of energy of every completion of a partial structure."""
-        return np.asarray(energy + sum(self.cheapest_energy[depth:], np.zeros(self.rows)))
+    def energy_bound(self, energy: Array, depth: int, chosen: tuple[Option, ...] = ()) -> Array:
+        """Return a lower bound of energy of every completion of a partial structure:
+        ``energy`` (its analytic energy) raised by what was learned of its ``chosen``
+        options, plus the remaining einsums' cheapest."""
+        raised = self.energy_raise
+        learned = sum((raised[id(o)] for o in chosen if id(o) in raised), np.zeros(self.rows))
+        remaining = sum(self.cheapest_energy[depth:], np.zeros(self.rows))
+        return np.asarray(energy + learned + remaining)
 
     def _crossing(self, einsum: Einsum, option: Option, chosen: tuple[Option, ...]) -> Array:
         """Return the energy bound of operands that einsum reads from another array."""
@@ -419,7 +451,7 @@ class Chain:
             dive = None
             bound_loads = self._bound_loads(node.chosen)
             latency = memory_bound(self.compute_bound(bound_loads, node.depth, node.chosen))
-            energy = self.energy_bound(node.energy, node.depth) + self.base_energy
+            energy = self.energy_bound(node.energy, node.depth, node.chosen) + self.base_energy
             best_latency, best_energy = incumbent()
             if np.all(worse(latency, energy, best_latency, best_energy)):
                 self.counts.bounded += self.below[node.depth]

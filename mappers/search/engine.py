@@ -44,6 +44,8 @@ from mappers.cost.model import (
     build_cost_model,
     evaluate_costs,
     evaluate_design_points,
+    point_columns,
+    tile_extents,
     tile_pipeline,
 )
 from mappers.cost.pipeline import Pipeline
@@ -224,8 +226,10 @@ class _Search:
         # per (einsum, array, spread, loop order): its cycles at every stacked row, and per
         # loop order the costed einsums and the tile pipeline (see :meth:`assembled`)
         self.einsum_cycles: dict[tuple[object, ...], Array] = {}
-        # per (einsum, array, spread): its least cycles per row under each loop order
+        # per (einsum, array, spread): its least cycles (and placement-free energy) per row
+        # under each loop order
         self.least: dict[tuple[str, str, Assignment], dict[tuple[str, ...], Array]] = {}
+        self.least_energy: dict[tuple[str, str, Assignment], dict[tuple[str, ...], Array]] = {}
         self.pipelines: dict[tuple[str, ...], tuple[tuple[str, ...], Pipeline | None]] = {}
         kinds = ("generated", "illegal", "dominated", "bounded", "evaluated", "unexplored")
         self.cand_rows = {k: np.zeros(self.points, dtype=np.int64) for k in kinds}
@@ -732,6 +736,8 @@ class _Search:
             cycles = np.asarray(first[f"cycles_{name}"], dtype=float)
             self.einsum_cycles.setdefault(self.einsum_key(structure, name, order), cycles)
             self.learn(structure, name, order, cycles, len(combos))
+        for name, energy in placement_free_energy(model, unbounded).items():
+            self.learn_energy(structure, name, order, energy, len(combos))
         return [{s: per_schedule[s][c] for s in self.schedules} for c in range(len(combos))]
 
     def einsum_key(
@@ -766,6 +772,21 @@ class _Search:
         per_order[order] = cycles.reshape(combos, self.count).min(axis=0)
         if len(per_order) == len(self.orders):
             self.chain.learn(name, array, assignment, np.min(list(per_order.values()), axis=0))
+
+    def learn_energy(
+        self, structure: Structure, name: str, order: tuple[str, ...], energy: Array, combos: int
+    ) -> None:
+        """Tell the chain an einsum option's least placement-free energy (see
+        :func:`placement_free_energy`) once known under every loop order."""
+        array = str(structure.array_of(name))
+        assignment = dict(structure.assignment).get(name, ())
+        per_order = self.least_energy.setdefault((name, array, assignment), {})
+        if order in per_order:
+            return
+        per_order[order] = energy.reshape(combos, self.count).min(axis=0)
+        if len(per_order) == len(self.orders):
+            least = np.min(list(per_order.values()), axis=0)
+            self.chain.learn_energy(name, array, assignment, least)
 
     def assembled(
         self,
@@ -963,6 +984,30 @@ class _Search:
         )
 
 
+def placement_free_energy(
+    model: CostModel, columns: collections.abc.Mapping[str, Array | float]
+) -> dict[str, Array]:
+    """Return per costed einsum the part of its energy no placement changes.
+
+    Its ops at the points it is charged for (a filter's whole folds) and its PE register
+    reads (each operand reference per point, a held one per fold and PE, partial sums read
+    back) depend on its array, spread, loop order and tiles only; a placement adds level
+    and link accesses and register fills of operands not produced in the registers.
+    """
+    cols, shape = point_columns(model, columns)
+    cols.update(tile_extents(model, cols))
+    values = model.forms.evaluate(cols, shape)
+    mapping = model.mapping
+    batch = np.prod([cols[r] for r in mapping.batch_ranks if r in cols], axis=0)
+    arrays = dict(model.outline.arrays)
+    out = {}
+    for name in model.einsum_names:
+        read_pj = cols[f"{arrays[name]}.register_read_energy_pj"]
+        energy = values["energy", name] + values["register_reads", name] * read_pj
+        out[name] = np.broadcast_to(np.asarray(energy * batch, dtype=float), shape)
+    return out
+
+
 def search_mappings(
     cascade: Cascade,
     spec: ArchSpec,
@@ -1033,6 +1078,7 @@ __all__ = [
     "default_loop_order",
     "loop_orders",
     "objective_key",
+    "placement_free_energy",
     "search_mappings",
     "searched_schedules",
     "template_for",

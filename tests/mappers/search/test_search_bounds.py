@@ -136,3 +136,42 @@ def test_gqa_search_is_exhaustive_with_few_models():
     assert result.counts.structures_costed <= 10
     assert result.counts.models_built <= 400
     assert math.isclose(result.best[0].latency_s, 0.0005976468085106383, rel_tol=1e-9)
+
+
+def test_learned_energy_bound_never_exceeds_the_models():
+    """Once an einsum option was costed under every loop order, the energy bound uses its
+    ops at the points the model charges and its register reads: no placement of a
+    structure with those options costs less (window cascades tie on latency; energy
+    decides)."""
+    search = _search("attention/1pass-window", "1K", {"B": 1, "H": 1, "W": 128})
+    structures = [s for s, _ in _structures(search, 2)]
+    for structure in structures:
+        for order in search.orders:
+            search.prepare(structure, order)
+    chain = search.chain
+    assert chain.learned_energy
+    raised = 0
+    for (depth, array, assignment), energy in chain.learned_energy.items():
+        option = next(
+            o for o in chain.options[depth] if o.array == array and o.assignment == assignment
+        )
+        assert np.all(energy >= option.energy)
+        raised += bool(np.all(energy > option.energy * 1.01))
+    assert raised > 0  # register reads and a filter's folds charge more than the ops
+    for structure in structures:
+        chosen = _chosen(search, structure)
+        bound = chain.energy_bound(
+            sum((o.energy for o in chosen), np.zeros(search.count)), len(chosen), chosen
+        )
+        bound = bound + chain.base_energy
+        options, base = search.placement_setup(structure)
+        variants = [base] + [
+            {**base, name: choice} for name in search.tensors for choice in options[name][1:]
+        ]
+        for order in search.orders:
+            combos = search.tile_choices(order)
+            probe = tuple((rank, 1) for rank, _ in combos[0]) if combos else ()
+            for placement in variants:
+                mapping = search.mapping(structure, order, search.schedules[0], probe, placement)
+                for values in search.evaluate(search.model(mapping), combos):
+                    assert np.all(bound <= values["energy_pj"] * (1 + 1e-12)), structure.describe()
