@@ -189,6 +189,7 @@ def _cost_forms(parametric: SymbolicCost) -> dict[Key, sympy.Expr]:
         forms["register_energy", e.name] = e.register_energy_pj
         forms["register_words", e.name] = e.register_reads_words + e.register_writes_words
         forms["register_reads", e.name] = e.register_reads_words
+        forms["register_points", e.name] = e.register_points_words
         forms["fill_drain", e.name] = e.fill_drain_cycles
     for index, words in enumerate(parametric.dram_words_by_region):
         forms["region", str(index)] = words

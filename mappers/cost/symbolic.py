@@ -48,6 +48,7 @@ class EinsumCost:
     register_energy_pj: sympy.Expr
     folds: sympy.Expr  # spatial folds x temporal folds: the array's passes over the einsum
     fill_drain_cycles: sympy.Expr  # folds x the array's fill/drain per fold (0 without)
+    register_points_words: sympy.Expr  # register writes less fills: one per point
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +169,7 @@ def at_values(symbolic: SymbolicCost, values: dict[sympy.Symbol, sympy.Expr]) ->
             sub(e.register_energy_pj),
             sub(e.folds),
             sub(e.fill_drain_cycles),
+            sub(e.register_points_words),
         )
         for e in symbolic.einsums
     )
@@ -233,6 +235,7 @@ def _einsum_cost(
         registers,
         folds,
         folds * overhead,
+        traffic.register_points(einsum),
     )
 
 
@@ -498,6 +501,12 @@ class _Traffic:
         kept = [v for v in einsum.variables if v not in set(einsum.reduced_variables)]
         return sympy.Mul(*(self.extents.of_variable(v, tiled=False) for v in kept))
 
+    def register_points(self, einsum: Einsum) -> sympy.Expr:
+        """Return the iteration-space points an einsum is charged for (a filter's folds)."""
+        if self.filtered(einsum):
+            return self.charged_points(einsum)
+        return sympy.Mul(*(self.extents.of_variable(v, tiled=False) for v in einsum.variables))
+
     def register_words(
         self, einsum: Einsum, stationary: str, held: sympy.Expr | None = None
     ) -> tuple[sympy.Expr, sympy.Expr]:
@@ -511,12 +520,7 @@ class _Traffic:
         (``accesses`` per PE), and so is one that crosses a link from another array; one
         produced in the registers of the same array is not.
         """
-        if self.filtered(einsum):
-            points = self.charged_points(einsum)
-        else:
-            points = sympy.Mul(
-                *(self.extents.of_variable(v, tiled=False) for v in einsum.variables)
-            )
+        points = self.register_points(einsum)
         operands = tuple(dict.fromkeys(einsum.operands))  # two generations: two words
         reads = points - self.results(einsum)
         for ref in operands:

@@ -989,10 +989,11 @@ def placement_free_energy(
 ) -> dict[str, Array]:
     """Return per costed einsum the part of its energy no placement changes.
 
-    Its ops at the points it is charged for (a filter's whole folds) and its PE register
+    Its ops at the points it is charged for (a filter's whole folds), its PE register
     reads (each operand reference per point, a held one per fold and PE, partial sums read
-    back) depend on its array, spread, loop order and tiles only; a placement adds level
-    and link accesses and register fills of operands not produced in the registers.
+    back) and its register writes of results (one per point) depend on its array, spread,
+    loop order and tiles only; a placement adds level and link accesses and register fills
+    of operands not produced in the registers.
     """
     cols, shape = point_columns(model, columns)
     cols.update(tile_extents(model, cols))
@@ -1003,7 +1004,12 @@ def placement_free_energy(
     out = {}
     for name in model.einsum_names:
         read_pj = cols[f"{arrays[name]}.register_read_energy_pj"]
-        energy = values["energy", name] + values["register_reads", name] * read_pj
+        write_pj = cols[f"{arrays[name]}.register_write_energy_pj"]
+        energy = (
+            values["energy", name]
+            + values["register_reads", name] * read_pj
+            + values["register_points", name] * write_pj
+        )
         out[name] = np.broadcast_to(np.asarray(energy * batch, dtype=float), shape)
     return out
 
