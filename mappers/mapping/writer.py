@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from einsum_cascade.yaml_source import dump_yaml
-from mappers.mapping.schema import ENDS_SCHEDULES, DimRef, Mapping, Quantity, Schedule, Stall, TileRule
+from mappers.mapping.schema import (
+    ENDS_SCHEDULES,
+    DimRef,
+    Mapping,
+    Quantity,
+    Schedule,
+    Stall,
+    TileRule,
+)
 
 
 def _quantity(value: Quantity) -> Any:

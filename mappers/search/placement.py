@@ -1,16 +1,16 @@
 """Placements by branch and bound over tensors, one row at a time.
 
-A tensor's placement changes only its own traffic, level accesses and register fills,
-and whether it is staged through an on-chip tile buffer (then a tiled schedule
-loads its first DRAM tile before the compute, or stores its last one after it: the
-*ends*, :mod:`mappers.cost.ends`). So a placement's traffic, energy and ends are the base
-placement's plus each tensor's change (its *delta*). Latency is ``max(traffic /
-bandwidth, compute + ends / bandwidth)`` (the ends only for an overlapped, stages or
-pipelined schedule with ``ends: tile``; the least over the schedules searched), increasing in traffic and ends,
-and energy is increasing in the deltas, so each undecided tensor's smallest deltas bound
-every completion of a partial placement. Buffers only fill as tensors are added (an
-in-place write adds its output and gives back at most that), so a partial placement that
-overflows a pool has no legal completion.
+A tensor's placement changes only its own traffic, level accesses and register fills, and
+whether it is staged through an on-chip tile buffer (then a tiled schedule loads its first
+DRAM tile before the compute, or stores its last one after it: the *ends*,
+:mod:`mappers.cost.ends`). So a placement's traffic, energy and ends are the base
+placement's plus each tensor's change (its *delta*). Latency is ``max(traffic / bandwidth,
+compute + ends / bandwidth)`` (the ends only for an overlapped, stages or pipelined
+schedule with ``ends: tile``; the least over the schedules searched), increasing in
+traffic and ends, and energy is increasing in the deltas, so each undecided tensor's
+smallest deltas bound every completion of a partial placement. Buffers only fill as
+tensors are added (an in-place write adds its output and gives back at most that), so a
+partial placement that overflows a pool has no legal completion.
 
 A tensor whose base option keeps it in PE registers costs no level access, so its other
 options cost at least as much: their deltas are fetched only when the search reaches

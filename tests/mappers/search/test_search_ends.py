@@ -191,8 +191,13 @@ def test_the_untemplated_search_no_longer_dodges_the_ends_with_pipelined():
 
 @pytest.mark.parametrize(
     ("ends", "kind"),
-    [("tile", "overlapped"), ("none", "overlapped"), (None, None)]
-    + [("tile", "pipelined"), ("none", "pipelined")],
+    [
+        ("tile", "overlapped"),
+        ("none", "overlapped"),
+        (None, None),
+        ("tile", "pipelined"),
+        ("none", "pipelined"),
+    ],
 )
 def test_each_searched_mapping_costs_in_the_model_what_the_search_reported(ends, kind):
     # None: no template; the schedule is searched too (overlapped and pipelined, tile ends)
