@@ -295,6 +295,23 @@ def _schedule(check: Validator, node: Node | None) -> Schedule:
         if "groups" not in options:  # missing for stages: recorded by keys
             return Schedule(kind, ends=_ends(check, ends))
         groups = options["groups"]
+    if groups.value is not None and not isinstance(groups.value, list):
+        misplaced = isinstance(groups.value, dict) and "ends" in groups.value
+        forms = {
+            "stages": " or {groups: [...], ends: tile | none}",
+            "overlapped": " or {ends: tile | none}",
+            "pipelined": " or {ends: tile | none}",
+        }
+        check.error(
+            103,
+            f"{kind} must be a list of stages{forms.get(kind, '')}",
+            groups.span,
+            f"ends applies to {', '.join(ENDS_SCHEDULES[:-1])} and {ENDS_SCHEDULES[-1]}, "
+            f"not to {kind}"
+            if misplaced
+            else None,
+        )
+        return Schedule(kind)
     return Schedule(
         kind,
         tuple(
