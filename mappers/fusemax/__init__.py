@@ -12,7 +12,9 @@ _EXPORTS = {
     "reproduce_configuration": "mappers.fusemax.reproduce",
     "reproduce_fusemax": "mappers.fusemax.reproduce",
     "reproduce_linear": "mappers.fusemax.reproduce",
+    "attention_rows": "mappers.fusemax.tables",
     "attention_table": "mappers.fusemax.tables",
+    "pe_sweep_columns": "mappers.fusemax.tables",
     "pe_sweep_table": "mappers.fusemax.tables",
 }
 
