@@ -339,10 +339,8 @@ def write_fusemax_figures(
         if linear is not None:
             parts.append(("end-to-end", _end_to_end(attention, linear)))
         colours = _colours(_first_seen(attention["config"]))
-        for name, table in parts:
-            relative = _relative_to(table, baseline)
-            for label, figure in _relative_figures(relative, name, baseline, colours):
-                written.append(save_figure(figure, out / f"fusemax-{name}-{label}.png"))
+        for name, label, figure in _relative_figures(parts, baseline, colours):
+            written.append(save_figure(figure, out / f"fusemax-{name}-{label}.png"))
     sweep = tables.get("pe_sweep")
     if sweep is not None:
         _require(sweep, "pe_sweep", ("workload", "pe_dim", "latency_s", "area_um2"))
@@ -611,34 +609,44 @@ def _utilisation_figure(attention: Columns) -> Figure:
 
 
 def _relative_figures(
-    relative: Columns, scope: str, baseline: str, colours: dict[str, Any]
-) -> Iterator[tuple[str, Figure]]:
-    """Yield the speedup figure, then the energy figure, of one scope relative to
-    ``baseline``: one figure drawn twice, its bars, label and title replaced in between
-    (its panels and ticks are built once). Save each before asking for the next."""
-    workloads = _first_seen(relative["workload"])
-    figure, panels = _grouped_panels(workloads, 1, (3.2 * len(workloads) + 1.5, 3.9))
-    for metric, label in (("speedup", "speedup"), ("energy_ratio", "energy")):
-        legend: list[Patch] = []
-        for axes, workload in zip(panels, workloads, strict=True):
-            for old in list(axes.collections):  # the other metric's bars
-                old.remove()
-            axes.relim()  # the data limits of what stays: the line at 1
-            rows = _take(relative, relative["workload"] == workload)
-            handles = _bars_by_seq(axes, rows, metric, colours)
-            legend = legend or handles
+    parts: Sequence[tuple[str, Columns]], baseline: str, colours: dict[str, Any]
+) -> Iterator[tuple[str, str, Figure]]:
+    """Yield ``(scope, "speedup" or "energy", figure)`` for each scope's table relative to
+    ``baseline``: the speedup figure, then the energy figure. Save each before asking for
+    the next: scopes over the same workloads share one figure, drawn again with its bars,
+    labels, title and legend replaced (its panels and ticks are built once)."""
+    figure: Figure | None = None
+    panels: list[Axes] = []
+    shown: list[Any] = []
+    for scope, table in parts:
+        relative = _relative_to(table, baseline)
+        workloads = _first_seen(relative["workload"])
+        if figure is None or workloads != shown:
+            figure, panels = _grouped_panels(workloads, 1, (3.2 * len(workloads) + 1.5, 3.9))
+            shown = workloads
+        for metric, label in (("speedup", "speedup"), ("energy_ratio", "energy")):
+            legend: list[Patch] = []
+            for axes, workload in zip(panels, workloads, strict=True):
+                for old in list(axes.collections):  # the bars drawn before
+                    old.remove()
+                axes.relim()  # the data limits of what stays: the line at 1
+                rows = _take(relative, relative["workload"] == workload)
+                handles = _bars_by_seq(axes, rows, metric, colours)
+                legend = legend or handles
+                if metric == "speedup" and not axes.lines:
+                    axes.axhline(1.0, color="black", lw=0.8)
+                    axes.set_xlabel("sequence length")
             if metric == "speedup":
-                axes.axhline(1.0, color="black", lw=0.8)
-                axes.set_xlabel("sequence length")
-        if metric == "speedup":
-            panels[0].set_ylabel(f"speedup over {baseline} (×)")
-            title = f"{scope.capitalize()}: speedup relative to {baseline}"
-            _figure_legend(figure, panels[0], title, legend)
-        else:
-            panels[0].set_ylabel(f"energy / {baseline} energy")
-            title = f"{scope.capitalize()}: energy relative to {baseline}"
-            figure.suptitle(title, fontsize=12, y=1 - 0.08 / figure.get_figheight(), va="top")
-        yield label, figure
+                panels[0].set_ylabel(f"speedup over {baseline} (×)")
+                title = f"{scope.capitalize()}: speedup relative to {baseline}"
+                for old_legend in list(figure.legends):
+                    old_legend.remove()
+                _figure_legend(figure, panels[0], title, legend)
+            else:
+                panels[0].set_ylabel(f"energy / {baseline} energy")
+                title = f"{scope.capitalize()}: energy relative to {baseline}"
+                figure.suptitle(title, fontsize=12, y=1 - 0.08 / figure.get_figheight(), va="top")
+            yield scope, label, figure
 
 
 def _figure_legend(figure: Figure, axes: Axes, title: str, handles: Sequence[Patch]) -> None:
