@@ -68,8 +68,8 @@ def front_positions(values: np.ndarray, directions: Sequence[str] | None = None)
     unique, inverse = np.unique(values[finite], axis=0, return_inverse=True)
     on_front = _front_2d(unique) if values.shape[1] == 2 else _front_nd(unique)
     rows = np.flatnonzero(finite)[on_front[inverse.reshape(-1)]]
-    order = np.argsort(values[rows, 0], kind="stable")
-    return rows[order]
+    positions: np.ndarray = rows[np.argsort(values[rows, 0], kind="stable")]
+    return positions
 
 
 def _signs(names: list[str], directions: Sequence[str] | None) -> np.ndarray:

@@ -503,18 +503,20 @@ def _in_view_locator() -> Any:
     """Return the class of a locator that keeps another's ticks inside the view."""
     from matplotlib.ticker import Locator
 
-    class InView(Locator):  # type: ignore[misc]
+    class InView(Locator):
         def __init__(self, base: Locator) -> None:
             self.base = base
+            self.target: Any = None
 
         def set_axis(self, axis: Any) -> None:
             super().set_axis(axis)
             self.base.set_axis(axis)
+            self.target = axis
 
         def __call__(self) -> Any:
             locs = np.asarray(self.base(), dtype=float)
-            transform = self.axis.get_transform()
-            low, high = sorted(transform.transform(np.asarray(self.axis.get_view_interval())))
+            transform = self.target.get_transform()
+            low, high = sorted(transform.transform(np.asarray(self.target.get_view_interval())))
             with np.errstate(invalid="ignore", divide="ignore"):
                 where = transform.transform(locs)
             slack = (high - low) * 1e-6  # wider than matplotlib's own test: a superset
