@@ -732,7 +732,7 @@ def _pe_sweep_figure(sweep: Columns) -> Figure:
     # y given: the title is not measured against the axes' ticks (there are none on top)
     axes.set_title("PE-array size sweep (PE N: N x N 2D array, N-wide 1D array)", y=1.0)
     axes.grid(True, alpha=0.3)
-    axes.legend(fontsize=9)
+    axes.legend(fontsize=9, loc="upper right")  # where "best" puts it, without the search
     width, height = figure.get_size_inches()
     figure.subplots_adjust(
         left=0.85 / width, right=1 - 0.2 / width, bottom=0.6 / height, top=1 - 0.4 / height
