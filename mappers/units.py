@@ -231,6 +231,8 @@ _FIELD_KINDS: tuple[tuple[str, Kind], ...] = (
     ("access_bits", SHAPE),
     ("word_bytes", SHAPE),
     ("energy_pj", ENERGY),
+    ("energy_pj_per_word", ENERGY),
+    ("bandwidth_words_per_cycle", POSITIVE),
     ("area_um2", AREA),
     ("area_um2_per_pe", AREA),
     ("cycles", CYCLES),

@@ -136,7 +136,10 @@ class Validator:
         if node is None:
             return ""
         if not isinstance(node.value, str) or not node.value:
-            self.error(103, f"{what} must be a name, found '{node.value}'", node.span)
+            found = "a list" if isinstance(node.value, list) else "a mapping"
+            if not isinstance(node.value, (list, dict)):
+                found = f"'{node.text if node.text is not None else node.value}'"
+            self.error(103, f"{what} must be a name, found {found}", node.span)
             return ""
         return node.value
 

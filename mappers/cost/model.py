@@ -537,6 +537,22 @@ def _pipeline_of(
     return pipeline
 
 
+def tile_pipeline(
+    model: CostModel, columns: collections.abc.Mapping[str, np.ndarray | float | int]
+) -> Pipeline | None:
+    """Return the tile pipeline a pipelined schedule of ``model`` reads at many points.
+
+    With the einsums' cycles (``cycles_<einsum>``) it gives the schedule's latency through
+    :func:`mappers.cost.schedule.latency_cycles` without the model: a search assembles
+    compute from einsums costed in other mappings. None for a schedule without a pipeline.
+    """
+    cols, shape = point_columns(model, columns)
+    cols.update(tile_extents(model, cols))
+    batch = np.prod([cols[r] for r in model.mapping.batch_ranks if r in cols], axis=0)
+    costed = {n: np.zeros(shape) for n in model.einsum_names}
+    return _pipeline_of(model, cols, shape, batch, costed)
+
+
 def _array_costs(
     model: CostModel,
     values: dict[Key, np.ndarray],
@@ -769,6 +785,7 @@ __all__ = [
     "evaluate_design_points",
     "extent_symbol",
     "regions",
+    "tile_pipeline",
     "tiles_fit",
 ]
 

@@ -732,7 +732,10 @@ def check_binding(cascade: Cascade, spec: ArchSpec, mapping: Mapping) -> None:
     for level, _ in mapping.place:
         if level not in levels:
             check.error(
-                203, f"spec '{spec.name}' has no level '{level}'", None, suggest(level, levels)
+                203,
+                f"spec '{spec.name}' has no level '{level}'",
+                mapping.span_of(f"place.{level}"),
+                suggest(level, levels),
             )
     for name, tensor in mapping.stationary:
         if name not in einsums:
@@ -791,6 +794,28 @@ def _check_references(check: Validator, cascade: Cascade, spec: ArchSpec, mappin
                     f"mapping places tensor '{tensor}' in {level}; cascade '{cascade.name}' "
                     "has no such tensor",
                     mapping.span_of(f"place.{level}"),
+                    suggest(tensor, tensors),
+                )
+    sized = tuple(lv.name for lv in spec.levels if lv.size_bytes is not None)
+    for rule in mapping.tiles:
+        tile_span = mapping.span_of(f"tiles.{rule.rank}")
+        known = sized if rule.budget_bytes is None else tuple(lv.name for lv in spec.levels)
+        if rule.fit_level is not None and rule.fit_level not in known:
+            check.error(
+                203,
+                f"the tile of {rule.rank} fits level '{rule.fit_level}', which spec "
+                f"'{spec.name}' lacks"
+                + (" or gives no size (state budget_bytes)" if rule.budget_bytes is None else ""),
+                tile_span,
+                suggest(rule.fit_level, known) or f"levels: {', '.join(known)}",
+            )
+        for tensor in rule.tensors:
+            if tensor not in tensors:
+                check.error(
+                    210,
+                    f"the tile of {rule.rank} fits tensor '{tensor}'; cascade "
+                    f"'{cascade.name}' has no such tensor",
+                    tile_span,
                     suggest(tensor, tensors),
                 )
     einsums = tuple(e.name for e in cascade.einsums)

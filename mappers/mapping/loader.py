@@ -81,10 +81,10 @@ def mapping_from_text(
             root = _merge(check, root, variant.value["set"])
     top = check.mapping(root, "the mapping")
     spans: list[tuple[str, SourceSpan]] = []
-    for key in ("cascade", "batch_ranks", "place", "spatial", "extents", "schedule"):
+    for key in ("cascade", "batch_ranks", "place", "spatial", "extents", "tiles", "schedule"):
         if key in top:
             spans.append((key, top[key].span))
-    for section in ("place", "spatial", "extents"):
+    for section in ("place", "spatial", "extents", "tiles"):
         node = top.get(section)
         if node is not None and isinstance(node.value, dict):
             spans.extend((f"{section}.{k}", v.span) for k, v in node.value.items())
@@ -300,7 +300,10 @@ def _ends(check: Validator, node: Node | None) -> str:
     """Return an overlapped schedule's ``ends``: ``tile`` (the default) or ``none``."""
     if node is None:
         return ENDS[0]
-    ends = str(node.value)
+    if isinstance(node.value, (list, dict)):
+        check.error(103, f"ends must be one of: {', '.join(ENDS)}", node.span)
+        return ENDS[0]
+    ends = node.value if isinstance(node.value, str) else str(node.text)
     if ends not in ENDS:
         check.error(
             106,

@@ -20,8 +20,14 @@ Bounds (valid for every completion, every tile, placement and loop order):
 
 * compute: the busiest array's cycles, at least each remaining einsum's cheapest cycles,
   and at least the average over arrays of the loads plus the remaining cheapest cycles;
-  used PEs are ``min(extent, dimension)`` at whole tiles, which no smaller tile exceeds;
-  a pipelined schedule keeps ``(T - 1) / T`` of it for ``T`` tiles;
+  used PEs are ``min(extent, dimension)`` at whole tiles, which no smaller tile exceeds.
+  A pipelined schedule of ``T`` tiles runs ``(T - 1)`` intervals (each at least the
+  busiest array's work per tile) plus one tile's critical path (at least the longest
+  dependency path through the einsums every searched loop order runs once per tile),
+  so it keeps ``L - max(L - path, 0) / T`` of a load ``L``, least at the fewest tiles.
+  An option's cycles are its analytic ones (present points) until the engine has costed
+  it under every loop order (:meth:`Chain.learn`): then the model's least over every
+  loop order and tile (a filter's folds charge more than its present points);
 * memory: inputs read and outputs written once;
 * energy: compute energy, the compulsory traffic at the cheapest word energy, and each
   intermediate whose producer and a reader sit on different arrays written and read
@@ -38,6 +44,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from einsum_cascade import einsum_order
 from einsum_cascade.ir import Cascade, Einsum, TensorKind, TensorName
 from einsum_cascade.symbols import rank_of_variable
 from mappers.errors import MappingError
@@ -51,7 +58,7 @@ from mappers.search.space import (
     forwarding,
 )
 
-DIVE_AFTER = 1000  # best-first expansions before the search dives for a first structure
+DIVE_AFTER = 1000  # best-first expansions without a structure before the search dives
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +115,7 @@ class Chain:
         full: dict[str, Array],
         batch: Array,
         pipelined_tiles: Array | None,
+        looped: frozenset[str] | None = None,
     ) -> None:
         """Prepare every einsum's candidates.
 
@@ -119,6 +127,8 @@ class Chain:
             batch: the product of the batch ranks per row.
             pipelined_tiles: the fewest tiles a pipelined schedule runs per row (None: the
                 schedule is not pipelined).
+            looped: the einsums every searched loop order runs once per tile (their
+                dependency paths bound a pipelined tile's critical path); None: none.
         """
         self.cascade, self.spec, self.full, self.batch = cascade, spec, full, batch
         self.einsums = computing_einsums(cascade)
@@ -172,6 +182,66 @@ class Chain:
         self.base_energy = self.compulsory_words * backing
         self.producer = {e.name: e for e in self.einsums}
         self.sizes = {t.name: self._size(t.name) for t in cascade.tensors}
+        self.paths = self._path_edges(looped or frozenset())
+        self.index = {str(e.name): i for i, e in enumerate(self.einsums)}
+        # an option's cycles as the cost model counts them, least over every loop order and
+        # tile, once known (:meth:`learn`); the analytic cycles until then
+        self.learned: dict[tuple[int, str, Assignment], Array] = {}
+
+    def learn(self, einsum: str, array: str, assignment: Assignment, cycles: Array) -> None:
+        """Raise an option's cycles to the model's, least over every loop order and tile.
+
+        The bounds use them (a filtered einsum's model charges whole folds, more than its
+        present points); dominance keeps comparing the analytic cycles of every node.
+        """
+        depth = self.index.get(einsum)
+        if depth is None:
+            return
+        for option in self.options[depth]:
+            if option.array == array and option.assignment == assignment:
+                key = (depth, array, assignment)
+                self.learned[key] = np.maximum(option.cycles, cycles)
+                self.cheapest[depth] = np.min(
+                    [self.cycles_of(depth, o) for o in self.options[depth]], axis=0
+                )
+                return
+
+    def cycles_of(self, depth: int, option: Option) -> Array:
+        """Return the cycles the bounds use for an option of the einsum at ``depth``."""
+        return self.learned.get((depth, option.array, option.assignment), option.cycles)
+
+    def _bound_loads(self, chosen: tuple[Option, ...]) -> dict[str, Array]:
+        loads = {a: np.zeros(self.rows) for a in self.arrays}
+        for depth, option in enumerate(chosen):
+            loads[option.array] = loads[option.array] + self.cycles_of(depth, option)
+        return loads
+
+    def _path_edges(self, looped: frozenset[str]) -> tuple[tuple[int, tuple[int, ...]], ...]:
+        """Return, in the cost model's pipeline order, each looped einsum's looped
+        predecessors (indices into the computing einsums): the edges of the critical
+        paths the pipelined schedule takes the longest of."""
+        index = {str(e.name): i for i, e in enumerate(self.einsums)}
+        done: set[str] = set()
+        out = []
+        for einsum in einsum_order(self.cascade):
+            name = str(einsum.name)
+            if name in looped:
+                preds = tuple(index[t] for t in self.operand_tensors[name] if t in done)
+                out.append((index[name], preds))
+                done.add(name)
+        return tuple(out)
+
+    def _longest_path(self, chosen: tuple[Option, ...]) -> Array:
+        """Return a lower bound of the longest dependency path through looped einsums:
+        placed einsums at their cycles, the others at their cheapest."""
+        path: dict[int, Array] = {}
+        for i, preds in self.paths:
+            cycles = self.cycles_of(i, chosen[i]) if i < len(chosen) else self.cheapest[i]
+            before = [path[p] for p in preds]
+            path[i] = cycles + np.maximum.reduce(before) if before else cycles
+        if not path:
+            return np.zeros(self.rows)
+        return np.asarray(np.maximum.reduce(list(path.values())))
 
     # ------------------------------------------------------------------ candidates
 
@@ -230,8 +300,11 @@ class Chain:
 
     # ------------------------------------------------------------------ bounds
 
-    def compute_bound(self, loads: dict[str, Array], depth: int) -> Array:
-        """Return a lower bound of compute cycles of every completion of a partial structure."""
+    def compute_bound(
+        self, loads: dict[str, Array], depth: int, chosen: tuple[Option, ...] = ()
+    ) -> Array:
+        """Return a lower bound of compute cycles of every completion of a partial structure
+        (``chosen``: its first ``depth`` options)."""
         busiest = np.max([*loads.values(), np.zeros(self.rows)], axis=0)
         remaining = self.cheapest[depth:]
         largest = np.max([*remaining, np.zeros(self.rows)], axis=0)
@@ -240,7 +313,9 @@ class Chain:
         ) / len(self.arrays)
         bound = np.maximum(np.maximum(busiest, largest), spread)
         if self.tiles is not None:
-            bound = bound * (self.tiles - 1) / self.tiles
+            # (T - 1) intervals of at least bound / T, plus one critical path
+            slack = np.maximum(bound - self._longest_path(chosen), 0.0)
+            bound = bound - slack / self.tiles
         return np.asarray(bound)
 
     def energy_bound(self, energy: Array, depth: int) -> Array:
@@ -315,11 +390,13 @@ class Chain:
     ) -> collections.abc.Iterator[tuple[Structure, Array, Array]]:
         """Yield complete structures best first, with their latency and energy bounds.
 
-        After :data:`DIVE_AFTER` expansions without an incumbent at every row, the search
-        dives: it expands the best child of the node it just expanded (the others wait in
-        the queue), so a first complete structure comes after one more node per einsum
-        rather than after every node whose bound is lower (a long chain such as
-        Flowformer's has millions of those).
+        After :data:`DIVE_AFTER` expansions without yielding a structure, the search dives:
+        it expands the best child of the node it just expanded (the others wait in the
+        queue), so the next complete structure comes after one more node per einsum rather
+        than after every node whose bound is lower (a long chain such as Flowformer's or
+        Agent's has millions of those). The first gives an incumbent; each later one is
+        costed, and its options' cycles, learned from the model, tighten the bounds of
+        every node that holds them.
 
         Args:
             incumbent: returns the (latency, energy) per row a bound must beat.
@@ -340,7 +417,8 @@ class Chain:
                 return
             node = dive if dive is not None else heapq.heappop(heap)
             dive = None
-            latency = memory_bound(self.compute_bound(node.loads, node.depth))
+            bound_loads = self._bound_loads(node.chosen)
+            latency = memory_bound(self.compute_bound(bound_loads, node.depth, node.chosen))
             energy = self.energy_bound(node.energy, node.depth) + self.base_energy
             best_latency, best_energy = incumbent()
             if np.all(worse(latency, energy, best_latency, best_energy)):
@@ -348,6 +426,7 @@ class Chain:
                 continue
             if node.depth == len(self.einsums):
                 self.counts.yielded += 1
+                expanded = 0
                 yield self._structure(node.chosen), latency, energy
                 continue
             einsum = self.einsums[node.depth]
@@ -369,11 +448,15 @@ class Chain:
                     self.counts.dominated += below
                     continue
                 seen[state].append((loads, spent))
-                bound = self.compute_bound(loads, node.depth + 1)
+                child_loads = dict(bound_loads)
+                child_loads[option.array] = child_loads[option.array] + self.cycles_of(
+                    node.depth, option
+                )
+                bound = self.compute_bound(child_loads, node.depth + 1, chosen)
                 priority = float(np.min(bound / scale)) - 1e-12 * node.depth
                 children.append(_Node(priority, next(serial), node.depth + 1, chosen, loads, spent))
             expanded += 1
-            if children and expanded > DIVE_AFTER and not np.all(np.isfinite(incumbent()[0])):
+            if children and expanded > DIVE_AFTER:
                 dive = min(children)
                 children.remove(dive)
             for child in children:

@@ -11,7 +11,10 @@ placements (:mod:`mappers.search.placement`). It is never enumerated as a produc
    read at evaluation; each schedule's compute is the model's latency at unbounded DRAM
    bandwidth, so latency is ``max(traffic / bandwidth, compute + ends / bandwidth)`` for
    any placement (the ends, an overlapped schedule's first load and last store, only
-   with ``ends: tile``);
+   with ``ends: tile``). An einsum's cycles depend only on its own array, spread, loop
+   order and tiles: once each einsum of a structure was costed so in another, its
+   compute is assembled without a model, and the model is built only when that compute
+   can beat the incumbent;
 4. placements are chosen per row by branch and bound over tensors on the decomposition
    ``cost = base + sum of per-tensor deltas``;
 5. the best few per point are rebuilt as plain mappings and costed directly.
@@ -41,7 +44,10 @@ from mappers.cost.model import (
     build_cost_model,
     evaluate_costs,
     evaluate_design_points,
+    tile_pipeline,
 )
+from mappers.cost.pipeline import Pipeline
+from mappers.cost.schedule import latency_cycles
 from mappers.cost.symbolic import apply_table, resolve_quantity
 from mappers.errors import MappingError
 from mappers.hardware.spec import ArchSpec
@@ -79,6 +85,7 @@ from mappers.search.placement import (
     objective_pair,
 )
 from mappers.search.space import (
+    Assignment,
     Placement,
     Structure,
     computing_einsums,
@@ -112,8 +119,7 @@ class _Prepared:
     base: dict[str, Placement]
     combos: list[tuple[tuple[str, int], ...]]
     probe: tuple[tuple[str, int], ...]
-    model: CostModel
-    mapping: Mapping
+    mapping: Mapping  # its model is built only when the compute bound lets it compete
     compute: list[dict[str, Array]]
     fastest: Array
 
@@ -125,6 +131,13 @@ def _at(
     k: int,
 ) -> Delta:
     return fetch(t, k)[position]
+
+
+_ASSEMBLED = frozenset({"overlapped", "pipelined"})  # schedules assembled from einsum cycles
+
+
+def _no_stalls(quantity: object) -> float:
+    raise AssertionError(f"an assembled schedule has no stalls to repeat ({quantity})")
 
 
 def loop_orders(cascade: Cascade, spec: ArchSpec) -> tuple[tuple[str, ...], ...]:
@@ -208,6 +221,12 @@ class _Search:
         self.models: dict[Mapping, CostModel] = {}
         self.shared_deltas: dict[tuple[object, ...], list[Delta]] = {}
         self.stacks: dict[tuple[tuple[tuple[str, int], ...], ...], dict[str, Array]] = {}
+        # per (einsum, array, spread, loop order): its cycles at every stacked row, and per
+        # loop order the costed einsums and the tile pipeline (see :meth:`assembled`)
+        self.einsum_cycles: dict[tuple[object, ...], Array] = {}
+        # per (einsum, array, spread): its least cycles per row under each loop order
+        self.least: dict[tuple[str, str, Assignment], dict[tuple[str, ...], Array]] = {}
+        self.pipelines: dict[tuple[str, ...], tuple[tuple[str, ...], Pipeline | None]] = {}
         kinds = ("generated", "illegal", "dominated", "bounded", "evaluated", "unexplored")
         self.cand_rows = {k: np.zeros(self.points, dtype=np.int64) for k in kinds}
         self.stopped = False
@@ -218,6 +237,7 @@ class _Search:
             self.full,
             self.batch,
             None if "overlapped" in schedules or "stages" in schedules else self.batch,
+            self._looped(),
         )
         self.bytes_per_cycle = spec.backing_bandwidth_bytes_per_s / spec.clock_hz
 
@@ -231,6 +251,20 @@ class _Search:
             symbols = sorted(expr.free_symbols, key=lambda s: s.name)
             value = numpy_function(symbols, expr)(*(self.rows[s.name] for s in symbols))
             out[rank] = np.broadcast_to(np.asarray(value, dtype=float), (self.count,)).copy()
+        return out
+
+    def _looped(self) -> frozenset[str]:
+        """Return the computing einsums every searched loop order runs once per tile.
+
+        The cost model's pipeline runs the einsums that iterate over the innermost DRAM
+        loop rank once per tile (all of them when none does or there is no loop).
+        """
+        computing = frozenset(str(e.name) for e in computing_einsums(self.cascade))
+        out = computing
+        for order in self.orders:
+            inner = order[-1].lower() if order else None
+            looped = frozenset(str(e.name) for e in self.cascade.einsums if inner in e.variables)
+            out &= looped if looped else computing
         return out
 
     def _op_values(self) -> dict[str, dict[str, Array]]:
@@ -352,11 +386,7 @@ class _Search:
             (level.name, tuple(t for t, option in placement.items() if level.name in option))
             for level in self.spec.levels
         )
-        kind = (
-            self.template.schedule
-            if schedule == self.template.schedule.kind
-            else Schedule(schedule)
-        )
+        kind = self.schedule_of(schedule)
         return replace(
             self.template,
             extents=(*self.template.extents, *partitions),
@@ -417,15 +447,21 @@ class _Search:
         self.report(force=True)
 
     def prepare(self, structure: Structure, order: tuple[str, ...]) -> _Prepared:
-        """Build a structure's base model under one loop order; cost its base placement."""
+        """Cost a structure's compute under one loop order at every tile and schedule.
+
+        The compute is assembled from its einsums' cycles when every one was costed on the
+        same array with the same spread under this order (:meth:`assembled`); otherwise
+        the structure's base model is built and evaluated.
+        """
         options, base = self.placement_setup(structure)
         combos = self.tile_choices(order)
         probe = tuple((rank, 1) for rank, _ in combos[0]) if combos else ()
         base_mapping = self.mapping(structure, order, self.schedules[0], probe, base)
-        model = self.model(base_mapping)
-        compute = self.compute(model, combos)
+        compute = self.assembled(structure, order, combos)
+        if compute is None:
+            compute = self.compute(self.model(base_mapping), combos, structure)
         fastest = np.min([np.min(np.stack(list(c.values())), axis=0) for c in compute], axis=0)
-        return _Prepared(order, options, base, combos, probe, model, base_mapping, compute, fastest)
+        return _Prepared(order, options, base, combos, probe, base_mapping, compute, fastest)
 
     def placement_setup(
         self, structure: Structure
@@ -450,7 +486,7 @@ class _Search:
                 self.cand_rows["generated"][point] += placements * len(combos)
                 self.cand_rows["bounded"][point] += placements * len(combos)
             return
-        values = self.evaluate(ready.model, combos)
+        values = self.evaluate(self.model(ready.mapping), combos)
         deltas: dict[tuple[int, int], list[Delta]] = {}
         fetch = functools.partial(self.fetch_delta, structure, ready, values, deltas)
         eager = [
@@ -659,24 +695,113 @@ class _Search:
         split = {k: self.split(v, combos) for k, v in columns.items()}
         return [{k: v[c] for k, v in split.items()} for c in range(len(combos))]
 
+    def schedule_of(self, schedule: str) -> Schedule:
+        """Return a searched schedule kind as the mapping's schedule (the template's own)."""
+        if schedule == self.template.schedule.kind:
+            return self.template.schedule
+        return Schedule(schedule)
+
     def compute(
-        self, model: CostModel, combos: list[tuple[tuple[str, int], ...]]
+        self, model: CostModel, combos: list[tuple[tuple[str, int], ...]], structure: Structure
     ) -> list[dict[str, Array]]:
         """Return per tile combination the compute cycles per schedule: the latency at
-        unbounded DRAM bandwidth (one model evaluation per schedule)."""
+        unbounded DRAM bandwidth (one model evaluation per schedule).
+
+        Each einsum's cycles, and the loop order's tile pipeline, are kept for
+        :meth:`assembled`.
+        """
         unbounded: dict[str, Array | float] = {
             **self.stacked(combos),
             f"{self.spec.backing.name}.bandwidth_bytes_per_s": np.inf,
         }
+        order = model.mapping.loop_order
+        per_schedule = {}
+        first: dict[str, Array] = {}
+        for schedule in self.schedules:
+            compiled = replace(
+                model, mapping=replace(model.mapping, schedule=self.schedule_of(schedule))
+            )
+            values = evaluate_design_points(compiled, unbounded)
+            per_schedule[schedule] = self.split(values["latency_cycles"], combos)
+            first = first or values
+        if order not in self.pipelines and set(self.schedules) <= _ASSEMBLED:
+            piped = replace(model, mapping=replace(model.mapping, schedule=Schedule("pipelined")))
+            pipeline = tile_pipeline(piped, unbounded) if "pipelined" in self.schedules else None
+            self.pipelines[order] = (model.einsum_names, pipeline)
+        for name in model.einsum_names:
+            cycles = np.asarray(first[f"cycles_{name}"], dtype=float)
+            self.einsum_cycles.setdefault(self.einsum_key(structure, name, order), cycles)
+            self.learn(structure, name, order, cycles, len(combos))
+        return [{s: per_schedule[s][c] for s in self.schedules} for c in range(len(combos))]
+
+    def einsum_key(
+        self, structure: Structure, name: str, order: tuple[str, ...]
+    ) -> tuple[object, ...]:
+        """Return what an einsum's cycles depend on: its array, spread, register reads (the
+        fill of a held operand already in the PEs) and the loop order."""
+        reads = tuple(r for r in structure.reads if r[0] == name)
+        return (
+            name,
+            str(structure.array_of(name)),
+            dict(structure.assignment).get(name, ()),
+            order,
+            reads,
+        )
+
+    def learn(
+        self, structure: Structure, name: str, order: tuple[str, ...], cycles: Array, combos: int
+    ) -> None:
+        """Tell the chain an einsum option's least cycles once known under every loop order.
+
+        Only without systolic fill and drain: then an einsum's cycles do not depend on
+        where its operands are read from.
+        """
+        if any(a.fill_drain for a in self.table_spec.arrays):
+            return
+        array = str(structure.array_of(name))
+        assignment = dict(structure.assignment).get(name, ())
+        per_order = self.least.setdefault((name, array, assignment), {})
+        if order in per_order:
+            return
+        per_order[order] = cycles.reshape(combos, self.count).min(axis=0)
+        if len(per_order) == len(self.orders):
+            self.chain.learn(name, array, assignment, np.min(list(per_order.values()), axis=0))
+
+    def assembled(
+        self,
+        structure: Structure,
+        order: tuple[str, ...],
+        combos: list[tuple[tuple[str, int], ...]],
+    ) -> list[dict[str, Array]] | None:
+        """Return what :meth:`compute` would, without a model, or None when it cannot.
+
+        An einsum's cycles depend only on its array, its spread, the loop order and the
+        tiles (its ops, used PEs and the folds a filter skips), not on the other einsums'
+        choices or on placement; each schedule's latency at unbounded bandwidth is then the
+        schedule's function of them (:func:`mappers.cost.schedule.latency_cycles`) over the
+        loop order's tile pipeline, as in the model.
+        """
+        known = self.pipelines.get(order)
+        if known is None:
+            return None
+        costed, pipeline = known
+        cycles = {}
+        for name in costed:
+            key = self.einsum_key(structure, name, order)
+            if key not in self.einsum_cycles:
+                return None
+            cycles[name] = self.einsum_cycles[key]
+        arrays = {name: str(structure.array_of(name)) for name in costed}
         per_schedule = {}
         for schedule in self.schedules:
-            kind = (
-                self.template.schedule
-                if schedule == self.template.schedule.kind
-                else Schedule(schedule)
+            latency = latency_cycles(
+                replace(self.template, schedule=self.schedule_of(schedule)),
+                cycles,
+                arrays,
+                (),
+                _no_stalls,
+                pipeline,
             )
-            compiled = replace(model, mapping=replace(model.mapping, schedule=kind))
-            latency = evaluate_design_points(compiled, unbounded)["latency_cycles"]
             per_schedule[schedule] = self.split(latency, combos)
         return [{s: per_schedule[s][c] for s in self.schedules} for c in range(len(combos))]
 

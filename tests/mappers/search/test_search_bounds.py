@@ -1,0 +1,138 @@
+"""The search's bounds and its compute assembled from einsums costed in other structures.
+
+A bound must never exceed what the cost model then charges (else the search could cut the
+best mapping), and assembled compute must equal the model's exactly.
+"""
+
+import math
+
+import numpy as np
+
+from einsum_cascade import load_cascade
+from mappers.hardware.spec_loader import load_spec
+from mappers.search.chain import Option
+from mappers.search.engine import (
+    _Search,
+    loop_orders,
+    search_mappings,
+    searched_schedules,
+    template_for,
+)
+from mappers.search.space import Structure
+from mappers.workloads import get_workload
+
+
+def _search(name: str, seq: str, extents: dict[str, int] | None = None) -> _Search:
+    cascade, spec = load_cascade(name), load_spec("fusemax")
+    point = {**get_workload("BERT", seq).extents(), **(extents or {})}
+    columns = {k: np.array([float(v)]) for k, v in point.items()}
+    return _Search(
+        cascade, spec, template_for(cascade, spec), columns, "default", "latency", 1, 16,
+        loop_orders(cascade, spec), searched_schedules(cascade), math.inf, None,
+    )  # fmt: skip
+
+
+def _structures(search: _Search, count: int) -> list[tuple[Structure, np.ndarray]]:
+    """Return the first structures best first, with their latency bounds (no incumbent)."""
+    never = np.full(search.count, np.inf)
+    out = []
+    for structure, latency, _ in search.chain.structures(
+        lambda: (never, never), search.worse, search.memory_bound, lambda: False
+    ):
+        out.append((structure, latency))
+        if len(out) == count:
+            break
+    return out
+
+
+def _chosen(search: _Search, structure: Structure) -> tuple[Option, ...]:
+    chain, assignment = search.chain, dict(structure.assignment)
+    return tuple(
+        next(
+            o
+            for o in chain.options[depth]
+            if o.array == structure.array_of(einsum.name)
+            and o.assignment == assignment[einsum.name]
+        )
+        for depth, einsum in enumerate(chain.einsums)
+    )
+
+
+def _least_latency(search: _Search, structure: Structure) -> np.ndarray:
+    """Return per row the model's least latency at unbounded DRAM bandwidth (every loop
+    order, tile and schedule) under the compulsory-traffic floor, as the bound is."""
+    fastest = [search.prepare(structure, order).fastest for order in search.orders]
+    return search.memory_bound(np.min(fastest, axis=0))
+
+
+def test_pipelined_bound_never_exceeds_the_model():
+    """The 1-pass cascade runs pipelined only: its bound counts (T - 1) intervals plus one
+    tile's critical path, and (once learned) the model's cycles of each einsum option."""
+    one = {"B": 1, "H": 1}  # few tiles: the critical path weighs in the bound
+    search = _search("attention/1pass", "1K", one)
+    for structure, bound in _structures(search, 6):
+        least = _least_latency(search, structure)
+        assert np.all(bound <= least * (1 + 1e-12)), structure.describe()
+    learned = search.chain.learned
+    assert learned  # every option of the costed structures is known under every order
+    for (depth, array, assignment), cycles in learned.items():
+        option = next(
+            o
+            for o in search.chain.options[depth]
+            if o.array == array and o.assignment == assignment
+        )
+        assert np.all(cycles >= option.cycles)
+    for structure, _ in _structures(_search("attention/1pass", "1K", one), 6):
+        chosen = _chosen(search, structure)
+        loads = search.chain._bound_loads(chosen)
+        tightened = search.memory_bound(search.chain.compute_bound(loads, len(chosen), chosen))
+        assert np.all(tightened <= _least_latency(search, structure) * (1 + 1e-12))
+
+
+def test_learned_bound_is_tighter_than_the_present_points():
+    """A causal filter's model charges whole folds: after one structure the bound of a
+    structure with the same options is the model's, above the exact present points'."""
+    search = _search("attention/2pass-a-causal", "1K")
+    ((structure, analytic),) = _structures(search, 1)
+    least = _least_latency(search, structure)
+    chosen = _chosen(search, structure)
+    loads = search.chain._bound_loads(chosen)
+    learned = search.memory_bound(search.chain.compute_bound(loads, len(chosen), chosen))
+    assert np.all(learned <= least * (1 + 1e-12))
+    assert np.all(learned > analytic * 1.01)
+
+
+def test_assembled_compute_equals_the_models():
+    """An einsum's cycles depend on its array, spread, loop order and tiles only: compute
+    assembled from other structures' einsums is the model's, for both schedules."""
+    search = _search("attention/2pass-a-causal", "1K")
+    assembled = 0
+    for structure, _ in _structures(search, 12):
+        for order in search.orders:
+            combos = search.tile_choices(order)
+            got = search.assembled(structure, order, combos)
+            _, base = search.placement_setup(structure)
+            probe = tuple((rank, 1) for rank, _ in combos[0]) if combos else ()
+            mapping = search.mapping(structure, order, search.schedules[0], probe, base)
+            want = search.compute(search.model(mapping), combos, structure)
+            if got is None:
+                continue
+            assembled += 1
+            for mine, model in zip(got, want, strict=True):
+                assert mine.keys() == model.keys() == {"overlapped", "pipelined"}
+                for schedule in mine:
+                    np.testing.assert_array_equal(mine[schedule], model[schedule])
+    assert assembled > 0
+
+
+def test_gqa_search_is_exhaustive_with_few_models():
+    """GQA's extra ranks multiply the spreads of its small einsums; the bounds (critical
+    path, learned cycles) and assembled compute cut them before their models are built
+    (1,404 models and 72 costed structures before)."""
+    cascade, spec = load_cascade("variants/gqa"), load_spec("fusemax")
+    point = {**get_workload("BERT", "1K").extents(), "G": 2, "R": 2, "H": 1}
+    (result,) = search_mappings(cascade, spec, point, keep=1)
+    assert result.counts.exhaustive
+    assert result.counts.structures_costed <= 10
+    assert result.counts.models_built <= 400
+    assert math.isclose(result.best[0].latency_s, 0.0005976468085106383, rel_tol=1e-9)
