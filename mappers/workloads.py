@@ -14,7 +14,7 @@ cascade repeats over, which multiply its cost; they replace the mapping's)::
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from einsum_cascade.diagnostics import SourceSpan, suggest
@@ -40,6 +40,7 @@ class Workload:
     sizes: tuple[tuple[str, int], ...]
     batch_ranks: tuple[str, ...] | None = None
     source: str | None = None
+    batch_span: SourceSpan | None = field(default=None, compare=False, repr=False)
 
     def extents(self) -> dict[str, int]:
         """Return the extents by rank name (for the built-ins: B, H, E, F, D, S, M, P)."""
@@ -251,7 +252,8 @@ def workload_from_text(text: str, file: str = "<string>") -> Workload:
                     suggest(rank, known) or f"extents: {', '.join(known) or 'none'}",
                 )
     check.raise_if_any(WorkloadError)
-    return Workload(name, tuple(sizes), batch, file)
+    batch_span = top["batch_ranks"].span if "batch_ranks" in top else None
+    return Workload(name, tuple(sizes), batch, file, batch_span)
 
 
 def point_workload(name: str, seq: str | int | None, extents: dict[str, int]) -> Workload:

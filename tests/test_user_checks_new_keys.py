@@ -77,3 +77,52 @@ def test_link_parameters_have_the_spec_loaders_ranges_as_sweep_axes() -> None:
     energy = field_kind("pe2d_pe1d.energy_pj_per_word")
     assert energy.low == 0
     assert field_kind("pe2d_pe1d.bandwidth_words_per_cycle") == POSITIVE
+
+
+@pytest.mark.parametrize(
+    ("schedule", "words"),
+    [
+        ("{sequential: {ends: none}}", "ends applies to an overlapped schedule, not to sequential"),
+        ("{simulate: {ends: none}}", "ends applies to an overlapped schedule, not to simulate"),
+        ("{overlapped: 5}", "overlapped must be a list of stages or {ends: tile | none}"),
+    ],
+)
+def test_ends_on_another_schedule_or_a_scalar_says_where_ends_belongs(
+    schedule: str, words: str
+) -> None:
+    text = STREAMED.replace("schedule: sequential", f"schedule: {schedule}")
+    with pytest.raises(MappingError) as info:
+        mapping_from_text(text, "m.yaml")
+    message = str(info.value)
+    assert "M103" in message and words in message
+    assert f"m.yaml:{_line_of(text, 'schedule:')}:" in message
+
+
+@pytest.mark.parametrize("command", ["model", "search", "timeloop"])
+def test_a_workload_files_batch_rank_that_is_a_cascade_rank_is_refused_there(
+    tmp_path: Path, command: str
+) -> None:
+    """M212 checked the mapping's own batch_ranks only: a workload file's [B, M] replaced
+    them and M was dropped in silence (the heading still said 'batch B,M')."""
+    from typer.testing import CliRunner
+
+    from einsum_cascade.cli import _register_commands, app
+
+    _register_commands()
+    workload = tmp_path / "w.yaml"
+    workload.write_text(
+        "version: 1\nname: w\nextents: {B: 2, H: 2, E: 64, F: 64, M: 1K, P: 1K}\n"
+        "batch_ranks: [B, M]\n"
+    )
+    arguments = {
+        "model": ["model", "--arch", "fusemax", "--mapping", "fusemax-binding"],
+        "search": ["search", "--arch", "fusemax", "--cascade", "attention/1pass"],
+        "timeloop": [
+            *("timeloop", "export", "--arch", "fusemax", "--mapping", "fusemax-binding"),
+            *("--einsum", "BQK", "-o", str(tmp_path / "tl")),
+        ],
+    }[command]
+    result = CliRunner().invoke(app, [*arguments, "--workload", str(workload)])
+    assert result.exit_code == 1, result.output
+    assert "error[M212]" in result.output and "batch rank 'M'" in result.output
+    assert "w.yaml:4:14:" in result.output

@@ -107,7 +107,6 @@ def model(
 def _attention(
     spec: ArchSpec, mapping: str, shape: Workload, table: str, extents: dict[str, int]
 ) -> CostReport:
-    from dataclasses import replace
 
     from einsum_cascade.sources import load_cascade
     from mappers.cost.model import estimate_cost
@@ -115,7 +114,7 @@ def _attention(
 
     mapped = load_mapping(mapping, shape.name, shape.seq_len or None)
     if shape.batch_ranks is not None:
-        mapped = replace(mapped, batch_ranks=shape.batch_ranks)
+        mapped = mapped.with_batch_ranks(shape.batch_ranks, shape.batch_span)
     return estimate_cost(load_cascade(mapped.cascade), spec, mapped, shape, table, extents)
 
 

@@ -128,6 +128,7 @@ def _inputs(
     from dataclasses import replace
 
     from einsum_cascade.sources import load_cascade
+    from mappers.cost.symbolic import check_batch_ranks
     from mappers.hardware.spec_loader import load_spec
     from mappers.mapping.loader import load_mapping
     from mappers.search.engine import template_for
@@ -148,6 +149,8 @@ def _inputs(
         spec=spec.name,
         batch_ranks=shape.batch_ranks if shape.batch_ranks is not None else base.batch_ranks,
     )
+    if shape.batch_ranks is not None:
+        check_batch_ranks(graph, base.with_batch_ranks(shape.batch_ranks, shape.batch_span))
     declared = {r.name for r in graph.ranks if r.default is not None}
     point = {k: v for k, v in shape.extents().items() if k not in declared}
     point.update(extent_options(extent or []))

@@ -128,7 +128,6 @@ def _export_einsum(
     force: bool,
 ) -> None:
     """Write ``problem.yaml``, ``mapping.yaml`` and ``architecture.yaml`` of one einsum."""
-    from dataclasses import replace
 
     from einsum_cascade.sources import load_cascade
     from mappers.mapping.loader import load_mapping
@@ -138,7 +137,7 @@ def _export_einsum(
     shape = point_workload(workload, seq, extent_options(extent))
     mapped = load_mapping(mapping_name, shape.name, shape.seq_len or None)
     if shape.batch_ranks is not None:
-        mapped = replace(mapped, batch_ranks=shape.batch_ranks)
+        mapped = mapped.with_batch_ranks(shape.batch_ranks, shape.batch_span)
     cascade = load_cascade(mapped.cascade)
     if einsum is None:
         raise fail(

@@ -757,17 +757,7 @@ def check_binding(cascade: Cascade, spec: ArchSpec, mapping: Mapping) -> None:
             )
         elif tensor == name:
             _check_output_can_stay(check, cascade.einsum(name), mapping)
-    ranks = {str(r.name) for r in cascade.ranks}
-    for rank in mapping.batch_ranks:
-        if rank in ranks:
-            check.error(
-                212,
-                f"batch rank '{rank}' is a rank of cascade '{cascade.name}': a batch rank "
-                "repeats the whole cascade, so the cascade's own extent would be taken as "
-                "the batch count",
-                mapping.span_of("batch_ranks"),
-                f"drop '{rank}' from batch_ranks",
-            )
+    _check_batch_ranks(check, cascade, mapping)
     _check_references(check, cascade, spec, mapping)
     if not check.diagnostics:
         _check_crossings(check, cascade, spec, mapping)
@@ -781,6 +771,27 @@ def check_binding(cascade: Cascade, spec: ArchSpec, mapping: Mapping) -> None:
                 mapping.span_of("bind"),
             )
     check.raise_if_any(MappingError)
+
+
+def check_batch_ranks(cascade: Cascade, mapping: Mapping) -> None:
+    """Raise a located MappingError (M212) for a batch rank that is a rank of the cascade."""
+    check = Validator("M")
+    _check_batch_ranks(check, cascade, mapping)
+    check.raise_if_any(MappingError)
+
+
+def _check_batch_ranks(check: Validator, cascade: Cascade, mapping: Mapping) -> None:
+    ranks = {str(r.name) for r in cascade.ranks}
+    for rank in mapping.batch_ranks:
+        if rank in ranks:
+            check.error(
+                212,
+                f"batch rank '{rank}' is a rank of cascade '{cascade.name}': a batch rank "
+                "repeats the whole cascade, so the cascade's own extent would be taken as "
+                "the batch count",
+                mapping.span_of("batch_ranks"),
+                f"drop '{rank}' from batch_ranks",
+            )
 
 
 def _check_references(check: Validator, cascade: Cascade, spec: ArchSpec, mapping: Mapping) -> None:

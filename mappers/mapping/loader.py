@@ -287,6 +287,16 @@ def _schedule(check: Validator, node: Node | None) -> Schedule:
     if kind == "overlapped" and isinstance(groups.value, dict):
         options = check.keys(groups, ("ends",), (), "overlapped")
         return Schedule(kind, ends=_ends(check, options.get("ends")))
+    if groups.value is not None and not isinstance(groups.value, list):
+        ends = isinstance(groups.value, dict) and "ends" in groups.value
+        check.error(
+            103,
+            f"{kind} must be a list of stages"
+            + (" or {ends: tile | none}" if kind == "overlapped" else ""),
+            groups.span,
+            f"ends applies to an overlapped schedule, not to {kind}" if ends else None,
+        )
+        return Schedule(kind)
     return Schedule(
         kind,
         tuple(

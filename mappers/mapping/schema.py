@@ -5,6 +5,7 @@ A mapping says how a cascade runs on a spec. It is plain frozen data; the cost m
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from einsum_cascade.diagnostics import SourceSpan
@@ -168,3 +169,10 @@ class Mapping:
     def span_of(self, path: str) -> SourceSpan | None:
         """Return the span recorded for a dotted path such as ``bind.pe2d``."""
         return dict(self.spans).get(path)
+
+    def with_batch_ranks(self, ranks: tuple[str, ...], span: SourceSpan | None) -> Mapping:
+        """Return the mapping with batch ranks written elsewhere (a workload file), located
+        at ``span`` so that they are checked as written ones (M212)."""
+        spans = tuple((path, s) for path, s in self.spans if path != "batch_ranks")
+        located = (("batch_ranks", span),) if span is not None else ()
+        return dataclasses.replace(self, batch_ranks=ranks, spans=spans + located)

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -97,7 +96,7 @@ def evaluate_cost(group: PointGroup, columns: Mapping[str, np.ndarray]) -> dict[
     extents = {k: np.full(count, v) for k, v in workload.extents().items()} | axes
     mapping_keys, mappings = _mappings(group, mapping_name, workload, columns.get(SEQ), count)
     if workload.batch_ranks is not None:
-        mappings = [replace(m, batch_ranks=workload.batch_ranks) for m in mappings]
+        mappings = [m.with_batch_ranks(workload.batch_ranks, workload.batch_span) for m in mappings]
     out: dict[str, np.ndarray] = {}
     for index, mapping in enumerate(mappings):
         spec = _spec(group, mapping)
