@@ -27,8 +27,8 @@ Per row:
   so ours is the best EDP the search finds with the overlapped schedule (one search per
   DRAM loop order, a template fixing each), with ``ends: none`` and again with ``ends:
   tile``, each priced by the search as the model prices it. The default search (no
-  template, timed) also tries ``pipelined``, which charges no first load or last store;
-  its pick is listed below the table.
+  template, timed) also tries ``pipelined``, which charges the first load and last store
+  as ``overlapped`` does; its pick is listed below the table.
 
 ZigZag runs in a venv of its own, set up on first use outside the repository, and its
 results are cached by input hash (``peers/harness.py``); ``--no-cache`` reruns it.

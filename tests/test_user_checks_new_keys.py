@@ -82,8 +82,9 @@ def test_link_parameters_have_the_spec_loaders_ranges_as_sweep_axes() -> None:
 @pytest.mark.parametrize(
     ("schedule", "words"),
     [
-        ("{sequential: {ends: none}}", "ends applies to an overlapped schedule, not to sequential"),
-        ("{simulate: {ends: none}}", "ends applies to an overlapped schedule, not to simulate"),
+        ("{sequential: {ends: none}}", "overlapped, stages and pipelined, not to sequential"),
+        ("{simulate: {ends: none}}", "overlapped, stages and pipelined, not to simulate"),
+        ("{pipelined: 5}", "pipelined must be a list of stages or {ends: tile | none}"),
         ("{overlapped: 5}", "overlapped must be a list of stages or {ends: tile | none}"),
     ],
 )
@@ -126,3 +127,21 @@ def test_a_workload_files_batch_rank_that_is_a_cascade_rank_is_refused_there(
     assert result.exit_code == 1, result.output
     assert "error[M212]" in result.output and "batch rank 'M'" in result.output
     assert "w.yaml:4:14:" in result.output
+
+
+@pytest.mark.parametrize(
+    ("lowering", "cycle"),
+    [("{lower_to: {pow: 1}}", "log -> pow -> log"), ("{lower_to: {log: 1}}", "log -> log")],
+)
+def test_a_lowering_that_leads_back_to_its_op_is_located(lowering: str, cycle: str) -> None:
+    """pow lowers through log (today's specs): a log lowered back to pow loaded without a
+    word, and both ops were silently missing from the array (lowering gave up at depth 8)."""
+    spec = spec_path("fusemax").read_text()
+    old = "      log: {lower_to: {mac: 6}}     # ln(2^k m)"
+    assert old in spec
+    text = spec.replace(old, f"      log: {lowering}     # ln(2^k m)")
+    with pytest.raises(SpecError) as info:
+        spec_from_text(text, "s.yaml")
+    message = str(info.value)
+    assert "S111" in message and f"lowers back to itself: {cycle}" in message
+    assert f"s.yaml:{_line_of(text, 'log: ' + lowering)}:12:" in message

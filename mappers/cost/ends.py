@@ -1,9 +1,10 @@
-"""The words an overlapped schedule's first load and last store move (``ends: tile``).
+"""The words a tiled schedule's first load and last store move (``ends: tile``).
 
-An overlapped schedule runs the DRAM tiles through on-chip tile buffers: while the arrays
-compute tile ``g``, the backing store fills tile ``g + 1`` and drains tile ``g - 1``. So
-the transfers overlap the compute except at the two ends: the first tile's inputs arrive
-before any compute can start, and the last tile's results leave after the compute ends.
+A tiled schedule (``overlapped``, ``stages``, ``pipelined``) runs the DRAM tiles through
+on-chip tile buffers: while the arrays compute tile ``g``, the backing store fills tile
+``g + 1`` and drains tile ``g - 1``. So the transfers overlap the compute except at the
+two ends: the first tile's inputs arrive before any compute can start, and the last tile's
+results leave after the compute ends.
 
 * First load: per cascade input (or view of inputs) that the mapping stages on chip
   (placed in the backing level and in an on-chip level), the words of its tile in the

@@ -56,13 +56,19 @@ def _sequential(inputs: _Inputs) -> Array:
     return total
 
 
-def _overlapped(inputs: _Inputs) -> Array:
-    """Memory and the busiest array overlap; with ``ends: tile`` the first DRAM tile's load
-    comes before the compute and the last tile's store after it (:mod:`mappers.cost.ends`)."""
-    compute = _array_loads(list(inputs.cycles), inputs.cycles, inputs.arrays)
+def _tiled(inputs: _Inputs, compute: Array) -> Array:
+    """Return a tiled schedule's latency: memory overlaps the compute, except that with
+    ``ends: tile`` the first DRAM tile's load comes before the compute and the last tile's
+    store after it (:mod:`mappers.cost.ends`). ``overlapped``, ``stages`` and ``pipelined``
+    all end so."""
     if inputs.mapping.schedule.ends == "tile":
         compute = compute + inputs.ends
     return np.maximum(_memory_total(inputs), compute)
+
+
+def _overlapped(inputs: _Inputs) -> Array:
+    """Memory and the busiest array overlap (:func:`_tiled`)."""
+    return _tiled(inputs, _array_loads(list(inputs.cycles), inputs.cycles, inputs.arrays))
 
 
 def _stages(inputs: _Inputs) -> Array:
@@ -73,7 +79,7 @@ def _stages(inputs: _Inputs) -> Array:
             inputs.cycles[i.einsum] * inputs.times(i.times) for i in stage if isinstance(i, Stall)
         ]
         compute = compute + _array_loads(names, inputs.cycles, inputs.arrays) + sum(stalls, 0.0)
-    return np.maximum(_memory_total(inputs), compute)
+    return _tiled(inputs, compute)
 
 
 def _pipelined(inputs: _Inputs) -> Array:
@@ -97,7 +103,7 @@ def _pipelined(inputs: _Inputs) -> Array:
     critical = np.maximum.reduce(list(path.values())) if path else zero
     epilogue = _array_loads([n for n in cycles if n not in pipeline.looped], cycles, arrays)
     compute = (pipeline.tiles - 1) * interval + critical + epilogue
-    return np.maximum(_memory_total(inputs), compute)
+    return _tiled(inputs, compute)
 
 
 def _simulate(inputs: _Inputs) -> Array:
@@ -135,7 +141,8 @@ def latency_cycles(
         pipeline: tile count and einsum graph; required for a pipelined or simulated
             schedule.
         ends: backing-store cycles of the first DRAM tile's load plus the last one's
-            store, which an overlapped schedule with ``ends: tile`` does not overlap.
+            store, which an overlapped, stages or pipelined schedule with ``ends: tile``
+            does not overlap.
     """
     inputs = _Inputs(mapping, cycles, arrays, memory, times, pipeline, ends)
     return SCHEDULES[mapping.schedule.kind](inputs)

@@ -1,6 +1,7 @@
 """The FuseMax paper's evaluation reproduced from data: configurations, comparison with the
-artifact, tables and figures. Imports are lazy: the tables and figures need pandas, the
-reproduction itself does not.
+artifact, tables and figures. Imports are lazy: the DataFrame tables (``*_table``) need
+pandas; the reproduction, its figures and the plain tables (``attention_rows``,
+``pe_sweep_columns``) do not.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ _EXPORTS = {
     "reproduce_configuration": "mappers.fusemax.reproduce",
     "reproduce_fusemax": "mappers.fusemax.reproduce",
     "reproduce_linear": "mappers.fusemax.reproduce",
+    "attention_rows": "mappers.fusemax.tables",
     "attention_table": "mappers.fusemax.tables",
+    "pe_sweep_columns": "mappers.fusemax.tables",
     "pe_sweep_table": "mappers.fusemax.tables",
 }
 

@@ -424,15 +424,14 @@ def _write_figures(
     attention: dict[str, list[Row]], linear: dict[str, list[Row]], out_dir: Path
 ) -> tuple[Path, ...]:
     """Draw the paper's figures: utilisation, speedup and energy, and the PE-size sweep."""
-    from mappers.fusemax.tables import attention_table, pe_sweep_table
+    from mappers.fusemax.tables import attention_rows, pe_sweep_columns
     from mappers.sweep.plots import write_fusemax_figures
 
     pairing = _plan()["end_to_end"]
-    frames = {c: to_frame(rows) for c, rows in attention.items()}
     tables = {
-        "attention": attention_table(frames),
-        "linear": attention_table({c: to_frame(linear[pairing[c]]) for c in attention}),
-        "pe_sweep": pe_sweep_table(),
+        "attention": attention_rows(attention),
+        "linear": attention_rows({c: linear[pairing[c]] for c in attention}),
+        "pe_sweep": pe_sweep_columns(),
     }
     return write_fusemax_figures(tables, out_dir)
 

@@ -272,7 +272,35 @@ def _ops(check: Validator, node: Node | None, where: str) -> tuple[tuple[str, Op
                 ),
             )
         )
+    _check_lowering_cycles(check, entries, dict(ops), where)
     return tuple(ops)
+
+
+def _check_lowering_cycles(
+    check: Validator, entries: dict[str, Node], ops: dict[str, OpCost], where: str
+) -> None:
+    """Record an error for each op whose lower_to leads back to itself (the op would be
+    silently missing: lowering gives up)."""
+    for op in ops:
+        path, stack, seen = [op], [(op, iter(ops[op].lower_to))], {op}
+        while stack:
+            _, rest = stack[-1]
+            target = next((t for t, _ in rest), None)
+            if target is None:
+                stack.pop()
+                path.pop()
+            elif target == op:
+                check.error(
+                    111,
+                    f"op '{op}' of {where} lowers back to itself: " + " -> ".join((*path, op)),
+                    entries[op].span,
+                    "lower to ops with their own cycles and energy_pj",
+                )
+                break
+            elif target in ops and target not in seen:
+                seen.add(target)
+                path.append(target)
+                stack.append((target, iter(ops[target].lower_to)))
 
 
 def _cost_tables(

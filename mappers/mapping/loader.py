@@ -8,6 +8,7 @@ from einsum_cascade.diagnostics import SourceSpan, suggest
 from mappers.errors import MappingError
 from mappers.mapping.schema import (
     ENDS,
+    ENDS_SCHEDULES,
     REGISTERS,
     SCHEDULE_KINDS,
     DimRef,
@@ -284,17 +285,31 @@ def _schedule(check: Validator, node: Node | None) -> Schedule:
         check.error(103, "schedule must name exactly one kind", node.span)
         return Schedule("sequential")
     kind, groups = next(iter(fields.items()))
-    if kind == "overlapped" and isinstance(groups.value, dict):
-        options = check.keys(groups, ("ends",), (), "overlapped")
-        return Schedule(kind, ends=_ends(check, options.get("ends")))
+    ends: Node | None = None
+    if kind in ENDS_SCHEDULES and isinstance(groups.value, dict):
+        # the options form: {overlapped: {ends: none}}, {stages: {groups: [...], ends: none}}
+        staged = kind == "stages"
+        names = ("groups", "ends") if staged else ("ends",)
+        options = check.keys(groups, names, ("groups",) if staged else (), kind)
+        ends = options.get("ends")
+        if "groups" not in options:  # missing for stages: recorded by keys
+            return Schedule(kind, ends=_ends(check, ends))
+        groups = options["groups"]
     if groups.value is not None and not isinstance(groups.value, list):
-        ends = isinstance(groups.value, dict) and "ends" in groups.value
+        misplaced = isinstance(groups.value, dict) and "ends" in groups.value
+        forms = {
+            "stages": " or {groups: [...], ends: tile | none}",
+            "overlapped": " or {ends: tile | none}",
+            "pipelined": " or {ends: tile | none}",
+        }
         check.error(
             103,
-            f"{kind} must be a list of stages"
-            + (" or {ends: tile | none}" if kind == "overlapped" else ""),
+            f"{kind} must be a list of stages{forms.get(kind, '')}",
             groups.span,
-            f"ends applies to an overlapped schedule, not to {kind}" if ends else None,
+            f"ends applies to {', '.join(ENDS_SCHEDULES[:-1])} and {ENDS_SCHEDULES[-1]}, "
+            f"not to {kind}"
+            if misplaced
+            else None,
         )
         return Schedule(kind)
     return Schedule(
@@ -303,11 +318,12 @@ def _schedule(check: Validator, node: Node | None) -> Schedule:
             tuple(_stage_item(check, item) for item in check.sequence(group, "stage"))
             for group in check.sequence(groups, kind)
         ),
+        _ends(check, ends),
     )
 
 
 def _ends(check: Validator, node: Node | None) -> str:
-    """Return an overlapped schedule's ``ends``: ``tile`` (the default) or ``none``."""
+    """Return a schedule's ``ends``: ``tile`` (the default) or ``none``."""
     if node is None:
         return ENDS[0]
     if isinstance(node.value, (list, dict)):
@@ -317,7 +333,7 @@ def _ends(check: Validator, node: Node | None) -> str:
     if ends not in ENDS:
         check.error(
             106,
-            f"unknown ends '{ends}' (the first load and last store of an overlapped schedule)",
+            f"unknown ends '{ends}' (the first load and last store of a tiled schedule)",
             node.span,
             suggest(ends, ENDS) or f"one of: {', '.join(ENDS)}",
         )

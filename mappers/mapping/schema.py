@@ -12,7 +12,8 @@ from einsum_cascade.diagnostics import SourceSpan
 
 REGISTERS = "registers"
 SCHEDULE_KINDS = ("sequential", "overlapped", "stages", "pipelined", "simulate")
-ENDS = ("tile", "none")  # an overlapped schedule's first load and last store: charged or not
+ENDS = ("tile", "none")  # a tiled schedule's first load and last store: charged or not
+ENDS_SCHEDULES = ("overlapped", "stages", "pipelined")  # the schedules that take ``ends``
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,9 +67,10 @@ StageItem = str | Stall
 class Schedule:
     """How einsums overlap in time; ``groups`` are stages (or sequential groups).
 
-    ``ends`` applies to ``overlapped``: ``tile`` charges the first DRAM tile's load before
-    the compute and the last DRAM tile's store after it; ``none`` overlaps them too (the
-    FLAT artifact's assumption). Other kinds ignore it.
+    ``ends`` applies to ``overlapped``, ``stages`` and ``pipelined`` (:data:`ENDS_SCHEDULES`):
+    ``tile`` charges the first DRAM tile's load before the compute and the last DRAM tile's
+    store after it; ``none`` overlaps them too (the FLAT and FuseMax artifacts'
+    assumption). Other kinds ignore it.
     """
 
     kind: str

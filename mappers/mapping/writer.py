@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from einsum_cascade.yaml_source import dump_yaml
-from mappers.mapping.schema import DimRef, Mapping, Quantity, Schedule, Stall, TileRule
+from mappers.mapping.schema import (
+    ENDS_SCHEDULES,
+    DimRef,
+    Mapping,
+    Quantity,
+    Schedule,
+    Stall,
+    TileRule,
+)
 
 
 def _quantity(value: Quantity) -> Any:
@@ -42,10 +50,13 @@ def _spatial(pairs: tuple[tuple[str, str], ...]) -> dict[str, Any]:
 
 def _schedule(mapping: Mapping) -> Any:
     schedule = mapping.schedule
-    if schedule.kind == "overlapped" and schedule.ends != Schedule("overlapped").ends:
-        return {schedule.kind: {"ends": schedule.ends}}
+    options = (
+        {"ends": schedule.ends}
+        if schedule.kind in ENDS_SCHEDULES and schedule.ends != Schedule(schedule.kind).ends
+        else {}
+    )
     if not schedule.groups:
-        return schedule.kind
+        return {schedule.kind: options} if options else schedule.kind
     groups = [
         [
             item
@@ -56,7 +67,7 @@ def _schedule(mapping: Mapping) -> Any:
         ]
         for group in schedule.groups
     ]
-    return {schedule.kind: groups}
+    return {schedule.kind: {"groups": groups, **options} if options else groups}
 
 
 def mapping_document(mapping: Mapping) -> dict[str, Any]:

@@ -10,8 +10,8 @@ placements (:mod:`mappers.search.placement`). It is never enumerated as a produc
 3. a structure is costed per loop order by one compiled model whose fixed tile value is
    read at evaluation; each schedule's compute is the model's latency at unbounded DRAM
    bandwidth, so latency is ``max(traffic / bandwidth, compute + ends / bandwidth)`` for
-   any placement (the ends, an overlapped schedule's first load and last store, only
-   with ``ends: tile``). An einsum's cycles depend only on its own array, spread, loop
+   any placement (the ends, a tiled schedule's first load and last store, only with
+   ``ends: tile``). An einsum's cycles depend only on its own array, spread, loop
    order and tiles: once each einsum of a structure was costed so in another, its
    compute is assembled without a model, and the model is built only when that compute
    can beat the incumbent;

@@ -1,16 +1,16 @@
 """Placements by branch and bound over tensors, one row at a time.
 
-A tensor's placement changes only its own traffic, level accesses and register fills,
-and whether it is staged through an on-chip tile buffer (then an overlapped schedule
-loads its first DRAM tile before the compute, or stores its last one after it: the
-*ends*, :mod:`mappers.cost.ends`). So a placement's traffic, energy and ends are the base
-placement's plus each tensor's change (its *delta*). Latency is ``max(traffic /
-bandwidth, compute + ends / bandwidth)`` (the ends only for an overlapped schedule with
-``ends: tile``; the least over the schedules searched), increasing in traffic and ends,
-and energy is increasing in the deltas, so each undecided tensor's smallest deltas bound
-every completion of a partial placement. Buffers only fill as tensors are added (an
-in-place write adds its output and gives back at most that), so a partial placement that
-overflows a pool has no legal completion.
+A tensor's placement changes only its own traffic, level accesses and register fills, and
+whether it is staged through an on-chip tile buffer (then a tiled schedule loads its first
+DRAM tile before the compute, or stores its last one after it: the *ends*,
+:mod:`mappers.cost.ends`). So a placement's traffic, energy and ends are the base
+placement's plus each tensor's change (its *delta*). Latency is ``max(traffic / bandwidth,
+compute + ends / bandwidth)`` (the ends only for an overlapped, stages or pipelined
+schedule with ``ends: tile``; the least over the schedules searched), increasing in
+traffic and ends, and energy is increasing in the deltas, so each undecided tensor's
+smallest deltas bound every completion of a partial placement. Buffers only fill as
+tensors are added (an in-place write adds its output and gives back at most that), so a
+partial placement that overflows a pool has no legal completion.
 
 A tensor whose base option keeps it in PE registers costs no level access, so its other
 options cost at least as much: their deltas are fetched only when the search reaches
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mappers.mapping.schema import Schedule
+from mappers.mapping.schema import ENDS_SCHEDULES, Schedule
 from mappers.search.candidates import Array
 
 Delta = tuple[Array, Array, Array]  # traffic bytes, energy pJ, ends bytes; per row
@@ -48,7 +48,7 @@ class TensorChoices:
 
 def adds_ends(schedule: Schedule) -> bool:
     """Return whether a schedule adds the first load and last store to its compute."""
-    return schedule.kind == "overlapped" and schedule.ends == "tile"
+    return schedule.kind in ENDS_SCHEDULES and schedule.ends == "tile"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +64,7 @@ class Timing:
     ) -> tuple[float, int]:
         """Return the least latency over the schedules, and the schedule giving it:
         ``max(traffic / bandwidth, compute + ends / bandwidth)``, as the cost model's
-        overlapped and pipelined schedules give it. Of schedules that tie (memory-bound),
+        overlapped, stages and pipelined schedules give it. Of schedules that tie (memory-bound),
         the one with the least compute, then the first."""
         memory = traffic_bytes / bytes_per_cycle
         ends = ends_bytes / bytes_per_cycle

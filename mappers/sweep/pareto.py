@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from einsum_cascade.diagnostics import suggest
 from mappers.sweep.errors import SweepError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DIRECTIONS = ("min", "max")
 
@@ -36,24 +39,37 @@ def pareto(
             number of metrics other than two or three.
 
     Example:
+        >>> import pandas as pd
         >>> table = pd.DataFrame({"area": [1, 2, 3, 2], "latency": [9, 4, 1, 5]})
         >>> pareto(table, ["area", "latency"])["area"].tolist()
         [1, 2, 3]
     """
     names = list(metrics)
-    signs = _signs(names, directions)
+    _signs(names, directions)  # SW403, SW402 before a column is looked up
     for name in names:
         if name not in frame.columns:
             hint = suggest(name, map(str, frame.columns))
             raise SweepError.single("SW401", f"the results have no column '{name}'", None, hint)
-    values = frame[names].to_numpy(dtype=float) * signs
+    return frame.iloc[front_positions(frame[names].to_numpy(dtype=float), directions)]
+
+
+def front_positions(values: np.ndarray, directions: Sequence[str] | None = None) -> np.ndarray:
+    """Return the positions of the non-dominated rows of ``values`` (one column per
+    metric, two or three), ordered by the first metric (best first): :func:`pareto` on an
+    array.
+
+    Raises:
+        SweepError: SW402 for a bad direction, SW403 for a number of metrics other than
+            two or three.
+    """
+    signs = _signs([str(i) for i in range(values.shape[1])], directions)
+    values = values * signs
     finite = ~np.isnan(values).any(axis=1)
     unique, inverse = np.unique(values[finite], axis=0, return_inverse=True)
-    on_front = _front_2d(unique) if len(names) == 2 else _front_nd(unique)
+    on_front = _front_2d(unique) if values.shape[1] == 2 else _front_nd(unique)
     rows = np.flatnonzero(finite)[on_front[inverse.reshape(-1)]]
-    chosen = frame.iloc[rows]
-    order = np.argsort(values[rows, 0], kind="stable")
-    return chosen.iloc[order]
+    positions: np.ndarray = rows[np.argsort(values[rows, 0], kind="stable")]
+    return positions
 
 
 def _signs(names: list[str], directions: Sequence[str] | None) -> np.ndarray:

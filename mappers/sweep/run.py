@@ -182,6 +182,21 @@ def evaluate_sweep(spec: SweepSpec, *, strict: bool = False) -> Any:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
+def evaluate_sweep_columns(spec: SweepSpec, *, strict: bool = False) -> dict[str, np.ndarray]:
+    """Evaluate every point of ``spec`` in this process and return the rows as columns.
+
+    The columns of :func:`evaluate_sweep` without pandas or Arrow: text columns hold
+    ``str`` objects (None for no value), numbers and flags their NumPy types.
+    """
+    get_evaluator(spec.evaluator, spec.span("evaluator"))
+    check_settings(spec)
+    blocks = [
+        evaluate_chunk(ChunkTask(spec, i, a, b, strict))[1]
+        for i, (a, b) in enumerate(chunk_ranges(spec))
+    ]
+    return _concatenate(blocks).decoded() if blocks else {}
+
+
 def _parts(rows: ChunkRows) -> tuple[dict[str, np.ndarray], dict[str, tuple[str, ...]]]:
     return rows.columns, rows.names
 

@@ -1,4 +1,5 @@
-"""An overlapped schedule's first load and last store (``ends: tile``), by hand."""
+"""A tiled schedule's first load and last store (``ends: tile``), by hand: overlapped,
+stages and pipelined."""
 
 import numpy as np
 import pytest
@@ -113,6 +114,45 @@ def test_an_unknown_ends_is_located():
     assert ":10:" in text  # the schedule line
 
 
-def test_the_flat_reproduction_says_the_artifact_charges_neither():
-    for name in ("flat", "cascade-on-flat"):
+def test_the_flat_and_fusemax_reproductions_say_the_artifact_charges_neither():
+    for name in ("flat", "cascade-on-flat", "fusemax-binding", "fusemax-arch", "fusemax-pipelined"):
         assert load_mapping(name).schedule.ends == "none"
+
+
+@pytest.mark.parametrize("kind", ["pipelined", "stages"])
+def test_pipelined_and_stages_pay_the_ends_as_overlapped_does(kind):
+    point = {"M": 16, "K": 8, "N": 16}
+    # one einsum: pipelined over the 2 M tiles is (2 - 1) x 64 + 64 = 128 cycles of compute,
+    # stages [[Z]] is Z's 128; the same first tile (12 cycles) and last tile (8 cycles)
+    groups = "groups: [[Z]], " if kind == "stages" else ""
+    plain = "{stages: [[Z]]}" if kind == "stages" else kind
+    assert latency(mapping(f"{{{kind}: {{{groups}ends: none}}}}"), point) == 128
+    assert latency(mapping(plain), point) == 128 + 12 + 8
+    assert latency(mapping(f"{{{kind}: {{{groups}ends: tile}}}}"), point) == 128 + 12 + 8
+    ragged = {"M": 20, "K": 8, "N": 16}  # last tile 4 rows: 4 cycles of store, as above
+    assert latency(mapping(plain), ragged) == 160 + 12 + 4
+
+
+def test_sequential_overlaps_each_group_and_takes_no_ends():
+    point = {"M": 16, "K": 8, "N": 16}
+    assert mapping("sequential").schedule.ends == "tile"  # ignored: no tile pipeline
+    assert latency(mapping("sequential"), point) == 128
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    ["{pipelined: {ends: none}}", "{stages: {groups: [[Z]], ends: none}}", "{stages: [[Z]]}"],
+)
+def test_pipelined_and_stages_ends_round_trip(schedule):
+    m = mapping(schedule)
+    assert mapping_from_text(mapping_yaml(m)) == m
+    assert ("ends: none" in mapping_yaml(m)) == ("none" in schedule)
+
+
+def test_stages_options_need_their_groups_and_locate_a_bad_ends():
+    with pytest.raises(MappingError) as caught:
+        mapping("{stages: {ends: none}}")
+    assert "M102" in str(caught.value) and "groups" in str(caught.value)
+    with pytest.raises(MappingError) as caught:
+        mapping("{pipelined: {ends: nope}}")
+    assert "M106" in str(caught.value) and ":10:" in str(caught.value)

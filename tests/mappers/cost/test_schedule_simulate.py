@@ -162,7 +162,7 @@ def test_the_closed_form_is_optimistic_at_short_sequences_only(seq, low, high):
 
 def test_a_mapping_file_can_ask_for_the_simulation():
     text = mapping_path("fusemax-pipelined").read_text(encoding="utf-8")
-    mapping = mapping_from_text(text.replace("schedule: pipelined", "schedule: simulate"))
+    mapping = mapping_from_text(text.replace("pipelined: {ends: none}", "simulate"))
     assert mapping.schedule.kind == "simulate"
     model = build_cost_model(library.load("attention/1pass"), load_spec("fusemax"), mapping)
     out = evaluate_design_points(model, {**BERT_1K, "M": [1024, 4096], "P": [1024, 4096]})

@@ -121,10 +121,13 @@ def test_the_bound_never_cuts_the_best_placement(objective):
             assert not better(key(choice), key(found.choice), 1e-9), (choice, found.choice)
 
 
-def test_only_an_overlapped_schedule_with_tile_ends_adds_them():
-    assert adds_ends(Schedule("overlapped"))
-    assert not adds_ends(Schedule("overlapped", ends="none"))
-    assert not adds_ends(Schedule("pipelined"))
+def test_every_tiled_schedule_with_tile_ends_adds_them():
+    # pipelined and stages charged no ends before, so the search picked them to dodge them
+    for kind in ("overlapped", "stages", "pipelined"):
+        assert adds_ends(Schedule(kind))
+        assert not adds_ends(Schedule(kind, ends="none"))
+    assert not adds_ends(Schedule("sequential"))
+    assert not adds_ends(Schedule("simulate"))
 
 
 def _modelled(found):
@@ -134,10 +137,10 @@ def _modelled(found):
     return float(costs.latency_s), float(costs.energy_pj)
 
 
-def _search_gemm(ends):
+def _search_gemm(ends, kind="overlapped"):
     template = None
     if ends is not None:
-        template = replace(template_for(GEMM, SPEC), schedule=Schedule("overlapped", ends=ends))
+        template = replace(template_for(GEMM, SPEC), schedule=Schedule(kind, ends=ends))
     (result,) = search_mappings(GEMM, SPEC, POINT, template, keep=3)
     return result.best
 
@@ -164,10 +167,41 @@ def test_a_gemm_whose_ends_make_streaming_win():
     assert float(costs.ends_words) == 256
 
 
-@pytest.mark.parametrize("ends", ["tile", "none", None])
-def test_each_searched_mapping_costs_in_the_model_what_the_search_reported(ends):
-    # None: no template; the schedule is searched too (overlapped with tile ends, pipelined)
-    for found in _search_gemm(ends):
+def test_pipelined_pays_the_ends_as_overlapped_does():
+    # the same GEMM under a pipelined template: one einsum, so its compute is overlapped's
+    # (128 cycles); with ends: tile the staged first tile's 16 cycles no longer hide, and
+    # streaming wins as above (before, pipelined charged no ends and kept A and W staged)
+    none = _search_gemm("none", "pipelined")[0]
+    assert none.mapping.schedule == Schedule("pipelined", ends="none")
+    assert (none.latency_s, none.energy_pj, none.traffic_bytes) == (128e-9, 2560.0, 1024.0)
+    tile = _search_gemm("tile", "pipelined")[0]
+    assert tile.mapping.schedule == Schedule("pipelined")
+    assert all(tile.mapping.levels_of(t) == ("DRAM",) for t in ("A", "W", "Z"))
+    assert (tile.latency_s, tile.energy_pj, tile.traffic_bytes) == (128e-9, 3328.0, 2560.0)
+    assert "pipelined: {ends: none}" in mapping_yaml(none.mapping)
+
+
+def test_the_untemplated_search_no_longer_dodges_the_ends_with_pipelined():
+    # both searched schedules pay the ends, so staging A and W costs 144 cycles under
+    # either, and the search streams them (128 cycles) whichever schedule it keeps
+    best = _search_gemm(None)[0]
+    assert best.latency_s == 128e-9
+    assert all(best.mapping.levels_of(t) == ("DRAM",) for t in ("A", "W", "Z"))
+
+
+@pytest.mark.parametrize(
+    ("ends", "kind"),
+    [
+        ("tile", "overlapped"),
+        ("none", "overlapped"),
+        (None, None),
+        ("tile", "pipelined"),
+        ("none", "pipelined"),
+    ],
+)
+def test_each_searched_mapping_costs_in_the_model_what_the_search_reported(ends, kind):
+    # None: no template; the schedule is searched too (overlapped and pipelined, tile ends)
+    for found in _search_gemm(ends, kind or "overlapped"):
         assert found.screened[0] == pytest.approx(found.latency_s, rel=1e-9)
         assert found.screened[1] == pytest.approx(found.energy_pj, rel=1e-9)
         latency, energy = _modelled(found)

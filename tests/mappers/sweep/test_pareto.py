@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from mappers.sweep.errors import SweepError
-from mappers.sweep.pareto import pareto
+from mappers.sweep.pareto import front_positions, pareto
 
 
 def brute_force_front(values: np.ndarray) -> set[int]:
@@ -65,3 +65,13 @@ def test_bad_arguments_are_sweep_errors(metrics, directions, code):
     with pytest.raises(SweepError) as caught:
         pareto(frame, metrics, directions)
     assert caught.value.codes == (code,)
+
+
+def test_front_positions_are_the_rows_pareto_returns():
+    rng = np.random.default_rng(7)
+    values = rng.integers(0, 20, size=(200, 2)).astype(float)
+    values[3, 1] = np.nan
+    frame = pd.DataFrame(values, columns=["area", "latency"], index=np.arange(200) * 3)
+    positions = front_positions(values, ["min", "max"])
+    expected = pareto(frame, ["area", "latency"], ["min", "max"]).index // 3
+    assert positions.tolist() == expected.tolist()
