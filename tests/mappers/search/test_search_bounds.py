@@ -143,9 +143,9 @@ def test_gqa_search_is_exhaustive_with_few_models():
 
 def test_learned_energy_bound_never_exceeds_the_models():
     """Once an einsum option was costed under every loop order, the energy bound uses its
-    ops at the points the model charges, its register reads and result writes: no placement of a
-    structure with those options costs less (window cascades tie on latency; energy
-    decides)."""
+    ops at the points the model charges, its register reads and its result writes: no
+    placement of a structure with those options costs less (window cascades tie on
+    latency; energy decides)."""
     search = _search("attention/1pass-window", "1K", {"B": 1, "H": 1, "W": 128})
     structures = [s for s, _ in _structures(search, 2)]
     for structure in structures:
