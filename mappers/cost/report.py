@@ -185,7 +185,7 @@ class Costs(Generic[V]):
     levels: tuple[LevelCosts[V], ...]
     tiles: tuple[tuple[str, V], ...]  # (rank, tile extent) of every tiled DRAM-loop rank
     area_um2: V  # arrays' PEs plus levels
-    # the overlapped schedule's first DRAM tile's load plus last one's store, words per
+    # a tiled schedule's first DRAM tile's load plus last one's store, words per
     # batch entry (mappers/cost/ends.py); latency adds them only with ends: tile
     ends_words: V
     traffic: tuple[TensorTraffic[V], ...] = ()  # per level and tensor
