@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Iterator, Mapping, Sequence
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -328,24 +329,70 @@ def write_fusemax_figures(
     """
     tables = _fusemax_tables(results)
     out = Path(out_dir)
-    written: list[Path] = []
-    attention = tables.get("attention")
+    attention, sweep = tables.get("attention"), tables.get("pe_sweep")
+    parts: list[tuple[str, Columns]] = []
     if attention is not None:
         _require(attention, "attention", ("config", "workload", "seq", "latency_s", "energy_pj"))
         _require(attention, "attention", ("util_2d", "util_1d"))
-        written.append(save_figure(_utilisation_figure(attention), out / "fusemax-utilisation.png"))
-        parts = [("attention", attention)]
+        parts.append(("attention", attention))
         linear = tables.get("linear")
         if linear is not None:
             parts.append(("end-to-end", _end_to_end(attention, linear)))
-        colours = _colours(_first_seen(attention["config"]))
-        for name, label, figure in _relative_figures(parts, baseline, colours):
-            written.append(save_figure(figure, out / f"fusemax-{name}-{label}.png"))
-    sweep = tables.get("pe_sweep")
+        for _, table in parts:
+            _relative_to(table, baseline)  # a missing baseline is refused before any drawing
     if sweep is not None:
         _require(sweep, "pe_sweep", ("workload", "pe_dim", "latency_s", "area_um2"))
-        written.append(save_figure(_pe_sweep_figure(sweep), out / "fusemax-pe-sweep.png"))
-    return tuple(written)
+    utilisation = out / "fusemax-utilisation.png"
+    relative = [out / f"fusemax-{n}-{m}.png" for n, _ in parts for m in ("speedup", "energy")]
+    pe_sweep = out / "fusemax-pe-sweep.png"
+
+    def utilisation_and_sweep() -> None:
+        if attention is not None:
+            save_figure(_utilisation_figure(attention), utilisation)
+        if sweep is not None:
+            save_figure(_pe_sweep_figure(sweep), pe_sweep)
+
+    def relative_figures() -> None:
+        if attention is not None:
+            colours = _colours(_first_seen(attention["config"]))
+            for name, label, figure in _relative_figures(parts, baseline, colours):
+                save_figure(figure, out / f"fusemax-{name}-{label}.png")
+
+    _draw_on_two_cores(utilisation_and_sweep, relative_figures)
+    written = [utilisation] if attention is not None else []
+    written += relative
+    return tuple(written + ([pe_sweep] if sweep is not None else []))
+
+
+def _draw_on_two_cores(first: Callable[[], None], second: Callable[[], None]) -> None:
+    """Run ``first`` in a forked child while this process runs ``second``, then wait.
+
+    Matplotlib draws in one thread, and the figures are independent files: with two cores
+    the two halves take the time of the longer. Matplotlib is imported before the fork, so
+    neither process pays for it twice. Where there is no ``fork`` or one core, or when the
+    child fails, ``first`` runs here (so its error, if any, is raised here).
+    """
+    if not hasattr(os, "fork") or (os.cpu_count() or 1) < 2:
+        first()
+        second()
+        return
+    import matplotlib.backends.backend_agg  # loaded once, shared by the fork
+    import matplotlib.figure  # noqa: F401
+
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child leaves with os._exit, unseen by coverage
+        code = 1
+        try:
+            first()
+            code = 0
+        finally:
+            os._exit(code)
+    try:
+        second()
+    finally:
+        _, status = os.waitpid(child, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        first()
 
 
 def _fusemax_tables(results: str | Path | Mapping[str, Any]) -> dict[str, Columns]:

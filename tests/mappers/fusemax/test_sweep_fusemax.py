@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from mappers.fusemax.tables import attention_rows, attention_table, pe_sweep_columns, pe_sweep_table
+from mappers.sweep import plots
 from mappers.sweep.errors import SweepError
 from mappers.sweep.plots import write_fusemax_figures
 
@@ -110,6 +111,24 @@ def test_figures_from_rows_columns_and_frames_are_the_same(tmp_path):
         assert ours.read_bytes() == pandas.read_bytes(), ours.name
     (columns,) = write_fusemax_figures({"pe_sweep": sweep}, tmp_path / "columns")
     assert columns.read_bytes() == theirs[-1].read_bytes()
+
+
+def test_figures_drawn_on_two_cores_are_the_figures_drawn_on_one(tmp_path, monkeypatch):
+    both = write_fusemax_figures(_tables(), tmp_path / "two")
+    monkeypatch.setattr(plots.os, "cpu_count", lambda: 1)
+    one = write_fusemax_figures(_tables(), tmp_path / "one")
+    assert [p.name for p in both] == [p.name for p in one] and len(one) == 6
+    for forked, alone in zip(both, one, strict=True):
+        assert forked.read_bytes() == alone.read_bytes(), forked.name
+
+
+def test_a_figure_that_fails_in_the_forked_half_fails_here(tmp_path, monkeypatch):
+    def broken(_table):
+        raise RuntimeError("the utilisation figure broke")
+
+    monkeypatch.setattr(plots, "_utilisation_figure", broken)
+    with pytest.raises(RuntimeError, match="utilisation figure broke"):
+        write_fusemax_figures(_tables(), tmp_path)
 
 
 def test_figure_columns_of_different_lengths_are_refused(tmp_path):
