@@ -198,17 +198,14 @@ class Chain:
         The bounds use them (a filtered einsum's model charges whole folds, more than its
         present points); dominance keeps comparing the analytic cycles of every node.
         """
-        depth = self.index.get(einsum)
-        if depth is None:
+        found = self._option(einsum, array, assignment)
+        if found is None:
             return
-        for option in self.options[depth]:
-            if option.array == array and option.assignment == assignment:
-                key = (depth, array, assignment)
-                self.learned[key] = np.maximum(option.cycles, cycles)
-                self.cheapest[depth] = np.min(
-                    [self.cycles_of(depth, o) for o in self.options[depth]], axis=0
-                )
-                return
+        depth, option = found
+        self.learned[depth, array, assignment] = np.maximum(option.cycles, cycles)
+        self.cheapest[depth] = np.min(
+            [self.cycles_of(depth, o) for o in self.options[depth]], axis=0
+        )
 
     def learn_energy(self, einsum: str, array: str, assignment: Assignment, energy: Array) -> None:
         """Raise an option's energy to the model's placement-free part of it (the ops at the
@@ -216,18 +213,26 @@ class Chain:
 
         Only the bounds use it; dominance keeps comparing the analytic energy of every node.
         """
+        found = self._option(einsum, array, assignment)
+        if found is None:
+            return
+        depth, option = found
+        key = (depth, array, assignment)
+        self.learned_energy[key] = np.maximum(option.energy, energy)
+        self.energy_raise[id(option)] = self.learned_energy[key] - option.energy
+        self.cheapest_energy[depth] = np.min(
+            [self.energy_of(depth, o) for o in self.options[depth]], axis=0
+        )
+
+    def _option(self, einsum: str, array: str, assignment: Assignment) -> tuple[int, Option] | None:
+        """Return (depth, option) of an einsum's choice of array and spread, if kept."""
         depth = self.index.get(einsum)
         if depth is None:
-            return
+            return None
         for option in self.options[depth]:
             if option.array == array and option.assignment == assignment:
-                key = (depth, array, assignment)
-                self.learned_energy[key] = np.maximum(option.energy, energy)
-                self.energy_raise[id(option)] = self.learned_energy[key] - option.energy
-                self.cheapest_energy[depth] = np.min(
-                    [self.energy_of(depth, o) for o in self.options[depth]], axis=0
-                )
-                return
+                return depth, option
+        return None
 
     def energy_of(self, depth: int, option: Option) -> Array:
         """Return the energy the bounds use for an option of the einsum at ``depth``."""

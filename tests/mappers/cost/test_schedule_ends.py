@@ -3,32 +3,12 @@ stages and pipelined."""
 
 import numpy as np
 import pytest
+from ends_gemm import GEMM, SPEC
 
-from einsum_cascade import load_cascade
 from mappers.cost.model import build_cost_model, evaluate_costs
 from mappers.errors import MappingError
-from mappers.hardware.spec_loader import spec_from_text
 from mappers.mapping.loader import load_mapping, mapping_from_text
 from mappers.mapping.writer import mapping_yaml
-
-GEMM = load_cascade("gemm")
-
-# 4 x 4 PEs, one MAC a cycle, no fill/drain; DRAM moves 16 words (32 bytes) a cycle
-SPEC = spec_from_text(
-    """version: 1
-name: ends
-clock_hz: 1e9
-word_bytes: 2
-levels:
-  - {name: DRAM, bandwidth_bytes_per_s: 32e9, read_energy_pj: 1, write_energy_pj: 1}
-  - {name: L3, size_bytes: 1MiB}
-arrays:
-  - name: pe2d
-    shape: [4, 4]
-    fill_drain: false
-    ops: {mac: {cycles: 1, energy_pj: 1}}
-"""
-)
 
 
 def mapping(schedule="overlapped", place="{DRAM: [A, W, Z], L3: [A, W, Z]}", tiles="{M: 8}"):
