@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import math
+import operator
 import zlib
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -33,7 +34,12 @@ Tree = tuple[Any, ...]
 Monomial = tuple[tuple[str, int], ...]
 Polynomial = dict[Monomial, Fraction]
 
-_ARITHMETIC = ("+", "-", "*", "/")
+_ARITHMETIC: dict[str, Any] = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+}
 _KEEPING = ("ceil", "floor", "sqrt")  # one argument; the result keeps its every name
 
 
@@ -177,14 +183,8 @@ def _build(tree: Tree) -> sympy.Expr:
         return sympy.sympify(functions[tree[1]](*(_build(a) for a in tree[2])))
     if kind == "sympy":
         return tree[1]
-    left, right = _build(tree[1]), _build(tree[2])
-    if kind == "+":
-        return left + right
-    if kind == "-":
-        return left - right
-    if kind == "*":
-        return left * right
-    return left / right
+    result: sympy.Expr = _ARITHMETIC[kind](_build(tree[1]), _build(tree[2]))
+    return result
 
 
 # ------------------------------------------------------------------ hashing
@@ -249,13 +249,8 @@ def _value(tree: Tree) -> Fraction | None:
     left, right = _value(tree[1]), _value(tree[2])
     if left is None or right is None:
         return None
-    if kind == "+":
-        return left + right
-    if kind == "-":
-        return left - right
-    if kind == "*":
-        return left * right
-    return left / right
+    value: Fraction = _ARITHMETIC[kind](left, right)
+    return value
 
 
 def _sympy_hash(expr: sympy.Expr) -> int:

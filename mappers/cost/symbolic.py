@@ -811,52 +811,8 @@ def _check_references(check: Validator, cascade: Cascade, spec: ArchSpec, mappin
                     mapping.span_of(f"place.{level}"),
                     suggest(tensor, tensors),
                 )
-    sized = tuple(lv.name for lv in spec.levels if lv.size_bytes is not None)
-    for rule in mapping.tiles:
-        tile_span = mapping.span_of(f"tiles.{rule.rank}")
-        known = sized if rule.budget_bytes is None else tuple(lv.name for lv in spec.levels)
-        if rule.fit_level is not None and rule.fit_level not in known:
-            check.error(
-                203,
-                f"the tile of {rule.rank} fits level '{rule.fit_level}', which spec "
-                f"'{spec.name}' lacks"
-                + (" or gives no size (state budget_bytes)" if rule.budget_bytes is None else ""),
-                tile_span,
-                suggest(rule.fit_level, known) or f"levels: {', '.join(known)}",
-            )
-        for tensor in rule.tensors:
-            if tensor not in tensors:
-                check.error(
-                    210,
-                    f"the tile of {rule.rank} fits tensor '{tensor}'; cascade "
-                    f"'{cascade.name}' has no such tensor",
-                    tile_span,
-                    suggest(tensor, tensors),
-                )
-    einsums = tuple(e.name for e in cascade.einsums)
-    staged: list[str] = []
-    for group in mapping.schedule.groups:
-        for item in group:
-            name = item if isinstance(item, str) else item.einsum
-            if name not in einsums:
-                check.error(
-                    206,
-                    f"the schedule names einsum '{name}', which cascade '{cascade.name}' lacks",
-                    mapping.span_of("schedule"),
-                    suggest(name, einsums),
-                )
-            elif isinstance(item, str):
-                staged.append(name)
-    if mapping.schedule.groups and mapping.schedule.kind != "sequential":
-        for einsum, _ in mapping.bind:
-            if einsum in einsums and staged.count(einsum) != 1:
-                times = "in no stage" if einsum not in staged else "in several stages"
-                check.error(
-                    208,
-                    f"bound einsum '{einsum}' is {times} of the {mapping.schedule.kind} schedule",
-                    mapping.span_of("schedule"),
-                    "every bound einsum runs in exactly one stage",
-                )
+    _check_tile_rules(check, cascade, spec, mapping)
+    _check_stages(check, cascade, mapping)
     arrays = {a.name: a for a in spec.arrays}
     references: list[tuple[str, str, str]] = [
         (array, dim, f"spatial.{array}") for array, pairs in mapping.spatial for dim, _ in pairs
@@ -883,3 +839,60 @@ def _check_references(check: Validator, cascade: Cascade, spec: ArchSpec, mappin
                 mapping.span_of(where),
                 suggest(dim, dims) or f"dimensions: {', '.join(dims)}",
             )
+
+
+def _check_tile_rules(check: Validator, cascade: Cascade, spec: ArchSpec, mapping: Mapping) -> None:
+    """Record errors for fit tiles naming a level that is not there (or has no size) or a
+    tensor the cascade lacks."""
+    tensors = tuple(t.name for t in cascade.tensors)
+    sized = tuple(lv.name for lv in spec.levels if lv.size_bytes is not None)
+    for rule in mapping.tiles:
+        tile_span = mapping.span_of(f"tiles.{rule.rank}")
+        known = sized if rule.budget_bytes is None else tuple(lv.name for lv in spec.levels)
+        if rule.fit_level is not None and rule.fit_level not in known:
+            check.error(
+                203,
+                f"the tile of {rule.rank} fits level '{rule.fit_level}', which spec "
+                f"'{spec.name}' lacks"
+                + (" or gives no size (state budget_bytes)" if rule.budget_bytes is None else ""),
+                tile_span,
+                suggest(rule.fit_level, known) or f"levels: {', '.join(known)}",
+            )
+        for tensor in rule.tensors:
+            if tensor not in tensors:
+                check.error(
+                    210,
+                    f"the tile of {rule.rank} fits tensor '{tensor}'; cascade "
+                    f"'{cascade.name}' has no such tensor",
+                    tile_span,
+                    suggest(tensor, tensors),
+                )
+
+
+def _check_stages(check: Validator, cascade: Cascade, mapping: Mapping) -> None:
+    """Record errors for schedule stages naming unknown einsums, and for bound einsums that
+    a staged schedule runs in no stage or in several."""
+    einsums = tuple(e.name for e in cascade.einsums)
+    staged: list[str] = []
+    for group in mapping.schedule.groups:
+        for item in group:
+            name = item if isinstance(item, str) else item.einsum
+            if name not in einsums:
+                check.error(
+                    206,
+                    f"the schedule names einsum '{name}', which cascade '{cascade.name}' lacks",
+                    mapping.span_of("schedule"),
+                    suggest(name, einsums),
+                )
+            elif isinstance(item, str):
+                staged.append(name)
+    if mapping.schedule.groups and mapping.schedule.kind != "sequential":
+        for einsum, _ in mapping.bind:
+            if einsum in einsums and staged.count(einsum) != 1:
+                times = "in no stage" if einsum not in staged else "in several stages"
+                check.error(
+                    208,
+                    f"bound einsum '{einsum}' is {times} of the {mapping.schedule.kind} schedule",
+                    mapping.span_of("schedule"),
+                    "every bound einsum runs in exactly one stage",
+                )

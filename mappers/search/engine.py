@@ -766,12 +766,11 @@ class _Search:
             return
         array = str(structure.array_of(name))
         assignment = dict(structure.assignment).get(name, ())
-        per_order = self.least.setdefault((name, array, assignment), {})
-        if order in per_order:
-            return
-        per_order[order] = cycles.reshape(combos, self.count).min(axis=0)
-        if len(per_order) == len(self.orders):
-            self.chain.learn(name, array, assignment, np.min(list(per_order.values()), axis=0))
+        least = self._least_over_orders(
+            self.least, (name, array, assignment), order, cycles, combos
+        )
+        if least is not None:
+            self.chain.learn(name, array, assignment, least)
 
     def learn_energy(
         self, structure: Structure, name: str, order: tuple[str, ...], energy: Array, combos: int
@@ -780,13 +779,28 @@ class _Search:
         :func:`placement_free_energy`) once known under every loop order."""
         array = str(structure.array_of(name))
         assignment = dict(structure.assignment).get(name, ())
-        per_order = self.least_energy.setdefault((name, array, assignment), {})
-        if order in per_order:
-            return
-        per_order[order] = energy.reshape(combos, self.count).min(axis=0)
-        if len(per_order) == len(self.orders):
-            least = np.min(list(per_order.values()), axis=0)
+        key = (name, array, assignment)
+        least = self._least_over_orders(self.least_energy, key, order, energy, combos)
+        if least is not None:
             self.chain.learn_energy(name, array, assignment, least)
+
+    def _least_over_orders(
+        self,
+        store: dict[tuple[str, str, Assignment], dict[tuple[str, ...], Array]],
+        key: tuple[str, str, Assignment],
+        order: tuple[str, ...],
+        values: Array,
+        combos: int,
+    ) -> Array | None:
+        """Record an option's least ``values`` over tiles under one loop order; return the
+        least over every loop order when this call completes them (once), else None."""
+        per_order = store.setdefault(key, {})
+        if order in per_order:
+            return None
+        per_order[order] = values.reshape(combos, self.count).min(axis=0)
+        if len(per_order) < len(self.orders):
+            return None
+        return np.asarray(np.min(list(per_order.values()), axis=0))
 
     def assembled(
         self,

@@ -338,8 +338,8 @@ def write_fusemax_figures(
         linear = tables.get("linear")
         if linear is not None:
             parts.append(("end-to-end", _end_to_end(attention, linear)))
-        for _, table in parts:
-            _relative_to(table, baseline)  # a missing baseline is refused before any drawing
+    # relative to the baseline before any drawing, so a missing baseline is refused here
+    relatives = [(name, _relative_to(table, baseline)) for name, table in parts]
     if sweep is not None:
         _require(sweep, "pe_sweep", ("workload", "pe_dim", "latency_s", "area_um2"))
     utilisation = out / "fusemax-utilisation.png"
@@ -355,7 +355,7 @@ def write_fusemax_figures(
     def relative_figures() -> None:
         if attention is not None:
             colours = _colours(_first_seen(attention["config"]))
-            for name, label, figure in _relative_figures(parts, baseline, colours):
+            for name, label, figure in _relative_figures(relatives, baseline, colours):
                 save_figure(figure, out / f"fusemax-{name}-{label}.png")
 
     _draw_on_two_cores(utilisation_and_sweep, relative_figures)
@@ -653,17 +653,17 @@ def _utilisation_figure(attention: Columns) -> Figure:
 
 
 def _relative_figures(
-    parts: Sequence[tuple[str, Columns]], baseline: str, colours: dict[str, Any]
+    relatives: Sequence[tuple[str, Columns]], baseline: str, colours: dict[str, Any]
 ) -> Iterator[tuple[str, str, Figure]]:
     """Yield ``(scope, "speedup" or "energy", figure)`` for each scope's table relative to
-    ``baseline``: the speedup figure, then the energy figure. Save each before asking for
-    the next: scopes over the same workloads share one figure, drawn again with its bars,
-    labels, title and legend replaced (its panels and ticks are built once)."""
+    ``baseline`` (:func:`_relative_to`): the speedup figure, then the energy figure. Save
+    each before asking for the next: scopes over the same workloads share one figure, drawn
+    again with its bars, labels, title and legend replaced (its panels and ticks are built
+    once)."""
     figure: Figure | None = None
     panels: list[Axes] = []
     shown: list[Any] = []
-    for scope, table in parts:
-        relative = _relative_to(table, baseline)
+    for scope, relative in relatives:
         workloads = _first_seen(relative["workload"])
         if figure is None or workloads != shown:
             figure, panels = _grouped_panels(workloads, 1, (3.2 * len(workloads) + 1.5, 3.9))

@@ -124,6 +124,8 @@ def test_an_unknown_cost_table_is_an_error():
         ("B", "1..8 +0.5", "SW115"),
         ("workload", "[BERT, 4K]", "SW106"),
         ("DRAM.bandwidth_bytes_per_s", "[1e-300]", "SW115"),  # overflowed a divide
+        ("pe2d_pe1d.energy_pj_per_word", "[-1]", "SW115"),  # was a negative energy
+        ("pe2d_pe1d.bandwidth_words_per_cycle", "[0]", "SW115"),  # was a divide by zero
     ],
     ids=lambda v: str(v).replace(" ", ""),
 )
