@@ -149,6 +149,7 @@ class Chain:
         batch: Array,
         pipelined_tiles: Array | None,
         looped: frozenset[str] | None = None,
+        orders: int = 1,
     ) -> None:
         """Prepare every einsum's candidates.
 
@@ -162,6 +163,7 @@ class Chain:
                 schedule is not pipelined).
             looped: the einsums every searched loop order runs once per tile (their
                 dependency paths bound a pipelined tile's critical path); None: none.
+            orders: the searched loop orders (:meth:`learn` gives cycles under each).
         """
         self.cascade, self.spec, self.full, self.batch = cascade, spec, full, batch
         self.einsums = computing_einsums(cascade)
@@ -172,6 +174,7 @@ class Chain:
         }
         self.lists: dict[tuple[tuple[str, str | None], ...], list[str] | None] = {}
         self.rows = batch.shape[0]
+        self.orders = orders
         self.arrays = tuple(a.name for a in spec.arrays)
         self.tiles = pipelined_tiles
         self.counts = ChainCounts()
@@ -201,8 +204,12 @@ class Chain:
             others = math.prod(kept_counts[:k]) * math.prod(raw[k + 1 :])
             self.counts.illegal += illegal * others
             self.counts.dominated += dominated * others
+        # per einsum, per loop order, the least cycles the bounds use of its options
         self.cheapest = [
-            np.min([o.cycles for o in options], axis=0) if options else np.zeros(self.rows)
+            np.broadcast_to(
+                np.min([o.cycles for o in options], axis=0) if options else np.zeros(self.rows),
+                (orders, self.rows),
+            )
             for options in self.options
         ]
         self.cheapest_energy = [
@@ -217,8 +224,8 @@ class Chain:
         self.sizes = {t.name: self._size(t.name) for t in cascade.tensors}
         self.paths = self._path_edges(looped or frozenset())
         self.index = {str(e.name): i for i, e in enumerate(self.einsums)}
-        # an option's cycles as the cost model counts them, least over every loop order and
-        # tile, once known (:meth:`learn`); the analytic cycles until then
+        # an option's cycles as the cost model counts them under each loop order (orders x
+        # rows), least over every tile, once known (:meth:`learn`)
         self.learned: dict[tuple[int, str, Assignment], Array] = {}
         # an option's energy as the cost model charges it without placement, least over
         # every loop order and tile, once known (:meth:`learn_energy`)
@@ -231,7 +238,9 @@ class Chain:
         self.option_arrays = [[self.array_index[o.array] for o in opts] for opts in self.options]
         self.option_cycles = [self._table([o.cycles for o in opts]) for opts in self.options]
         self.option_energy = [self._table([o.energy for o in opts]) for opts in self.options]
-        self.bound_cycles = list(self.option_cycles)
+        self.bound_cycles = [  # options x orders x rows
+            np.repeat(table[:, None, :], orders, axis=1) for table in self.option_cycles
+        ]
         self.raises = [np.zeros_like(table) for table in self.option_cycles]
         # the bounds' learned parts change only in learn and learn_energy: a node keeps what
         # it computed until then
@@ -253,7 +262,7 @@ class Chain:
 
     def _cycle_suffixes(self) -> None:
         """Set, per depth, the largest and the sum of the remaining einsums' cheapest cycles."""
-        zeros = np.zeros(self.rows)
+        zeros = np.zeros((self.orders, self.rows))
         ends = range(len(self.cheapest) + 1)
         self.largest = [np.max([*self.cheapest[d:], zeros], axis=0) for d in ends]
         self.remaining = [sum(self.cheapest[d:], zeros) for d in ends]
@@ -265,17 +274,20 @@ class Chain:
         self.remaining_energy = [sum(self.cheapest_energy[d:], zeros) for d in ends]
 
     def learn(self, einsum: str, array: str, assignment: Assignment, cycles: Array) -> None:
-        """Raise an option's cycles to the model's, least over every loop order and tile.
+        """Raise an option's cycles to the model's under each loop order (``cycles``: orders
+        x rows, in the engine's order of them), least over every tile.
 
         The bounds use them (a filtered einsum's model charges whole folds, more than its
-        present points); dominance keeps comparing the analytic cycles of every node.
+        present points; an einsum spread on a looped rank's variable uses few PEs under
+        that order); dominance keeps comparing the analytic cycles of every node.
         """
         found = self._option(einsum, array, assignment)
         if found is None:
             return
         depth, k = found
         option = self.options[depth][k]
-        self.learned[depth, array, assignment] = np.maximum(option.cycles, cycles)
+        per_order = np.broadcast_to(cycles, (self.orders, self.rows))
+        self.learned[depth, array, assignment] = np.maximum(option.cycles, per_order)
         table = self.bound_cycles[depth].copy()  # nodes may hold rows of the old table
         table[k] = self.learned[depth, array, assignment]
         self.bound_cycles[depth] = table
@@ -321,12 +333,17 @@ class Chain:
         return self.learned_energy.get((depth, option.array, option.assignment), option.energy)
 
     def cycles_of(self, depth: int, option: Option) -> Array:
-        """Return the cycles the bounds use for an option of the einsum at ``depth``."""
-        return self.learned.get((depth, option.array, option.assignment), option.cycles)
+        """Return the cycles (orders x rows) the bounds use for an option of the einsum at
+        ``depth``."""
+        learned = self.learned.get((depth, option.array, option.assignment))
+        if learned is None:
+            return np.broadcast_to(option.cycles, (self.orders, self.rows))
+        return learned
 
     def _bound_loads(self, chosen: tuple[Option, ...]) -> Array:
-        """Return the cycles the bounds use per array (arrays x rows) of chosen options."""
-        loads = np.zeros((len(self.arrays), self.rows))
+        """Return the cycles the bounds use per array (arrays x orders x rows) of chosen
+        options."""
+        loads = np.zeros((len(self.arrays), self.orders, self.rows))
         for depth, option in enumerate(chosen):
             a = self.array_index[option.array]
             loads[a] = loads[a] + self.cycles_of(depth, option)
@@ -349,8 +366,9 @@ class Chain:
 
     def _longest_path(self, cycles: collections.abc.Sequence[Array]) -> Array:
         """Return a lower bound of the longest dependency path through looped einsums, each
-        at ``cycles[i]`` (rows, or structures x rows): placed einsums at their cycles, the
-        others at their cheapest. Cycles are not negative, so a path is longest at an end."""
+        at ``cycles[i]`` (orders x rows, or structures x orders x rows): placed einsums at
+        their cycles, the others at their cheapest. Cycles are not negative, so a path is
+        longest at an end."""
         path: dict[int, Array] = {}
         for i, preds in self.paths:
             if preds:
@@ -361,7 +379,7 @@ class Chain:
             else:
                 path[i] = cycles[i]
         if not path:
-            return np.zeros(self.rows)
+            return np.zeros((self.orders, self.rows))
         longest = path[self.path_ends[0]]
         for i in self.path_ends[1:]:
             longest = np.maximum(longest, path[i])
@@ -431,19 +449,20 @@ class Chain:
         return self._bound(loads, depth, [*cycles, *self.cheapest[len(chosen) :]])
 
     def _bound(self, loads: Array, depth: int, cycles: collections.abc.Sequence[Array]) -> Array:
-        """Return :meth:`compute_bound` of loads (arrays x rows, or structures x arrays x
-        rows) at ``depth``, with every einsum's cycles on the critical path."""
-        busiest = np.maximum(np.max(loads, axis=-2), 0.0)
-        total = loads[..., 0, :]
+        """Return :meth:`compute_bound` of loads (arrays x orders x rows, or structures x
+        arrays x orders x rows) at ``depth``, with every einsum's cycles (orders x rows, or
+        structures x orders x rows) on the critical path: the least over loop orders."""
+        busiest = np.maximum(np.max(loads, axis=-3), 0.0)
+        total = loads[..., 0, :, :]
         for a in range(1, len(self.arrays)):
-            total = total + loads[..., a, :]
+            total = total + loads[..., a, :, :]
         spread = (total + self.remaining[depth]) / len(self.arrays)
         bound = np.maximum(np.maximum(busiest, self.largest[depth]), spread)
         if self.tiles is not None:
             # (T - 1) intervals of at least bound / T, plus one critical path
             slack = np.maximum(bound - self._longest_path(cycles), 0.0)
             bound = bound - slack / self.tiles
-        return np.asarray(bound)
+        return np.asarray(np.min(bound, axis=-2))
 
     def energy_bound(self, energy: Array, depth: int, chosen: tuple[Option, ...] = ()) -> Array:
         """Return a lower bound of energy of every completion of a partial structure:
@@ -561,12 +580,11 @@ class Chain:
         """
         zeros = np.zeros(self.rows)
         empty = np.zeros((len(self.arrays), self.rows))
-        bound = self.compute_bound(empty, 0)
+        bound_loads = np.zeros((len(self.arrays), self.orders, self.rows))
+        bound = self.compute_bound(bound_loads, 0)
         configs = (0,) * len(self.arrays)
-        version, energy_version = self.version, self.energy_version
-        root = _Node(
-            0, (), (), empty, zeros, empty, bound, zeros, version, energy_version, configs, 0
-        )
+        versions = self.version, self.energy_version
+        root = _Node(0, (), (), empty, zeros, bound_loads, bound, zeros, *versions, configs, 0)
         serial = itertools.count()
         heap: list[tuple[float, int, _Node]] = [(0.0, next(serial), root)]
         seen: dict[tuple[object, ...], _Frontier] = {}
@@ -627,7 +645,7 @@ class Chain:
             return []
         picks = np.array([k for k, _, _ in kept])
         on = np.array([a for _, a, _ in kept])
-        loads = np.repeat(node.loads[None], len(kept), axis=0)
+        loads = np.repeat(node.loads[None], len(kept), axis=0)  # analytic: arrays x rows
         loads[np.arange(len(kept)), on] = node.loads[on] + self.option_cycles[depth][picks]
         placed = [self._placed(node, a) for _, a, _ in kept]
         crossing = np.array([c for _, c in placed])

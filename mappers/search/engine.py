@@ -242,6 +242,7 @@ class _Search:
             self.batch,
             None if "overlapped" in schedules or "stages" in schedules else self.batch,
             self._looped(),
+            len(self.orders),
         )
         self.bytes_per_cycle = spec.backing_bandwidth_bytes_per_s / spec.clock_hz
 
@@ -757,7 +758,8 @@ class _Search:
     def learn(
         self, structure: Structure, name: str, order: tuple[str, ...], cycles: Array, combos: int
     ) -> None:
-        """Tell the chain an einsum option's least cycles once known under every loop order.
+        """Tell the chain an einsum option's least cycles under each loop order once known
+        under every one.
 
         Only without systolic fill and drain: then an einsum's cycles do not depend on
         where its operands are read from.
@@ -766,11 +768,11 @@ class _Search:
             return
         array = str(structure.array_of(name))
         assignment = dict(structure.assignment).get(name, ())
-        least = self._least_over_orders(
+        per_order = self._least_per_order(
             self.least, (name, array, assignment), order, cycles, combos
         )
-        if least is not None:
-            self.chain.learn(name, array, assignment, least)
+        if per_order is not None:
+            self.chain.learn(name, array, assignment, per_order)
 
     def learn_energy(
         self, structure: Structure, name: str, order: tuple[str, ...], energy: Array, combos: int
@@ -780,11 +782,11 @@ class _Search:
         array = str(structure.array_of(name))
         assignment = dict(structure.assignment).get(name, ())
         key = (name, array, assignment)
-        least = self._least_over_orders(self.least_energy, key, order, energy, combos)
-        if least is not None:
-            self.chain.learn_energy(name, array, assignment, least)
+        per_order = self._least_per_order(self.least_energy, key, order, energy, combos)
+        if per_order is not None:
+            self.chain.learn_energy(name, array, assignment, np.min(per_order, axis=0))
 
-    def _least_over_orders(
+    def _least_per_order(
         self,
         store: dict[tuple[str, str, Assignment], dict[tuple[str, ...], Array]],
         key: tuple[str, str, Assignment],
@@ -792,15 +794,16 @@ class _Search:
         values: Array,
         combos: int,
     ) -> Array | None:
-        """Record an option's least ``values`` over tiles under one loop order; return the
-        least over every loop order when this call completes them (once), else None."""
+        """Record an option's least ``values`` over tiles under one loop order; return them
+        under every loop order (orders x rows, in :attr:`orders`' order) when this call
+        completes them (once), else None."""
         per_order = store.setdefault(key, {})
         if order in per_order:
             return None
         per_order[order] = values.reshape(combos, self.count).min(axis=0)
         if len(per_order) < len(self.orders):
             return None
-        return np.asarray(np.min(list(per_order.values()), axis=0))
+        return np.array([per_order[o] for o in self.orders])
 
     def assembled(
         self,
