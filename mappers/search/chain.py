@@ -252,6 +252,7 @@ class Chain:
         # memo tables of the search (see _grow and _placed)
         self.grown: dict[tuple[int, int, int], int] = {}
         self.configs: list[tuple[tuple[int, int], ...]] = [()]
+        self.dim_states: list[tuple[_DimState, ...]] = [()]  # per configuration, per dimension
         self.parts: list[int] = [0]
         self.part_ids: dict[tuple[tuple[tuple[str, ...], Assignment], ...], int] = {(): 0}
         self.placed: dict[tuple[int, int], tuple[int, Array]] = {}
@@ -521,11 +522,19 @@ class Chain:
         grown = self.grown.get(key)
         if grown is None:
             held = (*self.configs[config], (depth, k))
-            on_array = [(self.einsums[d], self.options[d][j]) for d, j in held]
-            dims = self.spec.array(self.options[depth][k].array).dims
-            if all(self._dimension_list(on_array, dim) is not None for dim in dims):
+            option = self.options[depth][k]
+            dims = self.spec.array(option.array).dims
+            before = self.dim_states[config] if config else (_DimState(),) * len(dims)
+            spread = dict(option.assignment)
+            variables = frozenset(self.variables[self.einsums[depth].name])
+            states = tuple(
+                _grown(b, spread.get(dim), variables) for b, dim in zip(before, dims, strict=True)
+            )
+            if all(state is not None for state in states):
+                on_array = [(self.einsums[d], self.options[d][j]) for d, j in held]
                 grown = len(self.configs)
                 self.configs.append(held)
+                self.dim_states.append(tuple(s for s in states if s is not None))
                 part = tuple(sorted((self.variable_key[e.name], o.assignment) for e, o in on_array))
                 self.parts.append(self.part_ids.setdefault(part, len(self.part_ids)))
             else:
@@ -736,6 +745,46 @@ def _spreads(variables: tuple[str, ...], dims: int) -> list[tuple[str | None, ..
                     row[position] = variable
                 out.append(tuple(row))
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class _DimState:
+    """What decides whether one array dimension's candidate list can give each einsum on
+    the array its spread (:func:`_dimension_list`): the variables spread on it, the
+    variables of the einsums spreading none on it, and per spreading einsum its variable
+    and its variables."""
+
+    spread: frozenset[str] = frozenset()
+    unspread: frozenset[str] = frozenset()
+    spreaders: tuple[tuple[str, frozenset[str]], ...] = ()
+
+
+def _grown(state: _DimState, variable: str | None, variables: frozenset[str]) -> _DimState | None:
+    """Return a dimension's state with one more einsum (``variables``) spreading
+    ``variable`` (or none) on it; None when no candidate list expresses them all.
+
+    A list exists when no einsum spreading none iterates over a spread variable and the
+    constraints "an einsum's variable precedes the other spread variables it iterates
+    over" have no cycle (then :func:`candidate_list` sorts them).
+    """
+    if variable is None:
+        if state.spread & variables:
+            return None
+        return _DimState(state.spread, state.unspread | variables, state.spreaders)
+    if variable in state.unspread:
+        return None
+    spread = state.spread | {variable}
+    spreaders = (*state.spreaders, (variable, variables))
+    after = {v: {o for c, vs in spreaders if c == v for o in vs & spread} - {v} for v in spread}
+    while after:  # peel variables that precede none left: all are peeled iff no cycle
+        last = [v for v, later in after.items() if not later]
+        if not last:
+            return None
+        for v in last:
+            del after[v]
+        for later in after.values():
+            later.difference_update(last)
+    return _DimState(spread, state.unspread, spreaders)
 
 
 def _dimension_list(
