@@ -231,9 +231,14 @@ class _Search:
         self.least: dict[tuple[str, str, Assignment], dict[tuple[str, ...], Array]] = {}
         self.least_energy: dict[tuple[str, str, Assignment], dict[tuple[str, ...], Array]] = {}
         self.pipelines: dict[tuple[str, ...], tuple[tuple[str, ...], Pipeline | None]] = {}
+        self.setups: dict[
+            tuple[tuple[str, str], ...],
+            tuple[dict[str, tuple[Placement, ...]], dict[str, Placement]],
+        ] = {}
         kinds = ("generated", "illegal", "dominated", "bounded", "evaluated", "unexplored")
         self.cand_rows = {k: np.zeros(self.points, dtype=np.int64) for k in kinds}
         self.stopped = False
+        self.incumbent_of: tuple[tuple[object, ...], tuple[Array, Array]] | None = None
         self.chain = Chain(
             cascade,
             self.table_spec,
@@ -350,20 +355,37 @@ class _Search:
         return self.stopped
 
     def incumbent(self) -> tuple[Array, Array]:
-        primary = np.full(self.count, np.inf)
-        secondary = np.full(self.count, np.inf)
-        for point, entries in enumerate(self.best):
-            if len(entries) >= self.keep:
-                rows = self.point_of == point
-                primary[rows], secondary[rows] = entries[-1].placed.key
-        return primary, secondary
+        """Return per row the objective key a candidate must beat: its point's last kept
+        mapping's, or infinity while the point keeps fewer than ``keep`` (recomputed only
+        when a point's last kept mapping changes)."""
+        last = tuple(
+            entries[-1].placed.key if len(entries) >= self.keep else None for entries in self.best
+        )
+        if self.incumbent_of is None or self.incumbent_of[0] != last:
+            primary = np.full(self.count, np.inf)
+            secondary = np.full(self.count, np.inf)
+            for point, key in enumerate(last):
+                if key is not None:
+                    rows = self.point_of == point
+                    primary[rows], secondary[rows] = key
+            primary.setflags(write=False)
+            secondary.setflags(write=False)
+            self.incumbent_of = (last, (primary, secondary))
+        return self.incumbent_of[1]
 
     def worse(self, latency: Array, energy: Array, primary: Array, secondary: Array) -> Array:
-        out = np.zeros(self.count, dtype=bool)
-        for row in range(self.count):
-            key = objective_pair(self.objective, float(latency[row]), float(energy[row]))
-            out[row] = not better(key, (float(primary[row]), float(secondary[row])), TOLERANCE)
-        return out
+        """Return per row whether (latency, energy) does not beat the incumbent key:
+        :func:`mappers.search.placement.better` negated, on whole rows at once."""
+        if self.objective == "latency":
+            first, second = latency, energy
+        elif self.objective == "energy":
+            first, second = energy, latency
+        else:
+            first, second = latency * energy, latency
+        beats = (first < primary * (1 - TOLERANCE)) | (
+            (first <= primary * (1 + TOLERANCE)) & (second < secondary)
+        )
+        return np.asarray(~beats)
 
     def memory_bound(self, compute: Array) -> Array:
         memory = self.chain.compulsory_words * self.spec.word_bytes / self.bytes_per_cycle
@@ -471,7 +493,18 @@ class _Search:
     def placement_setup(
         self, structure: Structure
     ) -> tuple[dict[str, tuple[Placement, ...]], dict[str, Placement]]:
-        bind = dict(structure.bind)
+        """Return every tensor's placement options (base first) and the base placement.
+
+        They depend on the binding alone, so structures that differ only in their spreads
+        or loop order share them.
+        """
+        if structure.bind not in self.setups:
+            self.setups[structure.bind] = self._placement_setup(dict(structure.bind))
+        return self.setups[structure.bind]
+
+    def _placement_setup(
+        self, bind: dict[str, str]
+    ) -> tuple[dict[str, tuple[Placement, ...]], dict[str, Placement]]:
         options = dict(placement_options(self.cascade, self.spec, bind))
         for name, choices in options.items():
             # registers first: the base costs no level access (a link's words cost energy:
