@@ -26,12 +26,20 @@ Bounds (valid for every completion, every tile, placement and loop order):
   dependency path through the einsums every searched loop order runs once per tile),
   so it keeps ``L - max(L - path, 0) / T`` of a load ``L``, least at the fewest tiles.
   An option's cycles are its analytic ones (present points) until the engine has costed
-  it under every loop order (:meth:`Chain.learn`): then the model's least over every
-  loop order and tile (a filter's folds charge more than its present points);
+  it under every loop order (:meth:`Chain.learn`): then, per loop order, the model's
+  least over tiles (a filter's folds charge more than its present points; a spread over
+  the variable of a looped rank uses few PEs under that order). The bound is taken under
+  each loop order with that order's cycles, and is the least over orders: a mapping runs
+  all its einsums under one order;
 * memory: inputs read and outputs written once;
 * energy: compute energy, the compulsory traffic at the cheapest word energy, and each
   intermediate whose producer and a reader sit on different arrays written and read
   once at the cheapest level's word energies.
+
+A node keeps its loads and bounds (arrays x orders x rows) until learning changes them; a
+node's children are bounded together, and expressibility, states and crossings are
+memoized per array configuration and binding prefix: the decisions are those of computing
+everything afresh per node.
 """
 
 from __future__ import annotations
