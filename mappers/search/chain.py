@@ -94,18 +94,20 @@ class ChainCounts:
 class _Node:
     """A partial structure: its first ``depth`` options and what its bounds are made of.
 
-    ``loads`` (arrays x rows) and ``energy`` are analytic (dominance compares them);
-    ``bound_loads``, ``bound`` (the compute bound) and ``raised`` (the learned energy above
-    the analytic) hold what was learned at ``version`` and ``energy_version``.
+    ``analytic`` (its loads, arrays x rows, then its energy) is what dominance compares;
+    ``bound_loads``, ``bound`` (the compute bound), ``path`` (the critical path it takes;
+    None unpipelined) and ``raised`` (the learned energy above the analytic) hold what was
+    learned at ``version`` and ``energy_version``.
     """
 
     depth: int
     chosen: tuple[Option, ...]
     picks: tuple[int, ...]  # the chosen options' indices
-    loads: Array
-    energy: Array
+    analytic: Array
+    energy: Array  # the tail of ``analytic``
     bound_loads: Array
     bound: Array
+    path: Array | None
     raised: Array
     version: int
     energy_version: int
@@ -249,6 +251,10 @@ class Chain:
         self.bound_cycles = [  # options x orders x rows
             np.repeat(table[:, None, :], orders, axis=1) for table in self.option_cycles
         ]
+        # what an option adds to a node's analytic row (its cycles on its array's loads, its
+        # energy) and to its bound loads (arrays x orders x rows): zeros elsewhere
+        self.option_rows = [self._rows(d) for d in range(len(self.options))]
+        self.bound_deltas = [self._deltas(d) for d in range(len(self.options))]
         self.raises = [np.zeros_like(table) for table in self.option_cycles]
         # the bounds' learned parts change only in learn and learn_energy: a node keeps what
         # it computed until then
@@ -257,6 +263,8 @@ class Chain:
         self._energy_suffixes()
         ends = {i for i, _ in self.paths} - {p for _, preds in self.paths for p in preds}
         self.path_ends = tuple(i for i, _ in self.paths if i in ends)
+        # from this depth on, every looped einsum is placed: a node's children take its path
+        self.path_placed = max((i + 1 for i, _ in self.paths), default=0)
         # memo tables of the search (see _grow and _placed)
         self.grown: dict[tuple[int, int, int], int] = {}
         self.configs: list[tuple[tuple[int, int], ...]] = [()]
@@ -268,6 +276,20 @@ class Chain:
 
     def _table(self, rows: list[Array]) -> Array:
         return np.array(rows, dtype=float).reshape(len(rows), self.rows)
+
+    def _rows(self, depth: int) -> Array:
+        arrays = len(self.arrays)
+        rows = np.zeros((len(self.options[depth]), (arrays + 1) * self.rows))
+        for k, a in enumerate(self.option_arrays[depth]):
+            rows[k, a * self.rows : (a + 1) * self.rows] = self.option_cycles[depth][k]
+            rows[k, arrays * self.rows :] = self.option_energy[depth][k]
+        return rows
+
+    def _deltas(self, depth: int) -> Array:
+        table = self.bound_cycles[depth]
+        deltas = np.zeros((len(table), len(self.arrays), self.orders, self.rows))
+        deltas[np.arange(len(table)), self.option_arrays[depth]] = table
+        return deltas
 
     def _cycle_suffixes(self) -> None:
         """Set, per depth, the largest and the sum of the remaining einsums' cheapest cycles."""
@@ -300,6 +322,7 @@ class Chain:
         table = self.bound_cycles[depth].copy()  # nodes may hold rows of the old table
         table[k] = self.learned[depth, array, assignment]
         self.bound_cycles[depth] = table
+        self.bound_deltas[depth] = self._deltas(depth)
         self.cheapest[depth] = np.min(table, axis=0)
         self._cycle_suffixes()
         self.version += 1
@@ -454,24 +477,31 @@ class Chain:
     def compute_bound(self, loads: Array, depth: int, chosen: tuple[Option, ...] = ()) -> Array:
         """Return a lower bound of compute cycles of every completion of a partial structure
         (``chosen``: its first ``depth`` options; ``loads``: :meth:`_bound_loads` of them)."""
-        cycles = [self.cycles_of(i, o) for i, o in enumerate(chosen)]
-        return self._bound(loads, depth, [*cycles, *self.cheapest[len(chosen) :]])
+        return self._bound(loads, depth, self._path(chosen))
 
-    def _bound(self, loads: Array, depth: int, cycles: collections.abc.Sequence[Array]) -> Array:
+    def _path(self, chosen: tuple[Option, ...]) -> Array | None:
+        """Return the critical path's bound (:meth:`_longest_path`) of a partial structure
+        (None unpipelined)."""
+        if self.tiles is None:
+            return None
+        cycles = [self.cycles_of(i, o) for i, o in enumerate(chosen)]
+        return self._longest_path([*cycles, *self.cheapest[len(chosen) :]])
+
+    def _bound(self, loads: Array, depth: int, path: Array | None) -> Array:
         """Return :meth:`compute_bound` of loads (arrays x orders x rows, or structures x
-        arrays x orders x rows) at ``depth``, with every einsum's cycles (orders x rows, or
-        structures x orders x rows) on the critical path: the least over loop orders."""
-        busiest = np.maximum(np.max(loads, axis=-3), 0.0)
+        arrays x orders x rows) at ``depth`` with a critical path's bound (orders x rows, or
+        structures x orders x rows; None unpipelined): the least over loop orders."""
+        busiest = loads.max(axis=-3)  # loads are not negative
         total = loads[..., 0, :, :]
         for a in range(1, len(self.arrays)):
             total = total + loads[..., a, :, :]
         spread = (total + self.remaining[depth]) / len(self.arrays)
         bound = np.maximum(np.maximum(busiest, self.largest[depth]), spread)
-        if self.tiles is not None:
+        if path is not None and self.tiles is not None:
             # (T - 1) intervals of at least bound / T, plus one critical path
-            slack = np.maximum(bound - self._longest_path(cycles), 0.0)
+            slack = np.maximum(bound - path, 0.0)
             bound = bound - slack / self.tiles
-        return np.asarray(np.min(bound, axis=-2))
+        return np.asarray(bound.min(axis=-2))
 
     def energy_bound(self, energy: Array, depth: int, chosen: tuple[Option, ...] = ()) -> Array:
         """Return a lower bound of energy of every completion of a partial structure:
@@ -565,7 +595,8 @@ class Chain:
         """Recompute a node's learned bound parts if learning changed them since."""
         if node.version != self.version:
             node.bound_loads = self._bound_loads(node.chosen)
-            node.bound = self.compute_bound(node.bound_loads, node.depth, node.chosen)
+            node.path = self._path(node.chosen)
+            node.bound = self._bound(node.bound_loads, node.depth, node.path)
             node.version = self.version
         if node.energy_version != self.energy_version:
             node.raised = self._raised(node.chosen)
@@ -596,12 +627,15 @@ class Chain:
             stop: returns True when the search must stop (the budget is spent).
         """
         zeros = np.zeros(self.rows)
-        empty = np.zeros((len(self.arrays), self.rows))
+        analytic = np.zeros((len(self.arrays) + 1) * self.rows)
         bound_loads = np.zeros((len(self.arrays), self.orders, self.rows))
-        bound = self.compute_bound(bound_loads, 0)
-        configs = (0,) * len(self.arrays)
-        versions = self.version, self.energy_version
-        root = _Node(0, (), (), empty, zeros, bound_loads, bound, zeros, *versions, configs, 0)
+        path = self._path(())
+        bound = self._bound(bound_loads, 0, path)
+        configs, versions = (0,) * len(self.arrays), (self.version, self.energy_version)
+        energy = analytic[len(self.arrays) * self.rows :]
+        root = _Node(
+            0, (), (), analytic, energy, bound_loads, bound, path, zeros, *versions, configs, 0
+        )
         serial = itertools.count()
         heap: list[tuple[float, int, _Node]] = [(0.0, next(serial), root)]
         seen: dict[tuple[object, ...], _Frontier] = {}
@@ -660,36 +694,34 @@ class Chain:
             kept.append((k, a, (*node.configs[:a], grown, *node.configs[a + 1 :])))
         if not kept:
             return []
-        picks = np.array([k for k, _, _ in kept])
-        on = np.array([a for _, a, _ in kept])
-        loads = np.repeat(node.loads[None], len(kept), axis=0)  # analytic: arrays x rows
-        loads[np.arange(len(kept)), on] = node.loads[on] + self.option_cycles[depth][picks]
+        picks = [k for k, _, _ in kept]
         placed = [self._placed(node, a) for _, a, _ in kept]
-        crossing = np.array([c for _, c in placed])
-        spent = node.energy + self.option_energy[depth][picks] + crossing
-        frontier_rows = np.concatenate((loads.reshape(len(kept), -1), spent), axis=1)
+        analytic = node.analytic + self.option_rows[depth][picks]
+        tail = len(self.arrays) * self.rows
+        analytic[:, tail:] += np.array([c for _, c in placed])  # (energy + option) + crossing
         survivors = []
         for s, (_, a, configs) in enumerate(kept):
             state = (depth + 1, a, tuple(self.parts[c] for c in configs))
             frontier = seen.get(state)
             if frontier is None:
-                frontier = seen[state] = _Frontier(frontier_rows.shape[1])
-            if frontier.dominates(frontier_rows[s]):
+                frontier = seen[state] = _Frontier(analytic.shape[1])
+            if frontier.dominates(analytic[s]):
                 self.counts.dominated += below
                 continue
-            frontier.add(frontier_rows[s])
+            frontier.add(analytic[s])
             survivors.append(s)
         if not survivors:
             return []
-        index = np.array(survivors)
-        picks, on, count = picks[index], on[index], len(survivors)
-        bound_loads = np.repeat(node.bound_loads[None], count, axis=0)
-        bound_loads[np.arange(count), on] = node.bound_loads[on] + self.bound_cycles[depth][picks]
-        cycles = [self.bound_cycles[d][j] for d, j in enumerate(node.picks)]
-        cycles += [self.bound_cycles[depth][picks], *self.cheapest[depth + 1 :]]
-        bounds = self._bound(bound_loads, depth + 1, cycles)
-        priorities = np.min(bounds / scale, axis=1)
-        raised = node.raised + self.raises[depth][picks]
+        chosen = [picks[s] for s in survivors]
+        bound_loads = node.bound_loads + self.bound_deltas[depth][chosen]
+        path = node.path  # every looped einsum placed: the children's path is the node's
+        if self.tiles is not None and depth < self.path_placed:
+            cycles = [self.bound_cycles[d][j] for d, j in enumerate(node.picks)]
+            cycles += [self.bound_cycles[depth][chosen], *self.cheapest[depth + 1 :]]
+            path = self._longest_path(cycles)
+        bounds = self._bound(bound_loads, depth + 1, path)
+        priorities = (bounds / scale).min(axis=1)
+        raised = node.raised + self.raises[depth][chosen]
         out = []
         for j, s in enumerate(survivors):
             k, _, configs = kept[s]
@@ -697,10 +729,11 @@ class Chain:
                 depth + 1,
                 (*node.chosen, options[k]),
                 (*node.picks, k),
-                loads[s],
-                spent[s],
+                analytic[s],
+                analytic[s, tail:],
                 bound_loads[j],
                 bounds[j],
+                path if path is None or path.ndim == 2 else path[j],
                 raised[j],
                 self.version,
                 self.energy_version,
