@@ -38,9 +38,10 @@ Bounds (valid for every completion, every tile, placement and loop order):
   once at the cheapest level's word energies.
 
 A node keeps its loads and bounds (arrays x orders x rows) until learning changes them; a
-node's children are bounded together, and expressibility, states and crossings are
-memoized per array configuration and binding prefix: the decisions are those of computing
-everything afresh per node.
+node's children are bounded together (once every looped einsum is placed, with the node's
+critical path), and expressibility, states and crossings are memoized per array
+configuration and binding prefix: the decisions are those of computing everything afresh
+per node.
 """
 
 from __future__ import annotations
