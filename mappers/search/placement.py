@@ -157,8 +157,8 @@ class PlacementSearch:
             range(len(tensors)),
             key=lambda i: (any(d is not None for d in tensors[i].deltas[1:]), i),
         )
-        # per option, the rows where its words alone fit its pool (no placement with it
-        # fits elsewhere: buffers only fill)
+        # per option, the rows where its words alone fit its pool (at the others, no
+        # placement taking it fits: buffers only fill)
         self.fits_alone = [
             [
                 np.ones(rows, dtype=bool)
@@ -194,6 +194,9 @@ class PlacementSearch:
         ends early. Returns whether the row was searched to the end.
         """
         search = _RowSearch(self, row, base, timing, bytes_per_cycle, clock, best, keep, stop)
+        if not all(any(fits) for fits in search.fits_alone):
+            self.counts.illegal[row] += search.below[0]  # a tensor overflows wherever it goes
+            return True
         try:
             search.visit(0, base[0], base[1], base[2])
         except _BudgetSpentError:
