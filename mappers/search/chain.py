@@ -26,12 +26,20 @@ Bounds (valid for every completion, every tile, placement and loop order):
   dependency path through the einsums every searched loop order runs once per tile),
   so it keeps ``L - max(L - path, 0) / T`` of a load ``L``, least at the fewest tiles.
   An option's cycles are its analytic ones (present points) until the engine has costed
-  it under every loop order (:meth:`Chain.learn`): then the model's least over every
-  loop order and tile (a filter's folds charge more than its present points);
+  it under every loop order (:meth:`Chain.learn`): then, per loop order, the model's
+  least over tiles (a filter's folds charge more than its present points; a spread over
+  the variable of a looped rank uses few PEs under that order). The bound is taken under
+  each loop order with that order's cycles, and is the least over orders: a mapping runs
+  all its einsums under one order;
 * memory: inputs read and outputs written once;
 * energy: compute energy, the compulsory traffic at the cheapest word energy, and each
   intermediate whose producer and a reader sit on different arrays written and read
   once at the cheapest level's word energies.
+
+A node keeps its loads and bounds (arrays x orders x rows) until learning changes them; a
+node's children are bounded together, and expressibility, states and crossings are
+memoized per array configuration and binding prefix: the decisions are those of computing
+everything afresh per node.
 """
 
 from __future__ import annotations
@@ -40,7 +48,7 @@ import collections.abc
 import heapq
 import itertools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -82,14 +90,47 @@ class ChainCounts:
     yielded: int = 0
 
 
-@dataclass(order=True, slots=True)
+@dataclass(slots=True)
 class _Node:
-    priority: float
-    serial: int
-    depth: int = field(compare=False)
-    chosen: tuple[Option, ...] = field(compare=False)
-    loads: dict[str, Array] = field(compare=False)
-    energy: Array = field(compare=False)
+    """A partial structure: its first ``depth`` options and what its bounds are made of.
+
+    ``loads`` (arrays x rows) and ``energy`` are analytic (dominance compares them);
+    ``bound_loads``, ``bound`` (the compute bound) and ``raised`` (the learned energy above
+    the analytic) hold what was learned at ``version`` and ``energy_version``.
+    """
+
+    depth: int
+    chosen: tuple[Option, ...]
+    picks: tuple[int, ...]  # the chosen options' indices
+    loads: Array
+    energy: Array
+    bound_loads: Array
+    bound: Array
+    raised: Array
+    version: int
+    energy_version: int
+    configs: tuple[int, ...]  # per array, the einsums and spreads on it (see Chain._grow)
+    bind: int  # the arrays of the chosen options (see Chain._placed)
+
+
+class _Frontier:
+    """The analytic loads and energy (one row each) of the nodes kept in one state."""
+
+    __slots__ = ("count", "rows")
+
+    def __init__(self, width: int) -> None:
+        self.rows = np.empty((2, width))
+        self.count = 0
+
+    def dominates(self, row: Array) -> bool:
+        """Return whether a kept node is no higher than ``row`` everywhere."""
+        return self.count > 0 and bool(np.any(np.all(self.rows[: self.count] <= row, axis=1)))
+
+    def add(self, row: Array) -> None:
+        if self.count == len(self.rows):
+            self.rows = np.concatenate((self.rows, np.empty_like(self.rows)))
+        self.rows[self.count] = row
+        self.count += 1
 
 
 def _word_energy(spec: ArchSpec) -> tuple[float, float, float]:
@@ -116,6 +157,7 @@ class Chain:
         batch: Array,
         pipelined_tiles: Array | None,
         looped: frozenset[str] | None = None,
+        orders: int = 1,
     ) -> None:
         """Prepare every einsum's candidates.
 
@@ -129,6 +171,7 @@ class Chain:
                 schedule is not pipelined).
             looped: the einsums every searched loop order runs once per tile (their
                 dependency paths bound a pipelined tile's critical path); None: none.
+            orders: the searched loop orders (:meth:`learn` gives cycles under each).
         """
         self.cascade, self.spec, self.full, self.batch = cascade, spec, full, batch
         self.einsums = computing_einsums(cascade)
@@ -139,6 +182,7 @@ class Chain:
         }
         self.lists: dict[tuple[tuple[str, str | None], ...], list[str] | None] = {}
         self.rows = batch.shape[0]
+        self.orders = orders
         self.arrays = tuple(a.name for a in spec.arrays)
         self.tiles = pipelined_tiles
         self.counts = ChainCounts()
@@ -168,8 +212,12 @@ class Chain:
             others = math.prod(kept_counts[:k]) * math.prod(raw[k + 1 :])
             self.counts.illegal += illegal * others
             self.counts.dominated += dominated * others
+        # per einsum, per loop order, the least cycles the bounds use of its options
         self.cheapest = [
-            np.min([o.cycles for o in options], axis=0) if options else np.zeros(self.rows)
+            np.broadcast_to(
+                np.min([o.cycles for o in options], axis=0) if options else np.zeros(self.rows),
+                (orders, self.rows),
+            )
             for options in self.options
         ]
         self.cheapest_energy = [
@@ -184,28 +232,77 @@ class Chain:
         self.sizes = {t.name: self._size(t.name) for t in cascade.tensors}
         self.paths = self._path_edges(looped or frozenset())
         self.index = {str(e.name): i for i, e in enumerate(self.einsums)}
-        # an option's cycles as the cost model counts them, least over every loop order and
-        # tile, once known (:meth:`learn`); the analytic cycles until then
+        # an option's cycles as the cost model counts them under each loop order (orders x
+        # rows), least over every tile, once known (:meth:`learn`)
         self.learned: dict[tuple[int, str, Assignment], Array] = {}
         # an option's energy as the cost model charges it without placement, least over
         # every loop order and tile, once known (:meth:`learn_energy`)
         self.learned_energy: dict[tuple[int, str, Assignment], Array] = {}
         self.energy_raise: dict[int, Array] = {}  # by id of the option: learned - analytic
+        # the options of each einsum as tables (options x rows) for the search's node work:
+        # their arrays (indices into ``arrays``), analytic cycles and energy, the cycles the
+        # bounds use (learned or analytic) and the learned energy raise
+        self.array_index = {name: i for i, name in enumerate(self.arrays)}
+        self.option_arrays = [[self.array_index[o.array] for o in opts] for opts in self.options]
+        self.option_cycles = [self._table([o.cycles for o in opts]) for opts in self.options]
+        self.option_energy = [self._table([o.energy for o in opts]) for opts in self.options]
+        self.bound_cycles = [  # options x orders x rows
+            np.repeat(table[:, None, :], orders, axis=1) for table in self.option_cycles
+        ]
+        self.raises = [np.zeros_like(table) for table in self.option_cycles]
+        # the bounds' learned parts change only in learn and learn_energy: a node keeps what
+        # it computed until then
+        self.version = self.energy_version = 0
+        self._cycle_suffixes()
+        self._energy_suffixes()
+        ends = {i for i, _ in self.paths} - {p for _, preds in self.paths for p in preds}
+        self.path_ends = tuple(i for i, _ in self.paths if i in ends)
+        # memo tables of the search (see _grow and _placed)
+        self.grown: dict[tuple[int, int, int], int] = {}
+        self.configs: list[tuple[tuple[int, int], ...]] = [()]
+        self.dim_states: list[tuple[_DimState, ...]] = [()]  # per configuration, per dimension
+        self.parts: list[int] = [0]
+        self.part_ids: dict[tuple[tuple[tuple[str, ...], Assignment], ...], int] = {(): 0}
+        self.placed: dict[tuple[int, int], tuple[int, Array]] = {}
+        self.canonical_first = [[self._canonical((), o) for o in opts] for opts in self.options]
+
+    def _table(self, rows: list[Array]) -> Array:
+        return np.array(rows, dtype=float).reshape(len(rows), self.rows)
+
+    def _cycle_suffixes(self) -> None:
+        """Set, per depth, the largest and the sum of the remaining einsums' cheapest cycles."""
+        zeros = np.zeros((self.orders, self.rows))
+        ends = range(len(self.cheapest) + 1)
+        self.largest = [np.max([*self.cheapest[d:], zeros], axis=0) for d in ends]
+        self.remaining = [sum(self.cheapest[d:], zeros) for d in ends]
+
+    def _energy_suffixes(self) -> None:
+        """Set, per depth, the sum of the remaining einsums' cheapest energy."""
+        zeros = np.zeros(self.rows)
+        ends = range(len(self.cheapest_energy) + 1)
+        self.remaining_energy = [sum(self.cheapest_energy[d:], zeros) for d in ends]
 
     def learn(self, einsum: str, array: str, assignment: Assignment, cycles: Array) -> None:
-        """Raise an option's cycles to the model's, least over every loop order and tile.
+        """Raise an option's cycles to the model's under each loop order (``cycles``: orders
+        x rows, in the engine's order of them), least over every tile.
 
         The bounds use them (a filtered einsum's model charges whole folds, more than its
-        present points); dominance keeps comparing the analytic cycles of every node.
+        present points; an einsum spread on a looped rank's variable uses few PEs under
+        that order); dominance keeps comparing the analytic cycles of every node.
         """
         found = self._option(einsum, array, assignment)
         if found is None:
             return
-        depth, option = found
-        self.learned[depth, array, assignment] = np.maximum(option.cycles, cycles)
-        self.cheapest[depth] = np.min(
-            [self.cycles_of(depth, o) for o in self.options[depth]], axis=0
-        )
+        depth, k = found
+        option = self.options[depth][k]
+        per_order = np.broadcast_to(cycles, (self.orders, self.rows))
+        self.learned[depth, array, assignment] = np.maximum(option.cycles, per_order)
+        table = self.bound_cycles[depth].copy()  # nodes may hold rows of the old table
+        table[k] = self.learned[depth, array, assignment]
+        self.bound_cycles[depth] = table
+        self.cheapest[depth] = np.min(table, axis=0)
+        self._cycle_suffixes()
+        self.version += 1
 
     def learn_energy(self, einsum: str, array: str, assignment: Assignment, energy: Array) -> None:
         """Raise an option's energy to the model's placement-free part of it (the ops at the
@@ -216,22 +313,28 @@ class Chain:
         found = self._option(einsum, array, assignment)
         if found is None:
             return
-        depth, option = found
+        depth, k = found
+        option = self.options[depth][k]
         key = (depth, array, assignment)
         self.learned_energy[key] = np.maximum(option.energy, energy)
         self.energy_raise[id(option)] = self.learned_energy[key] - option.energy
+        table = self.raises[depth].copy()
+        table[k] = self.energy_raise[id(option)]
+        self.raises[depth] = table
         self.cheapest_energy[depth] = np.min(
             [self.energy_of(depth, o) for o in self.options[depth]], axis=0
         )
+        self._energy_suffixes()
+        self.energy_version += 1
 
-    def _option(self, einsum: str, array: str, assignment: Assignment) -> tuple[int, Option] | None:
-        """Return (depth, option) of an einsum's choice of array and spread, if kept."""
+    def _option(self, einsum: str, array: str, assignment: Assignment) -> tuple[int, int] | None:
+        """Return (depth, index) of an einsum's choice of array and spread, if kept."""
         depth = self.index.get(einsum)
         if depth is None:
             return None
-        for option in self.options[depth]:
+        for k, option in enumerate(self.options[depth]):
             if option.array == array and option.assignment == assignment:
-                return depth, option
+                return depth, k
         return None
 
     def energy_of(self, depth: int, option: Option) -> Array:
@@ -239,13 +342,20 @@ class Chain:
         return self.learned_energy.get((depth, option.array, option.assignment), option.energy)
 
     def cycles_of(self, depth: int, option: Option) -> Array:
-        """Return the cycles the bounds use for an option of the einsum at ``depth``."""
-        return self.learned.get((depth, option.array, option.assignment), option.cycles)
+        """Return the cycles (orders x rows) the bounds use for an option of the einsum at
+        ``depth``."""
+        learned = self.learned.get((depth, option.array, option.assignment))
+        if learned is None:
+            return np.broadcast_to(option.cycles, (self.orders, self.rows))
+        return learned
 
-    def _bound_loads(self, chosen: tuple[Option, ...]) -> dict[str, Array]:
-        loads = {a: np.zeros(self.rows) for a in self.arrays}
+    def _bound_loads(self, chosen: tuple[Option, ...]) -> Array:
+        """Return the cycles the bounds use per array (arrays x orders x rows) of chosen
+        options."""
+        loads = np.zeros((len(self.arrays), self.orders, self.rows))
         for depth, option in enumerate(chosen):
-            loads[option.array] = loads[option.array] + self.cycles_of(depth, option)
+            a = self.array_index[option.array]
+            loads[a] = loads[a] + self.cycles_of(depth, option)
         return loads
 
     def _path_edges(self, looped: frozenset[str]) -> tuple[tuple[int, tuple[int, ...]], ...]:
@@ -263,17 +373,26 @@ class Chain:
                 done.add(name)
         return tuple(out)
 
-    def _longest_path(self, chosen: tuple[Option, ...]) -> Array:
-        """Return a lower bound of the longest dependency path through looped einsums:
-        placed einsums at their cycles, the others at their cheapest."""
+    def _longest_path(self, cycles: collections.abc.Sequence[Array]) -> Array:
+        """Return a lower bound of the longest dependency path through looped einsums, each
+        at ``cycles[i]`` (orders x rows, or structures x orders x rows): placed einsums at
+        their cycles, the others at their cheapest. Cycles are not negative, so a path is
+        longest at an end."""
         path: dict[int, Array] = {}
         for i, preds in self.paths:
-            cycles = self.cycles_of(i, chosen[i]) if i < len(chosen) else self.cheapest[i]
-            before = [path[p] for p in preds]
-            path[i] = cycles + np.maximum.reduce(before) if before else cycles
+            if preds:
+                before = path[preds[0]]
+                for p in preds[1:]:
+                    before = np.maximum(before, path[p])
+                path[i] = cycles[i] + before
+            else:
+                path[i] = cycles[i]
         if not path:
-            return np.zeros(self.rows)
-        return np.asarray(np.maximum.reduce(list(path.values())))
+            return np.zeros((self.orders, self.rows))
+        longest = path[self.path_ends[0]]
+        for i in self.path_ends[1:]:
+            longest = np.maximum(longest, path[i])
+        return longest
 
     # ------------------------------------------------------------------ candidates
 
@@ -332,39 +451,45 @@ class Chain:
 
     # ------------------------------------------------------------------ bounds
 
-    def compute_bound(
-        self, loads: dict[str, Array], depth: int, chosen: tuple[Option, ...] = ()
-    ) -> Array:
+    def compute_bound(self, loads: Array, depth: int, chosen: tuple[Option, ...] = ()) -> Array:
         """Return a lower bound of compute cycles of every completion of a partial structure
-        (``chosen``: its first ``depth`` options)."""
-        busiest = np.max([*loads.values(), np.zeros(self.rows)], axis=0)
-        remaining = self.cheapest[depth:]
-        largest = np.max([*remaining, np.zeros(self.rows)], axis=0)
-        spread = (
-            sum(loads.values(), np.zeros(self.rows)) + sum(remaining, np.zeros(self.rows))
-        ) / len(self.arrays)
-        bound = np.maximum(np.maximum(busiest, largest), spread)
+        (``chosen``: its first ``depth`` options; ``loads``: :meth:`_bound_loads` of them)."""
+        cycles = [self.cycles_of(i, o) for i, o in enumerate(chosen)]
+        return self._bound(loads, depth, [*cycles, *self.cheapest[len(chosen) :]])
+
+    def _bound(self, loads: Array, depth: int, cycles: collections.abc.Sequence[Array]) -> Array:
+        """Return :meth:`compute_bound` of loads (arrays x orders x rows, or structures x
+        arrays x orders x rows) at ``depth``, with every einsum's cycles (orders x rows, or
+        structures x orders x rows) on the critical path: the least over loop orders."""
+        busiest = np.maximum(np.max(loads, axis=-3), 0.0)
+        total = loads[..., 0, :, :]
+        for a in range(1, len(self.arrays)):
+            total = total + loads[..., a, :, :]
+        spread = (total + self.remaining[depth]) / len(self.arrays)
+        bound = np.maximum(np.maximum(busiest, self.largest[depth]), spread)
         if self.tiles is not None:
             # (T - 1) intervals of at least bound / T, plus one critical path
-            slack = np.maximum(bound - self._longest_path(chosen), 0.0)
+            slack = np.maximum(bound - self._longest_path(cycles), 0.0)
             bound = bound - slack / self.tiles
-        return np.asarray(bound)
+        return np.asarray(np.min(bound, axis=-2))
 
     def energy_bound(self, energy: Array, depth: int, chosen: tuple[Option, ...] = ()) -> Array:
         """Return a lower bound of energy of every completion of a partial structure:
         ``energy`` (its analytic energy) raised by what was learned of its ``chosen``
         options, plus the remaining einsums' cheapest."""
-        raised = self.energy_raise
-        learned = sum((raised[id(o)] for o in chosen if id(o) in raised), np.zeros(self.rows))
-        remaining = sum(self.cheapest_energy[depth:], np.zeros(self.rows))
-        return np.asarray(energy + learned + remaining)
+        return np.asarray(energy + self._raised(chosen) + self.remaining_energy[depth])
 
-    def _crossing(self, einsum: Einsum, option: Option, chosen: tuple[Option, ...]) -> Array:
-        """Return the energy bound of operands that einsum reads from another array."""
+    def _raised(self, chosen: tuple[Option, ...]) -> Array:
+        raised = self.energy_raise
+        return sum((raised[id(o)] for o in chosen if id(o) in raised), np.zeros(self.rows))
+
+    def _crossing(self, einsum: Einsum, array: str, chosen: tuple[Option, ...]) -> Array:
+        """Return the energy bound of operands that einsum, on ``array``, reads from another
+        array."""
         placed = {e.name: o.array for e, o in zip(self.einsums, chosen, strict=False)}
         extra = np.zeros(self.rows)
         for tensor in self.operand_tensors[einsum.name]:
-            if tensor == einsum.name or tensor not in placed or placed[tensor] == option.array:
+            if tensor == einsum.name or tensor not in placed or placed[tensor] == array:
                 continue
             earlier = [
                 e
@@ -372,7 +497,7 @@ class Chain:
                 if tensor in self.operand_tensors[e.name] and placed[e.name] != placed[tensor]
             ]
             if not earlier:  # the first reader across arrays pays for the tensor once
-                link = self.spec.link(placed[tensor], option.array)
+                link = self.spec.link(placed[tensor], array)
                 word = self.level_word
                 if link is not None:  # or crosses a declared link, if that is cheaper
                     word = np.minimum(word, link.energy_pj_per_word)
@@ -380,28 +505,6 @@ class Chain:
         return extra
 
     # ------------------------------------------------------------------ search
-
-    def _state(self, chosen: tuple[Option, ...]) -> tuple[object, ...]:
-        per_array: dict[str, list[tuple[tuple[str, ...], Assignment]]] = {}
-        for einsum, option in zip(self.einsums, chosen, strict=False):
-            per_array.setdefault(option.array, []).append(
-                (self.variable_key[einsum.name], option.assignment)
-            )
-        return (
-            len(chosen),
-            chosen[-1].array if chosen else None,
-            tuple(sorted((a, tuple(sorted(v))) for a, v in per_array.items())),
-        )
-
-    def _expressible(self, chosen: tuple[Option, ...], einsum: Einsum, option: Option) -> bool:
-        on_array = [
-            (e, o) for e, o in zip(self.einsums, chosen, strict=False) if o.array == option.array
-        ]
-        on_array.append((einsum, option))
-        return all(
-            self._dimension_list(on_array, dim) is not None
-            for dim in self.spec.array(option.array).dims
-        )
 
     def _canonical(self, chosen: tuple[Option, ...], option: Option) -> bool:
         if any(o.array == option.array for o in chosen):
@@ -417,6 +520,56 @@ class Chain:
             if first is not None and second is not None and second < first:
                 return False
         return True
+
+    def _grow(self, config: int, depth: int, k: int) -> int:
+        """Return the configuration of an array holding ``config`` (einsums and spreads on
+        it, in chain order; 0: none) and option ``k`` of the einsum at ``depth``; -1 when no
+        mapping's candidate lists can express it. A configuration's state part (its
+        einsums' variable sets with their spreads, sorted) is ``parts[id]``."""
+        key = (config, depth, k)
+        grown = self.grown.get(key)
+        if grown is None:
+            held = (*self.configs[config], (depth, k))
+            option = self.options[depth][k]
+            dims = self.spec.array(option.array).dims
+            before = self.dim_states[config] if config else (_DimState(),) * len(dims)
+            spread = dict(option.assignment)
+            variables = frozenset(self.variables[self.einsums[depth].name])
+            states = tuple(
+                _grown(b, spread.get(dim), variables) for b, dim in zip(before, dims, strict=True)
+            )
+            if all(state is not None for state in states):
+                on_array = [(self.einsums[d], self.options[d][j]) for d, j in held]
+                grown = len(self.configs)
+                self.configs.append(held)
+                self.dim_states.append(tuple(s for s in states if s is not None))
+                part = tuple(sorted((self.variable_key[e.name], o.assignment) for e, o in on_array))
+                self.parts.append(self.part_ids.setdefault(part, len(self.part_ids)))
+            else:
+                grown = -1
+            self.grown[key] = grown
+        return grown
+
+    def _placed(self, node: _Node, array: int) -> tuple[int, Array]:
+        """Return the binding of a child of ``node`` that puts the next einsum on ``array``
+        (the arrays of its options; 0: none), and that einsum's :meth:`_crossing` energy."""
+        key = (node.bind, array)
+        found = self.placed.get(key)
+        if found is None:
+            einsum = self.einsums[node.depth]
+            crossing = self._crossing(einsum, self.arrays[array], node.chosen)
+            found = self.placed[key] = (len(self.placed) + 1, crossing)
+        return found
+
+    def _refresh(self, node: _Node) -> None:
+        """Recompute a node's learned bound parts if learning changed them since."""
+        if node.version != self.version:
+            node.bound_loads = self._bound_loads(node.chosen)
+            node.bound = self.compute_bound(node.bound_loads, node.depth, node.chosen)
+            node.version = self.version
+        if node.energy_version != self.energy_version:
+            node.raised = self._raised(node.chosen)
+            node.energy_version = self.energy_version
 
     def structures(
         self,
@@ -442,21 +595,28 @@ class Chain:
             memory_bound: compute cycles per row -> latency bound per row in seconds.
             stop: returns True when the search must stop (the budget is spent).
         """
-        root_loads = {a: np.zeros(self.rows) for a in self.arrays}
+        zeros = np.zeros(self.rows)
+        empty = np.zeros((len(self.arrays), self.rows))
+        bound_loads = np.zeros((len(self.arrays), self.orders, self.rows))
+        bound = self.compute_bound(bound_loads, 0)
+        configs = (0,) * len(self.arrays)
+        versions = self.version, self.energy_version
+        root = _Node(0, (), (), empty, zeros, bound_loads, bound, zeros, *versions, configs, 0)
         serial = itertools.count()
-        heap = [_Node(0.0, next(serial), 0, (), root_loads, np.zeros(self.rows))]
-        seen: dict[tuple[object, ...], list[tuple[dict[str, Array], Array]]] = {}
-        scale = np.maximum(self.compute_bound(root_loads, 0), 1e-30)
+        heap: list[tuple[float, int, _Node]] = [(0.0, next(serial), root)]
+        seen: dict[tuple[object, ...], _Frontier] = {}
+        scale = np.maximum(bound, 1e-30)
         dive: _Node | None = None
         expanded = 0
         while heap or dive is not None:
             if stop():
                 return
-            node = dive if dive is not None else heapq.heappop(heap)
+            node = dive if dive is not None else heapq.heappop(heap)[2]
             dive = None
-            bound_loads = self._bound_loads(node.chosen)
-            latency = memory_bound(self.compute_bound(bound_loads, node.depth, node.chosen))
-            energy = self.energy_bound(node.energy, node.depth, node.chosen) + self.base_energy
+            self._refresh(node)
+            latency = memory_bound(node.bound)
+            energy = node.energy + node.raised + self.remaining_energy[node.depth]
+            energy = energy + self.base_energy
             best_latency, best_energy = incumbent()
             if np.all(worse(latency, energy, best_latency, best_energy)):
                 self.counts.bounded += self.below[node.depth]
@@ -466,38 +626,89 @@ class Chain:
                 expanded = 0
                 yield self._structure(node.chosen), latency, energy
                 continue
-            einsum = self.einsums[node.depth]
-            below = self.below[node.depth + 1]
-            children = []
-            for option in self.options[node.depth]:
-                if not self._canonical(node.chosen, option):
-                    self.counts.dominated += below
-                    continue
-                if not self._expressible(node.chosen, einsum, option):
-                    self.counts.illegal += below
-                    continue
-                loads = dict(node.loads)
-                loads[option.array] = loads[option.array] + option.cycles
-                chosen = (*node.chosen, option)
-                spent = node.energy + option.energy + self._crossing(einsum, option, node.chosen)
-                state = self._state(chosen)
-                if self._dominated(seen.setdefault(state, []), loads, spent):
-                    self.counts.dominated += below
-                    continue
-                seen[state].append((loads, spent))
-                child_loads = dict(bound_loads)
-                child_loads[option.array] = child_loads[option.array] + self.cycles_of(
-                    node.depth, option
-                )
-                bound = self.compute_bound(child_loads, node.depth + 1, chosen)
-                priority = float(np.min(bound / scale)) - 1e-12 * node.depth
-                children.append(_Node(priority, next(serial), node.depth + 1, chosen, loads, spent))
+            children = self._children(node, seen, scale, serial)
             expanded += 1
             if children and expanded > DIVE_AFTER:
-                dive = min(children)
-                children.remove(dive)
+                first = min(children)
+                children.remove(first)
+                dive = first[2]
             for child in children:
                 heapq.heappush(heap, child)
+
+    def _children(
+        self,
+        node: _Node,
+        seen: dict[tuple[object, ...], _Frontier],
+        scale: Array,
+        serial: collections.abc.Iterator[int],
+    ) -> list[tuple[float, int, _Node]]:
+        """Return a node's children that are canonical, expressible and not dominated, with
+        their priorities (the least compute bound over rows, relative to the root's)."""
+        depth, options = node.depth, self.options[node.depth]
+        below = self.below[depth + 1]
+        first, where = self.canonical_first[depth], self.option_arrays[depth]
+        kept: list[tuple[int, int, tuple[int, ...]]] = []
+        for k in range(len(options)):
+            a = where[k]
+            if node.configs[a] == 0 and not first[k]:
+                self.counts.dominated += below
+                continue
+            grown = self._grow(node.configs[a], depth, k)
+            if grown < 0:
+                self.counts.illegal += below
+                continue
+            kept.append((k, a, (*node.configs[:a], grown, *node.configs[a + 1 :])))
+        if not kept:
+            return []
+        picks = np.array([k for k, _, _ in kept])
+        on = np.array([a for _, a, _ in kept])
+        loads = np.repeat(node.loads[None], len(kept), axis=0)  # analytic: arrays x rows
+        loads[np.arange(len(kept)), on] = node.loads[on] + self.option_cycles[depth][picks]
+        placed = [self._placed(node, a) for _, a, _ in kept]
+        crossing = np.array([c for _, c in placed])
+        spent = node.energy + self.option_energy[depth][picks] + crossing
+        frontier_rows = np.concatenate((loads.reshape(len(kept), -1), spent), axis=1)
+        survivors = []
+        for s, (_, a, configs) in enumerate(kept):
+            state = (depth + 1, a, tuple(self.parts[c] for c in configs))
+            frontier = seen.get(state)
+            if frontier is None:
+                frontier = seen[state] = _Frontier(frontier_rows.shape[1])
+            if frontier.dominates(frontier_rows[s]):
+                self.counts.dominated += below
+                continue
+            frontier.add(frontier_rows[s])
+            survivors.append(s)
+        if not survivors:
+            return []
+        index = np.array(survivors)
+        picks, on, count = picks[index], on[index], len(survivors)
+        bound_loads = np.repeat(node.bound_loads[None], count, axis=0)
+        bound_loads[np.arange(count), on] = node.bound_loads[on] + self.bound_cycles[depth][picks]
+        cycles = [self.bound_cycles[d][j] for d, j in enumerate(node.picks)]
+        cycles += [self.bound_cycles[depth][picks], *self.cheapest[depth + 1 :]]
+        bounds = self._bound(bound_loads, depth + 1, cycles)
+        priorities = np.min(bounds / scale, axis=1)
+        raised = node.raised + self.raises[depth][picks]
+        out = []
+        for j, s in enumerate(survivors):
+            k, _, configs = kept[s]
+            child = _Node(
+                depth + 1,
+                (*node.chosen, options[k]),
+                (*node.picks, k),
+                loads[s],
+                spent[s],
+                bound_loads[j],
+                bounds[j],
+                raised[j],
+                self.version,
+                self.energy_version,
+                configs,
+                placed[s][0],
+            )
+            out.append((float(priorities[j]) - 1e-12 * depth, next(serial), child))
+        return out
 
     def _dimension_list(self, on_array: list[tuple[Einsum, Option]], dim: str) -> list[str] | None:
         """Return :func:`_dimension_list`, memoized by the einsums' spreads on ``dim``."""
@@ -505,17 +716,6 @@ class Chain:
         if key not in self.lists:
             self.lists[key] = _dimension_list(on_array, dim, self.variables)
         return self.lists[key]
-
-    @staticmethod
-    def _dominated(
-        frontier: list[tuple[dict[str, Array], Array]], loads: dict[str, Array], energy: Array
-    ) -> bool:
-        for other_loads, other_energy in frontier:
-            if np.all(other_energy <= energy) and all(
-                np.all(other_loads[a] <= loads[a]) for a in loads
-            ):
-                return True
-        return False
 
     def _structure(self, chosen: tuple[Option, ...]) -> Structure:
         bind = tuple((e.name, o.array) for e, o in zip(self.einsums, chosen, strict=True))
@@ -553,6 +753,46 @@ def _spreads(variables: tuple[str, ...], dims: int) -> list[tuple[str | None, ..
                     row[position] = variable
                 out.append(tuple(row))
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class _DimState:
+    """What decides whether one array dimension's candidate list can give each einsum on
+    the array its spread (:func:`_dimension_list`): the variables spread on it, the
+    variables of the einsums spreading none on it, and per spreading einsum its variable
+    and its variables."""
+
+    spread: frozenset[str] = frozenset()
+    unspread: frozenset[str] = frozenset()
+    spreaders: tuple[tuple[str, frozenset[str]], ...] = ()
+
+
+def _grown(state: _DimState, variable: str | None, variables: frozenset[str]) -> _DimState | None:
+    """Return a dimension's state with one more einsum (``variables``) spreading
+    ``variable`` (or none) on it; None when no candidate list expresses them all.
+
+    A list exists when no einsum spreading none iterates over a spread variable and the
+    constraints "an einsum's variable precedes the other spread variables it iterates
+    over" have no cycle (then :func:`candidate_list` sorts them).
+    """
+    if variable is None:
+        if state.spread & variables:
+            return None
+        return _DimState(state.spread, state.unspread | variables, state.spreaders)
+    if variable in state.unspread:
+        return None
+    spread = state.spread | {variable}
+    spreaders = (*state.spreaders, (variable, variables))
+    after = {v: {o for c, vs in spreaders if c == v for o in vs & spread} - {v} for v in spread}
+    while after:  # peel variables that precede none left: all are peeled iff no cycle
+        last = [v for v, later in after.items() if not later]
+        if not last:
+            return None
+        for v in last:
+            del after[v]
+        for later in after.values():
+            later.difference_update(last)
+    return _DimState(spread, state.unspread, spreaders)
 
 
 def _dimension_list(

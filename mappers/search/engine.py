@@ -231,9 +231,14 @@ class _Search:
         self.least: dict[tuple[str, str, Assignment], dict[tuple[str, ...], Array]] = {}
         self.least_energy: dict[tuple[str, str, Assignment], dict[tuple[str, ...], Array]] = {}
         self.pipelines: dict[tuple[str, ...], tuple[tuple[str, ...], Pipeline | None]] = {}
+        self.setups: dict[
+            tuple[tuple[str, str], ...],
+            tuple[dict[str, tuple[Placement, ...]], dict[str, Placement]],
+        ] = {}
         kinds = ("generated", "illegal", "dominated", "bounded", "evaluated", "unexplored")
         self.cand_rows = {k: np.zeros(self.points, dtype=np.int64) for k in kinds}
         self.stopped = False
+        self.incumbent_of: tuple[tuple[object, ...], tuple[Array, Array]] | None = None
         self.chain = Chain(
             cascade,
             self.table_spec,
@@ -242,6 +247,7 @@ class _Search:
             self.batch,
             None if "overlapped" in schedules or "stages" in schedules else self.batch,
             self._looped(),
+            len(self.orders),
         )
         self.bytes_per_cycle = spec.backing_bandwidth_bytes_per_s / spec.clock_hz
 
@@ -349,20 +355,37 @@ class _Search:
         return self.stopped
 
     def incumbent(self) -> tuple[Array, Array]:
-        primary = np.full(self.count, np.inf)
-        secondary = np.full(self.count, np.inf)
-        for point, entries in enumerate(self.best):
-            if len(entries) >= self.keep:
-                rows = self.point_of == point
-                primary[rows], secondary[rows] = entries[-1].placed.key
-        return primary, secondary
+        """Return per row the objective key a candidate must beat: its point's last kept
+        mapping's, or infinity while the point keeps fewer than ``keep`` (recomputed only
+        when a point's last kept mapping changes)."""
+        last = tuple(
+            entries[-1].placed.key if len(entries) >= self.keep else None for entries in self.best
+        )
+        if self.incumbent_of is None or self.incumbent_of[0] != last:
+            primary = np.full(self.count, np.inf)
+            secondary = np.full(self.count, np.inf)
+            for point, key in enumerate(last):
+                if key is not None:
+                    rows = self.point_of == point
+                    primary[rows], secondary[rows] = key
+            primary.setflags(write=False)
+            secondary.setflags(write=False)
+            self.incumbent_of = (last, (primary, secondary))
+        return self.incumbent_of[1]
 
     def worse(self, latency: Array, energy: Array, primary: Array, secondary: Array) -> Array:
-        out = np.zeros(self.count, dtype=bool)
-        for row in range(self.count):
-            key = objective_pair(self.objective, float(latency[row]), float(energy[row]))
-            out[row] = not better(key, (float(primary[row]), float(secondary[row])), TOLERANCE)
-        return out
+        """Return per row whether (latency, energy) does not beat the incumbent key:
+        :func:`mappers.search.placement.better` negated, on whole rows at once."""
+        if self.objective == "latency":
+            first, second = latency, energy
+        elif self.objective == "energy":
+            first, second = energy, latency
+        else:
+            first, second = latency * energy, latency
+        beats = (first < primary * (1 - TOLERANCE)) | (
+            (first <= primary * (1 + TOLERANCE)) & (second < secondary)
+        )
+        return np.asarray(~beats)
 
     def memory_bound(self, compute: Array) -> Array:
         memory = self.chain.compulsory_words * self.spec.word_bytes / self.bytes_per_cycle
@@ -470,7 +493,18 @@ class _Search:
     def placement_setup(
         self, structure: Structure
     ) -> tuple[dict[str, tuple[Placement, ...]], dict[str, Placement]]:
-        bind = dict(structure.bind)
+        """Return every tensor's placement options (base first) and the base placement.
+
+        They depend on the binding alone, so structures that differ only in their spreads
+        or loop order share them.
+        """
+        if structure.bind not in self.setups:
+            self.setups[structure.bind] = self._placement_setup(dict(structure.bind))
+        return self.setups[structure.bind]
+
+    def _placement_setup(
+        self, bind: dict[str, str]
+    ) -> tuple[dict[str, tuple[Placement, ...]], dict[str, Placement]]:
         options = dict(placement_options(self.cascade, self.spec, bind))
         for name, choices in options.items():
             # registers first: the base costs no level access (a link's words cost energy:
@@ -757,7 +791,8 @@ class _Search:
     def learn(
         self, structure: Structure, name: str, order: tuple[str, ...], cycles: Array, combos: int
     ) -> None:
-        """Tell the chain an einsum option's least cycles once known under every loop order.
+        """Tell the chain an einsum option's least cycles under each loop order once known
+        under every one.
 
         Only without systolic fill and drain: then an einsum's cycles do not depend on
         where its operands are read from.
@@ -766,11 +801,11 @@ class _Search:
             return
         array = str(structure.array_of(name))
         assignment = dict(structure.assignment).get(name, ())
-        least = self._least_over_orders(
+        per_order = self._least_per_order(
             self.least, (name, array, assignment), order, cycles, combos
         )
-        if least is not None:
-            self.chain.learn(name, array, assignment, least)
+        if per_order is not None:
+            self.chain.learn(name, array, assignment, per_order)
 
     def learn_energy(
         self, structure: Structure, name: str, order: tuple[str, ...], energy: Array, combos: int
@@ -780,11 +815,11 @@ class _Search:
         array = str(structure.array_of(name))
         assignment = dict(structure.assignment).get(name, ())
         key = (name, array, assignment)
-        least = self._least_over_orders(self.least_energy, key, order, energy, combos)
-        if least is not None:
-            self.chain.learn_energy(name, array, assignment, least)
+        per_order = self._least_per_order(self.least_energy, key, order, energy, combos)
+        if per_order is not None:
+            self.chain.learn_energy(name, array, assignment, np.min(per_order, axis=0))
 
-    def _least_over_orders(
+    def _least_per_order(
         self,
         store: dict[tuple[str, str, Assignment], dict[tuple[str, ...], Array]],
         key: tuple[str, str, Assignment],
@@ -792,15 +827,16 @@ class _Search:
         values: Array,
         combos: int,
     ) -> Array | None:
-        """Record an option's least ``values`` over tiles under one loop order; return the
-        least over every loop order when this call completes them (once), else None."""
+        """Record an option's least ``values`` over tiles under one loop order; return them
+        under every loop order (orders x rows, in :attr:`orders`' order) when this call
+        completes them (once), else None."""
         per_order = store.setdefault(key, {})
         if order in per_order:
             return None
         per_order[order] = values.reshape(combos, self.count).min(axis=0)
         if len(per_order) < len(self.orders):
             return None
-        return np.asarray(np.min(list(per_order.values()), axis=0))
+        return np.array([per_order[o] for o in self.orders])
 
     def assembled(
         self,

@@ -178,3 +178,23 @@ def test_learned_energy_bound_never_exceeds_the_models():
                 mapping = search.mapping(structure, order, search.schedules[0], probe, placement)
                 for values in search.evaluate(search.model(mapping), combos):
                     assert np.all(bound <= values["energy_pj"] * (1 + 1e-12)), structure.describe()
+
+
+def test_worse_is_better_negated_at_every_row():
+    """The whole-row comparison agrees with the per-candidate one, ties and infinities too."""
+    from mappers.search.candidates import TOLERANCE
+    from mappers.search.placement import better, objective_pair
+
+    rng = np.random.default_rng(7)
+    search = _search("attention/1pass", "4K")
+    rows = search.count
+    for objective in ("latency", "energy", "edp"):
+        search.objective = objective
+        for _ in range(200):
+            latency, energy = rng.choice([1.0, 2.0, 1.0 + 5e-10, np.inf], size=(2, rows))
+            primary, secondary = rng.choice([1.0, 2.0, 4.0, np.inf], size=(2, rows))
+            got = search.worse(latency, energy, primary, secondary)
+            for row in range(rows):
+                key = objective_pair(objective, float(latency[row]), float(energy[row]))
+                want = not better(key, (float(primary[row]), float(secondary[row])), TOLERANCE)
+                assert got[row] == want, (objective, latency[row], energy[row], primary[row])
