@@ -24,13 +24,14 @@ Bounds (valid for every completion, every tile, placement and loop order):
   A pipelined schedule of ``T`` tiles runs ``(T - 1)`` intervals (each at least the
   busiest array's work per tile) plus one tile's critical path (at least the longest
   dependency path through the einsums every searched loop order runs once per tile),
-  so it keeps ``L - max(L - path, 0) / T`` of a load ``L``, least at the fewest tiles.
-  An option's cycles are its analytic ones (present points) until the engine has costed
-  it under every loop order (:meth:`Chain.learn`): then, per loop order, the model's
-  least over tiles (a filter's folds charge more than its present points; a spread over
-  the variable of a looped rank uses few PEs under that order). The bound is taken under
-  each loop order with that order's cycles, and is the least over orders: a mapping runs
-  all its einsums under one order;
+  so it keeps ``L - max(L - path, 0) / T`` of a load ``L``, least at the fewest tiles
+  (per loop order: the batch times the extents of the ranks it loops one index at a
+  time). An option's cycles under a loop order are its analytic ones (present points; a
+  spread over a rank the order loops one index at a time, such as ``M1`` or Agent's
+  ``N``, uses one PE along it) until the engine has costed it under that order
+  (:meth:`Chain.learn`): then the model's least over tiles (a filter's folds charge more
+  than its present points). The bound is taken under each loop order with that order's
+  cycles, and is the least over orders: a mapping runs all its einsums under one order;
 * memory: inputs read and outputs written once;
 * energy: compute energy, the compulsory traffic at the cheapest word energy, and each
   intermediate whose producer and a reader sit on different arrays written and read
@@ -77,6 +78,7 @@ class Option:
     assignment: Assignment
     cycles: Array
     energy: Array
+    per_order: Array  # orders x rows: the cycles under each loop order (see Chain)
 
 
 @dataclass(slots=True)
@@ -157,7 +159,7 @@ class Chain:
         batch: Array,
         pipelined_tiles: Array | None,
         looped: frozenset[str] | None = None,
-        orders: int = 1,
+        order_extents: tuple[dict[str, Array], ...] = (),
     ) -> None:
         """Prepare every einsum's candidates.
 
@@ -168,10 +170,13 @@ class Chain:
             full: full extent of every rank per row.
             batch: the product of the batch ranks per row.
             pipelined_tiles: the fewest tiles a pipelined schedule runs per row (None: the
-                schedule is not pipelined).
+                schedule is not pipelined), or per searched loop order (orders x rows).
             looped: the einsums every searched loop order runs once per tile (their
                 dependency paths bound a pipelined tile's critical path); None: none.
-            orders: the searched loop orders (:meth:`learn` gives cycles under each).
+            order_extents: per searched loop order, the largest extent of a rank in one
+                tile where it is less than the full extent (a rank the order loops one
+                index at a time: 1); its options' cycles are bounded with it, and
+                :meth:`learn` gives cycles under each order. Empty: one order, full extents.
         """
         self.cascade, self.spec, self.full, self.batch = cascade, spec, full, batch
         self.einsums = computing_einsums(cascade)
@@ -182,7 +187,8 @@ class Chain:
         }
         self.lists: dict[tuple[tuple[str, str | None], ...], list[str] | None] = {}
         self.rows = batch.shape[0]
-        self.orders = orders
+        self.order_extents = order_extents or ({},)
+        self.orders = orders = len(self.order_extents)
         self.arrays = tuple(a.name for a in spec.arrays)
         self.tiles = pipelined_tiles
         self.counts = ChainCounts()
@@ -214,10 +220,9 @@ class Chain:
             self.counts.dominated += dominated * others
         # per einsum, per loop order, the least cycles the bounds use of its options
         self.cheapest = [
-            np.broadcast_to(
-                np.min([o.cycles for o in options], axis=0) if options else np.zeros(self.rows),
-                (orders, self.rows),
-            )
+            np.min([o.per_order for o in options], axis=0)
+            if options
+            else np.zeros((orders, self.rows))
             for options in self.options
         ]
         self.cheapest_energy = [
@@ -247,7 +252,8 @@ class Chain:
         self.option_cycles = [self._table([o.cycles for o in opts]) for opts in self.options]
         self.option_energy = [self._table([o.energy for o in opts]) for opts in self.options]
         self.bound_cycles = [  # options x orders x rows
-            np.repeat(table[:, None, :], orders, axis=1) for table in self.option_cycles
+            np.array([o.per_order for o in opts], dtype=float).reshape(len(opts), orders, self.rows)
+            for opts in self.options
         ]
         self.raises = [np.zeros_like(table) for table in self.option_cycles]
         # the bounds' learned parts change only in learn and learn_energy: a node keeps what
@@ -282,23 +288,25 @@ class Chain:
         ends = range(len(self.cheapest_energy) + 1)
         self.remaining_energy = [sum(self.cheapest_energy[d:], zeros) for d in ends]
 
-    def learn(self, einsum: str, array: str, assignment: Assignment, cycles: Array) -> None:
-        """Raise an option's cycles to the model's under each loop order (``cycles``: orders
-        x rows, in the engine's order of them), least over every tile.
+    def learn(
+        self, einsum: str, array: str, assignment: Assignment, order: int, cycles: Array
+    ) -> None:
+        """Raise an option's cycles under one loop order (``order``: its index in
+        ``order_extents``) to the model's least over every tile (``cycles``, per row).
 
         The bounds use them (a filtered einsum's model charges whole folds, more than its
-        present points; an einsum spread on a looped rank's variable uses few PEs under
-        that order); dominance keeps comparing the analytic cycles of every node.
+        present points); dominance keeps comparing the analytic cycles of every node.
         """
         found = self._option(einsum, array, assignment)
         if found is None:
             return
         depth, k = found
         option = self.options[depth][k]
-        per_order = np.broadcast_to(cycles, (self.orders, self.rows))
-        self.learned[depth, array, assignment] = np.maximum(option.cycles, per_order)
+        learned = self.learned.get((depth, array, assignment), option.per_order).copy()
+        learned[order] = np.maximum(learned[order], cycles)
+        self.learned[depth, array, assignment] = learned
         table = self.bound_cycles[depth].copy()  # nodes may hold rows of the old table
-        table[k] = self.learned[depth, array, assignment]
+        table[k] = learned
         self.bound_cycles[depth] = table
         self.cheapest[depth] = np.min(table, axis=0)
         self._cycle_suffixes()
@@ -344,10 +352,7 @@ class Chain:
     def cycles_of(self, depth: int, option: Option) -> Array:
         """Return the cycles (orders x rows) the bounds use for an option of the einsum at
         ``depth``."""
-        learned = self.learned.get((depth, option.array, option.assignment))
-        if learned is None:
-            return np.broadcast_to(option.cycles, (self.orders, self.rows))
-        return learned
+        return self.learned.get((depth, option.array, option.assignment), option.per_order)
 
     def _bound_loads(self, chosen: tuple[Option, ...]) -> Array:
         """Return the cycles the bounds use per array (arrays x orders x rows) of chosen
@@ -434,15 +439,20 @@ class Chain:
                     illegal += 1  # a loop-carried rank runs in time, not across PEs
                     continue
                 used = np.ones(self.rows)
+                per_order = np.ones((self.orders, self.rows))
                 for dim, variable in zip(array.dims, variables, strict=True):
                     if variable is None:
                         continue
-                    extent = self.full[rank_of_variable(variable)]
-                    used = used * np.minimum(extent, array.dim_size(dim))
+                    rank = rank_of_variable(variable)
+                    used = used * np.minimum(self.full[rank], array.dim_size(dim))
+                    for o, extents in enumerate(self.order_extents):
+                        tile = extents.get(rank, self.full[rank])
+                        per_order[o] = per_order[o] * np.minimum(tile, array.dim_size(dim))
                 assignment = tuple(
                     (d, v) for d, v in zip(array.dims, variables, strict=True) if v is not None
                 )
-                here.append(Option(array.name, assignment, busy * self.batch / used, energy))
+                work = busy * self.batch
+                here.append(Option(array.name, assignment, work / used, energy, work / per_order))
             # a slower spread is kept (after the faster ones): it may be the only one the
             # mapping's candidate lists can express beside the other einsums' spreads
             here.sort(key=lambda o: float(np.mean(o.cycles)))

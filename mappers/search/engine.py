@@ -245,9 +245,9 @@ class _Search:
             self._op_values(),
             self.full,
             self.batch,
-            None if "overlapped" in schedules or "stages" in schedules else self.batch,
+            None if "overlapped" in schedules or "stages" in schedules else self._fewest_tiles(),
             self._looped(),
-            len(self.orders),
+            tuple(self._order_extents(order) for order in orders),
         )
         self.bytes_per_cycle = spec.backing_bandwidth_bytes_per_s / spec.clock_hz
 
@@ -262,6 +262,21 @@ class _Search:
             value = numpy_function(symbols, expr)(*(self.rows[s.name] for s in symbols))
             out[rank] = np.broadcast_to(np.asarray(value, dtype=float), (self.count,)).copy()
         return out
+
+    def _order_extents(self, order: tuple[str, ...]) -> dict[str, Array]:
+        """Return the ranks a loop order runs one index at a time (the derived ranks it
+        loops, such as ``M1``: :meth:`tile_choices` gives them no tile), each at 1."""
+        return {r: np.ones(self.count) for r in order if self.cascade.rank(r).is_derived}
+
+    def _fewest_tiles(self) -> Array:
+        """Return per loop order the fewest tiles it runs per row: the batch times the
+        extents of the ranks it loops one index at a time (the others may be whole)."""
+        return np.array(
+            [
+                self.batch * np.prod([self.full[r] for r in self._order_extents(o)], axis=0)
+                for o in self.orders
+            ]
+        ).reshape(len(self.orders), self.count)
 
     def _looped(self) -> frozenset[str]:
         """Return the computing einsums every searched loop order runs once per tile.
@@ -791,8 +806,7 @@ class _Search:
     def learn(
         self, structure: Structure, name: str, order: tuple[str, ...], cycles: Array, combos: int
     ) -> None:
-        """Tell the chain an einsum option's least cycles under each loop order once known
-        under every one.
+        """Tell the chain an einsum option's least cycles over tiles under one loop order.
 
         Only without systolic fill and drain: then an einsum's cycles do not depend on
         where its operands are read from.
@@ -801,11 +815,11 @@ class _Search:
             return
         array = str(structure.array_of(name))
         assignment = dict(structure.assignment).get(name, ())
-        per_order = self._least_per_order(
+        per_order = self._least_of_order(
             self.least, (name, array, assignment), order, cycles, combos
         )
         if per_order is not None:
-            self.chain.learn(name, array, assignment, per_order)
+            self.chain.learn(name, array, assignment, self.orders.index(order), per_order)
 
     def learn_energy(
         self, structure: Structure, name: str, order: tuple[str, ...], energy: Array, combos: int
@@ -815,11 +829,13 @@ class _Search:
         array = str(structure.array_of(name))
         assignment = dict(structure.assignment).get(name, ())
         key = (name, array, assignment)
-        per_order = self._least_per_order(self.least_energy, key, order, energy, combos)
-        if per_order is not None:
-            self.chain.learn_energy(name, array, assignment, np.min(per_order, axis=0))
+        if self._least_of_order(self.least_energy, key, order, energy, combos) is None:
+            return
+        if len(self.least_energy[key]) == len(self.orders):
+            least = np.min(list(self.least_energy[key].values()), axis=0)
+            self.chain.learn_energy(name, array, assignment, least)
 
-    def _least_per_order(
+    def _least_of_order(
         self,
         store: dict[tuple[str, str, Assignment], dict[tuple[str, ...], Array]],
         key: tuple[str, str, Assignment],
@@ -827,16 +843,13 @@ class _Search:
         values: Array,
         combos: int,
     ) -> Array | None:
-        """Record an option's least ``values`` over tiles under one loop order; return them
-        under every loop order (orders x rows, in :attr:`orders`' order) when this call
-        completes them (once), else None."""
+        """Record an option's least ``values`` over tiles under one loop order and return
+        them (per row) the first time, else None."""
         per_order = store.setdefault(key, {})
         if order in per_order:
             return None
         per_order[order] = values.reshape(combos, self.count).min(axis=0)
-        if len(per_order) < len(self.orders):
-            return None
-        return np.array([per_order[o] for o in self.orders])
+        return per_order[order]
 
     def assembled(
         self,

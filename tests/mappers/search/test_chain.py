@@ -59,16 +59,10 @@ def test_grown_dimension_states_decide_as_candidate_lists():
     assert refused > 50 and accepted > 50
 
 
-def test_bound_per_loop_order_never_exceeds_the_model():
-    """Agent's pooling einsum spread over queries is cheapest under the loop over agents
-    (its filter's folds are then small), the einsums spread over agents without it: once
-    the options are learned under each order, the bound (least over orders of each order's
-    bound) stays below the model and above the bound with each option's least over orders.
-    """
-    search = _search("variants/agent", "1K", EXTENTS)
-    chain = search.chain
-    # (array, variable on the rows, on the columns) per einsum: a structure Agent's search
-    # costed, slower than the memory bound, before per-order bounds
+def _agent_structure(chain: Chain) -> list[Option]:
+    """Return the options of a structure Agent's search costed, slower than the memory
+    bound, before per-order bounds."""
+    # (array, variable on the rows, on the columns) per einsum
     spreads = {
         **dict.fromkeys(("AG", "QA", "O"), ("pe1d", None, "p")),
         **dict.fromkeys(("BAK", "VA"), ("pe1d", None, "n")),
@@ -84,6 +78,40 @@ def test_bound_per_loop_order_never_exceeds_the_model():
         wanted = tuple((d, v) for d, v in (("rows", rows), ("cols", cols)) if v is not None)
         options = chain.options[depth]
         chosen.append(next(o for o in options if (o.array, o.assignment) == (array, wanted)))
+    return chosen
+
+
+def test_analytic_cycles_per_loop_order_never_exceed_the_model():
+    """Before anything is learned, an option's cycles under a loop order that runs a
+    derived rank one index at a time (``N``: one agent per tile) count one PE for a spread
+    over it: never above the model's least over tiles under that order, and far above the
+    full-extent cycles where the spread is over that rank."""
+    search = _search("variants/agent", "1K", EXTENTS)
+    chain = search.chain
+    chosen = _agent_structure(chain)
+    structure = chain._structure(tuple(chosen))
+    raised = 0
+    for o, order in enumerate(search.orders):
+        search.prepare(structure, order)
+        for einsum, option in zip(chain.einsums, chosen, strict=True):
+            key = search.einsum_key(structure, str(einsum.name), order)
+            model = search.einsum_cycles[key].reshape(-1, search.count).min(axis=0)
+            assert np.all(option.per_order[o] <= model * (1 + 1e-12)), (einsum.name, order)
+            if "n" in {v for _, v in option.assignment} and "N" in order:
+                assert np.all(option.per_order[o] >= 16 * option.cycles), einsum.name
+                raised += 1
+    assert raised >= 5
+
+
+def test_bound_per_loop_order_never_exceeds_the_model():
+    """Agent's pooling einsum spread over queries is cheapest under the loop over agents
+    (its filter's folds are then small), the einsums spread over agents without it: once
+    the options are learned under each order, the bound (least over orders of each order's
+    bound) stays below the model and above the bound with each option's least over orders.
+    """
+    search = _search("variants/agent", "1K", EXTENTS)
+    chain = search.chain
+    chosen = _agent_structure(chain)
     structure = chain._structure(tuple(chosen))
     fastest = [search.prepare(structure, order).fastest for order in search.orders]
     assert all(c.shape == (len(search.orders), search.count) for c in chain.learned.values())
@@ -91,7 +119,10 @@ def test_bound_per_loop_order_never_exceeds_the_model():
     assert np.all(bound <= np.min(fastest, axis=0) * (1 + 1e-12))
     least = _search("variants/agent", "1K", EXTENTS).chain
     for (depth, array, spread), cycles in chain.learned.items():
-        least.learn(str(chain.einsums[depth].name), array, spread, np.min(cycles, axis=0))
+        for order in range(len(search.orders)):
+            least.learn(
+                str(chain.einsums[depth].name), array, spread, order, np.min(cycles, axis=0)
+            )
     loose = least.compute_bound(least._bound_loads(chosen), len(chosen), chosen)
     assert np.all(bound > loose * 1.1)  # 5.97e6 cycles against 4.89e6 (model: 6.11e6)
 
