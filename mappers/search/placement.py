@@ -10,11 +10,25 @@ schedule with ``ends: tile``; the least over the schedules searched), increasing
 traffic and ends, and energy is increasing in the deltas, so each undecided tensor's
 smallest deltas bound every completion of a partial placement. Buffers only fill as
 tensors are added (an in-place write adds its output and gives back at most that), so a
-partial placement that overflows a pool has no legal completion.
+partial placement that overflows a pool has no legal completion, and an option whose words
+alone overflow its pool is in no legal placement.
+
+The bound takes each undecided tensor's smallest deltas over its *allowed* options only.
+Once the search keeps as many placements as it is asked for, an option is disallowed when
+the base plus that option plus every other tensor's smallest allowed deltas is no better
+than the last one kept: no placement beating it takes that option. Disallowing one option
+can raise its tensor's smallest deltas, so this repeats until nothing changes, and again
+whenever a better placement is kept or a delta fetched. A tensor left without an allowed
+option cuts the whole row.
+
+Every cut removes only placements no better than the last one kept at that moment, and the
+tensors and their options are visited in one order (the tensors with an eager choice last,
+each one's options by their known deltas), so the search keeps exactly what costing every
+placement in that order would keep, ties included: of placements that tie, the first.
 
 A tensor whose base option keeps it in PE registers costs no level access, so its other
-options cost at least as much: their deltas are fetched only when the search reaches
-them (each one is a cost model to build).
+options cost at least as much: their deltas are fetched only when the search places them
+(each one is a cost model to build), and count as zero in the bound until then.
 """
 
 from __future__ import annotations
@@ -143,6 +157,17 @@ class PlacementSearch:
             range(len(tensors)),
             key=lambda i: (any(d is not None for d in tensors[i].deltas[1:]), i),
         )
+        # per option, the rows where its words alone fit its pool (at the others, no
+        # placement taking it fits: buffers only fill)
+        self.fits_alone = [
+            [
+                np.ones(rows, dtype=bool)
+                if pool is None
+                else np.max(words, axis=0, initial=0.0) <= capacities[pool]
+                for pool, words in zip(t.pools, t.live, strict=True)
+            ]
+            for t in tensors
+        ]
 
     def _load(self, t: int, k: int) -> Delta:
         delta = self.tensors[t].deltas[k]
@@ -168,7 +193,10 @@ class PlacementSearch:
         is asked now and then once ``best`` holds a placement; when it says so the search
         ends early. Returns whether the row was searched to the end.
         """
-        search = _RowSearch(self, row, timing, bytes_per_cycle, clock, best, keep, stop)
+        search = _RowSearch(self, row, base, timing, bytes_per_cycle, clock, best, keep, stop)
+        if not all(any(fits) for fits in search.fits_alone):
+            self.counts.illegal[row] += search.below[0]  # a tensor overflows wherever it goes
+            return True
         try:
             search.visit(0, base[0], base[1], base[2])
         except _BudgetSpentError:
@@ -184,6 +212,10 @@ class _BudgetSpentError(Exception):
     """The budget ran out during a row's search."""
 
 
+_ZERO = (0.0, 0.0, 0.0)
+_NONE_LEFT = (math.inf, math.inf, math.inf)  # the least deltas of a tensor with no option left
+
+
 class _RowSearch:
     """The depth-first search of one row, on that row's numbers as Python floats."""
 
@@ -191,6 +223,7 @@ class _RowSearch:
         self,
         search: PlacementSearch,
         row: int,
+        base: tuple[float, float, float],
         timing: Timing,
         bytes_per_cycle: float,
         clock: float,
@@ -198,30 +231,36 @@ class _RowSearch:
         keep: int,
         stop: collections.abc.Callable[[], bool] | None,
     ) -> None:
-        self.search, self.row, self.best, self.keep = search, row, best, keep
+        self.search, self.row, self.base, self.best, self.keep = search, row, base, best, keep
         self.stop, self.visits = stop, 0
         self.timing, self.bytes_per_cycle, self.clock = timing, bytes_per_cycle, clock
         self.objective, self.tolerance = search.objective, search.tolerance
+        # the least compute of the schedules that add the ends and of those that do not
+        flags = list(zip(timing.compute, timing.ends, strict=True))
+        self.tiled = min((c for c, a in flags if a), default=math.inf)
+        self.plain = min((c for c, a in flags if not a), default=math.inf)
         tensors = self.tensors = search.tensors
         count = self.count = len(tensors)
         self.sizes = [len(t.pools) for t in tensors]
-        order = self.order = search.order
-        self.below = [
-            math.prod(self.sizes[order[d]] for d in range(depth, count))
-            for depth in range(count + 1)
-        ]
-        search.counts.generated[row] += self.below[0]
         # each option's (traffic, energy, ends) delta at this row; None until fetched
         self.known: list[list[tuple[float, float, float] | None]] = [
             [None if d is None else _at_row(d, row) for d in t.deltas] for t in tensors
         ]
-        minimum = [self._least(order[d]) for d in range(count)]
-        self.rest = [
-            tuple(sum(m[i] for m in minimum[d:]) for i in range(3)) for d in range(count + 1)
-        ]
+        self.live: list[list[Array | None]] = [[None] * n for n in self.sizes]
         steps = tensors[0].live[0].shape[0] if tensors else 0
         self.pools = {p: np.zeros(steps) for p in search.capacities}
-        self.live: list[list[Array | None]] = [[None] * n for n in self.sizes]
+        self.fits_alone = [[bool(f[row]) for f in fits] for fits in search.fits_alone]
+        self.allowed: list[list[bool]] = []
+        self.least: list[tuple[float, float, float]] = []
+        self._exclude()
+        self.order = search.order
+        self.below = [
+            math.prod(self.sizes[self.order[d]] for d in range(depth, count))
+            for depth in range(count + 1)
+        ]
+        search.counts.generated[row] += self.below[0]
+        self.rest: list[tuple[float, float, float]] = []
+        self._sum_rest()
         self.choice = [0] * count
         self.assigned = [False] * count
         self.pairs_of: dict[int, list[tuple[int, int, int]]] = {}
@@ -229,15 +268,71 @@ class _RowSearch:
             self.pairs_of.setdefault(a, []).append((step, a, b))
             self.pairs_of.setdefault(b, []).append((step, a, b))
 
-    def _least(self, t: int) -> tuple[float, float, float]:
-        """Return the smallest known traffic, energy and ends deltas (each on its own: a
-        bound, not an option)."""
-        known = [d for d in self.known[t] if d is not None]
-        return (
-            min((d[0] for d in known), default=0.0),
-            min((d[1] for d in known), default=0.0),
-            min((d[2] for d in known), default=0.0),
-        )
+    # ------------------------------------------------------------------ bounds
+
+    def _low(self, t: int, k: int) -> tuple[float, float, float]:
+        """Return an option's deltas, or zeros (a lower bound) while they are not fetched."""
+        return self.known[t][k] or _ZERO
+
+    def _least_of(self, t: int) -> tuple[float, float, float]:
+        """Return the smallest traffic, energy and ends deltas of a tensor's allowed options
+        (each on its own: a bound, not an option)."""
+        lows = [self._low(t, k) for k in range(self.sizes[t]) if self.allowed[t][k]]
+        if not lows:
+            return _NONE_LEFT
+        return min(d[0] for d in lows), min(d[1] for d in lows), min(d[2] for d in lows)
+
+    def _exclude(self) -> None:
+        """Disallow each option that no placement beating the kept ones can take: the base
+        plus that option plus every other tensor's least allowed deltas is no better. Each
+        exclusion may raise a tensor's least deltas, so this repeats until nothing changes.
+        It starts afresh from the options that fit alone: the key it compares with is the
+        last kept one now (with a tolerance, beating an older one is not beating it)."""
+        count = self.count
+        self.allowed = [list(f) for f in self.fits_alone]
+        while True:
+            self.least = [self._least_of(t) for t in range(count)]
+            if len(self.best) < self.keep or _NONE_LEFT in self.least:
+                return
+            # the others' least deltas summed, for each tensor (from both ends)
+            before = [self.base]
+            for m in self.least:
+                p = before[-1]
+                before.append((p[0] + m[0], p[1] + m[1], p[2] + m[2]))
+            after = [_ZERO] * (count + 1)
+            for t in range(count - 1, -1, -1):
+                a, m = after[t + 1], self.least[t]
+                after[t] = (a[0] + m[0], a[1] + m[1], a[2] + m[2])
+            if self.cut(*before[count]):
+                return  # no placement left beats it: the search cuts every option first
+            changed = False
+            for t in range(count):
+                p, a = before[t], after[t + 1]
+                for k in range(self.sizes[t]):
+                    if not self.allowed[t][k]:
+                        continue
+                    low = self._low(t, k)
+                    if self.cut(p[0] + a[0] + low[0], p[1] + a[1] + low[1], p[2] + a[2] + low[2]):
+                        self.allowed[t][k] = False
+                        changed = True
+            if not changed:
+                return
+
+    def _sum_rest(self) -> None:
+        """Sum the least allowed deltas of the tensors from each depth on."""
+        rest = [_ZERO] * (self.count + 1)
+        for depth in range(self.count - 1, -1, -1):
+            r, m = rest[depth + 1], self.least[self.order[depth]]
+            rest[depth] = (r[0] + m[0], r[1] + m[1], r[2] + m[2])
+        self.rest = rest
+
+    def _tighten(self) -> None:
+        """Redo the exclusions and the remaining bounds (a better placement kept, or a delta
+        fetched)."""
+        self._exclude()
+        self._sum_rest()
+
+    # ------------------------------------------------------------------ costs
 
     def _words(self, t: int, k: int) -> Array:
         words = self.live[t][k]
@@ -249,20 +344,20 @@ class _RowSearch:
         known = self.known[t][k]
         if known is None:
             known = self.known[t][k] = _at_row(self.search._load(t, k), self.row)
+            self._tighten()
         return known
 
-    def key_of(
-        self, traffic: float, energy: float, ends: float
-    ) -> tuple[tuple[float, float], float, int]:
-        cycles, schedule = self.timing.latency_cycles(traffic, ends, self.bytes_per_cycle)
-        latency = cycles / self.clock
-        return objective_pair(self.objective, latency, energy), latency, schedule
+    def key(self, traffic: float, energy: float, ends: float) -> tuple[float, float]:
+        """Return the objective key of these totals (:meth:`Timing.latency_cycles`'s
+        latency, computed from the least compute with and without the ends)."""
+        bpc = self.bytes_per_cycle
+        cycles = max(traffic / bpc, min(self.tiled + ends / bpc, self.plain))
+        return objective_pair(self.objective, cycles / self.clock, energy)
 
     def cut(self, traffic: float, energy: float, ends: float) -> bool:
         if len(self.best) < self.keep:
             return False
-        key, _, _ = self.key_of(traffic, energy, ends)
-        return not better(key, self.best[-1].key, self.tolerance)
+        return not better(self.key(traffic, energy, ends), self.best[-1].key, self.tolerance)
 
     def place(self, t: int, k: int, sign: float) -> bool:
         tensors, choice = self.tensors, self.choice
@@ -282,30 +377,42 @@ class _RowSearch:
                 words[step] -= sign * min(first, second)
         return bool(words.max() <= self.search.capacities[pool])
 
+    # ------------------------------------------------------------------ search
+
+    def leaf(self, traffic: float, energy: float, ends: float) -> None:
+        """Cost a complete placement and keep it if it beats the kept ones."""
+        best = self.best
+        cycles, schedule = self.timing.latency_cycles(traffic, ends, self.bytes_per_cycle)
+        latency = cycles / self.clock
+        key = objective_pair(self.objective, latency, energy)
+        self.search.counts.evaluated[self.row] += 1
+        if len(best) < self.keep or better(key, best[-1].key, self.tolerance):
+            best.append(Placed(key, tuple(self.choice), latency, energy, traffic, schedule))
+            best.sort(key=lambda p: p.key)
+            del best[self.keep :]
+            if len(best) == self.keep:
+                self._tighten()
+
     def visit(self, depth: int, traffic: float, energy: float, ends: float) -> None:
         counts, row, best = self.search.counts, self.row, self.best
         self.visits += 1
         if self.stop is not None and best and self.visits % 512 == 0 and self.stop():
             raise _BudgetSpentError
         if depth == self.count:
-            key, latency, schedule = self.key_of(traffic, energy, ends)
-            counts.evaluated[row] += 1
-            if len(best) < self.keep or better(key, best[-1].key, self.tolerance):
-                best.append(Placed(key, tuple(self.choice), latency, energy, traffic, schedule))
-                best.sort(key=lambda p: p.key)
-                del best[self.keep :]
+            self.leaf(traffic, energy, ends)
             return
         t = self.order[depth]
         known = self.known[t]
-        ranked = sorted(range(self.sizes[t]), key=lambda k: known[k] or (0.0, 0.0, 0.0))
-        rest_traffic, rest_energy, rest_ends = self.rest[depth + 1]
+        ranked = sorted(range(self.sizes[t]), key=lambda k: known[k] or _ZERO)
         below = self.below[depth + 1]
         for k in ranked:
-            low = known[k] or (0.0, 0.0, 0.0)
-            if self.cut(
-                traffic + low[0] + rest_traffic,
-                energy + low[1] + rest_energy,
-                ends + low[2] + rest_ends,
+            if not self.fits_alone[t][k]:
+                counts.illegal[row] += below
+                continue
+            rest = self.rest[depth + 1]
+            low = known[k] or _ZERO
+            if not self.allowed[t][k] or self.cut(
+                traffic + low[0] + rest[0], energy + low[1] + rest[1], ends + low[2] + rest[2]
             ):
                 counts.bounded[row] += below
                 continue
@@ -315,7 +422,8 @@ class _RowSearch:
             if fits:
                 delta = self._delta(t, k)
                 now = (traffic + delta[0], energy + delta[1], ends + delta[2])
-                if self.cut(now[0] + rest_traffic, now[1] + rest_energy, now[2] + rest_ends):
+                rest = self.rest[depth + 1]  # tighter once the delta is fetched
+                if self.cut(now[0] + rest[0], now[1] + rest[1], now[2] + rest[2]):
                     counts.bounded[row] += below
                 else:
                     self.visit(depth + 1, *now)
