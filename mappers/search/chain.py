@@ -129,7 +129,7 @@ class _Frontier:
 
     def dominates(self, row: Array) -> bool:
         """Return whether a kept node is no higher than ``row`` everywhere."""
-        return self.count > 0 and bool(np.any(np.all(self.rows[: self.count] <= row, axis=1)))
+        return self.count > 0 and bool((self.rows[: self.count] <= row).all(axis=1).any())
 
     def add(self, row: Array) -> None:
         if self.count == len(self.rows):
@@ -663,7 +663,7 @@ class Chain:
             energy = node.energy + node.raised + self.remaining_energy[node.depth]
             energy = energy + self.base_energy
             best_latency, best_energy = incumbent()
-            if np.all(worse(latency, energy, best_latency, best_energy)):
+            if worse(latency, energy, best_latency, best_energy).all():
                 self.counts.bounded += self.below[node.depth]
                 continue
             if node.depth == len(self.einsums):
@@ -692,6 +692,7 @@ class Chain:
         depth, options = node.depth, self.options[node.depth]
         below = self.below[depth + 1]
         first, where = self.canonical_first[depth], self.option_arrays[depth]
+        parts = self.parts
         kept: list[tuple[int, int, tuple[int, ...]]] = []
         for k in range(len(options)):
             a = where[k]
@@ -712,7 +713,7 @@ class Chain:
         analytic[:, tail:] += np.array([c for _, c in placed])  # (energy + option) + crossing
         survivors = []
         for s, (_, a, configs) in enumerate(kept):
-            state = (depth + 1, a, tuple(self.parts[c] for c in configs))
+            state = (depth + 1, a, tuple([parts[c] for c in configs]))
             frontier = seen.get(state)
             if frontier is None:
                 frontier = seen[state] = _Frontier(analytic.shape[1])
