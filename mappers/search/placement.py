@@ -18,7 +18,11 @@ Once the search keeps as many placements as it is asked for, an option is disall
 the base plus that option plus every other tensor's smallest allowed deltas is no better
 than the last one kept: no placement beating it takes that option. Disallowing one option
 can raise its tensor's smallest deltas, so this repeats until nothing changes, and again
-whenever a better placement is kept or a delta fetched. A tensor left without an allowed
+whenever a delta is fetched or a better placement is kept. A kept key lower in both parts
+than the one the exclusions were made against leaves them sound (what does not beat the
+old key does not beat the new one), so they are redone only :data:`TIGHTEN_AFTER` visits
+later; a key lower only in its secondary part may be beaten, within the tie tolerance, by
+what the old one was not, so they are redone at once. A tensor left without an allowed
 option cuts the whole row.
 
 Every cut removes only placements no better than the last one kept at that moment, and the
@@ -212,6 +216,9 @@ class _BudgetSpentError(Exception):
     """The budget ran out during a row's search."""
 
 
+# visits after a better kept placement before the exclusions are redone (each redo costs
+# a pass over every option; a row's search can keep a better placement every few visits)
+TIGHTEN_AFTER = 64
 _ZERO = (0.0, 0.0, 0.0)
 _NONE_LEFT = (math.inf, math.inf, math.inf)  # the least deltas of a tensor with no option left
 
@@ -233,6 +240,7 @@ class _RowSearch:
     ) -> None:
         self.search, self.row, self.base, self.best, self.keep = search, row, base, best, keep
         self.stop, self.visits = stop, 0
+        self.stale, self.tightened = False, 0  # exclusions to redo; visits when last redone
         self.timing, self.bytes_per_cycle, self.clock = timing, bytes_per_cycle, clock
         self.objective, self.tolerance = search.objective, search.tolerance
         # the least compute of the schedules that add the ends and of those that do not
@@ -331,6 +339,7 @@ class _RowSearch:
         fetched)."""
         self._exclude()
         self._sum_rest()
+        self.stale, self.tightened = False, self.visits
 
     # ------------------------------------------------------------------ costs
 
@@ -387,10 +396,16 @@ class _RowSearch:
         key = objective_pair(self.objective, latency, energy)
         self.search.counts.evaluated[self.row] += 1
         if len(best) < self.keep or better(key, best[-1].key, self.tolerance):
+            last = best[-1].key if len(best) == self.keep else None
             best.append(Placed(key, tuple(self.choice), latency, energy, traffic, schedule))
             best.sort(key=lambda p: p.key)
             del best[self.keep :]
-            if len(best) == self.keep:
+            now = best[-1].key
+            if last is not None and now[0] <= last[0] and now[1] <= last[1]:
+                # what no placement beating the old key takes, none beating this one does:
+                # the exclusions stay sound, and are redone after TIGHTEN_AFTER visits
+                self.stale = True
+            elif len(best) == self.keep:
                 self._tighten()
 
     def visit(self, depth: int, traffic: float, energy: float, ends: float) -> None:
@@ -398,6 +413,8 @@ class _RowSearch:
         self.visits += 1
         if self.stop is not None and best and self.visits % 512 == 0 and self.stop():
             raise _BudgetSpentError
+        if self.stale and self.visits - self.tightened >= TIGHTEN_AFTER:
+            self._tighten()
         if depth == self.count:
             self.leaf(traffic, energy, ends)
             return

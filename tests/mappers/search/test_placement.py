@@ -5,6 +5,7 @@ import itertools
 import numpy as np
 import pytest
 
+from mappers.search import placement
 from mappers.search.placement import (
     PlacementSearch,
     TensorChoices,
@@ -63,12 +64,18 @@ def _legal(choice, tensors, capacities, pairs):
     return all(words[p].max() <= capacities[p] for p in POOLS)
 
 
+@pytest.mark.parametrize("tighten_after", [1, 10**9])
 @pytest.mark.parametrize("objective", ["latency", "energy", "edp"])
-def test_the_search_keeps_what_enumerating_every_placement_keeps(objective):
+def test_the_search_keeps_what_enumerating_every_placement_keeps(
+    objective, tighten_after, monkeypatch
+):
     """Random small rows: every placement the search keeps is legal and costed as summed
     by hand, it keeps as many as there are legal ones up to ``keep``, and no legal
     placement it did not keep beats the last it kept (so no bound, exclusion or capacity
-    test cut a better one)."""
+    test cut a better one), whether the exclusions are redone at the next visit after a
+    better placement is kept or only when a delta is fetched or the key is not lower in
+    both parts."""
+    monkeypatch.setattr(placement, "TIGHTEN_AFTER", tighten_after)
     rng = np.random.default_rng(5)
     kept_some = 0
     for _ in range(250):
@@ -108,11 +115,15 @@ def test_the_search_keeps_what_enumerating_every_placement_keeps(objective):
     assert kept_some > 150  # most rows have a legal placement
 
 
+@pytest.mark.parametrize("tighten_after", [1, 10**9])
 @pytest.mark.parametrize("objective", ["latency", "energy", "edp"])
-def test_of_placements_that_tie_the_search_keeps_the_first_in_its_order(objective):
+def test_of_placements_that_tie_the_search_keeps_the_first_in_its_order(
+    objective, tighten_after, monkeypatch
+):
     """Small integer deltas, all known, so placements often tie exactly: the search keeps
     what costing every legal placement in its visiting order keeps (the tensors in
     ``order``, each one's options by their deltas), the first of a tie included."""
+    monkeypatch.setattr(placement, "TIGHTEN_AFTER", tighten_after)
     rng = np.random.default_rng(7)
     ties = 0
     for _ in range(250):
@@ -156,3 +167,26 @@ def test_of_placements_that_tie_the_search_keeps_the_first_in_its_order(objectiv
 
 def _at(delta):
     return tuple(float(d[0]) for d in delta)
+
+
+def test_a_key_lower_in_both_parts_keeps_every_exclusion_sound():
+    """What beats no kept key beats no key lower in both parts (so exclusions made against
+    the old key may stay until they are redone); with the tie tolerance that fails for a
+    key lower only in its secondary part, which therefore redoes them at once."""
+    rng = np.random.default_rng(11)
+    tolerance = 1e-3
+    counterexamples = 0
+    for _ in range(20000):
+        old = (float(rng.choice([1.0, 1.0005, 2.0])), float(rng.integers(1, 5)))
+        new = (
+            old[0] * float(rng.choice([1.0, 0.9996, 1.0004, 0.5])),
+            old[1] - float(rng.integers(0, 3)),
+        )
+        x = (old[0] * float(rng.choice([1.0, 1.0007, 1.0012, 0.9993])), float(rng.integers(0, 5)))
+        if not better(new, old, tolerance) or better(x, old, tolerance):
+            continue
+        if new[0] <= old[0] and new[1] <= old[1]:
+            assert not better(x, new, tolerance), (x, old, new)
+        elif better(x, new, tolerance):
+            counterexamples += 1
+    assert counterexamples > 0
