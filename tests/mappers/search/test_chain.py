@@ -1,36 +1,22 @@
 """The chain's node work: what it decides incrementally equals what it decides from scratch,
 and its bound per loop order never exceeds the cost model."""
 
-import math
 import random
 
 import numpy as np
+from fusemax_search import fusemax_search
 
-from einsum_cascade import load_cascade
-from mappers.hardware.spec_loader import load_spec
 from mappers.search.chain import Chain, Option, _dimension_list, _DimState, _grown
-from mappers.search.engine import _Search, loop_orders, searched_schedules, template_for
 from mappers.search.space import Structure
-from mappers.workloads import get_workload
 
 EXTENTS = {"B": 1}  # a batch of one keeps the models small
-
-
-def _search(name: str, seq: str, extents: dict[str, int] | None = None) -> _Search:
-    cascade, spec = load_cascade(name), load_spec("fusemax")
-    point = {**get_workload("BERT", seq).extents(), **(extents or {})}
-    columns = {k: np.array([float(v)]) for k, v in point.items()}
-    return _Search(
-        cascade, spec, template_for(cascade, spec), columns, "default", "latency", 1, 16,
-        loop_orders(cascade, spec), searched_schedules(cascade), math.inf, None,
-    )  # fmt: skip
 
 
 def test_grown_dimension_states_decide_as_candidate_lists():
     """Each array dimension's state, grown one einsum at a time, is refused exactly when no
     candidate list gives every einsum on the array its spread (networkx's topological
     sort, from scratch), over random einsum chains of Agent's 17 einsums on both arrays."""
-    chain = _search("variants/agent", "1K", EXTENTS).chain
+    chain = fusemax_search("variants/agent", "1K", EXTENTS).chain
     rng = random.Random(5)
     refused = accepted = 0
     for _ in range(400):
@@ -86,7 +72,7 @@ def test_analytic_cycles_per_loop_order_never_exceed_the_model():
     derived rank one index at a time (``N``: one agent per tile) count one PE for a spread
     over it: never above the model's least over tiles under that order, and far above the
     full-extent cycles where the spread is over that rank."""
-    search = _search("variants/agent", "1K", EXTENTS)
+    search = fusemax_search("variants/agent", "1K", EXTENTS)
     chain = search.chain
     chosen = _agent_structure(chain)
     structure = chain._structure(tuple(chosen))
@@ -109,7 +95,7 @@ def test_bound_per_loop_order_never_exceeds_the_model():
     the options are learned under each order, the bound (least over orders of each order's
     bound) stays below the model and above the bound with each option's least over orders.
     """
-    search = _search("variants/agent", "1K", EXTENTS)
+    search = fusemax_search("variants/agent", "1K", EXTENTS)
     chain = search.chain
     chosen = _agent_structure(chain)
     structure = chain._structure(tuple(chosen))
@@ -117,7 +103,7 @@ def test_bound_per_loop_order_never_exceeds_the_model():
     assert all(c.shape == (len(search.orders), search.count) for c in chain.learned.values())
     bound = chain.compute_bound(chain._bound_loads(chosen), len(chosen), chosen)
     assert np.all(bound <= np.min(fastest, axis=0) * (1 + 1e-12))
-    least = _search("variants/agent", "1K", EXTENTS).chain
+    least = fusemax_search("variants/agent", "1K", EXTENTS).chain
     for (depth, array, spread), cycles in chain.learned.items():
         for order in range(len(search.orders)):
             least.learn(

@@ -7,29 +7,17 @@ best mapping), and assembled compute must equal the model's exactly.
 import math
 
 import numpy as np
+from fusemax_search import fusemax_search
 
 from einsum_cascade import load_cascade
 from mappers.hardware.spec_loader import load_spec
 from mappers.search.chain import Option
 from mappers.search.engine import (
     _Search,
-    loop_orders,
     search_mappings,
-    searched_schedules,
-    template_for,
 )
 from mappers.search.space import Structure
 from mappers.workloads import get_workload
-
-
-def _search(name: str, seq: str, extents: dict[str, int] | None = None) -> _Search:
-    cascade, spec = load_cascade(name), load_spec("fusemax")
-    point = {**get_workload("BERT", seq).extents(), **(extents or {})}
-    columns = {k: np.array([float(v)]) for k, v in point.items()}
-    return _Search(
-        cascade, spec, template_for(cascade, spec), columns, "default", "latency", 1, 16,
-        loop_orders(cascade, spec), searched_schedules(cascade), math.inf, None,
-    )  # fmt: skip
 
 
 def _structures(search: _Search, count: int) -> list[tuple[Structure, np.ndarray]]:
@@ -69,7 +57,7 @@ def test_pipelined_bound_never_exceeds_the_model():
     """The 1-pass cascade runs pipelined only: its bound counts (T - 1) intervals plus one
     tile's critical path, and (once learned) the model's cycles of each einsum option."""
     one = {"B": 1, "H": 1}  # few tiles: the critical path weighs in the bound
-    search = _search("attention/1pass", "1K", one)
+    search = fusemax_search("attention/1pass", "1K", one)
     for structure, bound in _structures(search, 6):
         least = _least_latency(search, structure)
         assert np.all(bound <= least * (1 + 1e-12)), structure.describe()
@@ -82,7 +70,7 @@ def test_pipelined_bound_never_exceeds_the_model():
             if o.array == array and o.assignment == assignment
         )
         assert np.all(cycles >= option.cycles)
-    for structure, _ in _structures(_search("attention/1pass", "1K", one), 6):
+    for structure, _ in _structures(fusemax_search("attention/1pass", "1K", one), 6):
         chosen = _chosen(search, structure)
         loads = search.chain._bound_loads(chosen)
         tightened = search.memory_bound(search.chain.compute_bound(loads, len(chosen), chosen))
@@ -92,7 +80,7 @@ def test_pipelined_bound_never_exceeds_the_model():
 def test_learned_bound_is_tighter_than_the_present_points():
     """A causal filter's model charges whole folds: after one structure the bound of a
     structure with the same options is the model's, above the exact present points'."""
-    search = _search("attention/2pass-a-causal", "1K")
+    search = fusemax_search("attention/2pass-a-causal", "1K")
     ((structure, analytic),) = _structures(search, 1)
     least = _least_latency(search, structure)
     chosen = _chosen(search, structure)
@@ -105,7 +93,7 @@ def test_learned_bound_is_tighter_than_the_present_points():
 def test_assembled_compute_equals_the_models():
     """An einsum's cycles depend on its array, spread, loop order and tiles only: compute
     assembled from other structures' einsums is the model's, for both schedules."""
-    search = _search("attention/2pass-a-causal", "1K")
+    search = fusemax_search("attention/2pass-a-causal", "1K")
     assembled = 0
     for structure, _ in _structures(search, 12):
         for order in search.orders:
@@ -146,7 +134,7 @@ def test_learned_energy_bound_never_exceeds_the_models():
     ops at the points the model charges, its register reads and its result writes: no
     placement of a structure with those options costs less (window cascades tie on
     latency; energy decides)."""
-    search = _search("attention/1pass-window", "1K", {"B": 1, "H": 1, "W": 128})
+    search = fusemax_search("attention/1pass-window", "1K", {"B": 1, "H": 1, "W": 128})
     structures = [s for s, _ in _structures(search, 2)]
     for structure in structures:
         for order in search.orders:
@@ -186,7 +174,7 @@ def test_worse_is_better_negated_at_every_row():
     from mappers.search.placement import better, objective_pair
 
     rng = np.random.default_rng(7)
-    search = _search("attention/1pass", "4K")
+    search = fusemax_search("attention/1pass", "4K")
     rows = search.count
     for objective in ("latency", "energy", "edp"):
         search.objective = objective
