@@ -195,7 +195,42 @@ class Chain:
         self.arrays = tuple(a.name for a in spec.arrays)
         self.tiles = pipelined_tiles
         self.counts = ChainCounts()
-        self.options: list[list[Option]] = []
+        self.options = self._candidates(ops)
+        # per einsum, per loop order, the cycles the bounds use (options x orders x rows)
+        self.bound_cycles = [
+            np.array([o.per_order for o in opts], dtype=float).reshape(len(opts), orders, self.rows)
+            for opts in self.options
+        ]
+        # per einsum, per loop order, the least cycles the bounds use of its options
+        self.cheapest = [
+            np.min(table, axis=0) if len(table) else np.zeros((orders, self.rows))
+            for table in self.bound_cycles
+        ]
+        self.cheapest_energy = [
+            np.min([o.energy for o in options], axis=0) if options else np.zeros(self.rows)
+            for options in self.options
+        ]
+        read, write, backing = _word_energy(spec)
+        self.level_word = read + write
+        self.compulsory_words = self._compulsory_words()
+        self.base_energy = self.compulsory_words * backing
+        self.sizes = {t.name: self._size(t.name) for t in cascade.tensors}
+        self.paths = self._path_edges(looped or frozenset())
+        self.index = {str(e.name): i for i, e in enumerate(self.einsums)}
+        # an option's cycles as the cost model counts them under each loop order (orders x
+        # rows), least over every tile, once known (:meth:`learn`)
+        self.learned: dict[tuple[int, str, Assignment], Array] = {}
+        # an option's energy as the cost model charges it without placement, least over
+        # every loop order and tile, once known (:meth:`learn_energy`)
+        self.learned_energy: dict[tuple[int, str, Assignment], Array] = {}
+        self.energy_raise: dict[int, Array] = {}  # by id of the option: learned - analytic
+        self._node_tables()
+
+    def _candidates(self, ops: dict[str, dict[str, Array]]) -> list[list[Option]]:
+        """Return every computing einsum's kept options, counting the structures the pruned
+        ones remove; M505 for an einsum no array can run."""
+        spec = self.spec
+        options: list[list[Option]] = []
         raw, pruned = [], []
         for einsum in self.einsums:
             kept, total, illegal, dominated = self._einsum_options(einsum, ops[einsum.name])
@@ -210,10 +245,10 @@ class Chain:
                     einsum.span,
                     "add the missing op to an array's ops (or a lower_to rule) in the spec",
                 )
-            self.options.append(kept)
+            options.append(kept)
             raw.append(total)
             pruned.append((illegal, dominated))
-        kept_counts = [len(o) for o in self.options]
+        kept_counts = [len(o) for o in options]
         self.below = [math.prod(kept_counts[k:]) for k in range(len(kept_counts) + 1)]
         self.counts.generated = math.prod(raw)
         for k, (illegal, dominated) in enumerate(pruned):
@@ -221,43 +256,17 @@ class Chain:
             others = math.prod(kept_counts[:k]) * math.prod(raw[k + 1 :])
             self.counts.illegal += illegal * others
             self.counts.dominated += dominated * others
-        # per einsum, per loop order, the least cycles the bounds use of its options
-        self.cheapest = [
-            np.min([o.per_order for o in options], axis=0)
-            if options
-            else np.zeros((orders, self.rows))
-            for options in self.options
-        ]
-        self.cheapest_energy = [
-            np.min([o.energy for o in options], axis=0) if options else np.zeros(self.rows)
-            for options in self.options
-        ]
-        read, write, backing = _word_energy(spec)
-        self.level_word = read + write
-        self.compulsory_words = self._compulsory_words()
-        self.base_energy = self.compulsory_words * backing
-        self.producer = {e.name: e for e in self.einsums}
-        self.sizes = {t.name: self._size(t.name) for t in cascade.tensors}
-        self.paths = self._path_edges(looped or frozenset())
-        self.index = {str(e.name): i for i, e in enumerate(self.einsums)}
-        # an option's cycles as the cost model counts them under each loop order (orders x
-        # rows), least over every tile, once known (:meth:`learn`)
-        self.learned: dict[tuple[int, str, Assignment], Array] = {}
-        # an option's energy as the cost model charges it without placement, least over
-        # every loop order and tile, once known (:meth:`learn_energy`)
-        self.learned_energy: dict[tuple[int, str, Assignment], Array] = {}
-        self.energy_raise: dict[int, Array] = {}  # by id of the option: learned - analytic
+        return options
+
+    def _node_tables(self) -> None:
+        """Set the tables and memos of the search's node work."""
         # the options of each einsum as tables (options x rows) for the search's node work:
-        # their arrays (indices into ``arrays``), analytic cycles and energy, the cycles the
-        # bounds use (learned or analytic) and the learned energy raise
+        # their arrays (indices into ``arrays``), analytic cycles and energy, and the learned
+        # energy raise (the cycles the bounds use are ``bound_cycles``)
         self.array_index = {name: i for i, name in enumerate(self.arrays)}
         self.option_arrays = [[self.array_index[o.array] for o in opts] for opts in self.options]
         self.option_cycles = [self._table([o.cycles for o in opts]) for opts in self.options]
         self.option_energy = [self._table([o.energy for o in opts]) for opts in self.options]
-        self.bound_cycles = [  # options x orders x rows
-            np.array([o.per_order for o in opts], dtype=float).reshape(len(opts), orders, self.rows)
-            for opts in self.options
-        ]
         # what an option adds to a node's analytic row (its cycles on its array's loads, its
         # energy) and to its bound loads (arrays x orders x rows): zeros elsewhere
         self.option_rows = [self._rows(d) for d in range(len(self.options))]
